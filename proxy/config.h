@@ -1,0 +1,213 @@
+// Typed configuration of the proxy worker. Only appliance/ reads YAML; it fills these structs.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/address.h"
+#include "common/duration.h"
+#include "health/config.h"
+
+namespace tandem::proxy {
+
+using namespace std::chrono_literals;
+
+enum class Mode { Http, Tcp };
+
+struct Timeouts {
+  Duration connect = 5s;
+  Duration client = 50s;
+  Duration server = 50s;
+  Duration httpRequest = 10s;
+  Duration keepAlive = 2s;
+  Duration queue = 5s;
+  Duration tunnel = 1h;
+  Duration check = 2s;
+  Duration clientFin = 1s;
+  Duration serverFin = 1s;
+};
+
+// `ssl-default-bind-*` in HAProxy's global section.
+struct TlsDefaults {
+  std::string ciphers =
+      "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+      "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+      "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+  std::string ciphersuites =
+      "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+      "TLS_CHACHA20_POLY1305_SHA256";
+  std::string minVersion = "TLSv1.2";
+  bool tickets = true;
+};
+
+struct Bind {
+  Endpoint endpoint;
+  bool ssl = false;
+  std::vector<std::string> certificates;  // combined PEM files (cert chain + key)
+  std::vector<std::string> alpn;
+  int backlog = 1024;
+  bool v6only = true;
+};
+
+// An ACL: a named test over the request (HAProxy's `acl NAME criterion value...`).
+struct Acl {
+  enum class Kind {
+    Host,          // hdr(host) -i value ; port part ignored
+    Path,          // path value (exact)
+    PathBeg,       // path_beg
+    PathEnd,       // path_end
+    PathReg,       // path_reg (PCRE2)
+    Method,        // method
+    HeaderEq,      // hdr(NAME) value
+    HeaderSub,     // hdr_sub(NAME) value
+    HeaderReg,     // hdr_reg(NAME) regex
+    HeaderExists,  // req.hdr(NAME) -m found
+    Src,           // src CIDR... / -f file
+    Ssl,           // ssl_fc
+  };
+  Kind kind = Kind::Host;
+  std::string header;               // for Header*
+  std::vector<std::string> values;  // any matches (HAProxy ORs the values of one ACL)
+  bool caseInsensitive = true;
+  std::vector<Cidr> networks;      // for Src (inline and loaded from files)
+  std::vector<std::string> files;  // for Src: the files the networks were read from
+};
+
+// A condition `if`/`unless` over ACL names: and / or / not, with parentheses.
+struct Condition {
+  enum class Op { Acl, Not, And, Or };
+  Op op = Op::Acl;
+  std::string acl;                  // for Op::Acl
+  std::vector<Condition> operands;  // for Not (1), And/Or (2+)
+};
+
+// `if cond` or `unless cond`; absent means always.
+struct Guard {
+  std::optional<Condition> condition;
+  bool negate = false;  // true for `unless`
+};
+
+struct HttpRequestRule {
+  enum class Action { Deny, Redirect, SetHeader, AddHeader, DelHeader, Track };
+  Action action = Action::Deny;
+  int status = 403;              // deny status; redirect code
+  std::string name;              // header name
+  std::string value;             // header value
+  std::string redirectScheme;    // redirect scheme https
+  std::string redirectLocation;  // redirect location URL
+  std::string redirectPrefix;    // redirect prefix URL
+  std::string table;             // for Track: rate-limit table name
+  Guard guard;
+};
+
+struct HttpResponseRule {
+  enum class Action { SetHeader, AddHeader, DelHeader };
+  Action action = Action::SetHeader;
+  std::string name;
+  std::string value;
+  Guard guard;
+};
+
+// A stick-table restricted to what rate limiting needs: per-source request rate.
+struct RateLimitTable {
+  enum class Key { Src };
+  Key key = Key::Src;
+  Duration window = 10s;
+  uint64_t limit = 100;  // requests per window
+  int status = 429;
+  uint64_t size = 100 * 1024;  // entries
+  Duration expire = 30s;
+};
+
+struct UseBackendRule {
+  std::string backend;
+  Guard guard;
+};
+
+struct Frontend {
+  std::string name;
+  Mode mode = Mode::Http;
+  std::vector<Bind> binds;
+  std::map<std::string, Acl> acls;
+  std::vector<HttpRequestRule> httpRequest;
+  std::vector<HttpResponseRule> httpResponse;
+  std::map<std::string, RateLimitTable> rateLimits;
+  std::vector<UseBackendRule> useBackends;
+  std::string defaultBackend;
+  uint32_t maxconn = 0;  // 0: only the global limit
+  Timeouts timeouts;
+  bool httplog = true;
+  bool dontlognull = false;
+};
+
+struct Server {
+  std::string name;
+  Endpoint address;
+  int weight = 1;        // 0-256, HAProxy's range
+  uint32_t maxconn = 0;  // 0: unlimited
+  bool backup = false;
+  bool drain = false;     // starts in DRAIN
+  bool disabled = false;  // starts in MAINT
+  Duration slowstart = 0s;
+  health::ServerCheckParams check;
+};
+
+struct Balance {
+  enum class Algorithm { RoundRobin, LeastConn, Source, Uri, First };
+  Algorithm algorithm = Algorithm::RoundRobin;
+  bool uriWhole = false;  // `balance uri whole`: hash the query string too
+};
+
+struct Backend {
+  std::string name;
+  Mode mode = Mode::Http;
+  Balance balance;
+  bool forwardfor = false;
+  int retries = 3;
+  bool redispatch = true;
+  bool allbackups = false;
+  std::optional<health::CheckConfig> check;  // how servers with `check` are checked
+  std::vector<Server> servers;
+  std::vector<HttpRequestRule> httpRequest;  // backend-side set-header etc.
+  std::vector<HttpResponseRule> httpResponse;
+  std::map<std::string, Acl> acls;
+  Timeouts timeouts;
+  uint32_t fullconn = 0;
+};
+
+struct StatsUser {
+  std::string user;
+  std::string password;
+};
+
+struct Stats {
+  Endpoint bind;
+  std::string uri = "/stats";
+  Duration refresh = 10s;
+  std::vector<StatsUser> auth;
+  std::vector<Cidr> adminAllowedFrom;  // who may change server states from the page
+};
+
+struct Prometheus {
+  Endpoint bind;
+  std::string path = "/metrics";
+};
+
+struct Config {
+  int threads = 0;           // 0: one per core
+  uint32_t maxconn = 20000;  // global
+  TlsDefaults tls;
+  std::map<int, std::string> errorFiles;  // status -> file with a full HTTP response
+  std::vector<Frontend> frontends;
+  std::vector<Backend> backends;
+  std::optional<Stats> stats;
+  std::optional<Prometheus> prometheus;
+  Duration gracePeriod = 30s;  // `hard-stop-after`-like bound for draining on stop/reload
+};
+
+}  // namespace tandem::proxy

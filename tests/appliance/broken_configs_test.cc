@@ -1,0 +1,370 @@
+// A table of broken configurations. Each must be rejected with an error at the exact
+// file:line:column, naming the key path and saying what is expected.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "appliance/config_loader.h"
+
+namespace tandem::appliance {
+namespace {
+
+struct BrokenCase {
+  const char* name;
+  std::string yaml;
+  int line;
+  int column;
+  const char* path;            // key path of the error
+  const char* fragment;        // part of the message
+  const char* file = nullptr;  // the file the error is in when not the config itself
+};
+
+void PrintTo(const BrokenCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
+const std::string kData = std::string(TANDEM_SOURCE_DIR) + "/tests/appliance/testdata/";
+
+// A valid frontend + backend to which cases append or which they replace.
+const std::string kBackend =
+    "backends:\n"
+    "  app:\n"
+    "    servers:\n"
+    "      - { name: s1, address: \"127.0.0.1:9001\" }\n";  // lines 1-4
+const std::string kFrontend =
+    "frontends:\n"
+    "  web:\n"
+    "    bind: \"*:80\"\n"
+    "    default_backend: app\n";  // lines 1-4
+
+std::string fe(const std::string& extra) {  // frontend 'web' (lines 1-4) + extra keys from line 5
+  return kFrontend + extra;
+}
+std::string be(const std::string& servers) {  // backend 'app' with the given body, from line 3
+  return "backends:\n  app:\n" + servers;
+}
+std::string vrrp(const std::string& instanceBody) {  // one instance; body starts at line 4
+  return "vrrp:\n  instances:\n    VI_1:\n" + instanceBody;
+}
+const std::string kVrrpBase =
+    "      interface: eth0\n"
+    "      virtual_router_id: 51\n"
+    "      virtual_ipaddress: [198.18.0.100/24]\n";  // lines 4-6
+
+std::vector<BrokenCase> cases() {
+  return {
+      // ---- file and top level
+      {"yaml_syntax", "frontends:\n  web: [a, b\n", 3, 1, "", "YAML syntax error"},
+      {"top_level_list", "- a\n- b\n", 1, 1, "(top level)", "expected a mapping"},
+      {"empty_file", "", 0, 0, "", "the configuration is empty"},
+      {"unknown_top_key", "frontend:\n  web: {}\n", 1, 1, "frontend",
+       "unknown key 'frontend' (did you mean 'frontends'?)"},
+      {"duplicate_key", kBackend + "  app:\n    servers: []\n", 5, 3, "backends.app",
+       "duplicate key 'app' (first defined at line 2)"},
+      // ---- global
+      {"threads_range", "global:\n  threads: 100\n", 2, 12, "global.threads",
+       "expected an integer from 0 to 64, got '100'"},
+      {"log_level", "global:\n  log: { level: verbose }\n", 2, 17, "global.log.level",
+       "expected a level"},
+      {"log_target", "global:\n  log: { target: file }\n", 2, 18, "global.log.target",
+       "expected one of auto, stderr, syslog, journal"},
+      {"admin_socket_mode", "global:\n  admin_socket: { mode: \"0999\" }\n", 2, 25,
+       "global.admin_socket.mode", "octal file mode"},
+      {"tls_min_version", "global:\n  tls: { min_version: TLSv1.4 }\n", 2, 23,
+       "global.tls.min_version", "expected one of TLSv1.0, TLSv1.1, TLSv1.2, TLSv1.3"},
+      {"tls_ciphers", "global:\n  tls: { ciphers: NOT-A-CIPHER }\n", 2, 19, "global.tls.ciphers",
+       "OpenSSL accepts none of these ciphers"},
+      // ---- defaults
+      {"defaults_mode", "defaults:\n  mode: udp\n", 2, 9, "defaults.mode",
+       "expected one of http, tcp, got 'udp'"},
+      {"timeout_unit", "defaults:\n  timeout: { connect: 5x }\n", 2, 23, "defaults.timeout.connect",
+       "expected a duration"},
+      {"timeout_negative", "defaults:\n  timeout: { server: -1 }\n", 2, 22,
+       "defaults.timeout.server", "expected a duration"},
+      {"errorfile_not_http", "defaults:\n  errorfiles: { 503: " + kData + "bad-503.http }\n", 2, 22,
+       "defaults.errorfiles.503", "must hold a complete HTTP response"},
+      {"errorfile_status", "defaults:\n  errorfiles: { 418: x.http }\n", 2, 17,
+       "defaults.errorfiles.418", "unknown key '418'"},
+      // ---- binds
+      {"bind_missing", "frontends:\n  web:\n    default_backend: app\n" + kBackend, 3, 5,
+       "frontends.web.bind", "missing required key 'bind'"},
+      {"bind_port_zero",
+       "frontends:\n  web:\n    bind: \"*:0\"\n    default_backend: app\n" + kBackend, 3, 11,
+       "frontends.web.bind", "port must be 1-65535"},
+      {"bind_hostname",
+       "frontends:\n  web:\n    bind: \"localhost:80\"\n    default_backend: app\n" + kBackend, 3,
+       11, "frontends.web.bind", "bind needs an IP address or '*'"},
+      {"bind_ipv6_brackets",
+       "frontends:\n  web:\n    bind: \"::1:80\"\n    default_backend: app\n" + kBackend, 3, 11,
+       "frontends.web.bind", "IPv6 addresses need brackets"},
+      {"bind_conflict_wildcard",
+       kFrontend + "  other:\n    bind: \"127.0.0.1:80\"\n    default_backend: app\n" + kBackend, 6,
+       11, "frontends.other.bind", "bind 127.0.0.1:80 conflicts with *:80 at frontends.web.bind"},
+      {"bind_conflict_stats", kFrontend + kBackend + "stats:\n  bind: \"*:80\"\n", 10, 9,
+       "stats.bind", "conflicts with *:80"},
+      {"ssl_without_crt",
+       "frontends:\n  web:\n    bind: [{ address: \"*:443\", ssl: true }]\n    default_backend: "
+       "app\n" +
+           kBackend,
+       3, 12, "frontends.web.bind[0]", "ssl needs at least one certificate"},
+      {"crt_missing",
+       "frontends:\n  web:\n    bind: [{ address: \"*:443\", crt: /nonexistent/x.pem }]\n"
+       "    default_backend: app\n" +
+           kBackend,
+       3, 37, "frontends.web.bind[0].crt", "cannot open certificate file"},
+      {"crt_without_key",
+       "frontends:\n  web:\n    bind: [{ address: \"*:443\", crt: " + kData +
+           "cert-only.pem }]\n    default_backend: app\n" + kBackend,
+       3, 37, "frontends.web.bind[0].crt", "no private key found"},
+      {"crt_key_mismatch",
+       "frontends:\n  web:\n    bind: [{ address: \"*:443\", crt: " + kData +
+           "mismatched.pem }]\n    default_backend: app\n" + kBackend,
+       3, 37, "frontends.web.bind[0].crt", "does not match its certificate"},
+      // ---- references and routing
+      {"default_backend_undefined", kFrontend + "backends:\n  ap:\n    servers: []\n", 4, 22,
+       "frontends.web.default_backend", "undefined backend 'app' (did you mean 'ap'?)"},
+      {"use_backend_without_if", fe("    use_backend:\n      - { backend: app }\n") + kBackend, 6,
+       9, "frontends.web.use_backend[0]", "always matches"},
+      {"no_default_backend", "frontends:\n  web:\n    bind: \"*:80\"\n" + kBackend, 3, 5,
+       "frontends.web.default_backend", "no default_backend and no use_backend"},
+      {"acl_undefined",
+       fe("    acls:\n      is_api: { host: api.test }\n    use_backend:\n"
+          "      - { backend: app, if: is_apj }\n") +
+           kBackend,
+       8, 29, "frontends.web.use_backend[0].if", "undefined ACL 'is_apj' (did you mean 'is_api'?)"},
+      {"condition_syntax",
+       fe("    acls:\n      a: { method: GET }\n      b: { method: POST }\n    http_request:\n"
+          "      - deny: 403\n        if: a and or b\n") +
+           kBackend,
+       10, 19, "frontends.web.http_request[0].if",
+       "expected an ACL name, 'not' or '(' but found 'or'"},
+      {"if_and_unless",
+       fe("    acls:\n      a: { method: GET }\n    http_request:\n"
+          "      - { deny: 403, if: a, unless: a }\n") +
+           kBackend,
+       8, 29, "frontends.web.http_request[0].unless", "use either 'if' or 'unless'"},
+      // ---- ACLs
+      {"acl_two_criteria", fe("    acls:\n      x: { host: a.test, path: /a }\n") + kBackend, 6, 10,
+       "frontends.web.acls.x", "an ACL tests one criterion, found 'host' and 'path'"},
+      {"acl_no_criterion", fe("    acls:\n      x: { ignore_case: true }\n") + kBackend, 6, 10,
+       "frontends.web.acls.x", "an ACL needs one criterion"},
+      {"acl_bad_regex", fe("    acls:\n      x: { path_reg: \"^/api/(v1\" }\n") + kBackend, 6, 22,
+       "frontends.web.acls.x.path_reg", "missing closing parenthesis at offset 9"},
+      {"acl_bad_prefix", fe("    acls:\n      x: { src: [198.18.0.0/33] }\n") + kBackend, 6, 18,
+       "frontends.web.acls.x.src[0]", "prefix length must be 0-32"},
+      {"acl_host_bits", fe("    acls:\n      x: { src: 198.18.0.1/15 }\n") + kBackend, 6, 17,
+       "frontends.web.acls.x.src", "host bits set"},
+      {"acl_src_file_line",
+       fe("    acls:\n      x: { src_file: " + kData + "bad-cidrs.txt }\n") + kBackend, 3, 1,
+       "frontends.web.acls.x.src_file", "'198.18.1.300'", "bad-cidrs.txt"},
+      {"acl_src_file_missing",
+       fe("    acls:\n      x: { src_file: /nonexistent/list }\n") + kBackend, 6, 22,
+       "frontends.web.acls.x.src_file", "cannot read address file"},
+      {"acl_header_no_op", fe("    acls:\n      x: { header: X-Test }\n") + kBackend, 6, 10,
+       "frontends.web.acls.x", "exactly one of equals, contains, regex, exists"},
+      {"acl_http_in_tcp",
+       "frontends:\n  db:\n    mode: tcp\n    bind: \"*:3306\"\n    default_backend: db\n"
+       "    acls:\n      x: { path: /a }\nbackends:\n  db:\n    mode: tcp\n    servers: []\n",
+       7, 10, "frontends.db.acls.x", "inspects HTTP but the section is in tcp mode"},
+      // ---- rules
+      {"rule_unknown_action", fe("    http_request:\n      - denyy: 403\n") + kBackend, 6, 9,
+       "frontends.web.http_request[0].denyy", "unknown action 'denyy' (did you mean 'deny'?)"},
+      {"deny_status_range", fe("    http_request:\n      - deny: 99\n") + kBackend, 6, 15,
+       "frontends.web.http_request[0].deny", "expected an integer from 200 to 599"},
+      {"redirect_no_target", fe("    http_request:\n      - redirect: { code: 301 }\n") + kBackend,
+       6, 19, "frontends.web.http_request[0].redirect", "exactly one of scheme, location, prefix"},
+      {"redirect_code",
+       fe("    http_request:\n      - redirect: { scheme: https, code: 304 }\n") + kBackend, 6, 42,
+       "frontends.web.http_request[0].redirect.code", "301, 302, 303, 307 or 308"},
+      {"track_undefined_table", fe("    http_request:\n      - track: per_ipp\n") + kBackend, 6, 16,
+       "frontends.web.http_request[0].track", "undefined rate-limit table 'per_ipp'"},
+      {"set_header_bad_name",
+       fe("    http_response:\n      - set_header: { name: \"Bad Header\", value: x }\n") +
+           kBackend,
+       6, 29, "frontends.web.http_response[0].set_header.name", "not a valid header name"},
+      {"http_rules_in_tcp",
+       "frontends:\n  db:\n    mode: tcp\n    bind: \"*:3306\"\n    default_backend: db\n"
+       "    http_request:\n      - deny: 403\nbackends:\n  db:\n    mode: tcp\n    servers: []\n",
+       6, 5, "frontends.db.http_request", "needs mode http"},
+      {"rate_limit_missing_limit",
+       fe("    rate_limits:\n      per_ip: { window: 10s }\n") + kBackend, 6, 15,
+       "frontends.web.rate_limits.per_ip.limit", "missing required key 'limit'"},
+      {"mode_mismatch", kFrontend + "backends:\n  app:\n    mode: tcp\n    servers: []\n", 4, 22,
+       "frontends.web.default_backend",
+       "frontend in http mode cannot use backend 'app' in tcp mode"},
+      {"duplicate_backend_listen",
+       kBackend + "listens:\n  app:\n    bind: \"*:81\"\n    servers: []\n", 6, 3, "listens.app",
+       "duplicate backend name 'app' (also backends.app at line 2)"},
+      // ---- servers
+      {"server_missing_address", be("    servers:\n      - { name: s1 }\n"), 4, 9,
+       "backends.app.servers[0].address", "missing required key 'address'"},
+      {"server_weight",
+       be("    servers:\n      - { name: s1, address: \"127.0.0.1:1\", weight: 257 }\n"), 4, 53,
+       "backends.app.servers[0].weight", "expected an integer from 0 to 256, got '257'"},
+      {"server_duplicate_name",
+       be("    servers:\n      - { name: s1, address: \"127.0.0.1:1\" }\n"
+          "      - { name: s1, address: \"127.0.0.1:2\" }\n"),
+       5, 17, "backends.app.servers[1].name", "duplicate server name 's1'"},
+      {"server_wildcard_address",
+       be("    servers:\n      - { name: s1, address: \"0.0.0.0:80\" }\n"), 4, 30,
+       "backends.app.servers[0].address", "needs a real address"},
+      {"server_typo",
+       be("    servers:\n      - { name: s1, address: \"127.0.0.1:1\", backpu: true }\n"), 4, 45,
+       "backends.app.servers[0].backpu", "unknown key 'backpu' (did you mean 'backup'?)"},
+      {"server_drain_disabled",
+       be("    servers:\n      - { name: s1, address: \"127.0.0.1:1\", drain: true, disabled: true "
+          "}\n"),
+       4, 9, "backends.app.servers[0]", "either drain or disabled"},
+      {"balance_typo", be("    balance: roundrobbin\n    servers: []\n"), 3, 14,
+       "backends.app.balance", "(did you mean 'roundrobin'?)"},
+      {"balance_whole",
+       be("    balance: { algorithm: roundrobin, whole: true }\n    servers: []\n"), 3, 46,
+       "backends.app.balance.whole", "applies to balance uri only"},
+      // ---- checks
+      {"check_type", be("    check: { type: htp }\n    servers: []\n"), 3, 20,
+       "backends.app.check.type", "(did you mean 'http'?)"},
+      {"check_status", be("    check: { type: http, expect: { status: abc } }\n    servers: []\n"),
+       3, 44, "backends.app.check.expect.status", "expected a status (200), or a range (200-399)"},
+      {"check_rstring",
+       be("    check: { type: http, expect: { rstring: \"[a-\" } }\n    servers: []\n"), 3, 45,
+       "backends.app.check.expect.rstring", "invalid regular expression"},
+      {"check_uri", be("    check: { type: http, uri: health }\n    servers: []\n"), 3, 31,
+       "backends.app.check.uri", "uri must start with '/'"},
+      {"check_mysql_user", be("    mode: tcp\n    check: { type: mysql }\n    servers: []\n"), 4,
+       12, "backends.app.check.user", "missing required key 'user'"},
+      {"check_send_binary",
+       be("    mode: tcp\n    check:\n      type: tcp-script\n      steps:\n        - send_binary: "
+          "zz\n"
+          "    servers: []\n"),
+       7, 24, "backends.app.check.steps[0].send_binary", "expected hexadecimal bytes"},
+      {"check_key_for_other_type", be("    check: { type: tcp, uri: /health }\n    servers: []\n"),
+       3, 25, "backends.app.check.uri", "unknown key 'uri'"},
+      {"forwardfor_tcp", be("    mode: tcp\n    forwardfor: true\n    servers: []\n"), 4, 17,
+       "backends.app.forwardfor", "forwardfor needs mode http"},
+      {"listen_without_servers", "listens:\n  db:\n    mode: tcp\n    bind: \"*:3306\"\n", 3, 5,
+       "listens.db.servers", "missing required key 'servers'"},
+      // ---- stats / prometheus
+      {"stats_uri", "stats:\n  bind: \"127.0.0.1:8404\"\n  uri: stats\n", 3, 8, "stats.uri",
+       "uri must start with '/'"},
+      {"stats_auth", "stats:\n  bind: \"127.0.0.1:8404\"\n  auth: admin\n", 3, 9, "stats.auth",
+       "expected user:password"},
+      {"prometheus_bind", "prometheus:\n  path: /metrics\n", 2, 3, "prometheus.bind",
+       "missing required key 'bind'"},
+      // ---- vrrp
+      {"vrrp_vrid",
+       vrrp("      interface: eth0\n      virtual_router_id: 0\n"
+            "      virtual_ipaddress: [198.18.0.100/24]\n"),
+       5, 26, "vrrp.instances.VI_1.virtual_router_id",
+       "expected an integer from 1 to 255, got '0'"},
+      {"vrrp_priority", vrrp(kVrrpBase + "      priority: 255\n"), 7, 17,
+       "vrrp.instances.VI_1.priority", "expected an integer from 1 to 254"},
+      {"vrrp_v3_advert_min", vrrp(kVrrpBase + "      advert_int: 5ms\n"), 7, 19,
+       "vrrp.instances.VI_1.advert_int", "VRRPv3 advert_int must be 10ms to 40.95s"},
+      {"vrrp_v3_advert_step", vrrp(kVrrpBase + "      advert_int: 15ms\n"), 7, 19,
+       "vrrp.instances.VI_1.advert_int", "in steps of 10ms"},
+      {"vrrp_v2_subsecond", vrrp(kVrrpBase + "      version: 2\n      advert_int: 100ms\n"), 8, 19,
+       "vrrp.instances.VI_1.advert_int", "VRRPv2 advert_int must be whole seconds"},
+      {"vrrp_auth_v3", vrrp(kVrrpBase + "      authentication: { type: PASS, password: secret }\n"),
+       7, 23, "vrrp.instances.VI_1.authentication", "VRRPv3 has no authentication"},
+      {"vrrp_auth_long",
+       vrrp(kVrrpBase +
+            "      version: 2\n      authentication: { type: PASS, password: toolongpass }\n"),
+       8, 47, "vrrp.instances.VI_1.authentication.password", "1 to 8 characters"},
+      {"vrrp_track_script_undefined",
+       "vrrp:\n  scripts:\n    chk_proxy: { command: /bin/true }\n  instances:\n    VI_1:\n" +
+           kVrrpBase + "      track_script: [chk_prxy]\n",
+       9, 22, "vrrp.instances.VI_1.track_script[0]",
+       "undefined track script 'chk_prxy' (did you mean 'chk_proxy'?)"},
+      {"vrrp_empty_unicast_peer", vrrp(kVrrpBase + "      unicast_peer: []\n"), 7, 21,
+       "vrrp.instances.VI_1.unicast_peer", "remove the key to use multicast"},
+      {"vrrp_peer_is_self",
+       vrrp(kVrrpBase + "      unicast_src_ip: 198.18.0.1\n      unicast_peer: [198.18.0.1]\n"), 8,
+       22, "vrrp.instances.VI_1.unicast_peer[0]", "own unicast_src_ip"},
+      {"vrrp_duplicate_vrid", vrrp(kVrrpBase) + "    VI_2:\n" + kVrrpBase, 9, 26,
+       "vrrp.instances.VI_2.virtual_router_id",
+       "virtual_router_id 51 is already used on eth0 by instance 'VI_1'"},
+      {"vrrp_interface_name",
+       vrrp("      interface: averyveryverylongname0\n      virtual_router_id: 51\n"
+            "      virtual_ipaddress: [198.18.0.100/24]\n"),
+       4, 18, "vrrp.instances.VI_1.interface", "invalid interface name"},
+      {"vrrp_vip_invalid",
+       vrrp("      interface: eth0\n      virtual_router_id: 51\n      virtual_ipaddress: "
+            "[198.18.0.300/24]\n"),
+       6, 27, "vrrp.instances.VI_1.virtual_ipaddress[0]",
+       "expected an address with optional prefix"},
+      {"vrrp_v2_ipv6",
+       vrrp("      interface: eth0\n      virtual_router_id: 51\n      version: 2\n"
+            "      virtual_ipaddress: [\"2001:db8::1/64\"]\n"),
+       7, 26, "vrrp.instances.VI_1.virtual_ipaddress", "VRRPv2 carries IPv4 addresses only"},
+      {"vrrp_mixed_families",
+       vrrp("      interface: eth0\n      virtual_router_id: 51\n"
+            "      virtual_ipaddress: [198.18.0.1/24, \"2001:db8::1/64\"]\n"),
+       6, 26, "vrrp.instances.VI_1.virtual_ipaddress", "IPv4 or IPv6 addresses, not both"},
+      {"vrrp_nopreempt_contradiction",
+       vrrp(kVrrpBase + "      preempt: true\n      nopreempt: true\n"), 8, 18,
+       "vrrp.instances.VI_1.nopreempt", "contradicts 'preempt'"},
+      {"vrrp_track_proxy_weight", vrrp(kVrrpBase + "      track_proxy: { weight: 10 }\n"), 7, 30,
+       "vrrp.instances.VI_1.track_proxy.weight", "expected an integer from -253 to 0"},
+  };
+}
+
+class BrokenConfigTest : public ::testing::TestWithParam<BrokenCase> {};
+
+TEST_P(BrokenConfigTest, RejectedAtExactLocation) {
+  const BrokenCase& c = GetParam();
+  auto dir = std::filesystem::temp_directory_path() /
+             ("tandem-broken-" + std::to_string(::getpid()) + "-" + c.name);
+  std::filesystem::create_directories(dir);
+  auto file = dir / "tandem.yaml";
+  std::ofstream(file) << c.yaml;
+  LoadResult r = loadConfigFile(file.string());
+  std::filesystem::remove_all(dir);
+
+  EXPECT_FALSE(r.config.has_value()) << "config was accepted";
+  std::string all;
+  bool found = false;
+  std::string expectFile = c.file ? kData + c.file : file.string();
+  for (const auto& d : r.diagnostics.all()) {
+    all += "  " + d.format() + "\n";
+    if (d.severity == Severity::Error && d.location.file == expectFile &&
+        d.location.line == c.line && d.location.column == c.column && d.path == c.path &&
+        d.message.find(c.fragment) != std::string::npos)
+      found = true;
+  }
+  EXPECT_TRUE(found) << "expected " << c.line << ":" << c.column << " " << c.path << ": ..."
+                     << c.fragment << "...\n got:\n"
+                     << all;
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, BrokenConfigTest, ::testing::ValuesIn(cases()),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(BrokenConfigTable, HasAtLeastFortyCases) {
+  EXPECT_GE(cases().size(), 40u);
+}
+
+TEST(BrokenConfig, AllErrorsReportedInOneRun) {
+  std::string yaml =
+      "global:\n  threads: 99\n"
+      "frontends:\n  web:\n    bind: \"*:0\"\n    default_backend: nope\n"
+      "backends:\n  app:\n    servers:\n      - { name: s1, address: \"127.0.0.1:1\", weight: -1 "
+      "}\n";
+  LoadResult r = loadConfigString(yaml, "multi.yaml");
+  EXPECT_FALSE(r.config);
+  EXPECT_EQ(r.diagnostics.errorCount(), 4u);
+}
+
+TEST(BrokenConfig, BackupOnlyBackendIsAWarningNotAnError) {
+  std::string yaml =
+      kFrontend +
+      be("    servers:\n      - { name: s1, address: \"127.0.0.1:1\", backup: true }\n");
+  LoadResult r = loadConfigString(yaml, "warn.yaml");
+  ASSERT_TRUE(r.config);
+  ASSERT_EQ(r.diagnostics.warningCount(), 1u);
+  EXPECT_NE(r.diagnostics.all()[0].message.find("only backup servers"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tandem::appliance
