@@ -5,12 +5,28 @@
 #include <iostream>
 
 #include "appliance/check_command.h"
+#include "appliance/config_loader.h"
+#include "common/logging.h"
+#include "proxy/proxy.h"
 
 #ifndef TANDEM_VERSION
 #define TANDEM_VERSION "0.0.0"
 #endif
 
 namespace tandem::appliance {
+
+namespace {
+
+// Loads and validates like `tandem check`; an invalid file never starts a worker.
+int runProxyCommand(const std::string& path) {
+  LoadResult r = loadConfigFile(path);
+  for (const auto& d : r.diagnostics.sorted()) std::cerr << d.format() << "\n";
+  if (!r.config) return kExitInvalid;
+  logging::setup(r.config->log);
+  return proxy::runProxy(r.config->proxy);
+}
+
+}  // namespace
 
 int runCli(int argc, char** argv) {
   CLI::App app{"Tandem: an active/passive load-balancer appliance (proxy + VRRP)", "tandem"};
@@ -26,6 +42,12 @@ int runCli(int argc, char** argv) {
   checkCmd->add_flag("-q,--quiet", check.quiet, "Print errors only");
   checkCmd->add_flag("--dump", check.dump, "Print an outline of the loaded configuration");
 
+  std::string proxyConfig;
+  auto* proxyCmd = app.add_subcommand("proxy", "Run the proxy worker in the foreground");
+  proxyCmd->add_option("-c,--config", proxyConfig, "Configuration file")
+      ->required()
+      ->option_text("FILE");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -39,6 +61,7 @@ int runCli(int argc, char** argv) {
     return kExitUsage;
   }
   if (checkCmd->parsed()) return runCheck(check, std::cout, std::cerr);
+  if (proxyCmd->parsed()) return runProxyCommand(proxyConfig);
   return kExitUsage;
 }
 

@@ -1,0 +1,96 @@
+// The HTTP/1 parser interface the streams use. The implementation wraps llhttp (Node's strict,
+// fuzzed parser); nothing else in the proxy names llhttp.
+//
+// The parser never copies: header names and values are Spans (offset, length) into the buffer
+// the message head was read into, which stays in place until the head is complete.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace tandem::proxy {
+
+struct Span {
+  uint32_t offset = 0;
+  uint32_t length = 0;
+  std::string_view in(const char* base) const { return {base + offset, length}; }
+};
+
+struct HeaderField {
+  Span name;
+  Span value;
+};
+
+struct MessageHead {
+  Span method;     // requests
+  Span url;        // requests
+  int status = 0;  // responses
+  Span reason;     // responses
+  int versionMajor = 1;
+  int versionMinor = 1;
+  std::vector<HeaderField> headers;
+  bool chunked = false;
+  bool hasContentLength = false;
+  uint64_t contentLength = 0;
+  bool connectionClose = false;      // Connection: close
+  bool connectionKeepAlive = false;  // Connection: keep-alive
+  bool connectionUpgrade = false;    // Connection: upgrade
+  bool expectContinue = false;       // Expect: 100-continue
+  bool isHead = false;               // request method HEAD
+  bool isConnect = false;            // request method CONNECT
+
+  void clear();
+};
+
+enum class ParseEvent {
+  NeedMore,         // all input consumed, message not complete
+  HeadComplete,     // head parsed; `consumed` ends right after it
+  MessageComplete,  // whole message parsed; `consumed` ends right after it
+  Error,            // malformed; see errorReason()
+};
+
+class HttpParser {
+ public:
+  enum class Kind { Request, Response };
+  // Limits: more headers than `maxHeaders` is an error (HAProxy's tune.http.maxhdr).
+  HttpParser(Kind kind, size_t maxHeaders = 101);
+  ~HttpParser();
+  HttpParser(const HttpParser&) = delete;
+  HttpParser& operator=(const HttpParser&) = delete;
+
+  // Parses `data[0, len)`; `base` is the start of the buffer the head lives in (Spans are
+  // relative to it). Stops after the head and after the message so the caller can act.
+  ParseEvent execute(const char* base, const char* data, size_t len, size_t* consumed);
+  // The peer closed: completes a message delimited by EOF, or reports truncation.
+  ParseEvent finish();
+  // Prepares for the next message on the same connection.
+  void reset();
+
+  // For a response: the request was HEAD (or similar) so the response has no body.
+  void expectNoBody(bool noBody) { noBody_ = noBody; }
+  const MessageHead& head() const { return head_; }
+  bool headComplete() const { return headDone_; }
+  bool keepAlive() const;  // per RFC 9112 §9.3 for this message
+  bool upgrade() const;    // an Upgrade/CONNECT the parser stopped at
+  bool bodyDelimitedByEof() const;
+  bool tooManyHeaders() const { return tooManyHeaders_; }
+  const char* errorReason() const;
+
+ private:
+  friend struct ParserCallbacks;
+  bool inHeaderValue_ = false;
+  bool headDone_ = false;
+  bool messageDone_ = false;
+  bool noBody_ = false;
+  bool tooManyHeaders_ = false;
+  const char* ownError_ = nullptr;  // a rule we enforce on top of llhttp
+  size_t maxHeaders_;
+  const char* base_ = nullptr;
+  MessageHead head_;
+  Kind kind_;
+  alignas(8) unsigned char impl_[96];  // llhttp_t, kept inline (no allocation per connection)
+};
+
+}  // namespace tandem::proxy

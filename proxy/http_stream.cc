@@ -1,0 +1,765 @@
+#include "proxy/http_stream.h"
+
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+
+#include "proxy/socket_util.h"
+#include "proxy/worker.h"
+
+namespace tandem::proxy {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+bool isHopByHop(std::string_view name) {
+  return iequals(name, "connection") || iequals(name, "keep-alive") ||
+         iequals(name, "proxy-connection") || iequals(name, "upgrade") || iequals(name, "te") ||
+         iequals(name, "trailer");
+}
+
+// RFC 9110 §9.2.2: safe to send again when no response was received.
+bool idempotent(std::string_view m) {
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" || m == "TRACE";
+}
+
+std::string_view pathOf(std::string_view url) {
+  if (!url.empty() && url.front() != '/') {
+    size_t scheme = url.find("://");  // absolute-form: skip scheme://authority
+    if (scheme != std::string_view::npos) {
+      size_t slash = url.find('/', scheme + 3);
+      url = slash == std::string_view::npos ? std::string_view("/") : url.substr(slash);
+    }
+  }
+  return url.substr(0, url.find('?'));
+}
+
+const char* redirectReason(int code) {
+  switch (code) {
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 303:
+      return "See Other";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
+    default:
+      return "Redirect";
+  }
+}
+
+}  // namespace
+
+// What ACLs see of the request being routed.
+class HttpStream::View final : public RequestView {
+ public:
+  View(const HttpStream& s, const MessageHead& h, const char* base) : s_(s), h_(h), base_(base) {
+    for (const auto& f : h_.headers)
+      if (iequals(f.name.in(base_), "host")) {
+        host_ = f.value.in(base_);
+        // Strip the port; keep IPv6 literals whole ("[::1]:80").
+        size_t colon = host_.rfind(':');
+        if (colon != std::string_view::npos && host_.find(']') == std::string_view::npos)
+          host_ = host_.substr(0, colon);
+        else if (!host_.empty() && host_.front() == '[' && colon != std::string_view::npos &&
+                 colon > host_.find(']'))
+          host_ = host_.substr(0, colon);
+        break;
+      }
+    path_ = pathOf(h_.url.in(base_));
+  }
+  std::string_view method() const override { return h_.method.in(base_); }
+  std::string_view path() const override { return path_; }
+  std::string_view host() const override { return host_; }
+  bool anyHeader(std::string_view name,
+                 const std::function<bool(std::string_view)>& f) const override {
+    for (const auto& hf : h_.headers)
+      if (iequals(hf.name.in(base_), name) && f(hf.value.in(base_))) return true;
+    return false;
+  }
+  const IpAddress& clientAddress() const override { return s_.client_; }
+  bool tls() const override { return s_.tls_; }
+
+ private:
+  const HttpStream& s_;
+  const MessageHead& h_;
+  const char* base_;
+  std::string_view host_;
+  std::string_view path_;
+};
+
+HttpStream::HttpStream(Worker& worker, FrontendRuntime& frontend, UniqueFd fd,
+                       const sockaddr_storage& peer, bool tls)
+    : Session(worker, frontend, std::move(fd), peer), tls_(tls) {}
+
+void HttpStream::start() {
+  armTimer(frontend_.config->timeouts.httpRequest);
+  wantClientRead(true);
+}
+
+void HttpStream::stopWhenIdle() {
+  stopRequested_ = true;
+  clientKeepAlive_ = false;
+  if (phase_ == Phase::WaitRequest) close();
+}
+
+// ---- client side ---------------------------------------------------------------------------
+
+void HttpStream::consumeClient(size_t n) {
+  in_->consume(n);
+  if (in_->empty()) parsed_ = fwdEnd_ = 0;
+}
+
+void HttpStream::onClientReadable() {
+  if (!in_) in_ = worker_.buffers().acquire();
+  if (in_->space() == 0) {
+    if (phase_ != Phase::ReadHead && phase_ != Phase::WaitRequest && in_->head > 0) {
+      uint32_t shift = in_->head;
+      in_->compact();
+      parsed_ -= shift;
+      fwdEnd_ -= shift;
+    } else {
+      wantClientRead(false);
+      return;
+    }
+  }
+  ssize_t n = readInto(fd_.get(), *in_);
+  if (n == -1) return;
+  if (n == -2) return abort();
+  if (n == 0) {
+    clientEof_ = true;
+    wantClientRead(false);
+    switch (phase_) {
+      case Phase::WaitRequest:
+      case Phase::ReadHead:
+      case Phase::LocalResponse:
+        return close();
+      case Phase::Tunnel:
+        if (flushToServer() && serverConn_ && !serverConn_->shutWrite) {
+          ::shutdown(serverConn_->fd(), SHUT_WR);
+          serverConn_->shutWrite = true;
+        }
+        if (serverConn_ && serverConn_->eof && clientShut_) close();
+        return;
+      default:
+        // Half-closed after a complete request: still deliver the response, then close.
+        if (!requestDone_) return abort();
+        clientKeepAlive_ = false;
+        return;
+    }
+  }
+  if (phase_ == Phase::Tunnel) {
+    fwdEnd_ = parsed_ = in_->tail;
+    flushToServer();
+    armTimer(backend_->config->timeouts.tunnel);
+    return updateInterest();
+  }
+  processClientInput();
+}
+
+void HttpStream::processClientInput() {
+  bool headJustParsed = false;
+  while (!dead()) {
+    if (phase_ == Phase::WaitRequest || phase_ == Phase::ReadHead) {
+      if (!in_ || parsed_ == in_->tail) break;
+      if (phase_ == Phase::WaitRequest) {
+        phase_ = Phase::ReadHead;
+        armTimer(frontend_.config->timeouts.httpRequest);
+      }
+      size_t n = 0;
+      ParseEvent ev = request_.execute(in_->bytes, in_->bytes + parsed_, in_->tail - parsed_, &n);
+      parsed_ += static_cast<uint32_t>(n);
+      if (ev == ParseEvent::Error) return sendLocal(400);
+      if (ev == ParseEvent::NeedMore) {
+        if (in_->space() == 0) return sendLocal(431);  // head larger than a buffer
+        break;
+      }
+      onRequestHead();
+      headJustParsed = true;
+    } else if ((phase_ == Phase::Connect || phase_ == Phase::Exchange) && !requestDone_) {
+      if (!in_ || (parsed_ == in_->tail && !headJustParsed)) break;
+      headJustParsed = false;
+      size_t n = 0;
+      ParseEvent ev = request_.execute(in_->bytes, in_->bytes + parsed_, in_->tail - parsed_, &n);
+      parsed_ += static_cast<uint32_t>(n);
+      fwdEnd_ = parsed_;
+      if (ev == ParseEvent::Error) {
+        // Bad chunk framing mid-body: the connection cannot be trusted any more.
+        if (!respHeadDone_ && respHeadSent_ == 0) return sendLocal(400);
+        return abort();
+      }
+      if (ev == ParseEvent::MessageComplete) requestDone_ = true;
+      if (ev == ParseEvent::NeedMore) break;
+    } else {
+      break;
+    }
+  }
+  if (dead()) return;
+  if (phase_ == Phase::Exchange) flushToServer();
+  if (!dead()) updateInterest();
+}
+
+void HttpStream::onRequestHead() {
+  const MessageHead& h = request_.head();
+  const char* base = in_->bytes;
+  const FrontendRuntime& fe = frontend_;
+  ++requests_;
+  clientHttp10_ = h.versionMinor == 0;
+  clientKeepAlive_ = request_.keepAlive() && !stopRequested_ && !worker_.stopping();
+  if (h.isConnect) return sendLocal(400);
+  // RFC 9112 §3.2: exactly one Host in HTTP/1.1 (at most one in 1.0), else 400.
+  int hosts = 0;
+  bool hasUpgradeHeader = false;
+  for (const auto& f : h.headers) {
+    if (iequals(f.name.in(base), "host")) ++hosts;
+    if (iequals(f.name.in(base), "upgrade")) hasUpgradeHeader = true;
+  }
+  if (hosts > 1 || (!clientHttp10_ && hosts == 0)) return sendLocal(400);
+  upgrade_ = h.connectionUpgrade && hasUpgradeHeader;
+
+  View view(*this, h, base);
+  std::vector<size_t> edits;
+  for (size_t i = 0; i < fe.requestRules.size(); ++i) {
+    const RequestRule& rule = fe.requestRules[i];
+    if (!rule.when.eval(fe.acls, view)) continue;
+    const HttpRequestRule& r = *rule.config;
+    switch (r.action) {
+      case HttpRequestRule::Action::Deny:
+        return sendLocal(r.status);
+      case HttpRequestRule::Action::Redirect: {
+        std::string location;
+        std::string url(h.url.in(base));
+        if (!r.redirectScheme.empty())
+          location = r.redirectScheme + "://" + std::string(view.host()) + url;
+        else if (!r.redirectPrefix.empty())
+          location = r.redirectPrefix + url;
+        else
+          location = r.redirectLocation;
+        return sendLocalRaw("HTTP/1.1 " + std::to_string(r.status) + " " +
+                            redirectReason(r.status) + "\r\ncontent-length: 0\r\nlocation: " +
+                            location + "\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n");
+      }
+      case HttpRequestRule::Action::Track:
+        break;  // rate limiting is enforced by a later slice (see bench/README.md)
+      default:
+        edits.push_back(i);
+        break;
+    }
+  }
+  BackendRuntime* be = fe.defaultBackend;
+  for (const auto& route : fe.routes)
+    if (route.when.eval(fe.acls, view)) {
+      be = route.backend;
+      break;
+    }
+  if (!be) return sendLocal(503);
+  backend_ = be;
+  // Response rules are decided now, while the request head is at hand.
+  respRuleMatch_.assign(fe.responseRules.size(), false);
+  for (size_t i = 0; i < fe.responseRules.size(); ++i)
+    respRuleMatch_[i] = fe.responseRules[i].when.eval(fe.acls, view);
+
+  buildServerHead(h, base, edits);
+  if (be->config->balance.algorithm == Balance::Algorithm::Uri)
+    hashKey_ =
+        be->config->balance.uriWhole ? std::string(h.url.in(base)) : std::string(view.path());
+  replayable_ = !h.chunked && h.contentLength == 0 && idempotent(h.method.in(base));
+  noBodyResponse_ = h.isHead;
+
+  // The original head is done with: skip it; what follows is body (or the next request).
+  in_->head = parsed_;
+  fwdEnd_ = parsed_;
+  if (in_->empty()) in_->head = in_->tail = parsed_ = fwdEnd_ = 0;
+  requestDone_ = false;
+  respHeadDone_ = respDone_ = respInterim_ = false;
+  respHead_.clear();
+  respHeadSent_ = reqHeadSent_ = 0;
+  attempts_ = 0;
+  lastFailed_ = nullptr;
+  queuedSince_ = {};
+  phase_ = Phase::Connect;
+  connect();
+}
+
+void HttpStream::buildServerHead(const MessageHead& h, const char* base,
+                                 const std::vector<size_t>& edits) {
+  const FrontendRuntime& fe = frontend_;
+  std::string& o = reqHead_;
+  o.clear();
+  o.append(h.method.in(base)).append(" ").append(h.url.in(base));
+  o.append(clientHttp10_ ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
+  auto removedByRule = [&](std::string_view name) {
+    for (size_t i : edits) {
+      const HttpRequestRule& r = *fe.requestRules[i].config;
+      if (r.action != HttpRequestRule::Action::AddHeader && iequals(r.name, name)) return true;
+    }
+    return false;
+  };
+  bool forwardfor = backend_->config->forwardfor;
+  for (const auto& f : h.headers) {
+    std::string_view name = f.name.in(base);
+    if (isHopByHop(name) && !(upgrade_ && iequals(name, "upgrade"))) continue;
+    if (forwardfor && iequals(name, "x-forwarded-proto")) continue;
+    if (removedByRule(name)) continue;
+    o.append(name).append(": ").append(f.value.in(base)).append("\r\n");
+  }
+  // Each side's connection is managed on its own: the server connection stays open for reuse.
+  if (upgrade_)
+    o.append("connection: upgrade\r\n");
+  else if (clientHttp10_)
+    o.append("connection: keep-alive\r\n");
+  for (size_t i : edits) {
+    const HttpRequestRule& r = *fe.requestRules[i].config;
+    if (r.action == HttpRequestRule::Action::SetHeader ||
+        r.action == HttpRequestRule::Action::AddHeader)
+      o.append(r.name).append(": ").append(r.value).append("\r\n");
+  }
+  if (forwardfor) {
+    o.append("x-forwarded-for: ").append(client_.toString()).append("\r\n");
+    o.append("x-forwarded-proto: ").append(tls_ ? "https" : "http").append("\r\n");
+  }
+  o.append("\r\n");
+}
+
+// ---- server side ---------------------------------------------------------------------------
+
+void HttpStream::connect() {
+  ++attempts_;
+  PickContext ctx{&client_, hashKey_, hashKey_};
+  switch (connectServer(*backend_, ctx, lastFailed_)) {
+    case ConnectResult::Connecting:
+      queuedSince_ = {};
+      if (serverConn_->connected)
+        onConnected();
+      else
+        armTimer(backend_->config->timeouts.connect);
+      return;
+    case ConnectResult::NoServer:
+      return sendLocal(503);
+    case ConnectResult::Full: {
+      // Every usable server is at maxconn: wait in the queue (polled; bounded by timeout queue).
+      auto now = std::chrono::steady_clock::now();
+      if (queuedSince_ == std::chrono::steady_clock::time_point{}) queuedSince_ = now;
+      if (now - queuedSince_ >= backend_->config->timeouts.queue) return sendLocal(503);
+      --attempts_;
+      queued_ = true;
+      armTimer(std::chrono::milliseconds(2));
+      return;
+    }
+    case ConnectResult::Failed:
+      return serverFailed(true);
+  }
+}
+
+void HttpStream::onConnected() {
+  phase_ = Phase::Exchange;
+  ServerConnection& sc = *serverConn_;
+  sc.connected = true;
+  sc.response.reset();
+  sc.response.expectNoBody(noBodyResponse_);
+  respParsed_ = respFwdEnd_ = 0;
+  if (sc.in && !sc.in->empty()) {  // never reuse a connection with stray bytes
+    releaseServer(false);
+    return serverFailed(true);
+  }
+  sc.wantRead(true);
+  armTimer(backend_->config->timeouts.server);
+  flushToServer();
+  if (!dead()) processClientInput();  // the body may already be waiting
+}
+
+void HttpStream::serverFailed(bool connectFailure) {
+  bool reused = serverConn_ && serverConn_->reused;
+  lastFailed_ = server_;
+  releaseServer(false);
+  reqHeadSent_ = 0;
+  // A pooled connection the server had closed: resend on a fresh one when that is safe.
+  if (reused && replayable_ && attempts_ <= 8) {
+    --attempts_;
+    lastFailed_ = nullptr;
+    return connect();
+  }
+  bool bodyStarted = !replayable_ && !connectFailure;
+  if (!bodyStarted && attempts_ <= backend_->config->retries) {
+    if (!backend_->config->redispatch) lastFailed_ = nullptr;
+    return connect();
+  }
+  sendLocal(connectFailure ? 503 : 502);
+}
+
+void HttpStream::onServerWritable() {
+  ServerConnection& sc = *serverConn_;
+  if (!sc.connected) {
+    sc.wantWrite(false);
+    if (socketError(sc.fd()) != 0) return serverFailed(true);
+    return onConnected();
+  }
+  flushToServer();
+  if (!dead()) updateInterest();
+}
+
+void HttpStream::onServerReadable() {
+  ServerConnection& sc = *serverConn_;
+  if (!sc.in) sc.in = worker_.buffers().acquire();
+  if (sc.in->space() == 0) {
+    if (sc.in->head == 0) return sc.wantRead(false);
+    uint32_t shift = sc.in->head;
+    sc.in->compact();
+    respParsed_ -= shift;
+    respFwdEnd_ -= shift;
+  }
+  ssize_t n = readInto(sc.fd(), *sc.in);
+  if (n == -1) return;
+  if (respDone_) {
+    // After a complete response: a close is fine; anything else makes the connection unusable.
+    sc.eof = true;
+    sc.wantRead(false);
+    return;
+  }
+  if (n <= 0) {
+    sc.eof = true;
+    sc.wantRead(false);
+    if (phase_ == Phase::Tunnel) {
+      if (flushToClient() && !clientShut_) {
+        ::shutdown(fd_.get(), SHUT_WR);
+        clientShut_ = true;
+      }
+      if (clientEof_ && clientShut_) close();
+      return;
+    }
+    if (!respHeadDone_ && respParsed_ == 0 && sc.in->empty() && respHead_.empty())
+      return serverFailed(false);  // closed before answering (idle pool race) or reset
+    if (!respHeadDone_) return sendLocal(502);
+    if (n == 0 && sc.response.bodyDelimitedByEof() &&
+        sc.response.finish() == ParseEvent::MessageComplete) {
+      respDone_ = true;
+      if (flushToClient()) finishTransaction();
+      return;
+    }
+    return abort();  // truncated body: the client must see the connection end
+  }
+  if (phase_ == Phase::Tunnel) {
+    respFwdEnd_ = respParsed_ = sc.in->tail;
+    flushToClient();
+    armTimer(backend_->config->timeouts.tunnel);
+    return updateInterest();
+  }
+  armTimer(backend_->config->timeouts.server);
+  processServerInput();
+}
+
+void HttpStream::processServerInput() {
+  ServerConnection& sc = *serverConn_;
+  bool zeroLengthPass = false;
+  while (!dead() && sc.in && (respParsed_ < sc.in->tail || zeroLengthPass) && !respDone_) {
+    zeroLengthPass = false;
+    size_t n = 0;
+    ParseEvent ev = sc.response.execute(sc.in->bytes, sc.in->bytes + respParsed_,
+                                        sc.in->tail - respParsed_, &n);
+    respParsed_ += static_cast<uint32_t>(n);
+    if (ev == ParseEvent::Error) {
+      if (!respHeadDone_ && respHeadSent_ == 0) return sendLocal(502);
+      return abort();
+    }
+    if (!respHeadDone_) {
+      if (ev == ParseEvent::NeedMore) {
+        if (sc.in->space() == 0 && sc.in->head == 0) return sendLocal(502);  // head too large
+        break;
+      }
+      if (respInterim_ && ev == ParseEvent::MessageComplete) {
+        respInterim_ = false;  // end of a 1xx; the final response follows
+        continue;
+      }
+      int status = sc.response.head().status;
+      if (ev == ParseEvent::HeadComplete && status >= 100 && status < 200 && status != 101) {
+        // Interim response (100 Continue, 103 Early Hints): forward it as received.
+        respHead_.append(sc.in->bytes + sc.in->head, respParsed_ - sc.in->head);
+        sc.in->head = respParsed_;
+        respFwdEnd_ = respParsed_;
+        respInterim_ = true;
+        zeroLengthPass = true;
+        continue;
+      }
+      onResponseHead(respParsed_);
+      if (ev == ParseEvent::MessageComplete) respDone_ = true;
+      if (status == 101 && upgrade_) {
+        phase_ = Phase::Tunnel;
+        respFwdEnd_ = respParsed_ = sc.in->tail;
+        fwdEnd_ = parsed_ = in_ ? in_->tail : 0;
+        armTimer(backend_->config->timeouts.tunnel);
+        break;
+      }
+      zeroLengthPass = true;  // a bodiless response (204/304) completes without more input
+    } else {
+      respFwdEnd_ = respParsed_;
+      if (ev == ParseEvent::MessageComplete) respDone_ = true;
+      if (ev == ParseEvent::NeedMore) break;
+    }
+  }
+  if (dead()) return;
+  bool flushed = flushToClient();
+  if (dead()) return;
+  if (phase_ == Phase::Tunnel) {
+    flushToServer();
+    if (!dead()) updateInterest();
+    return;
+  }
+  if (respDone_ && flushed) return finishTransaction();
+  updateInterest();
+}
+
+void HttpStream::onResponseHead(size_t headEnd) {
+  ServerConnection& sc = *serverConn_;
+  const MessageHead& h = sc.response.head();
+  const char* base = sc.in->bytes;
+  const FrontendRuntime& fe = frontend_;
+  bool switching = h.status == 101 && upgrade_;
+  if (sc.response.bodyDelimitedByEof()) clientKeepAlive_ = false;  // only close can end it
+  if (!requestDone_ && !switching) clientKeepAlive_ = false;       // answered early
+  std::string& o = respHead_;
+  o.append("HTTP/1.1 ").append(std::to_string(h.status)).append(" ");
+  o.append(h.reason.in(base)).append("\r\n");
+  auto removedByRule = [&](std::string_view name) {
+    for (size_t i = 0; i < fe.responseRules.size(); ++i) {
+      const HttpResponseRule& r = *fe.responseRules[i].config;
+      if (respRuleMatch_[i] && r.action != HttpResponseRule::Action::AddHeader &&
+          iequals(r.name, name))
+        return true;
+    }
+    return false;
+  };
+  for (const auto& f : h.headers) {
+    std::string_view name = f.name.in(base);
+    if (isHopByHop(name) && !(switching && iequals(name, "upgrade"))) continue;
+    if (removedByRule(name)) continue;
+    o.append(name).append(": ").append(f.value.in(base)).append("\r\n");
+  }
+  if (switching)
+    o.append("connection: upgrade\r\n");
+  else if (!clientKeepAlive_)
+    o.append("connection: close\r\n");
+  else if (clientHttp10_)
+    o.append("connection: keep-alive\r\n");
+  for (size_t i = 0; i < fe.responseRules.size(); ++i) {
+    const HttpResponseRule& r = *fe.responseRules[i].config;
+    if (respRuleMatch_[i] && r.action != HttpResponseRule::Action::DelHeader)
+      o.append(r.name).append(": ").append(r.value).append("\r\n");
+  }
+  o.append("\r\n");
+  sc.in->head = static_cast<uint32_t>(headEnd);
+  respFwdEnd_ = static_cast<uint32_t>(headEnd);
+  respHeadDone_ = true;
+}
+
+// ---- moving bytes --------------------------------------------------------------------------
+
+bool HttpStream::flushToServer() {
+  if (!serverConn_ || !serverConn_->connected) return false;
+  ServerConnection& sc = *serverConn_;
+  iovec iov[2];
+  int cnt = 0;
+  size_t headLeft = reqHead_.size() - reqHeadSent_;
+  if (headLeft) iov[cnt++] = {reqHead_.data() + reqHeadSent_, headLeft};
+  size_t bodyLeft = in_ && fwdEnd_ > in_->head ? fwdEnd_ - in_->head : 0;
+  if (bodyLeft) iov[cnt++] = {in_->begin(), bodyLeft};
+  if (cnt == 0) {
+    sc.wantWrite(false);
+    return true;
+  }
+  ssize_t n = ::writev(sc.fd(), iov, cnt);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+      sc.wantWrite(true);
+      return false;
+    }
+    if (!respHeadDone_ && respHead_.empty() && phase_ != Phase::Tunnel)
+      serverFailed(false);
+    else
+      abort();
+    return false;
+  }
+  size_t left = static_cast<size_t>(n);
+  size_t h = std::min(left, headLeft);
+  reqHeadSent_ += h;
+  left -= h;
+  if (left) consumeClient(left);
+  bool done = reqHeadSent_ == reqHead_.size() && (!in_ || fwdEnd_ <= in_->head);
+  sc.wantWrite(!done);
+  if (in_ && in_->empty() && phase_ != Phase::Tunnel && requestDone_)
+    worker_.buffers().release(in_);
+  return done;
+}
+
+bool HttpStream::flushToClient() {
+  iovec iov[2];
+  int cnt = 0;
+  size_t headLeft = respHead_.size() - respHeadSent_;
+  if (headLeft) iov[cnt++] = {respHead_.data() + respHeadSent_, headLeft};
+  IoBuffer* sin = serverConn_ ? serverConn_->in.get() : nullptr;
+  size_t bodyLeft = sin && respFwdEnd_ > sin->head ? respFwdEnd_ - sin->head : 0;
+  if (bodyLeft) iov[cnt++] = {sin->begin(), bodyLeft};
+  if (cnt == 0) {
+    wantClientWrite(false);
+    return true;
+  }
+  ssize_t n = ::writev(fd_.get(), iov, cnt);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+      wantClientWrite(true);
+      armTimer(frontend_.config->timeouts.client);
+      return false;
+    }
+    abort();
+    return false;
+  }
+  size_t left = static_cast<size_t>(n);
+  size_t h = std::min(left, headLeft);
+  respHeadSent_ += h;
+  left -= h;
+  if (left) {
+    sin->consume(left);
+    if (sin->empty()) respParsed_ = respFwdEnd_ = 0;
+  }
+  bool done = respHeadSent_ == respHead_.size() && (!sin || respFwdEnd_ <= sin->head);
+  if (done) {
+    respHead_.clear();
+    respHeadSent_ = 0;
+  }
+  wantClientWrite(!done);
+  return done;
+}
+
+void HttpStream::onClientWritable() {
+  bool done = flushToClient();
+  if (dead()) return;
+  if (phase_ == Phase::LocalResponse) {
+    if (done) close();
+    return;
+  }
+  if (phase_ == Phase::Tunnel) {
+    if (done && serverConn_ && serverConn_->eof && !clientShut_) {
+      ::shutdown(fd_.get(), SHUT_WR);
+      clientShut_ = true;
+      if (clientEof_) return close();
+    }
+    return updateInterest();
+  }
+  if (done && respDone_) return finishTransaction();
+  if (done && backend_) armTimer(backend_->config->timeouts.server);
+  updateInterest();
+}
+
+void HttpStream::finishTransaction() {
+  ServerConnection* sc = serverConn_.get();
+  bool reusable = sc && requestDone_ && reqHeadSent_ == reqHead_.size() &&
+                  (!in_ || fwdEnd_ <= in_->head) && sc->response.keepAlive() && !sc->eof &&
+                  (!sc->in || respParsed_ == sc->in->tail) && !upgrade_;
+  if (sc) ++sc->requests;
+  releaseServer(reusable);
+  if (!clientKeepAlive_ || stopRequested_ || worker_.stopping()) {
+    // Nothing is in flight; unread input (a pipelined request we will not serve) is dropped.
+    return close();
+  }
+  beginNextRequest();
+}
+
+void HttpStream::beginNextRequest() {
+  request_.reset();
+  reqHead_.clear();
+  if (reqHead_.capacity() > 4096) reqHead_.shrink_to_fit();
+  reqHeadSent_ = 0;
+  requestDone_ = respHeadDone_ = respDone_ = upgrade_ = false;
+  backend_ = nullptr;
+  phase_ = Phase::WaitRequest;
+  if (in_) {
+    in_->compact();
+    parsed_ = fwdEnd_ = 0;
+    if (in_->empty()) worker_.buffers().release(in_);
+  }
+  Duration ka = frontend_.config->timeouts.keepAlive;
+  armTimer(ka.count() ? ka : frontend_.config->timeouts.httpRequest);
+  if (clientEof_) return close();
+  wantClientRead(true);
+  if (in_ && !in_->empty()) processClientInput();  // a pipelined request is already here
+}
+
+void HttpStream::sendLocal(int status) {
+  sendLocalRaw(worker_.runtime().errors().response(status));
+}
+
+void HttpStream::sendLocalRaw(std::string response) {
+  if (respHeadDone_ && (respHeadSent_ > 0 || respHead_.empty())) return abort();
+  releaseServer(false);
+  phase_ = Phase::LocalResponse;
+  respHead_ = std::move(response);
+  respHeadSent_ = 0;
+  respParsed_ = respFwdEnd_ = 0;
+  wantClientRead(false);
+  armTimer(frontend_.config->timeouts.client);
+  if (flushToClient() && !dead()) close();
+}
+
+void HttpStream::abort() {
+  close();
+}
+
+void HttpStream::onTimeout() {
+  switch (phase_) {
+    case Phase::WaitRequest:
+      return close();  // keep-alive or first-request idle time is over
+    case Phase::ReadHead:
+      return sendLocal(408);
+    case Phase::Connect:
+      if (queued_) {
+        queued_ = false;
+        return connect();
+      }
+      return serverFailed(true);  // timeout connect
+    case Phase::Exchange:
+      if (!respHeadDone_) return sendLocal(504);
+      return abort();
+    case Phase::Tunnel:
+    case Phase::LocalResponse:
+      return close();
+  }
+}
+
+void HttpStream::updateInterest() {
+  if (dead()) return;
+  bool room = !in_ || in_->space() > 0 || in_->head > 0;
+  bool wantClient = false;
+  switch (phase_) {
+    case Phase::WaitRequest:
+    case Phase::ReadHead:
+      wantClient = room;
+      break;
+    // Reading stays on between requests (no epoll_ctl per request); pipelined bytes just wait
+    // in the buffer, and a full buffer turns it off.
+    case Phase::Connect:
+    case Phase::Exchange:
+      wantClient = !clientEof_ && room;
+      break;
+    case Phase::Tunnel:
+      wantClient = !clientEof_ && room;
+      break;
+    case Phase::LocalResponse:
+      wantClient = false;
+      break;
+  }
+  wantClientRead(wantClient);
+  if (serverConn_ && serverConn_->connected) {
+    ServerConnection& sc = *serverConn_;
+    bool sroom = !sc.in || sc.in->space() > 0 || sc.in->head > 0;
+    bool wantServer = (phase_ == Phase::Exchange || phase_ == Phase::Tunnel) && !sc.eof && sroom;
+    sc.wantRead(wantServer);
+  }
+}
+
+}  // namespace tandem::proxy

@@ -1,0 +1,89 @@
+// HTTP/1 on a client connection: one request at a time (pipelined requests wait in the input
+// buffer, so responses keep their order), each routed by the frontend's rules to a backend and
+// forwarded over a pooled server connection. Heads are rewritten; bodies stream through
+// unchanged (chunked stays chunked), with back-pressure both ways.
+//
+//   WaitRequest --first byte--> ReadHead --head--> rules/route --> Connect --> Exchange
+//        ^                                                                    |   |
+//        +-------------------- keep-alive ----------------------------------+   +--101--> Tunnel
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "proxy/http_parser.h"
+#include "proxy/session.h"
+
+namespace tandem::proxy {
+
+class HttpStream final : public Session {
+ public:
+  HttpStream(Worker& worker, FrontendRuntime& frontend, UniqueFd fd, const sockaddr_storage& peer,
+             bool tls);
+  void start() override;
+  void stopWhenIdle() override;
+
+ private:
+  enum class Phase { WaitRequest, ReadHead, Connect, Exchange, Tunnel, LocalResponse };
+
+  class View;
+
+  void onClientReadable() override;
+  void onClientWritable() override;
+  void onTimeout() override;
+  void onServerReadable() override;
+  void onServerWritable() override;
+
+  void processClientInput();
+  void onRequestHead();
+  void buildServerHead(const MessageHead& h, const char* base, const std::vector<size_t>& edits);
+  void connect();
+  void onConnected();
+  void serverFailed(bool beforeResponse);
+  void processServerInput();
+  void onResponseHead(size_t headEnd);
+  bool flushToServer();
+  bool flushToClient();
+  void finishTransaction();
+  void beginNextRequest();
+  void sendLocal(int status);
+  void sendLocalRaw(std::string response);
+  void updateInterest();
+  void consumeClient(size_t n);
+  void abort();
+
+  Phase phase_ = Phase::WaitRequest;
+  bool tls_;
+  HttpParser request_{HttpParser::Kind::Request};
+  uint32_t parsed_ = 0;  // in_ offset up to which the parser has seen bytes
+  uint32_t fwdEnd_ = 0;  // in_ bytes [head, fwdEnd_) are ready to go to the server
+  std::string reqHead_;  // the rewritten request head
+  size_t reqHeadSent_ = 0;
+  bool requestDone_ = false;
+  bool replayable_ = false;  // no body and idempotent: safe to resend on a fresh connection
+  bool upgrade_ = false;     // the request asks to switch protocols
+  bool clientKeepAlive_ = true;
+  bool clientHttp10_ = false;
+  int attempts_ = 0;
+  std::string hashKey_;  // balance uri key kept for retries
+
+  uint32_t respParsed_ = 0;  // server in-buffer offset the response parser has seen
+  uint32_t respFwdEnd_ = 0;
+  std::string respHead_;  // rewritten response head (and interim 1xx heads)
+  size_t respHeadSent_ = 0;
+  bool respHeadDone_ = false;
+  bool respDone_ = false;
+  bool respInterim_ = false;
+  bool clientShut_ = false;  // tunnel: we shut down our writing side toward the client
+  bool closeAfterFlush_ = false;
+  bool stopRequested_ = false;
+  bool noBodyResponse_ = false;  // the request was HEAD
+  bool queued_ = false;          // waiting for a maxconn slot
+  std::chrono::steady_clock::time_point queuedSince_{};
+  const ServerRuntime* lastFailed_ = nullptr;
+  std::vector<bool> respRuleMatch_;  // http_response rules whose condition held for this request
+  uint64_t requests_ = 0;
+};
+
+}  // namespace tandem::proxy

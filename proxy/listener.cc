@@ -1,0 +1,82 @@
+#include "proxy/listener.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "common/logging.h"
+#include "proxy/http_stream.h"
+#include "proxy/tcp_stream.h"
+#include "proxy/worker.h"
+
+namespace tandem::proxy {
+
+Listener::Listener(Worker& worker, FrontendRuntime& frontend, const Bind& bind, UniqueFd fd)
+    : worker_(worker), frontend_(frontend), bind_(bind), fd_(std::move(fd)) {
+  event_assign(&ev_, worker_.base(), fd_.get(), EV_READ | EV_PERSIST, onAccept, this);
+  event_add(&ev_, nullptr);
+}
+
+Listener::~Listener() {
+  event_del(&ev_);
+}
+
+void Listener::pause() {
+  if (paused_ || closed_) return;
+  paused_ = true;
+  event_del(&ev_);
+}
+
+void Listener::resume() {
+  if (!paused_ || closed_) return;
+  paused_ = false;
+  event_add(&ev_, nullptr);
+}
+
+void Listener::close() {
+  if (closed_) return;
+  closed_ = true;
+  event_del(&ev_);
+  fd_.reset();
+}
+
+void Listener::onAccept(evutil_socket_t, short, void* arg) {
+  static_cast<Listener*>(arg)->acceptLoop();
+}
+
+void Listener::acceptLoop() {
+  const Config& cfg = worker_.runtime().config();
+  // Bounded per wake-up so one busy listener cannot starve the loop.
+  for (int i = 0; i < 64; ++i) {
+    uint32_t global = worker_.runtime().connections().load(std::memory_order_relaxed);
+    uint32_t mine = frontend_.connections.load(std::memory_order_relaxed);
+    if ((cfg.maxconn && global >= cfg.maxconn) ||
+        (frontend_.config->maxconn && mine >= frontend_.config->maxconn)) {
+      pause();  // resumed when a session of this worker closes
+      return;
+    }
+    sockaddr_storage peer;
+    socklen_t len = sizeof(peer);
+    int fd = ::accept4(fd_.get(), reinterpret_cast<sockaddr*>(&peer), &len,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
+        return;
+      if (errno == EMFILE || errno == ENFILE) {
+        logging::get(logging::Component::Proxy)
+            .error("frontend {}: out of file descriptors, pausing accepts", frontend_.config->name);
+        pause();
+        return;
+      }
+      return;
+    }
+    std::unique_ptr<Session> s;
+    if (frontend_.config->mode == Mode::Http)
+      s = std::make_unique<HttpStream>(worker_, frontend_, UniqueFd(fd), peer, bind_.ssl);
+    else
+      s = std::make_unique<TcpStream>(worker_, frontend_, UniqueFd(fd), peer);
+    worker_.adopt(std::move(s));
+  }
+}
+
+}  // namespace tandem::proxy

@@ -1,0 +1,40 @@
+// A listening socket of one frontend bind in one worker: accepts connections and hands each to a
+// new session of the frontend's mode (HTTP or TCP).
+#pragma once
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "common/fd.h"
+#include "proxy/runtime.h"
+
+namespace tandem::proxy {
+
+class Worker;
+
+class Listener {
+ public:
+  Listener(Worker& worker, FrontendRuntime& frontend, const Bind& bind, UniqueFd fd);
+  ~Listener();
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+
+  void pause();
+  void resume();
+  void close();  // graceful stop: no more accepts
+  bool paused() const { return paused_; }
+
+ private:
+  static void onAccept(evutil_socket_t fd, short, void* arg);
+  void acceptLoop();
+
+  Worker& worker_;
+  FrontendRuntime& frontend_;
+  const Bind& bind_;
+  UniqueFd fd_;
+  struct event ev_;
+  bool paused_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace tandem::proxy

@@ -1,0 +1,69 @@
+#include "proxy/proxy.h"
+
+#include <event2/thread.h>
+#include <signal.h>
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "common/logging.h"
+#include "proxy/runtime.h"
+#include "proxy/worker.h"
+
+namespace tandem::proxy {
+
+int runProxy(const Config& config) {
+  auto& log = logging::get(logging::Component::Proxy);
+  evthread_use_pthreads();  // workers are woken from the signal thread (event_active)
+  ::signal(SIGPIPE, SIG_IGN);
+
+  std::string error;
+  std::unique_ptr<Runtime> runtime = Runtime::build(config, &error);
+  if (!runtime) {
+    log.error("cannot start: {}", error);
+    return 1;
+  }
+  for (const auto& fe : config.frontends)
+    if (!fe.rateLimits.empty())
+      log.warn("frontend {}: rate_limits are parsed but not enforced yet", fe.name);
+  for (const auto& be : config.backends)
+    if (be.check)
+      log.warn("backend {}: health checks are not running yet; servers are taken as UP", be.name);
+
+  int threads = config.threads > 0
+                    ? config.threads
+                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Block the stop signals in every thread; this one waits for them with sigwait.
+  sigset_t stopSignals;
+  sigemptyset(&stopSignals);
+  sigaddset(&stopSignals, SIGTERM);
+  sigaddset(&stopSignals, SIGINT);
+  sigaddset(&stopSignals, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (int i = 0; i < threads; ++i) {
+    workers.push_back(std::make_unique<Worker>(*runtime, i));
+    if (!workers.back()->openListeners(&error)) {
+      log.error("cannot start: {}", error);
+      return 1;
+    }
+  }
+  for (auto& w : workers) w->startThread();
+  size_t binds = 0;
+  for (const auto& fe : config.frontends) binds += fe.binds.size();
+  log.info("proxy started: {} frontend(s), {} bind(s), {} backend(s), {} thread(s)",
+           config.frontends.size(), binds, config.backends.size(), threads);
+
+  int sig = 0;
+  sigwait(&stopSignals, &sig);
+  log.info("received {}, stopping: finishing in-flight requests (at most {})", strsignal(sig),
+           formatDuration(config.gracePeriod));
+  for (auto& w : workers) w->requestStop(config.gracePeriod);
+  for (auto& w : workers) w->join();
+  log.info("proxy stopped");
+  return 0;
+}
+
+}  // namespace tandem::proxy

@@ -1,0 +1,171 @@
+#include "proxy/runtime.h"
+
+#include <netdb.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace tandem::proxy {
+namespace {
+
+const char* reasonPhrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 410:
+      return "Gone";
+    case 413:
+      return "Payload Too Large";
+    case 425:
+      return "Too Early";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Error";
+  }
+}
+
+const char* explanation(int status) {
+  switch (status) {
+    case 400:
+      return "Your browser sent an invalid request.";
+    case 403:
+      return "Request forbidden by administrative rules.";
+    case 408:
+      return "Your browser didn't send a complete request in time.";
+    case 429:
+      return "You sent too many requests in a given amount of time.";
+    case 431:
+      return "The request header fields are too large.";
+    case 502:
+      return "The server returned an invalid or incomplete response.";
+    case 503:
+      return "No server is available to handle this request.";
+    case 504:
+      return "The server didn't respond in time.";
+    default:
+      return "An error occurred.";
+  }
+}
+
+std::string builtinPage(int status) {
+  std::string body = "<html><body><h1>" + std::to_string(status) + " " + reasonPhrase(status) +
+                     "</h1>\n" + explanation(status) + "\n</body></html>\n";
+  return "HTTP/1.1 " + std::to_string(status) + " " + reasonPhrase(status) +
+         "\r\ncontent-length: " + std::to_string(body.size()) +
+         "\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n" +
+         body;
+}
+
+bool resolve(const Endpoint& ep, sockaddr_storage* out, socklen_t* len, std::string* error) {
+  if (ep.toSockaddr(out, len)) return true;
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  int rc = getaddrinfo(ep.host.c_str(), std::to_string(ep.port).c_str(), &hints, &res);
+  if (rc != 0 || !res) {
+    *error = "cannot resolve '" + ep.host + "': " + gai_strerror(rc);
+    return false;
+  }
+  std::memcpy(out, res->ai_addr, res->ai_addrlen);
+  *len = res->ai_addrlen;
+  freeaddrinfo(res);
+  return true;
+}
+
+}  // namespace
+
+ErrorPages::ErrorPages(const std::map<int, std::string>& files) {
+  for (int status : {400, 403, 408, 429, 431, 500, 502, 503, 504})
+    pages_[status] = builtinPage(status);
+  for (const auto& [status, path] : files) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (in) pages_[status] = ss.str();
+  }
+}
+
+const std::string& ErrorPages::response(int status) const {
+  auto it = pages_.find(status);
+  if (it != pages_.end()) return it->second;
+  static const std::string fallback = builtinPage(500);
+  return fallback;
+}
+
+std::unique_ptr<Runtime> Runtime::build(const Config& config, std::string* error) {
+  std::unique_ptr<Runtime> rt(new Runtime(config));
+  const Config& c = rt->config_;
+  std::map<std::string, BackendRuntime*> byName;
+  for (size_t b = 0; b < c.backends.size(); ++b) {
+    auto be = std::make_unique<BackendRuntime>();
+    be->config = &c.backends[b];
+    be->index = b;
+    for (size_t s = 0; s < be->config->servers.size(); ++s) {
+      const Server& sc = be->config->servers[s];
+      auto sr = std::make_unique<ServerRuntime>();
+      sr->config = &sc;
+      sr->index = s;
+      if (!resolve(sc.address, &sr->address, &sr->addressLength, error)) {
+        *error = "backend " + be->config->name + " server " + sc.name + ": " + *error;
+        return nullptr;
+      }
+      health::ServerState initial = sc.disabled ? health::ServerState::Maint
+                                    : sc.drain  ? health::ServerState::Drain
+                                                : health::ServerState::Up;
+      sr->health.setState(initial);
+      sr->health.setEffectiveWeight(sc.weight);
+      be->servers.push_back(std::move(sr));
+    }
+    byName[be->config->name] = be.get();
+    rt->backends_.push_back(std::move(be));
+  }
+  for (const auto& fc : c.frontends) {
+    auto fe = std::make_unique<FrontendRuntime>();
+    fe->config = &fc;
+    for (const auto& [name, acl] : fc.acls) {
+      fe->aclNames.push_back(name);
+      fe->acls.emplace_back(acl);
+    }
+    for (const auto& r : fc.httpRequest) fe->requestRules.push_back({&r, {r.guard, fe->aclNames}});
+    for (const auto& r : fc.httpResponse)
+      fe->responseRules.push_back({&r, {r.guard, fe->aclNames}});
+    for (const auto& u : fc.useBackends) {
+      auto it = byName.find(u.backend);
+      if (it != byName.end()) fe->routes.push_back({it->second, {u.guard, fe->aclNames}});
+    }
+    if (!fc.defaultBackend.empty()) {
+      auto it = byName.find(fc.defaultBackend);
+      if (it != byName.end()) fe->defaultBackend = it->second;
+    }
+    rt->frontends_.push_back(std::move(fe));
+  }
+  return rt;
+}
+
+}  // namespace tandem::proxy

@@ -1,0 +1,113 @@
+// The proxy's shared, read-mostly state built once from proxy::Config: frontends with compiled
+// ACLs and routes, backends with their servers. Worker threads read it; per-server counters and
+// health are atomics, so the request path takes no lock.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "health/server_health.h"
+#include "proxy/acl.h"
+#include "proxy/config.h"
+
+namespace tandem::proxy {
+
+struct ServerRuntime {
+  const Server* config = nullptr;
+  size_t index = 0;  // in its backend
+  sockaddr_storage address{};
+  socklen_t addressLength = 0;
+  health::ServerHealth health;
+  std::atomic<uint32_t> active{0};  // connections in use, across threads (for maxconn/leastconn)
+  std::atomic<uint64_t> served{0};  // requests or TCP sessions sent to it
+
+  // Takes a connection slot; false when the server is at maxconn.
+  bool acquireSlot() {
+    uint32_t max = config->maxconn;
+    uint32_t cur = active.load(std::memory_order_relaxed);
+    do {
+      if (max && cur >= max) return false;
+    } while (!active.compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed));
+    return true;
+  }
+  void releaseSlot() { active.fetch_sub(1, std::memory_order_relaxed); }
+};
+
+struct BackendRuntime {
+  const Backend* config = nullptr;
+  size_t index = 0;
+  std::vector<std::unique_ptr<ServerRuntime>> servers;
+};
+
+struct HeaderEdit {
+  enum class Kind { Set, Add, Del };
+  Kind kind;
+  std::string name;
+  std::string value;
+  CompiledCondition when;
+};
+
+struct RequestRule {
+  const HttpRequestRule* config;
+  CompiledCondition when;
+};
+
+struct ResponseRule {
+  const HttpResponseRule* config;
+  CompiledCondition when;
+};
+
+struct Route {
+  BackendRuntime* backend;
+  CompiledCondition when;
+};
+
+struct FrontendRuntime {
+  const Frontend* config = nullptr;
+  std::vector<std::string> aclNames;  // index -> name, for conditions
+  std::vector<CompiledAcl> acls;
+  std::vector<RequestRule> requestRules;
+  std::vector<ResponseRule> responseRules;
+  std::vector<Route> routes;
+  BackendRuntime* defaultBackend = nullptr;
+  std::atomic<uint32_t> connections{0};
+};
+
+// Error responses: a configured errorfile, or a built-in page with HAProxy's wording.
+class ErrorPages {
+ public:
+  explicit ErrorPages(const std::map<int, std::string>& files);
+  // A complete HTTP/1.1 response that closes the connection.
+  const std::string& response(int status) const;
+
+ private:
+  std::map<int, std::string> pages_;
+};
+
+class Runtime {
+ public:
+  // Builds everything; on failure (a server name that does not resolve, say) returns null
+  // and sets *error.
+  static std::unique_ptr<Runtime> build(const Config& config, std::string* error);
+
+  const Config& config() const { return config_; }
+  std::vector<std::unique_ptr<FrontendRuntime>>& frontends() { return frontends_; }
+  std::vector<std::unique_ptr<BackendRuntime>>& backends() { return backends_; }
+  const ErrorPages& errors() const { return errors_; }
+  std::atomic<uint32_t>& connections() { return connections_; }
+
+ private:
+  explicit Runtime(const Config& c) : config_(c), errors_(c.errorFiles) {}
+  Config config_;
+  std::vector<std::unique_ptr<FrontendRuntime>> frontends_;
+  std::vector<std::unique_ptr<BackendRuntime>> backends_;
+  ErrorPages errors_;
+  std::atomic<uint32_t> connections_{0};
+};
+
+}  // namespace tandem::proxy

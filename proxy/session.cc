@@ -1,0 +1,148 @@
+#include "proxy/session.h"
+
+#include <cerrno>
+
+#include "proxy/socket_util.h"
+#include "proxy/worker.h"
+
+namespace tandem::proxy {
+
+Session::Session(Worker& worker, FrontendRuntime& frontend, UniqueFd fd,
+                 const sockaddr_storage& peer)
+    : worker_(worker), frontend_(frontend), fd_(std::move(fd)), client_(peerAddress(peer)) {
+  event_assign(&readEv_, worker_.base(), fd_.get(), EV_READ | EV_PERSIST, onClientEvent, this);
+  event_assign(&writeEv_, worker_.base(), fd_.get(), EV_WRITE | EV_PERSIST, onClientEvent, this);
+  event_assign(&timerEv_, worker_.base(), -1, 0, onTimerEvent, this);
+  frontend_.connections.fetch_add(1, std::memory_order_relaxed);
+  worker_.runtime().connections().fetch_add(1, std::memory_order_relaxed);
+}
+
+Session::~Session() {
+  event_del(&readEv_);
+  event_del(&writeEv_);
+  event_del(&timerEv_);
+  if (serverConn_ || server_) releaseServer(false);
+  worker_.buffers().release(in_);
+  frontend_.connections.fetch_sub(1, std::memory_order_relaxed);
+  worker_.runtime().connections().fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Session::wantClientRead(bool on) {
+  if (on == reading_ || dead_) return;
+  reading_ = on;
+  if (on)
+    event_add(&readEv_, nullptr);
+  else
+    event_del(&readEv_);
+}
+
+void Session::wantClientWrite(bool on) {
+  if (on == writing_ || dead_) return;
+  writing_ = on;
+  if (on)
+    event_add(&writeEv_, nullptr);
+  else
+    event_del(&writeEv_);
+}
+
+int64_t Session::nowUs() const {
+  timeval tv;
+  event_base_gettimeofday_cached(worker_.base(), &tv);  // one clock read per loop iteration
+  return static_cast<int64_t>(tv.tv_sec) * 1000000 + tv.tv_usec;
+}
+
+void Session::addTimer(int64_t inUs) {
+  timerFiresUs_ = nowUs() + inUs;
+  timerPending_ = true;
+  event_add(&timerEv_, worker_.timeout(Duration(inUs)));
+}
+
+void Session::armTimer(Duration d) {
+  if (dead_) return;
+  deadlineUs_ = nowUs() + d.count();
+  if (!timerPending_ || deadlineUs_ < timerFiresUs_) addTimer(d.count());
+}
+
+void Session::disarmTimer() {
+  deadlineUs_ = INT64_MAX;
+}
+
+void Session::close() {
+  if (dead_) return;
+  event_del(&readEv_);
+  event_del(&writeEv_);
+  event_del(&timerEv_);
+  reading_ = writing_ = false;
+  dead_ = true;
+}
+
+void Session::onClientEvent(evutil_socket_t, short what, void* arg) {
+  auto* self = static_cast<Session*>(arg);
+  if (what & EV_WRITE)
+    self->onClientWritable();
+  else
+    self->onClientReadable();
+  if (self->dead_) self->worker_.destroy(self);
+}
+
+void Session::afterServerEvent() {
+  if (dead_) worker_.destroy(this);
+}
+
+void Session::onTimerEvent(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Session*>(arg);
+  self->timerPending_ = false;
+  if (self->deadlineUs_ == INT64_MAX) return;
+  int64_t left = self->deadlineUs_ - self->nowUs();
+  if (left > 0) return self->addTimer(left);  // the deadline moved on since it was armed
+  self->deadlineUs_ = INT64_MAX;
+  self->onTimeout();
+  if (self->dead_) self->worker_.destroy(self);
+}
+
+ssize_t Session::readInto(int fd, IoBuffer& buf) {
+  ssize_t n = ::read(fd, buf.end(), buf.space());
+  if (n > 0) {
+    buf.produced(static_cast<size_t>(n));
+    return n;
+  }
+  if (n == 0) return 0;
+  return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -1 : -2;
+}
+
+Session::ConnectResult Session::connectServer(BackendRuntime& backend, const PickContext& ctx,
+                                              const ServerRuntime* avoid) {
+  backend_ = &backend;
+  PickFailure why;
+  ServerRuntime* s = worker_.balancer(backend).pick(ctx, avoid, &why);
+  if (!s) return why == PickFailure::AllFull ? ConnectResult::Full : ConnectResult::NoServer;
+  server_ = s;
+  serverConn_ = worker_.connectionPool().take(*s);
+  if (serverConn_) {
+    serverConn_->setOwner(this);
+    return ConnectResult::Connecting;
+  }
+  int err = 0;
+  UniqueFd fd = connectNonBlocking(s->address, s->addressLength, &err);
+  if (!fd) {
+    releaseServer(false);
+    return ConnectResult::Failed;
+  }
+  serverConn_ = std::make_unique<ServerConnection>(worker_, *s, std::move(fd));
+  serverConn_->setOwner(this);
+  serverConn_->wantWrite(true);  // writable = connected (or failed: SO_ERROR tells)
+  return ConnectResult::Connecting;
+}
+
+void Session::releaseServer(bool reusable) {
+  if (serverConn_) {
+    if (reusable) worker_.connectionPool().put(std::move(serverConn_));
+    serverConn_.reset();
+  }
+  if (server_) {
+    server_->releaseSlot();
+    server_ = nullptr;
+  }
+}
+
+}  // namespace tandem::proxy

@@ -1,0 +1,95 @@
+// A client connection accepted by a listener: the socket, its events and timer, and what every
+// stream needs to reach a server (pick, connect, retry). The stream on top decides what flows:
+// HttpStream parses HTTP/1, TcpStream forwards bytes.
+#pragma once
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <list>
+#include <memory>
+
+#include "common/address.h"
+#include "common/fd.h"
+#include "proxy/io_buffer.h"
+#include "proxy/load_balancer.h"
+#include "proxy/runtime.h"
+#include "proxy/server_connection.h"
+
+namespace tandem::proxy {
+
+class Worker;
+
+class Session : public ServerConnection::Owner {
+ public:
+  Session(Worker& worker, FrontendRuntime& frontend, UniqueFd fd, const sockaddr_storage& peer);
+  ~Session() override;
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  virtual void start() = 0;
+  // Graceful stop: close now if no request is in flight, else after it.
+  virtual void stopWhenIdle() = 0;
+  bool dead() const { return dead_; }
+  void afterServerEvent() override;
+
+  // Where the worker keeps this session (O(1) removal).
+  std::list<std::unique_ptr<Session>>::iterator slot;
+
+ protected:
+  enum class ConnectResult { Connecting, NoServer, Full, Failed };
+
+  void wantClientRead(bool on);
+  void wantClientWrite(bool on);
+  // Sets the session's deadline to now + d. Lazy: the timer event is only re-added when the new
+  // deadline is earlier than the pending one; a later deadline is found when it fires. Request
+  // after request re-arms cost no event_add.
+  void armTimer(Duration d);
+  void disarmTimer();
+  // Ends the session; the object is destroyed when the current callback returns.
+  void close();
+
+  // Picks a server in `backend` and starts a connection (from the idle pool when one is there).
+  // On Connecting, server_ and serverConn_ are set; the stream hears onServerWritable() once
+  // connected (or at once for a pooled connection).
+  ConnectResult connectServer(BackendRuntime& backend, const PickContext& ctx,
+                              const ServerRuntime* avoid);
+  // Gives the server connection back (to the pool when `reusable`) and frees its slot.
+  void releaseServer(bool reusable);
+
+  // Reads from fd into buf; returns bytes read, 0 on EOF, -1 on EAGAIN, -2 on error.
+  static ssize_t readInto(int fd, IoBuffer& buf);
+
+  virtual void onClientReadable() = 0;
+  virtual void onClientWritable() = 0;
+  virtual void onTimeout() = 0;
+
+  Worker& worker_;
+  FrontendRuntime& frontend_;
+  UniqueFd fd_;
+  IpAddress client_;
+  BackendRuntime* backend_ = nullptr;
+  ServerRuntime* server_ = nullptr;  // holds a connection slot while set
+  ServerConnectionPtr serverConn_;
+  IoBufferPtr in_;  // bytes from the client
+  bool clientEof_ = false;
+
+ private:
+  static void onClientEvent(evutil_socket_t, short what, void* arg);
+  static void onTimerEvent(evutil_socket_t, short, void* arg);
+  struct event readEv_;
+  struct event writeEv_;
+  struct event timerEv_;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool dead_ = false;
+  bool timerPending_ = false;
+  int64_t deadlineUs_ = INT64_MAX;  // when onTimeout() is due
+  int64_t timerFiresUs_ = 0;        // when the pending timer event fires
+  int64_t nowUs() const;
+  void addTimer(int64_t inUs);
+};
+
+}  // namespace tandem::proxy

@@ -1,0 +1,212 @@
+#include "proxy/tcp_stream.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "proxy/socket_util.h"
+#include "proxy/worker.h"
+
+namespace tandem::proxy {
+
+TcpStream::TcpStream(Worker& worker, FrontendRuntime& frontend, UniqueFd fd,
+                     const sockaddr_storage& peer)
+    : Session(worker, frontend, std::move(fd), peer) {}
+
+Duration TcpStream::idleTimeout() const {
+  // Like HAProxy in TCP mode: the longer of the client and server inactivity timeouts.
+  return std::max(frontend_.config->timeouts.client, backend_->config->timeouts.server);
+}
+
+void TcpStream::start() {
+  backend_ = frontend_.defaultBackend;
+  if (!backend_) return close();
+  connect();
+}
+
+void TcpStream::stopWhenIdle() {
+  // A TCP session has no request boundary: it runs until it ends or the grace period does.
+}
+
+void TcpStream::connect() {
+  ++attempts_;
+  PickContext ctx{&client_, {}, {}};
+  switch (connectServer(*backend_, ctx, lastFailed_)) {
+    case ConnectResult::Connecting:
+      queued_ = false;
+      if (serverConn_->connected) return onConnected();
+      armTimer(backend_->config->timeouts.connect);
+      return;
+    case ConnectResult::NoServer:
+      return close();  // nothing to say in TCP: close, as HAProxy does
+    case ConnectResult::Full: {
+      auto now = std::chrono::steady_clock::now();
+      if (!queued_) queuedSince_ = now;
+      if (now - queuedSince_ >= backend_->config->timeouts.queue) return close();
+      --attempts_;
+      queued_ = true;
+      armTimer(std::chrono::milliseconds(2));
+      return;
+    }
+    case ConnectResult::Failed:
+      return connectFailed();
+  }
+}
+
+void TcpStream::connectFailed() {
+  lastFailed_ = server_;
+  releaseServer(false);
+  if (attempts_ <= backend_->config->retries) {
+    if (!backend_->config->redispatch) lastFailed_ = nullptr;
+    return connect();
+  }
+  close();
+}
+
+void TcpStream::onConnected() {
+  connected_ = true;
+  serverConn_->connected = true;
+  armTimer(idleTimeout());
+  flushToServer();
+  if (!dead()) updateInterest();
+}
+
+void TcpStream::onServerWritable() {
+  if (!serverConn_->connected) {
+    serverConn_->wantWrite(false);
+    if (socketError(serverConn_->fd()) != 0) return connectFailed();
+    return onConnected();
+  }
+  flushToServer();
+  if (!dead()) {
+    checkDone();
+    updateInterest();
+  }
+}
+
+void TcpStream::onClientReadable() {
+  if (!in_) in_ = worker_.buffers().acquire();
+  if (in_->space() == 0) {
+    if (in_->head == 0) return wantClientRead(false);
+    in_->compact();
+  }
+  ssize_t n = readInto(fd_.get(), *in_);
+  if (n == -1) return;
+  if (n == -2) return close();
+  if (n == 0) {
+    clientEof_ = true;
+    wantClientRead(false);
+  }
+  if (connected_) {
+    armTimer(idleTimeout());
+    flushToServer();
+    if (dead()) return;
+    checkDone();
+  }
+  if (!dead()) updateInterest();
+}
+
+void TcpStream::onServerReadable() {
+  ServerConnection& sc = *serverConn_;
+  if (!sc.in) sc.in = worker_.buffers().acquire();
+  if (sc.in->space() == 0) {
+    if (sc.in->head == 0) return sc.wantRead(false);
+    sc.in->compact();
+  }
+  ssize_t n = readInto(sc.fd(), *sc.in);
+  if (n == -1) return;
+  if (n == -2) return close();
+  if (n == 0) {
+    sc.eof = true;
+    sc.wantRead(false);
+  }
+  armTimer(idleTimeout());
+  flushToClient();
+  if (dead()) return;
+  checkDone();
+  if (!dead()) updateInterest();
+}
+
+bool TcpStream::flushToServer() {
+  if (!serverConn_ || !serverConn_->connected) return false;
+  ServerConnection& sc = *serverConn_;
+  if (in_ && !in_->empty()) {
+    ssize_t n = ::send(sc.fd(), in_->begin(), in_->size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+        sc.wantWrite(true);
+        return false;
+      }
+      close();
+      return false;
+    }
+    in_->consume(static_cast<size_t>(n));
+  }
+  bool done = !in_ || in_->empty();
+  sc.wantWrite(!done);
+  if (done && clientEof_ && !sc.shutWrite) {
+    ::shutdown(sc.fd(), SHUT_WR);  // carry the client's FIN to the server
+    sc.shutWrite = true;
+  }
+  if (done) worker_.buffers().release(in_);
+  return done;
+}
+
+bool TcpStream::flushToClient() {
+  ServerConnection& sc = *serverConn_;
+  if (sc.in && !sc.in->empty()) {
+    ssize_t n = ::send(fd_.get(), sc.in->begin(), sc.in->size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+        wantClientWrite(true);
+        return false;
+      }
+      close();
+      return false;
+    }
+    sc.in->consume(static_cast<size_t>(n));
+  }
+  bool done = !sc.in || sc.in->empty();
+  wantClientWrite(!done);
+  if (done && sc.eof && !clientShut_) {
+    ::shutdown(fd_.get(), SHUT_WR);  // carry the server's FIN to the client
+    clientShut_ = true;
+  }
+  if (done) worker_.buffers().release(sc.in);
+  return done;
+}
+
+void TcpStream::onClientWritable() {
+  flushToClient();
+  if (dead()) return;
+  checkDone();
+  if (!dead()) updateInterest();
+}
+
+void TcpStream::checkDone() {
+  // Both directions ended and everything delivered.
+  if (serverConn_ && clientEof_ && serverConn_->eof && serverConn_->shutWrite && clientShut_)
+    close();
+}
+
+void TcpStream::updateInterest() {
+  if (dead()) return;
+  bool room = !in_ || in_->space() > 0 || in_->head > 0;
+  wantClientRead(connected_ && !clientEof_ && room);
+  if (serverConn_ && serverConn_->connected) {
+    ServerConnection& sc = *serverConn_;
+    bool sroom = !sc.in || sc.in->space() > 0 || sc.in->head > 0;
+    sc.wantRead(!sc.eof && sroom);
+  }
+}
+
+void TcpStream::onTimeout() {
+  if (queued_) {
+    queued_ = false;
+    return connect();
+  }
+  if (!connected_) return connectFailed();
+  close();  // inactivity
+}
+
+}  // namespace tandem::proxy

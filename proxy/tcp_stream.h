@@ -1,0 +1,41 @@
+// mode tcp: bytes both ways between the client and one server, with half-close carried across
+// (a client's FIN becomes our FIN toward the server once its data is delivered, and back).
+#pragma once
+
+#include <chrono>
+
+#include "proxy/session.h"
+
+namespace tandem::proxy {
+
+class TcpStream final : public Session {
+ public:
+  TcpStream(Worker& worker, FrontendRuntime& frontend, UniqueFd fd, const sockaddr_storage& peer);
+  void start() override;
+  void stopWhenIdle() override;
+
+ private:
+  void onClientReadable() override;
+  void onClientWritable() override;
+  void onTimeout() override;
+  void onServerReadable() override;
+  void onServerWritable() override;
+
+  void connect();
+  void onConnected();
+  void connectFailed();
+  bool flushToServer();
+  bool flushToClient();
+  void updateInterest();
+  void checkDone();
+  Duration idleTimeout() const;
+
+  bool connected_ = false;
+  bool queued_ = false;
+  std::chrono::steady_clock::time_point queuedSince_{};
+  int attempts_ = 0;
+  const ServerRuntime* lastFailed_ = nullptr;
+  bool clientShut_ = false;  // we sent FIN to the client
+};
+
+}  // namespace tandem::proxy

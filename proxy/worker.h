@@ -1,0 +1,82 @@
+// One worker thread: its own libevent loop, listening sockets (SO_REUSEPORT), sessions, server
+// connection pool, load-balancer state and buffers. Workers share only the Runtime (read-only
+// config plus atomic counters), so the request path takes no lock.
+#pragma once
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include <atomic>
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/duration.h"
+#include "proxy/io_buffer.h"
+#include "proxy/load_balancer.h"
+#include "proxy/runtime.h"
+#include "proxy/server_connection.h"
+
+namespace tandem::proxy {
+
+class Listener;
+class Session;
+
+class Worker {
+ public:
+  Worker(Runtime& runtime, int index);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Opens this worker's listening sockets; false (and *error) when a bind fails.
+  bool openListeners(std::string* error);
+  void startThread();
+  void join();
+  // Thread-safe: stop accepting, close idle connections, let in-flight requests finish within
+  // `grace`, then leave the loop.
+  void requestStop(Duration grace);
+
+  event_base* base() const { return base_; }
+  Runtime& runtime() { return runtime_; }
+  BufferPool& buffers() { return buffers_; }
+  ConnectionPool& connectionPool() { return pool_; }
+  LoadBalancer& balancer(const BackendRuntime& be) { return *balancers_[be.index]; }
+  // A libevent "common timeout" for d: O(1) re-arming for the many timers of one duration.
+  const timeval* timeout(Duration d);
+  Duration idleServerTimeout() const { return std::chrono::seconds(5); }
+  bool stopping() const { return stopping_; }
+  int index() const { return index_; }
+
+  void adopt(std::unique_ptr<Session> session);
+  void destroy(Session* session);
+  size_t sessionCount() const { return sessions_.size(); }
+  // A listener paused at maxconn resumes when a session of this worker closes.
+  void sessionClosed();
+
+ private:
+  static void onStopEvent(evutil_socket_t, short, void* arg);
+  static void onGraceTimer(evutil_socket_t, short, void* arg);
+  void beginStop();
+  void maybeExit();
+
+  Runtime& runtime_;
+  int index_;
+  event_base* base_;
+  BufferPool buffers_;
+  ConnectionPool pool_;
+  std::vector<std::unique_ptr<LoadBalancer>> balancers_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::list<std::unique_ptr<Session>> sessions_;
+  std::map<int64_t, const timeval*> timeouts_;
+  struct event stopEv_;
+  struct event graceEv_;
+  std::atomic<int64_t> graceMicros_{0};
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace tandem::proxy

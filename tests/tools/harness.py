@@ -1,0 +1,239 @@
+"""Process and network helpers for Tandem's integration tests.
+
+Every process is started by a test and stopped by PID in cleanup (never by name); every port is
+on 127.0.0.1 and picked free by the kernel.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TANDEM = os.environ.get("TANDEM_BINARY", os.path.join(HERE, "..", "..", "build", "tandem"))
+BACKEND = os.path.join(HERE, "backend.py")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10.0, proc=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout}s")
+
+
+class Process:
+    """A child process stopped by PID on cleanup, even when the test failed."""
+
+    def __init__(self, args, log_path=None, env=None):
+        self.log_path = log_path
+        self.log = open(log_path, "wb") if log_path else subprocess.DEVNULL
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env,
+                                     start_new_session=True)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.log is not subprocess.DEVNULL:
+            self.log.close()
+        return self.proc.returncode
+
+    def output(self):
+        if not self.log_path:
+            return ""
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+
+class Backend(Process):
+    def __init__(self, name, tmpdir, tcp_echo=False, health_file=None):
+        self.port = free_port()
+        self.name = name
+        args = [sys.executable, BACKEND, "--port", str(self.port), "--name", name]
+        if tcp_echo:
+            args.append("--tcp-echo")
+        if health_file:
+            args += ["--health-file", health_file]
+        super().__init__(args, os.path.join(tmpdir, f"backend-{name}.log"))
+        wait_port(self.port, proc=self.proc)
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.port}"
+
+
+class Tandem(Process):
+    """`tandem proxy` on a YAML config written to the test's folder."""
+
+    def __init__(self, yaml_text, tmpdir, ports, name="tandem"):
+        self.config = os.path.join(tmpdir, f"{name}.yaml")
+        with open(self.config, "w") as f:
+            f.write(yaml_text)
+        super().__init__([TANDEM, "proxy", "-c", self.config], os.path.join(tmpdir, f"{name}.log"))
+        for p in ports:
+            wait_port(p, proc=self.proc)
+
+    def fd_count(self):
+        return len(os.listdir(f"/proc/{self.pid}/fd"))
+
+    def rss_kib(self):
+        with open(f"/proc/{self.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+
+_leftover = {}  # bytes read past one response, by socket id (pipelined responses)
+
+
+def recv_response(sock, timeout=5.0):
+    """Reads one HTTP/1 response (Content-Length, chunked or until close).
+    Returns (status, headers dict lower-cased, body bytes, raw head)."""
+    sock.settimeout(timeout)
+    buf = _leftover.pop(id(sock), b"")
+    while b"\r\n\r\n" not in buf:
+        d = sock.recv(65536)
+        if not d:
+            raise ConnectionError(f"closed before a complete head: {buf!r}")
+        buf += d
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for l in lines[1:]:
+        k, v = l.split(":", 1)
+        headers.setdefault(k.strip().lower(), v.strip())
+    if 100 <= status < 200:
+        _leftover[id(sock)] = rest
+        return status, headers, b"", head + b"\r\n\r\n"
+    body = rest
+    if "content-length" in headers:
+        n = int(headers["content-length"])
+        while len(body) < n:
+            d = sock.recv(65536)
+            if not d:
+                break
+            body += d
+        _leftover[id(sock)] = body[n:]
+        body = body[:n]
+    elif headers.get("transfer-encoding", "").lower() == "chunked":
+        out = b""
+        while True:
+            while b"\r\n" not in body:
+                body += sock.recv(65536)
+            line, body = body.split(b"\r\n", 1)
+            n = int(line.split(b";")[0], 16)
+            if n == 0:
+                while not body.startswith(b"\r\n") and b"\r\n\r\n" not in body:
+                    body += sock.recv(65536)
+                end = 2 if body.startswith(b"\r\n") else body.index(b"\r\n\r\n") + 4
+                _leftover[id(sock)] = body[end:]
+                break
+            while len(body) < n + 2:
+                body += sock.recv(65536)
+            out += body[:n]
+            body = body[n + 2:]
+        body = out
+    elif status in (204, 304):
+        _leftover[id(sock)] = body
+        body = b""
+    else:
+        while True:
+            d = sock.recv(65536)
+            if not d:
+                break
+            body += d
+    return status, headers, body, head
+
+
+def http(port, raw, timeout=5.0):
+    """Sends raw request bytes on a new connection and reads one response."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(raw)
+        return recv_response(s, timeout)
+
+
+def get(port, path="/", headers=None, timeout=5.0):
+    h = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+    return http(port, f"GET {path} HTTP/1.1\r\nHost: test\r\n{h}Connection: close\r\n\r\n".encode(),
+                timeout)
+
+
+def closed_by_peer(sock, timeout=3.0):
+    """True when the peer closes the connection (EOF or reset) within timeout."""
+    sock.settimeout(timeout)
+    try:
+        while True:
+            d = sock.recv(65536)
+            if not d:
+                return True
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def curl(*args, timeout=60):
+    r = subprocess.run(["curl", "-sS", "--max-time", str(timeout), *args], capture_output=True,
+                       timeout=timeout + 5)
+    return r
+
+
+class Nginx(Process):
+    """Debian's nginx as a fast real backend: answers every request with a fixed 200."""
+
+    def __init__(self, tmpdir, name="nginx", body="hello from nginx"):
+        self.port = free_port()
+        conf = os.path.join(tmpdir, f"{name}.conf")
+        with open(conf, "w") as f:
+            f.write(f"""
+worker_processes 1;
+daemon off;
+master_process off;
+pid {tmpdir}/{name}.pid;
+error_log stderr warn;
+events {{ worker_connections 16384; }}
+http {{
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path {tmpdir}/{name}-body;
+  proxy_temp_path {tmpdir}/{name}-proxy;
+  fastcgi_temp_path {tmpdir}/{name}-fcgi;
+  uwsgi_temp_path {tmpdir}/{name}-uwsgi;
+  scgi_temp_path {tmpdir}/{name}-scgi;
+  server {{
+    listen 127.0.0.1:{self.port} backlog=4096;
+    location / {{ return 200 "{body}\\n"; }}
+  }}
+}}
+""")
+        super().__init__(["nginx", "-e", "stderr", "-c", conf], os.path.join(tmpdir, f"{name}.log"))
+        wait_port(self.port, proc=self.proc)
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.port}"
