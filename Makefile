@@ -10,7 +10,7 @@ CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 30
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build test demo fuzz fuzz-smoke asan clean format
+.PHONY: all deps build test demo bench fuzz fuzz-smoke asan clean format
 
 all: build
 
@@ -35,18 +35,30 @@ demo: build
 	@printf 'backends:\n  app:\n    servers:\n      - { name: s1, address: "127.0.0.1:80", wieght: 3 }\n' > $(BUILD_DIR)/broken-demo.yaml
 	@$(BUILD_DIR)/tandem check -c $(BUILD_DIR)/broken-demo.yaml || true
 
+# Tandem vs HAProxy side by side (CPU per request, req/s, p50/p99, memory); see bench/README.md.
+BENCH_ROUNDS ?= 3
+BENCH_SECONDS ?= 5
+bench: build
+	@python3 bench/run.py --tandem $(BUILD_DIR)/tandem --rounds $(BENCH_ROUNDS) \
+	  --seconds $(BENCH_SECONDS) --out $(BUILD_DIR)/bench-results.md
+
 # libFuzzer targets (clang, ASan+UBSan), built in their own tree.
+FUZZ_TARGETS = config_loader_fuzz http_parser_fuzz
 fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DTANDEM_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
-	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target config_loader_fuzz
+	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target $(FUZZ_TARGETS) | grep -v '^\[' || true
 
-# A short fuzzing run seeded with the shipped examples, as CI does.
+# A short fuzzing run of each target, seeded with a small corpus, as CI does.
 fuzz-smoke: fuzz
-	@rm -rf $(FUZZ_DIR)/corpus && mkdir -p $(FUZZ_DIR)/corpus && cp examples/*.yaml $(FUZZ_DIR)/corpus/
-	@$(FUZZ_DIR)/tests/config_loader_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
-	  -timeout=10 -rss_limit_mb=2048 $(FUZZ_DIR)/corpus 2>$(FUZZ_DIR)/fuzz.log \
-	  || { tail -60 $(FUZZ_DIR)/fuzz.log; exit 1; }
-	@grep -E '^#[0-9]+.*DONE' $(FUZZ_DIR)/fuzz.log | tail -1 | sed 's/^/fuzz: /'
+	@rm -rf $(FUZZ_DIR)/corpus && mkdir -p $(FUZZ_DIR)/corpus/config_loader_fuzz $(FUZZ_DIR)/corpus/http_parser_fuzz
+	@cp examples/*.yaml $(FUZZ_DIR)/corpus/config_loader_fuzz/
+	@cp tests/fuzz/http_corpus/* $(FUZZ_DIR)/corpus/http_parser_fuzz/
+	@for t in $(FUZZ_TARGETS); do \
+	  $(FUZZ_DIR)/tests/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
+	    -rss_limit_mb=2048 $(FUZZ_DIR)/corpus/$$t 2>$(FUZZ_DIR)/$$t.log \
+	    || { tail -60 $(FUZZ_DIR)/$$t.log; exit 1; }; \
+	  grep -E '^#[0-9]+.*DONE' $(FUZZ_DIR)/$$t.log | tail -1 | sed "s/^/$$t: /"; \
+	done
 
 # The whole test suite under AddressSanitizer and UndefinedBehaviorSanitizer.
 asan: deps

@@ -171,10 +171,11 @@ void HttpStream::processClientInput() {
       if (!in_ || parsed_ == in_->tail) break;
       if (phase_ == Phase::WaitRequest) {
         phase_ = Phase::ReadHead;
+        if (!request_) request_ = worker_.acquireRequestParser();
         armTimer(frontend_.config->timeouts.httpRequest);
       }
       size_t n = 0;
-      ParseEvent ev = request_.execute(in_->bytes, in_->bytes + parsed_, in_->tail - parsed_, &n);
+      ParseEvent ev = request_->execute(in_->bytes, in_->bytes + parsed_, in_->tail - parsed_, &n);
       parsed_ += static_cast<uint32_t>(n);
       if (ev == ParseEvent::Error) return sendLocal(400);
       if (ev == ParseEvent::NeedMore) {
@@ -187,7 +188,7 @@ void HttpStream::processClientInput() {
       if (!in_ || (parsed_ == in_->tail && !headJustParsed)) break;
       headJustParsed = false;
       size_t n = 0;
-      ParseEvent ev = request_.execute(in_->bytes, in_->bytes + parsed_, in_->tail - parsed_, &n);
+      ParseEvent ev = request_->execute(in_->bytes, in_->bytes + parsed_, in_->tail - parsed_, &n);
       parsed_ += static_cast<uint32_t>(n);
       fwdEnd_ = parsed_;
       if (ev == ParseEvent::Error) {
@@ -207,12 +208,12 @@ void HttpStream::processClientInput() {
 }
 
 void HttpStream::onRequestHead() {
-  const MessageHead& h = request_.head();
+  const MessageHead& h = request_->head();
   const char* base = in_->bytes;
   const FrontendRuntime& fe = frontend_;
   ++requests_;
   clientHttp10_ = h.versionMinor == 0;
-  clientKeepAlive_ = request_.keepAlive() && !stopRequested_ && !worker_.stopping();
+  clientKeepAlive_ = request_->keepAlive() && !stopRequested_ && !worker_.stopping();
   if (h.isConnect) return sendLocal(400);
   // RFC 9112 §3.2: exactly one Host in HTTP/1.1 (at most one in 1.0), else 400.
   int hosts = 0;
@@ -671,9 +672,10 @@ void HttpStream::finishTransaction() {
 }
 
 void HttpStream::beginNextRequest() {
-  request_.reset();
-  reqHead_.clear();
-  if (reqHead_.capacity() > 4096) reqHead_.shrink_to_fit();
+  worker_.releaseRequestParser(request_);
+  // Give back what only a request in flight needs: an idle connection stays small.
+  std::string().swap(reqHead_);
+  std::string().swap(respHead_);
   reqHeadSent_ = 0;
   requestDone_ = respHeadDone_ = respDone_ = upgrade_ = false;
   backend_ = nullptr;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -55,7 +56,9 @@ class HttpStream final : public Session {
 
   Phase phase_ = Phase::WaitRequest;
   bool tls_;
-  HttpParser request_{HttpParser::Kind::Request};
+  // Taken from the worker's pool for one request and given back when the connection goes idle:
+  // an idle keep-alive connection holds no parser (and no buffers).
+  std::unique_ptr<HttpParser> request_;
   uint32_t parsed_ = 0;  // in_ offset up to which the parser has seen bytes
   uint32_t fwdEnd_ = 0;  // in_ bytes [head, fwdEnd_) are ready to go to the server
   std::string reqHead_;  // the rewritten request head

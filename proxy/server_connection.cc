@@ -59,6 +59,10 @@ void ServerConnection::onIdleTimer(evutil_socket_t, short, void* arg) {
   self->worker_.connectionPool().drop(self);
 }
 
+namespace {
+constexpr size_t kMaxIdlePerServer = 4096;
+}  // namespace
+
 ConnectionPool::ConnectionPool(Worker& worker) : worker_(worker) {}
 
 ConnectionPool::~ConnectionPool() {
@@ -77,8 +81,9 @@ ServerConnectionPtr ConnectionPool::take(ServerRuntime& server) {
 
 void ConnectionPool::put(ServerConnectionPtr conn) {
   auto& list = idle_[&conn->server()];
-  // Bound the idle connections kept per server and thread.
-  if (list.size() >= 256 || worker_.stopping()) return;
+  // Bound the idle connections kept per server and thread (a file-descriptor guard, not a
+  // tuning knob: a busy server wants as many as there are concurrent requests).
+  if (list.size() >= kMaxIdlePerServer || worker_.stopping()) return;
   conn->setOwner(nullptr);
   conn->wantWrite(false);
   conn->wantRead(true);

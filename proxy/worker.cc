@@ -64,6 +64,20 @@ const timeval* Worker::timeout(Duration d) {
   return common;
 }
 
+std::unique_ptr<HttpParser> Worker::acquireRequestParser() {
+  if (parsers_.empty()) return std::make_unique<HttpParser>(HttpParser::Kind::Request);
+  std::unique_ptr<HttpParser> p = std::move(parsers_.back());
+  parsers_.pop_back();
+  return p;
+}
+
+void Worker::releaseRequestParser(std::unique_ptr<HttpParser>& parser) {
+  if (!parser) return;
+  parser->reset();
+  if (parsers_.size() < 1024) parsers_.push_back(std::move(parser));
+  parser.reset();
+}
+
 void Worker::adopt(std::unique_ptr<Session> session) {
   Session* s = session.get();
   sessions_.push_back(std::move(session));

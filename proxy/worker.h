@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/duration.h"
+#include "proxy/http_parser.h"
 #include "proxy/io_buffer.h"
 #include "proxy/load_balancer.h"
 #include "proxy/runtime.h"
@@ -51,6 +52,9 @@ class Worker {
   bool stopping() const { return stopping_; }
   int index() const { return index_; }
 
+  std::unique_ptr<HttpParser> acquireRequestParser();
+  void releaseRequestParser(std::unique_ptr<HttpParser>& parser);
+
   void adopt(std::unique_ptr<Session> session);
   void destroy(Session* session);
   size_t sessionCount() const { return sessions_.size(); }
@@ -67,6 +71,7 @@ class Worker {
   int index_;
   event_base* base_;
   BufferPool buffers_;
+  std::vector<std::unique_ptr<HttpParser>> parsers_;  // idle request parsers
   ConnectionPool pool_;
   std::vector<std::unique_ptr<LoadBalancer>> balancers_;
   std::vector<std::unique_ptr<Listener>> listeners_;

@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""Tandem vs HAProxy, side by side in one run (`make bench`).
+
+Both proxies run at once in front of the same nginx backend; each scenario alternates
+A B A B ... over --rounds rounds and reports medians. On 2 shared cores requests/s is noisy, so
+the headline is proxy CPU time per request: utime+stime of the proxy process (from /proc) over
+requests served. The proxy is pinned to core 0, wrk and nginx to core 1 (2-thread scenarios let
+everything use both cores). Everything runs on 127.0.0.1; every load is bounded in time.
+"""
+import argparse
+import os
+import re
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "tools"))
+from harness import Nginx, Process, free_port, wait_port  # noqa
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def status_kib(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def parse_latency(text):
+    out = {}
+    for pct, val, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", text, re.M):
+        mult = {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+        out[pct] = float(val) * mult
+    return out
+
+
+def wrk(port, conns, seconds, cpus, close=False):
+    args = ["taskset", "-c", cpus, "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency",
+            "--timeout", "5s"]
+    if close:
+        args += ["-H", "Connection: close"]
+    args.append(f"http://127.0.0.1:{port}/")
+    r = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 30)
+    m = re.search(r"(\d+) requests in ([\d.]+)s", r.stdout)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", r.stdout)
+    sock_err = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+                         r.stdout)
+    lat = parse_latency(r.stdout)
+    return {
+        "requests": int(m.group(1)) if m else 0,
+        "seconds": float(m.group(2)) if m else seconds,
+        "p50": lat.get("50", 0.0), "p99": lat.get("99", 0.0),
+        "errors": (int(errors.group(1)) if errors else 0) +
+                  (sum(int(x) for x in sock_err.groups()) if sock_err else 0),
+    }
+
+
+class Proxies:
+    """HAProxy and Tandem with equivalent configs, HTTP and TCP frontends."""
+
+    def __init__(self, tmp, backend, threads, cpus, tandem):
+        self.ports = {"haproxy": {"http": free_port(), "tcp": free_port()},
+                      "tandem": {"http": free_port(), "tcp": free_port()}}
+        hp, tp = self.ports["haproxy"], self.ports["tandem"]
+        hcfg = os.path.join(tmp, f"haproxy-{threads}.cfg")
+        with open(hcfg, "w") as f:
+            f.write(f"""global
+  nbthread {threads}
+  maxconn 9500
+defaults
+  timeout connect 5s
+  timeout client 50s
+  timeout server 50s
+frontend fh
+  mode http
+  bind 127.0.0.1:{hp['http']}
+  default_backend bh
+backend bh
+  mode http
+  server s1 {backend}
+frontend ft
+  mode tcp
+  bind 127.0.0.1:{hp['tcp']}
+  default_backend bt
+backend bt
+  mode tcp
+  server s1 {backend}
+""")
+        tcfg = os.path.join(tmp, f"tandem-{threads}.yaml")
+        with open(tcfg, "w") as f:
+            f.write(f"""global: {{ threads: {threads}, maxconn: 9500, log: {{ target: stderr, level: warning }} }}
+defaults: {{ timeout: {{ connect: 5s, client: 50s, server: 50s }} }}
+frontends:
+  fh: {{ bind: "127.0.0.1:{tp['http']}", default_backend: bh }}
+listens:
+  lt:
+    mode: tcp
+    bind: "127.0.0.1:{tp['tcp']}"
+    servers: [ {{ name: s1, address: "{backend}" }} ]
+backends:
+  bh: {{ servers: [ {{ name: s1, address: "{backend}" }} ] }}
+""")
+        self.procs = {
+            "haproxy": Process(["taskset", "-c", cpus, "haproxy", "-f", hcfg],
+                               os.path.join(tmp, f"haproxy-{threads}.log")),
+            "tandem": Process(["taskset", "-c", cpus, tandem, "proxy", "-c", tcfg],
+                              os.path.join(tmp, f"tandem-{threads}.log")),
+        }
+        for name, p in self.procs.items():
+            for port in self.ports[name].values():
+                wait_port(port, proc=p.proc)
+
+    def stop(self):
+        for p in self.procs.values():
+            p.stop()
+
+
+def run_scenario(proxies, name, kind, conns, close, rounds, seconds, wrk_cpus):
+    results = {"haproxy": [], "tandem": []}
+    for r in range(rounds):
+        for who in ("haproxy", "tandem"):
+            pid = proxies.procs[who].pid
+            c0 = cpu_seconds(pid)
+            w = wrk(proxies.ports[who][kind], conns, seconds, wrk_cpus, close)
+            c1 = cpu_seconds(pid)
+            w["cpu_us_per_req"] = (c1 - c0) * 1e6 / max(1, w["requests"])
+            w["rps"] = w["requests"] / w["seconds"]
+            w["rss_peak_kib"] = status_kib(pid, "VmHWM")
+            results[who].append(w)
+            time.sleep(0.5)
+    row = {"scenario": name}
+    for who in ("haproxy", "tandem"):
+        rs = results[who]
+        row[who] = {k: statistics.median(x[k] for x in rs)
+                    for k in ("cpu_us_per_req", "rps", "p50", "p99")}
+        row[who]["rss_peak_kib"] = max(x["rss_peak_kib"] for x in rs)
+        row[who]["errors"] = sum(x["errors"] for x in rs)
+        row[who]["runs"] = [round(x["cpu_us_per_req"], 2) for x in rs]
+    return row
+
+
+def idle_memory(proxies, count):
+    """KiB of proxy RSS per idle client connection, with `count` connections held open, each
+    after one request (a keep-alive connection waiting for its next request)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    out = {}
+    for who in ("haproxy", "tandem"):
+        pid = proxies.procs[who].pid
+        before = status_kib(pid, "VmRSS")
+        socks = []
+        try:
+            for _ in range(count):
+                s = socket.socket()
+                s.connect(("127.0.0.1", proxies.ports[who]["http"]))
+                s.sendall(b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n")
+                got = b""
+                while not got.endswith(b"nginx\n"):
+                    got += s.recv(4096)
+                socks.append(s)
+            time.sleep(1.0)
+            after = status_kib(pid, "VmRSS")
+        finally:
+            for s in socks:
+                s.close()
+        out[who] = (after - before) / count
+        time.sleep(1.0)
+    return out
+
+
+def fmt_table(rows, idle, threads_note):
+    lines = ["| scenario | CPU/req HAProxy | CPU/req Tandem | ratio | req/s H | req/s T | p50 H | p50 T "
+             "| p99 H | p99 T | p99 ratio | peak RSS H | peak RSS T | errors H/T |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        h, t = r["haproxy"], r["tandem"]
+        lines.append(
+            f"| {r['scenario']} | {h['cpu_us_per_req']:.2f} µs | {t['cpu_us_per_req']:.2f} µs | "
+            f"**{t['cpu_us_per_req'] / h['cpu_us_per_req']:.2f}** | {h['rps']:.0f} | {t['rps']:.0f} | "
+            f"{h['p50']:.2f} ms | {t['p50']:.2f} ms | {h['p99']:.2f} ms | {t['p99']:.2f} ms | "
+            f"**{t['p99'] / h['p99'] if h['p99'] else 0:.2f}** | {h['rss_peak_kib'] / 1024:.1f} MiB | "
+            f"{t['rss_peak_kib'] / 1024:.1f} MiB | {h['errors']}/{t['errors']} |")
+    if idle:
+        lines.append("")
+        lines.append(f"Memory per idle client connection ({idle['count']} held open): HAProxy "
+                     f"{idle['haproxy']:.2f} KiB, Tandem {idle['tandem']:.2f} KiB, ratio "
+                     f"**{idle['tandem'] / idle['haproxy']:.2f}**")
+    lines.append("")
+    lines.append(threads_note)
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tandem", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                     "..", "build", "tandem"))
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--idle", type=int, default=9000)
+    ap.add_argument("--out", default=None)
+    a = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="tandem-bench-")
+    procs = []
+    try:
+        nginx = Nginx(tmp)
+        procs.append(nginx)
+        subprocess.run(["taskset", "-pc", "1", str(nginx.pid)], capture_output=True)
+        rows = []
+        # Idle memory first, on fresh processes, so neither proxy reuses memory its pools kept
+        # from the load scenarios.
+        fresh = Proxies(tmp, nginx.address, 1, "0", a.tandem)
+        procs.append(fresh)
+        idle = idle_memory(fresh, a.idle) if a.idle else None
+        if idle:
+            idle["count"] = a.idle
+        fresh.stop()
+        procs.remove(fresh)
+        one = Proxies(tmp, nginx.address, 1, "0", a.tandem)
+        procs.append(one)
+        for name, kind, conns, close in (("keep-alive, 50 conns, 1 thread", "http", 50, False),
+                                         ("keep-alive, 500 conns, 1 thread", "http", 500, False),
+                                         ("close per request, 50 conns, 1 thread", "http", 50, True),
+                                         ("TCP mode, 50 conns, 1 thread", "tcp", 50, False)):
+            rows.append(run_scenario(one, name, kind, conns, close, a.rounds, a.seconds, "1"))
+            print(f"done: {name}", file=sys.stderr)
+        one.stop()
+        procs.remove(one)
+        two = Proxies(tmp, nginx.address, 2, "0-1", a.tandem)
+        procs.append(two)
+        subprocess.run(["taskset", "-pc", "0-1", str(nginx.pid)], capture_output=True)
+        for name, kind, conns, close in (("keep-alive, 50 conns, 2 threads", "http", 50, False),
+                                         ("close per request, 50 conns, 2 threads", "http", 50, True)):
+            rows.append(run_scenario(two, name, kind, conns, close, a.rounds, a.seconds, "0-1"))
+            print(f"done: {name}", file=sys.stderr)
+        note = (f"Medians of {a.rounds} alternating rounds of {a.seconds} s; ratio = Tandem/HAProxy "
+                f"(lower is better). HAProxy {subprocess.run(['haproxy', '-v'], capture_output=True, text=True).stdout.split()[2]}, "
+                f"nginx backend, wrk -t1 on 127.0.0.1. 1-thread scenarios: proxy on core 0, wrk+nginx on "
+                f"core 1; 2-thread scenarios share both cores.")
+        table = fmt_table(rows, idle, note)
+        print(table)
+        if a.out:
+            with open(a.out, "w") as f:
+                f.write(table + "\n")
+    finally:
+        for p in reversed(procs):
+            p.stop()
+        shutil.rmtree(tmp, True)
+
+
+if __name__ == "__main__":
+    main()
