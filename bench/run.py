@@ -25,10 +25,11 @@ from harness import Nginx, Process, free_port, wait_port  # noqa
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid):
+def cpu_split(pid):
+    """(user, system) CPU seconds of a process."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+    return int(fields[11]) / TICK, int(fields[12]) / TICK
 
 
 def status_kib(pid, key):
@@ -133,10 +134,12 @@ def run_scenario(proxies, name, kind, conns, close, rounds, seconds, wrk_cpus):
     for r in range(rounds):
         for who in ("haproxy", "tandem"):
             pid = proxies.procs[who].pid
-            c0 = cpu_seconds(pid)
+            u0, s0 = cpu_split(pid)
             w = wrk(proxies.ports[who][kind], conns, seconds, wrk_cpus, close)
-            c1 = cpu_seconds(pid)
-            w["cpu_us_per_req"] = (c1 - c0) * 1e6 / max(1, w["requests"])
+            u1, s1 = cpu_split(pid)
+            n = max(1, w["requests"])
+            w["cpu_us_per_req"] = ((u1 - u0) + (s1 - s0)) * 1e6 / n
+            w["user_us_per_req"] = (u1 - u0) * 1e6 / n
             w["rps"] = w["requests"] / w["seconds"]
             w["rss_peak_kib"] = status_kib(pid, "VmHWM")
             results[who].append(w)
@@ -145,7 +148,7 @@ def run_scenario(proxies, name, kind, conns, close, rounds, seconds, wrk_cpus):
     for who in ("haproxy", "tandem"):
         rs = results[who]
         row[who] = {k: statistics.median(x[k] for x in rs)
-                    for k in ("cpu_us_per_req", "rps", "p50", "p99")}
+                    for k in ("cpu_us_per_req", "user_us_per_req", "rps", "p50", "p99")}
         row[who]["rss_peak_kib"] = max(x["rss_peak_kib"] for x in rs)
         row[who]["errors"] = sum(x["errors"] for x in rs)
         row[who]["runs"] = [round(x["cpu_us_per_req"], 2) for x in rs]
@@ -182,14 +185,18 @@ def idle_memory(proxies, count):
 
 
 def fmt_table(rows, idle, threads_note):
-    lines = ["| scenario | CPU/req HAProxy | CPU/req Tandem | ratio | req/s H | req/s T | p50 H | p50 T "
-             "| p99 H | p99 T | p99 ratio | peak RSS H | peak RSS T | errors H/T |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| scenario | CPU/req HAProxy | CPU/req Tandem | ratio | user CPU/req H / T (ratio) "
+             "| req/s H | req/s T | p50 H | p50 T | p99 H | p99 T | p99 ratio | peak RSS H | peak RSS T "
+             "| errors H/T |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         h, t = r["haproxy"], r["tandem"]
         lines.append(
             f"| {r['scenario']} | {h['cpu_us_per_req']:.2f} µs | {t['cpu_us_per_req']:.2f} µs | "
-            f"**{t['cpu_us_per_req'] / h['cpu_us_per_req']:.2f}** | {h['rps']:.0f} | {t['rps']:.0f} | "
+            f"**{t['cpu_us_per_req'] / h['cpu_us_per_req']:.2f}** | "
+            f"{h['user_us_per_req']:.2f} / {t['user_us_per_req']:.2f} µs "
+            f"({t['user_us_per_req'] / max(h['user_us_per_req'], 1e-9):.2f}) | "
+            f"{h['rps']:.0f} | {t['rps']:.0f} | "
             f"{h['p50']:.2f} ms | {t['p50']:.2f} ms | {h['p99']:.2f} ms | {t['p99']:.2f} ms | "
             f"**{t['p99'] / h['p99'] if h['p99'] else 0:.2f}** | {h['rss_peak_kib'] / 1024:.1f} MiB | "
             f"{t['rss_peak_kib'] / 1024:.1f} MiB | {h['errors']}/{t['errors']} |")

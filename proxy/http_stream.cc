@@ -574,7 +574,7 @@ bool HttpStream::flushToServer() {
     sc.wantWrite(false);
     return true;
   }
-  ssize_t n = ::writev(sc.fd(), iov, cnt);
+  ssize_t n = sendv(sc.fd(), iov, cnt);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
       sc.wantWrite(true);
@@ -610,7 +610,7 @@ bool HttpStream::flushToClient() {
     wantClientWrite(false);
     return true;
   }
-  ssize_t n = ::writev(fd_.get(), iov, cnt);
+  ssize_t n = sendv(fd_.get(), iov, cnt);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
       wantClientWrite(true);

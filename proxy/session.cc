@@ -101,13 +101,21 @@ void Session::onTimerEvent(evutil_socket_t, short, void* arg) {
 }
 
 ssize_t Session::readInto(int fd, IoBuffer& buf) {
-  ssize_t n = ::read(fd, buf.end(), buf.space());
+  // recv/sendmsg rather than read/writev: the socket calls skip the VFS file-position layer.
+  ssize_t n = ::recv(fd, buf.end(), buf.space(), 0);
   if (n > 0) {
     buf.produced(static_cast<size_t>(n));
     return n;
   }
   if (n == 0) return 0;
   return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -1 : -2;
+}
+
+ssize_t Session::sendv(int fd, iovec* iov, int count) {
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = static_cast<size_t>(count);
+  return ::sendmsg(fd, &msg, MSG_NOSIGNAL);
 }
 
 Session::ConnectResult Session::connectServer(BackendRuntime& backend, const PickContext& ctx,

@@ -6,6 +6,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <cstdint>
 #include <list>
@@ -61,6 +62,8 @@ class Session : public ServerConnection::Owner {
 
   // Reads from fd into buf; returns bytes read, 0 on EOF, -1 on EAGAIN, -2 on error.
   static ssize_t readInto(int fd, IoBuffer& buf);
+  // Gathered send without SIGPIPE; returns what sendmsg returns.
+  static ssize_t sendv(int fd, iovec* iov, int count);
 
   virtual void onClientReadable() = 0;
   virtual void onClientWritable() = 0;
