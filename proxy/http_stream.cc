@@ -284,7 +284,6 @@ void HttpStream::onRequestHead() {
   respHeadSent_ = reqHeadSent_ = 0;
   attempts_ = 0;
   lastFailed_ = nullptr;
-  queuedSince_ = {};
   phase_ = Phase::Connect;
   connect();
 }
@@ -336,27 +335,31 @@ void HttpStream::connect() {
   PickContext ctx{&client_, hashKey_, hashKey_};
   switch (connectServer(*backend_, ctx, lastFailed_)) {
     case ConnectResult::Connecting:
-      queuedSince_ = {};
+      leaveQueue();
       if (serverConn_->connected)
         onConnected();
       else
         armTimer(backend_->config->timeouts.connect);
       return;
     case ConnectResult::NoServer:
+      leaveQueue();
       return sendLocal(503);
-    case ConnectResult::Full: {
-      // Every usable server is at maxconn: wait in the queue (polled; bounded by timeout queue).
-      auto now = std::chrono::steady_clock::now();
-      if (queuedSince_ == std::chrono::steady_clock::time_point{}) queuedSince_ = now;
-      if (now - queuedSince_ >= backend_->config->timeouts.queue) return sendLocal(503);
+    case ConnectResult::Full:
+      // Every usable server is at maxconn: wait in the backend's FIFO queue.
       --attempts_;
-      queued_ = true;
-      armTimer(std::chrono::milliseconds(2));
+      if (!queuedOn) {
+        enterQueue(*backend_);
+        armTimer(backend_->config->timeouts.queue);
+      }
       return;
-    }
     case ConnectResult::Failed:
       return serverFailed(true);
   }
+}
+
+bool HttpStream::retryFromQueue() {
+  connect();
+  return !queuedOn;
 }
 
 void HttpStream::onConnected() {
@@ -719,9 +722,9 @@ void HttpStream::onTimeout() {
     case Phase::ReadHead:
       return sendLocal(408);
     case Phase::Connect:
-      if (queued_) {
-        queued_ = false;
-        return connect();
+      if (queuedOn) {
+        leaveQueue();
+        return sendLocal(503);  // timeout queue
       }
       return serverFailed(true);  // timeout connect
     case Phase::Exchange:

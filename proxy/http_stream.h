@@ -35,6 +35,7 @@ class HttpStream final : public Session {
   void onTimeout() override;
   void onServerReadable() override;
   void onServerWritable() override;
+  bool retryFromQueue() override;
 
   void processClientInput();
   void onRequestHead();
@@ -82,8 +83,6 @@ class HttpStream final : public Session {
   bool closeAfterFlush_ = false;
   bool stopRequested_ = false;
   bool noBodyResponse_ = false;  // the request was HEAD
-  bool queued_ = false;          // waiting for a maxconn slot
-  std::chrono::steady_clock::time_point queuedSince_{};
   const ServerRuntime* lastFailed_ = nullptr;
   std::vector<bool> respRuleMatch_;  // http_response rules whose condition held for this request
   uint64_t requests_ = 0;

@@ -11,6 +11,13 @@
 
 namespace tandem::proxy {
 
+std::unique_ptr<Session> makeSession(Worker& worker, FrontendRuntime& frontend, const Bind& bind,
+                                     UniqueFd fd, const sockaddr_storage& peer) {
+  if (frontend.config->mode == Mode::Http)
+    return std::make_unique<HttpStream>(worker, frontend, std::move(fd), peer, bind.ssl);
+  return std::make_unique<TcpStream>(worker, frontend, std::move(fd), peer);
+}
+
 Listener::Listener(Worker& worker, FrontendRuntime& frontend, const Bind& bind, UniqueFd fd)
     : worker_(worker), frontend_(frontend), bind_(bind), fd_(std::move(fd)) {
   event_assign(&ev_, worker_.base(), fd_.get(), EV_READ | EV_PERSIST, onAccept, this);
@@ -70,12 +77,12 @@ void Listener::acceptLoop() {
       }
       return;
     }
-    std::unique_ptr<Session> s;
-    if (frontend_.config->mode == Mode::Http)
-      s = std::make_unique<HttpStream>(worker_, frontend_, UniqueFd(fd), peer, bind_.ssl);
-    else
-      s = std::make_unique<TcpStream>(worker_, frontend_, UniqueFd(fd), peer);
-    worker_.adopt(std::move(s));
+    Worker* target = worker_.leastLoadedPeer();
+    if (target != &worker_) {
+      target->handoff({fd, peer, &frontend_, &bind_});
+      continue;
+    }
+    worker_.adopt(makeSession(worker_, frontend_, bind_, UniqueFd(fd), peer));
   }
 }
 

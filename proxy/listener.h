@@ -5,12 +5,21 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include <sys/socket.h>
+
+#include <memory>
+
 #include "common/fd.h"
 #include "proxy/runtime.h"
 
 namespace tandem::proxy {
 
 class Worker;
+class Session;
+
+// A session of the frontend's mode for an accepted connection.
+std::unique_ptr<Session> makeSession(Worker& worker, FrontendRuntime& frontend, const Bind& bind,
+                                     UniqueFd fd, const sockaddr_storage& peer);
 
 class Listener {
  public:

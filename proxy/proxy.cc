@@ -50,6 +50,9 @@ int runProxy(const Config& config) {
       return 1;
     }
   }
+  std::vector<Worker*> peers;
+  for (auto& w : workers) peers.push_back(w.get());
+  for (auto& w : workers) w->setPeers(peers);
   for (auto& w : workers) w->startThread();
   size_t binds = 0;
   for (const auto& fe : config.frontends) binds += fe.binds.size();

@@ -42,6 +42,7 @@ struct BackendRuntime {
   const Backend* config = nullptr;
   size_t index = 0;
   std::vector<std::unique_ptr<ServerRuntime>> servers;
+  std::atomic<uint32_t> queued{0};  // streams waiting for a maxconn slot, across workers
 };
 
 struct HeaderEdit {

@@ -18,6 +18,7 @@ Session::Session(Worker& worker, FrontendRuntime& frontend, UniqueFd fd,
 }
 
 Session::~Session() {
+  leaveQueue();
   event_del(&readEv_);
   event_del(&writeEv_);
   event_del(&timerEv_);
@@ -150,7 +151,16 @@ void Session::releaseServer(bool reusable) {
   if (server_) {
     server_->releaseSlot();
     server_ = nullptr;
+    if (backend_) worker_.slotFreed(*backend_);
   }
+}
+
+void Session::enterQueue(BackendRuntime& backend) {
+  worker_.enqueue(backend, this);
+}
+
+void Session::leaveQueue() {
+  if (queuedOn) worker_.dequeue(this);
 }
 
 }  // namespace tandem::proxy

@@ -38,6 +38,12 @@ class Session : public ServerConnection::Owner {
 
   // Where the worker keeps this session (O(1) removal).
   std::list<std::unique_ptr<Session>>::iterator slot;
+  // Backend queue membership (waiting for a maxconn slot), managed by the worker.
+  std::list<Session*>::iterator queueSlot;
+  BackendRuntime* queuedOn = nullptr;
+  // Called by the worker, in FIFO order, when a slot may be free: true when this session left
+  // the queue (it got a server, or gave up), false to stay first in line.
+  virtual bool retryFromQueue() = 0;
 
  protected:
   enum class ConnectResult { Connecting, NoServer, Full, Failed };
@@ -59,6 +65,9 @@ class Session : public ServerConnection::Owner {
                               const ServerRuntime* avoid);
   // Gives the server connection back (to the pool when `reusable`) and frees its slot.
   void releaseServer(bool reusable);
+  // Waits in the backend's FIFO queue until a slot frees or `timeout queue` ends.
+  void enterQueue(BackendRuntime& backend);
+  void leaveQueue();
 
   // Reads from fd into buf; returns bytes read, 0 on EOF, -1 on EAGAIN, -2 on error.
   static ssize_t readInto(int fd, IoBuffer& buf);

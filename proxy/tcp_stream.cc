@@ -33,21 +33,20 @@ void TcpStream::connect() {
   PickContext ctx{&client_, {}, {}};
   switch (connectServer(*backend_, ctx, lastFailed_)) {
     case ConnectResult::Connecting:
-      queued_ = false;
+      leaveQueue();
       if (serverConn_->connected) return onConnected();
       armTimer(backend_->config->timeouts.connect);
       return;
     case ConnectResult::NoServer:
+      leaveQueue();
       return close();  // nothing to say in TCP: close, as HAProxy does
-    case ConnectResult::Full: {
-      auto now = std::chrono::steady_clock::now();
-      if (!queued_) queuedSince_ = now;
-      if (now - queuedSince_ >= backend_->config->timeouts.queue) return close();
+    case ConnectResult::Full:
       --attempts_;
-      queued_ = true;
-      armTimer(std::chrono::milliseconds(2));
+      if (!queuedOn) {
+        enterQueue(*backend_);
+        armTimer(backend_->config->timeouts.queue);
+      }
       return;
-    }
     case ConnectResult::Failed:
       return connectFailed();
   }
@@ -200,10 +199,15 @@ void TcpStream::updateInterest() {
   }
 }
 
+bool TcpStream::retryFromQueue() {
+  connect();
+  return !queuedOn;
+}
+
 void TcpStream::onTimeout() {
-  if (queued_) {
-    queued_ = false;
-    return connect();
+  if (queuedOn) {
+    leaveQueue();
+    return close();  // timeout queue
   }
   if (!connected_) return connectFailed();
   close();  // inactivity

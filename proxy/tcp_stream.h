@@ -20,6 +20,7 @@ class TcpStream final : public Session {
   void onTimeout() override;
   void onServerReadable() override;
   void onServerWritable() override;
+  bool retryFromQueue() override;
 
   void connect();
   void onConnected();
@@ -31,8 +32,6 @@ class TcpStream final : public Session {
   Duration idleTimeout() const;
 
   bool connected_ = false;
-  bool queued_ = false;
-  std::chrono::steady_clock::time_point queuedSince_{};
   int attempts_ = 0;
   const ServerRuntime* lastFailed_ = nullptr;
   bool clientShut_ = false;  // we sent FIN to the client

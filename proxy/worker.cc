@@ -4,6 +4,8 @@
 
 #include "common/logging.h"
 #include "proxy/listener.h"
+
+#include <unistd.h>
 #include "proxy/session.h"
 #include "proxy/socket_util.h"
 
@@ -12,6 +14,9 @@ namespace tandem::proxy {
 Worker::Worker(Runtime& runtime, int index)
     : runtime_(runtime), index_(index), base_(event_base_new()), pool_(*this) {
   for (auto& be : runtime_.backends()) balancers_.push_back(std::make_unique<LoadBalancer>(*be));
+  queues_.resize(runtime_.backends().size());
+  event_assign(&queueEv_, base_, -1, 0, onQueueEvent, this);
+  event_assign(&handoffEv_, base_, -1, 0, onHandoffEvent, this);
   event_assign(&stopEv_, base_, -1, 0, onStopEvent, this);
   event_assign(&graceEv_, base_, -1, 0, onGraceTimer, this);
 }
@@ -23,6 +28,9 @@ Worker::~Worker() {
   pool_.closeAll();
   event_del(&stopEv_);
   event_del(&graceEv_);
+  event_del(&queueEv_);
+  event_del(&handoffEv_);
+  for (const Handoff& h : handoffs_) ::close(h.fd);
   // Destroy the pool's events before the base.
   event_base_free(base_);
 }
@@ -78,7 +86,80 @@ void Worker::releaseRequestParser(std::unique_ptr<HttpParser>& parser) {
   parser.reset();
 }
 
+void Worker::enqueue(BackendRuntime& backend, Session* session) {
+  auto& q = queues_[backend.index];
+  session->queueSlot = q.insert(q.end(), session);
+  session->queuedOn = &backend;
+  backend.queued.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Worker::dequeue(Session* session) {
+  BackendRuntime* be = session->queuedOn;
+  if (!be) return;
+  queues_[be->index].erase(session->queueSlot);
+  session->queuedOn = nullptr;
+  be->queued.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Worker::slotFreed(BackendRuntime& backend) {
+  if (backend.queued.load(std::memory_order_relaxed) == 0) return;
+  // Deferred to the loop: the releasing session is in the middle of its own callback.
+  if (!queues_[backend.index].empty()) {
+    event_active(&queueEv_, 0, 0);
+    return;
+  }
+  for (Worker* w : peers_)
+    if (w != this) event_active(&w->queueEv_, 0, 0);  // thread-safe (evthread_use_pthreads)
+}
+
+void Worker::onQueueEvent(evutil_socket_t, short, void* arg) {
+  static_cast<Worker*>(arg)->serveQueues();
+}
+
+void Worker::serveQueues() {
+  for (auto& q : queues_) {
+    while (!q.empty()) {
+      Session* s = q.front();
+      bool left = s->retryFromQueue();
+      if (s->dead()) destroy(s);  // its destructor leaves the queue
+      if (!left) break;           // still no slot: keep FIFO order
+    }
+  }
+}
+
+Worker* Worker::leastLoadedPeer() {
+  Worker* best = this;
+  for (Worker* w : peers_)
+    if (!w->stopping_ && w->load() + 1 < best->load()) best = w;
+  return best;
+}
+
+void Worker::handoff(const Handoff& h) {
+  {
+    std::lock_guard<std::mutex> lock(handoffMu_);
+    handoffs_.push_back(h);
+  }
+  event_active(&handoffEv_, 0, 0);
+}
+
+void Worker::onHandoffEvent(evutil_socket_t, short, void* arg) {
+  auto* w = static_cast<Worker*>(arg);
+  std::vector<Handoff> batch;
+  {
+    std::lock_guard<std::mutex> lock(w->handoffMu_);
+    batch.swap(w->handoffs_);
+  }
+  for (const Handoff& h : batch) {
+    if (w->stopping_) {
+      ::close(h.fd);
+      continue;
+    }
+    w->adopt(makeSession(*w, *h.frontend, *h.bind, UniqueFd(h.fd), h.peer));
+  }
+}
+
 void Worker::adopt(std::unique_ptr<Session> session) {
+  load_.fetch_add(1, std::memory_order_relaxed);
   Session* s = session.get();
   sessions_.push_back(std::move(session));
   s->slot = std::prev(sessions_.end());
@@ -87,6 +168,7 @@ void Worker::adopt(std::unique_ptr<Session> session) {
 }
 
 void Worker::destroy(Session* session) {
+  load_.fetch_sub(1, std::memory_order_relaxed);
   sessions_.erase(session->slot);
   sessionClosed();
 }
@@ -126,7 +208,10 @@ void Worker::beginStop() {
     Session* s = it->get();
     ++it;
     s->stopWhenIdle();
-    if (s->dead()) sessions_.erase(s->slot);
+    if (s->dead()) {
+      load_.fetch_sub(1, std::memory_order_relaxed);
+      sessions_.erase(s->slot);
+    }
   }
   Duration grace(graceMicros_.load());
   timeval tv{static_cast<time_t>(grace.count() / 1000000),

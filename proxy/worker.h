@@ -10,6 +10,7 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,6 +56,26 @@ class Worker {
   std::unique_ptr<HttpParser> acquireRequestParser();
   void releaseRequestParser(std::unique_ptr<HttpParser>& parser);
 
+  // maxconn queues: FIFO per backend in each worker. A freed slot wakes the first waiter of this
+  // worker, or pokes the other workers when only they have waiters.
+  void enqueue(BackendRuntime& backend, Session* session);
+  void dequeue(Session* session);
+  void slotFreed(BackendRuntime& backend);
+  void setPeers(std::vector<Worker*> peers) { peers_ = std::move(peers); }
+
+  // Accept balancing: SO_REUSEPORT spreads connections by a hash, which can leave one worker
+  // with many more than another. A listener hands a new connection to the least loaded worker
+  // when that one has at least two fewer sessions (HAProxy's listeners do the same).
+  struct Handoff {
+    int fd;
+    sockaddr_storage peer;
+    FrontendRuntime* frontend;
+    const Bind* bind;
+  };
+  Worker* leastLoadedPeer();
+  uint32_t load() const { return load_.load(std::memory_order_relaxed); }
+  void handoff(const Handoff& h);  // thread-safe
+
   void adopt(std::unique_ptr<Session> session);
   void destroy(Session* session);
   size_t sessionCount() const { return sessions_.size(); }
@@ -63,6 +84,9 @@ class Worker {
 
  private:
   static void onStopEvent(evutil_socket_t, short, void* arg);
+  static void onQueueEvent(evutil_socket_t, short, void* arg);
+  static void onHandoffEvent(evutil_socket_t, short, void* arg);
+  void serveQueues();
   static void onGraceTimer(evutil_socket_t, short, void* arg);
   void beginStop();
   void maybeExit();
@@ -77,6 +101,13 @@ class Worker {
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::list<std::unique_ptr<Session>> sessions_;
   std::map<int64_t, const timeval*> timeouts_;
+  std::vector<std::list<Session*>> queues_;  // by backend index
+  std::vector<Worker*> peers_;
+  struct event queueEv_;
+  struct event handoffEv_;
+  std::mutex handoffMu_;
+  std::vector<Handoff> handoffs_;
+  std::atomic<uint32_t> load_{0};
   struct event stopEv_;
   struct event graceEv_;
   std::atomic<int64_t> graceMicros_{0};

@@ -70,7 +70,7 @@ class HttpProxyTest(unittest.TestCase):
             f.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: %d\r\n"
                     b"Connection: close\r\n\r\n%s" % (len(body), body))
         names = ["rr", "routing", "lc", "src", "uri", "first", "backup", "allbk", "nosrv", "bad",
-                 "slow", "refused", "fwd"]
+                 "slow", "refused", "fwd", "queue", "qto"]
         cls.port = {n: free_port() for n in names}
         b1, b2, b3 = (cls.b[n].address for n in ("b1", "b2", "b3"))
         cfg = f"""
@@ -92,6 +92,8 @@ frontends:
   slow: {{ bind: "127.0.0.1:{cls.port['slow']}", default_backend: slow }}
   refused: {{ bind: "127.0.0.1:{cls.port['refused']}", default_backend: refused }}
   fwd: {{ bind: "127.0.0.1:{cls.port['fwd']}", default_backend: fwd }}
+  queue: {{ bind: "127.0.0.1:{cls.port['queue']}", default_backend: queue }}
+  qto: {{ bind: "127.0.0.1:{cls.port['qto']}", default_backend: qto }}
   routing:
     bind: "127.0.0.1:{cls.port['routing']}"
     acls:
@@ -159,6 +161,12 @@ backends:
     servers: [ {{ name: b1, address: "{b1}" }} ]
   refused:
     servers: [ {{ name: none, address: "127.0.0.1:{closed_port}" }} ]
+  queue:
+    timeout: {{ queue: 5s }}
+    servers: [ {{ name: b1, address: "{b1}", maxconn: 1 }} ]
+  qto:
+    timeout: {{ queue: 200ms }}
+    servers: [ {{ name: b2, address: "{b2}", maxconn: 1 }} ]
   fwd:
     forwardfor: true
     servers: [ {{ name: b1, address: "{b1}" }} ]
@@ -232,6 +240,41 @@ backends:
     def test_allbackups_uses_every_backup(self):
         seen = collections.Counter(self.server_of(self.port["allbk"]) for _ in range(6))
         self.assertEqual(seen, {"b2": 3, "b3": 3})
+
+    def test_maxconn_queue_serves_waiters_in_order(self):
+        done = []
+
+        def req(i):
+            status, _, body, _ = get(self.port["queue"], "/slow?ms=300")
+            done.append((i, status, time.monotonic()))
+
+        threads = []
+        for i in range(4):
+            t = threading.Thread(target=req, args=(i,))
+            t.start()
+            threads.append(t)
+            time.sleep(0.05)  # arrive in order
+        for t in threads:
+            t.join()
+        self.assertEqual([d[1] for d in done], [200] * 4)
+        self.assertEqual([d[0] for d in done], [0, 1, 2, 3])  # FIFO
+        span = done[-1][2] - done[0][2]
+        self.assertGreater(span, 0.75)  # one at a time: maxconn 1 held
+
+    def test_queue_timeout_gives_503(self):
+        out = {}
+
+        def slow():
+            out["first"] = get(self.port["qto"], "/slow?ms=1000")[0]
+
+        t = threading.Thread(target=slow)
+        t.start()
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        self.assertEqual(get(self.port["qto"], "/")[0], 503)
+        self.assertLess(time.monotonic() - t0, 0.8)
+        t.join()
+        self.assertEqual(out["first"], 200)
 
     # ---- error statuses ---------------------------------------------------------------------
 
