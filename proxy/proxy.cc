@@ -27,9 +27,6 @@ int runProxy(const Config& config) {
   for (const auto& fe : config.frontends)
     if (!fe.rateLimits.empty())
       log.warn("frontend {}: rate_limits are parsed but not enforced yet", fe.name);
-  for (const auto& be : config.backends)
-    if (be.check)
-      log.warn("backend {}: health checks are not running yet; servers are taken as UP", be.name);
 
   int threads = config.threads > 0
                     ? config.threads
@@ -53,6 +50,7 @@ int runProxy(const Config& config) {
   std::vector<Worker*> peers;
   for (auto& w : workers) peers.push_back(w.get());
   for (auto& w : workers) w->setPeers(peers);
+  for (auto& w : workers) w->startHealthChecks(threads);
   for (auto& w : workers) w->startThread();
   size_t binds = 0;
   for (const auto& fe : config.frontends) binds += fe.binds.size();

@@ -23,6 +23,7 @@ Worker::Worker(Runtime& runtime, int index)
 
 Worker::~Worker() {
   join();
+  health_.reset();
   sessions_.clear();
   listeners_.clear();
   pool_.closeAll();
@@ -52,6 +53,36 @@ bool Worker::openListeners(std::string* error) {
     }
   }
   return true;
+}
+
+void Worker::startHealthChecks(int workerCount) {
+  std::vector<health::CheckTarget> targets;
+  std::vector<health::BackendMembers> members;
+  size_t k = 0;
+  for (auto& be : runtime_.backends()) {
+    health::BackendMembers bm{be->config->name, {}};
+    for (auto& s : be->servers) {
+      bm.members.push_back({s->config->name, s->config->backup, &s->health});
+      if (!s->config->check.enabled) continue;
+      if (static_cast<int>(k++ % static_cast<size_t>(workerCount)) != index_) continue;
+      health::CheckTarget t;
+      t.backend = be->config->name;
+      t.server = s->config->name;
+      t.backup = s->config->backup;
+      t.address = s->address;
+      t.addressLength = s->addressLength;
+      t.config = be->config->check ? &*be->config->check : nullptr;
+      t.params = s->config->check;
+      t.health = &s->health;
+      t.weight = s->config->weight;
+      t.slowstart = s->config->slowstart;
+      targets.push_back(std::move(t));
+    }
+    members.push_back(std::move(bm));
+  }
+  if (targets.empty()) return;
+  health_ = std::make_unique<health::HealthMonitor>(base_, std::move(targets), std::move(members));
+  health_->start();
 }
 
 void Worker::startThread() {
@@ -201,6 +232,7 @@ void Worker::onGraceTimer(evutil_socket_t, short, void* arg) {
 void Worker::beginStop() {
   if (stopping_) return;
   stopping_ = true;
+  health_.reset();  // no more checks while draining
   for (auto& l : listeners_) l->close();
   pool_.closeAll();
   // Idle keep-alive connections close now; busy ones after their current response.

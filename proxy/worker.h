@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/duration.h"
+#include "health/health_monitor.h"
 #include "proxy/http_parser.h"
 #include "proxy/io_buffer.h"
 #include "proxy/load_balancer.h"
@@ -36,6 +37,9 @@ class Worker {
 
   // Opens this worker's listening sockets; false (and *error) when a bind fails.
   bool openListeners(std::string* error);
+  // Health checks of every `workerCount`-th checked server run on this worker's loop.
+  void startHealthChecks(int workerCount);
+  health::HealthMonitor* healthMonitor() { return health_.get(); }
   void startThread();
   void join();
   // Thread-safe: stop accepting, close idle connections, let in-flight requests finish within
@@ -112,6 +116,7 @@ class Worker {
   struct event graceEv_;
   std::atomic<int64_t> graceMicros_{0};
   bool stopping_ = false;
+  std::unique_ptr<health::HealthMonitor> health_;
   std::thread thread_;
 };
 

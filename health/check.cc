@@ -1,0 +1,503 @@
+#include "health/check.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+namespace tandem::health {
+namespace {
+
+constexpr size_t kMaxResponse = 16384;  // like HAProxy, look at most one buffer of response
+
+int64_t monotonicUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+timeval toTimeval(int64_t us) {
+  if (us < 0) us = 0;
+  return timeval{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
+}
+
+CheckResult fail(CheckResult::Layer layer, std::string reason) {
+  return CheckResult{false, layer, std::move(reason), Duration(0)};
+}
+
+std::string printable(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c == '\r')
+      out += "\\r";
+    else if (c == '\n')
+      out += "\\n";
+    else if (c < 32 || c > 126) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+    } else
+      out += static_cast<char>(c);
+  }
+  return out;
+}
+
+// Decodes a chunked body as far as it is complete.
+std::string dechunk(std::string_view body) {
+  std::string out;
+  while (!body.empty()) {
+    size_t eol = body.find("\r\n");
+    if (eol == std::string_view::npos) break;
+    size_t n = std::strtoul(std::string(body.substr(0, eol)).c_str(), nullptr, 16);
+    if (n == 0) break;
+    body.remove_prefix(eol + 2);
+    out.append(body.substr(0, n));
+    if (body.size() < n + 2) break;
+    body.remove_prefix(n + 2);
+  }
+  return out;
+}
+
+bool iequalsPrefix(std::string_view line, std::string_view name) {
+  if (line.size() < name.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(line[i])) != name[i]) return false;
+  return true;
+}
+
+// Whether `raw` holds a complete HTTP response (so the check can stop reading).
+bool httpResponseComplete(const std::string& raw) {
+  size_t headEnd = raw.find("\r\n\r\n");
+  if (headEnd == std::string::npos) return false;
+  std::string_view head(raw.data(), headEnd);
+  int status = 0;
+  if (head.size() > 12) status = std::atoi(std::string(head.substr(9, 3)).c_str());
+  if ((status >= 100 && status < 200) || status == 204 || status == 304) return true;
+  size_t pos = head.find("\r\n");
+  while (pos != std::string_view::npos) {
+    size_t next = head.find("\r\n", pos + 2);
+    std::string_view line =
+        head.substr(pos + 2, next == std::string_view::npos ? head.npos : next - pos - 2);
+    if (iequalsPrefix(line, "content-length:")) {
+      size_t n = std::strtoul(std::string(line.substr(15)).c_str(), nullptr, 10);
+      return raw.size() >= headEnd + 4 + n;
+    }
+    if (iequalsPrefix(line, "transfer-encoding:") && line.find("chunked") != std::string_view::npos)
+      return raw.find("\r\n0\r\n\r\n", headEnd) != std::string::npos ||
+             raw.compare(headEnd + 4, 5, "0\r\n\r\n") == 0;
+    pos = next;
+  }
+  return false;  // delimited by close
+}
+
+}  // namespace
+
+CheckResult evaluateHttpResponse(const std::string& raw, const CheckConfig& config) {
+  using L = CheckResult::Layer;
+  if (raw.compare(0, 7, "HTTP/1.") != 0 || raw.size() < 12)
+    return fail(L::L7, raw.empty() ? "Layer7 empty response" : "Layer7 invalid response");
+  int status = std::atoi(raw.substr(9, 3).c_str());
+  if (status < 100 || status > 599) return fail(L::L7, "Layer7 invalid response");
+  size_t headEnd = raw.find("\r\n\r\n");
+  std::string body = headEnd == std::string::npos ? "" : raw.substr(headEnd + 4);
+  std::string_view head(raw.data(), headEnd == std::string::npos ? raw.size() : headEnd);
+  bool chunked = false;
+  for (size_t pos = head.find("\r\n"); pos != std::string_view::npos;) {
+    size_t next = head.find("\r\n", pos + 2);
+    std::string_view line =
+        head.substr(pos + 2, next == std::string_view::npos ? head.npos : next - pos - 2);
+    if (iequalsPrefix(line, "transfer-encoding:") && line.find("chunked") != std::string_view::npos)
+      chunked = true;
+    pos = next;
+  }
+  if (chunked) body = dechunk(body);
+  if (config.expects.empty()) {
+    if (status >= 200 && status < 400)
+      return {true, L::L7, "Layer7 check passed, code: " + std::to_string(status), Duration(0)};
+    return fail(L::L7, "Layer7 wrong status " + std::to_string(status));
+  }
+  for (const auto& e : config.expects) {
+    bool matched = false;
+    std::string what;
+    switch (e.kind) {
+      case HttpExpect::Kind::Status:
+        for (const auto& [lo, hi] : e.statusRanges) matched |= status >= lo && status <= hi;
+        if (matched == e.negate)
+          return fail(L::L7, "Layer7 wrong status " + std::to_string(status));
+        continue;
+      case HttpExpect::Kind::String:
+        matched = body.find(e.pattern) != std::string::npos;
+        break;
+      case HttpExpect::Kind::Rstring: {
+        auto re = Regex::compile(e.pattern, false, nullptr);
+        matched = re && re->search(body);
+        break;
+      }
+    }
+    if (matched == e.negate)
+      return fail(L::L7, std::string(e.negate ? "Layer7 response matched forbidden '"
+                                              : "Layer7 response did not match '") +
+                             printable(e.pattern) + "'");
+  }
+  return {true, L::L7, "Layer7 check passed, code: " + std::to_string(status), Duration(0)};
+}
+
+std::string mysqlHandshakeResponse(const std::string& user) {
+  // HandshakeResponse41: capability flags, max packet, charset, 23 zero bytes, user, empty
+  // auth response. CLIENT_LONG_PASSWORD | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION.
+  uint32_t flags = 0x00000001 | 0x00000200 | 0x00008000;
+  std::string p;
+  for (int i = 0; i < 4; ++i) p.push_back(static_cast<char>((flags >> (8 * i)) & 0xff));
+  p.append("\x00\x00\x00\x01", 4);  // max packet size 16 MiB
+  p.push_back('\x21');              // utf8_general_ci
+  p.append(23, '\0');
+  p.append(user);
+  p.push_back('\0');
+  p.push_back('\0');  // auth response length 0: no password
+  std::string pkt;
+  pkt.push_back(static_cast<char>(p.size() & 0xff));
+  pkt.push_back(static_cast<char>((p.size() >> 8) & 0xff));
+  pkt.push_back(static_cast<char>((p.size() >> 16) & 0xff));
+  pkt.push_back('\x01');  // sequence id
+  return pkt + p;
+}
+
+Check::Check(event_base* base, const CheckTarget& target, Done done)
+    : base_(base), target_(target), done_(std::move(done)), rng_(std::random_device{}()) {
+  evtimer_assign(&timer_, base_, onTimer, this);
+  event_assign(&io_, base_, -1, 0, onIo, this);
+  const CheckConfig* c = target_.config;
+  CheckType type = c ? c->type : CheckType::Tcp;
+  auto step = [](Kind k, std::string data = {}) {
+    Step st;
+    st.kind = k;
+    st.data = std::move(data);
+    return st;
+  };
+  switch (type) {
+    case CheckType::Tcp:
+      program_.push_back(step(Kind::Connect));
+      break;
+    case CheckType::Redis: {
+      program_.push_back(step(Kind::Connect));
+      program_.push_back(step(Kind::Send, "PING\r\n"));
+      program_.push_back(step(Kind::Expect, "+PONG"));
+      program_.back().lineMode = true;  // "-NOAUTH ..." or "-LOADING ..." fail without waiting
+      break;
+    }
+    case CheckType::Http: {
+      std::string req = c->method + " " + c->uri + " " + c->version + "\r\n";
+      bool hasHost = false;
+      for (const auto& [k, v] : c->headers) {
+        req += k + ": " + v + "\r\n";
+        if (strcasecmp(k.c_str(), "host") == 0) hasHost = true;
+      }
+      if (!hasHost && c->version == "HTTP/1.1") {
+        char ip[INET6_ADDRSTRLEN] = "localhost";
+        const auto& ss = target_.address;
+        if (ss.ss_family == AF_INET)
+          inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr, ip, sizeof(ip));
+        req += std::string("host: ") + ip + "\r\n";
+      }
+      req += "connection: close\r\n\r\n";
+      program_.push_back(step(Kind::Connect));
+      program_.push_back(step(Kind::Send, req));
+      program_.push_back(step(Kind::HttpExpect));
+      break;
+    }
+    case CheckType::TcpScript: {
+      if (c->steps.empty() || c->steps.front().kind != TcpCheckStep::Kind::Connect)
+        program_.push_back(step(Kind::Connect));
+      for (const auto& s : c->steps) {
+        Step st;
+        st.data = s.data;
+        switch (s.kind) {
+          case TcpCheckStep::Kind::Connect:
+            st.kind = Kind::Connect;
+            st.port = s.port;
+            break;
+          case TcpCheckStep::Kind::Send:
+          case TcpCheckStep::Kind::SendBinary:
+            st.kind = Kind::Send;
+            break;
+          case TcpCheckStep::Kind::Expect:
+            st.kind = Kind::Expect;
+            st.match = s.match;
+            st.negate = s.negate;
+            if (s.match == TcpCheckStep::Match::Rstring)
+              st.regex = Regex::compile(s.data, false, nullptr);
+            break;
+        }
+        program_.push_back(std::move(st));
+      }
+      break;
+    }
+    case CheckType::Mysql: {
+      program_.push_back(step(Kind::Connect));
+      program_.push_back(step(Kind::MysqlHandshake));
+      program_.push_back(step(Kind::Send, mysqlHandshakeResponse(c->mysqlUser)));
+      program_.push_back(step(Kind::MysqlResult));
+      // COM_QUIT: a clean goodbye, so the server logs no aborted connection.
+      program_.push_back(step(Kind::Send, std::string("\x01\x00\x00\x00\x01", 5)));
+      break;
+    }
+  }
+}
+
+Check::~Check() {
+  event_del(&timer_);
+  event_del(&io_);
+}
+
+void Check::start(Duration delay) {
+  timeval tv = toTimeval(delay.count());
+  evtimer_add(&timer_, &tv);
+}
+
+Duration Check::nextInterval(ServerState state) const {
+  const ServerCheckParams& p = target_.params;
+  switch (state) {
+    case ServerState::Down:
+      return p.downinter.value_or(p.inter);
+    case ServerState::GoingDown:
+    case ServerState::GoingUp:
+      return p.fastinter.value_or(p.inter);
+    default:
+      return p.inter;
+  }
+}
+
+void Check::onTimer(evutil_socket_t, short, void* arg) {
+  static_cast<Check*>(arg)->run();
+}
+
+void Check::run() {
+  running_ = true;
+  startedUs_ = monotonicUs();
+  step_ = 0;
+  in_.clear();
+  inPos_ = 0;
+  out_.clear();
+  outSent_ = 0;
+  eof_ = false;
+  ioError_ = 0;
+  fd_.reset();
+  advance();
+}
+
+void Check::waitFor(short what) {
+  event_del(&io_);
+  event_assign(&io_, base_, fd_.get(), what, onIo, this);
+  Duration timeout = target_.config ? target_.config->timeout : Duration(std::chrono::seconds(2));
+  int64_t left = timeout.count() - (monotonicUs() - startedUs_);
+  timeval tv = toTimeval(left);
+  event_add(&io_, &tv);
+}
+
+void Check::onIo(evutil_socket_t, short what, void* arg) {
+  auto* self = static_cast<Check*>(arg);
+  if (what & EV_TIMEOUT) {
+    const Step& s = self->program_[self->step_];
+    if (s.kind == Kind::Connect)
+      return self->finish(fail(CheckResult::Layer::L4, "Layer4 timeout"));
+    return self->finish(
+        fail(CheckResult::Layer::L7, "Layer7 timeout at step " + std::to_string(self->step_ + 1)));
+  }
+  self->advance();
+}
+
+bool Check::fillInput() {
+  char buf[4096];
+  ssize_t n = ::recv(fd_.get(), buf, sizeof(buf), 0);
+  if (n > 0) {
+    in_.append(buf, static_cast<size_t>(n));
+    return true;
+  }
+  if (n == 0) {
+    eof_ = true;
+  } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    ioError_ = errno;
+    eof_ = true;
+  }
+  return false;
+}
+
+void Check::advance() {
+  using L = CheckResult::Layer;
+  bool layer7 = false;
+  while (step_ < program_.size()) {
+    Step& s = program_[step_];
+    switch (s.kind) {
+      case Kind::Connect: {
+        if (connecting_) {
+          // Woken because the connect finished (writable): success or SO_ERROR.
+          connecting_ = false;
+          int err = 0;
+          socklen_t len = sizeof(err);
+          getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+          if (err)
+            return finish(
+                fail(L::L4, err == ECONNREFUSED
+                                ? "Layer4 connection refused"
+                                : std::string("Layer4 connection problem: ") + std::strerror(err)));
+          ++step_;
+          continue;
+        }
+        sockaddr_storage ss = target_.address;
+        uint16_t port = s.port.value_or(target_.params.port.value_or(0));
+        if (target_.params.addr) {
+          if (ss.ss_family == AF_INET)
+            inet_pton(AF_INET, target_.params.addr->c_str(),
+                      &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr);
+        }
+        if (port) {
+          if (ss.ss_family == AF_INET)
+            reinterpret_cast<sockaddr_in*>(&ss)->sin_port = htons(port);
+          else
+            reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port = htons(port);
+        }
+        fd_.reset(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        in_.clear();
+        inPos_ = 0;
+        eof_ = false;
+        int one = 1;
+        setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        int rc = ::connect(fd_.get(), reinterpret_cast<sockaddr*>(&ss), target_.addressLength);
+        if (rc == 0) {
+          ++step_;
+          continue;
+        }
+        if (errno == EINPROGRESS) {
+          connecting_ = true;
+          return waitFor(EV_WRITE);
+        }
+        int err = errno;
+        return finish(fail(L::L4, err == ECONNREFUSED ? "Layer4 connection refused"
+                                                      : std::string("Layer4 connection problem: ") +
+                                                            std::strerror(err)));
+      }
+      case Kind::Send: {
+        layer7 = true;
+        if (outSent_ == 0 && out_.empty()) out_ = s.data;
+        while (outSent_ < out_.size()) {
+          ssize_t n =
+              ::send(fd_.get(), out_.data() + outSent_, out_.size() - outSent_, MSG_NOSIGNAL);
+          if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return waitFor(EV_WRITE);
+            return finish(
+                fail(L::L4, std::string("Layer4 connection problem: ") + std::strerror(errno)));
+          }
+          outSent_ += static_cast<size_t>(n);
+        }
+        out_.clear();
+        outSent_ = 0;
+        ++step_;
+        continue;
+      }
+      case Kind::Expect: {
+        layer7 = true;
+        size_t found = std::string::npos;
+        size_t end = 0;
+        std::string_view hay(in_.data() + inPos_, in_.size() - inPos_);
+        if (s.match == TcpCheckStep::Match::Rstring) {
+          if (s.regex && s.regex->search(hay)) {
+            found = inPos_;
+            end = in_.size();
+          }
+        } else {
+          size_t at = hay.find(s.data);
+          if (at != std::string_view::npos) {
+            found = inPos_ + at;
+            end = found + s.data.size();
+          }
+        }
+        if (found != std::string::npos) {
+          if (s.negate)
+            return finish(
+                fail(L::L7, "Layer7 response matched forbidden '" + printable(s.data) + "'"));
+          inPos_ = end;
+          ++step_;
+          continue;
+        }
+        bool lineDone = s.lineMode && in_.find("\r\n", inPos_) != std::string::npos;
+        if (!eof_ && !lineDone && in_.size() < kMaxResponse) {
+          if (fillInput()) continue;
+          if (!eof_) return waitFor(EV_READ);
+        }
+        if (s.negate) {  // never matched before the end: that is what a negated expect wants
+          ++step_;
+          continue;
+        }
+        std::string got = printable(std::string_view(in_).substr(inPos_, 60));
+        return finish(fail(L::L7, "Layer7 response did not match '" + printable(s.data) +
+                                      "' at step " + std::to_string(step_ + 1) +
+                                      (got.empty() ? " (no data)" : ", got '" + got + "'")));
+      }
+      case Kind::HttpExpect: {
+        while (!eof_ && in_.size() < kMaxResponse && !httpResponseComplete(in_)) {
+          if (!fillInput()) {
+            if (!eof_) return waitFor(EV_READ);
+          }
+        }
+        if (in_.empty() && ioError_)
+          return finish(
+              fail(L::L4, std::string("Layer4 connection problem: ") + std::strerror(ioError_)));
+        return finish(evaluateHttpResponse(in_, *target_.config));
+      }
+      case Kind::MysqlHandshake:
+      case Kind::MysqlResult: {
+        layer7 = true;
+        auto packetLength = [this]() -> size_t {
+          return static_cast<size_t>(static_cast<uint8_t>(in_[0])) |
+                 static_cast<size_t>(static_cast<uint8_t>(in_[1])) << 8 |
+                 static_cast<size_t>(static_cast<uint8_t>(in_[2])) << 16;
+        };
+        while (in_.size() < 4 || in_.size() < 4 + packetLength()) {
+          if (eof_) return finish(fail(L::L7, "Layer7 MySQL: connection closed by server"));
+          if (!fillInput() && !eof_) return waitFor(EV_READ);
+        }
+        size_t len = static_cast<uint8_t>(in_[0]) | static_cast<uint8_t>(in_[1]) << 8 |
+                     static_cast<uint8_t>(in_[2]) << 16;
+        std::string payload = in_.substr(4, len);
+        in_.erase(0, 4 + len);
+        if (!payload.empty() && static_cast<uint8_t>(payload[0]) == 0xff) {
+          // ERR packet: 0xff, code(2), ['#' sqlstate(5)], message.
+          std::string msg = payload.size() > 3 ? payload.substr(3) : "";
+          if (!msg.empty() && msg[0] == '#') msg = msg.substr(6);
+          return finish(fail(L::L7, "Layer7 MySQL error: " + msg));
+        }
+        if (s.kind == Kind::MysqlResult && (payload.empty() || payload[0] != 0x00))
+          return finish(fail(L::L7,
+                             "Layer7 MySQL: unexpected reply to the login (authentication "
+                             "plugin switch? the check user needs no password)"));
+        ++step_;
+        continue;
+      }
+    }
+  }
+  finish(CheckResult{true, layer7 ? L::L7 : L::L4,
+                     layer7 ? "Layer7 check passed" : "Layer4 check passed", Duration(0)});
+}
+
+void Check::finish(CheckResult r) {
+  connecting_ = false;
+  event_del(&io_);
+  fd_.reset();
+  running_ = false;
+  r.duration = Duration(monotonicUs() - startedUs_);
+  done_(r);
+  scheduleNext();
+}
+
+void Check::scheduleNext() {
+  Duration base = nextInterval(target_.health->state());
+  // ±2.5 % jitter keeps checks of many servers from lining up again over time.
+  std::uniform_real_distribution<double> jitter(0.975, 1.025);
+  timeval tv = toTimeval(static_cast<int64_t>(base.count() * jitter(rng_)));
+  evtimer_add(&timer_, &tv);
+}
+
+}  // namespace tandem::health

@@ -1,0 +1,157 @@
+#include "health/health_monitor.h"
+
+#include <chrono>
+
+#include "common/logging.h"
+
+namespace tandem::health {
+namespace {
+
+int64_t monotonicUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+bool isUpState(ServerState s) {
+  return s == ServerState::Up || s == ServerState::GoingDown;
+}
+
+}  // namespace
+
+HealthMonitor::HealthMonitor(event_base* base, std::vector<CheckTarget> targets,
+                             std::vector<BackendMembers> backends)
+    : base_(base) {
+  for (auto& b : backends) backends_[b.name] = std::move(b);
+  for (auto& t : targets) {
+    auto m = std::make_unique<Monitored>();
+    m->target = std::move(t);
+    m->owner = this;
+    m->tracker = std::make_unique<ServerTracker>(*m->target.health, m->target.params.rise,
+                                                 m->target.params.fall);
+    Monitored* raw = m.get();
+    m->check = std::make_unique<Check>(base_, m->target,
+                                       [this, raw](const CheckResult& r) { onResult(*raw, r); });
+    evtimer_assign(&m->rampTimer, base_, onRamp, raw);
+    servers_.push_back(std::move(m));
+  }
+}
+
+HealthMonitor::~HealthMonitor() {
+  for (auto& m : servers_) event_del(&m->rampTimer);
+}
+
+void HealthMonitor::start() {
+  // Spread first checks over each server's interval by its position (HAProxy's spread-checks).
+  size_t n = servers_.size();
+  for (size_t i = 0; i < n; ++i) {
+    Duration inter = servers_[i]->target.params.inter;
+    servers_[i]->check->start(Duration(inter.count() * static_cast<int64_t>(i) /
+                                       static_cast<int64_t>(std::max<size_t>(n, 1))));
+  }
+}
+
+std::string HealthMonitor::leftCount(const std::string& backend) const {
+  auto it = backends_.find(backend);
+  if (it == backends_.end()) return "";
+  int active = 0, backup = 0;
+  for (const auto& m : it->second.members) {
+    if (!m.health->usable()) continue;
+    (m.backup ? backup : active)++;
+  }
+  return std::to_string(active) + " active and " + std::to_string(backup) + " backup servers left.";
+}
+
+void HealthMonitor::report(Monitored& m, const Transition& t, const CheckResult* r) {
+  auto& log = logging::get(logging::Component::Health);
+  const CheckTarget& tg = m.target;
+  std::string who = (tg.backup ? "Backup server " : "Server ") + tg.backend + "/" + tg.server;
+  std::string dur = std::to_string(
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.checkDuration).count());
+  std::string line;
+  bool upNow = isUpState(t.to), upBefore = isUpState(t.from);
+  if (r && upNow == upBefore && t.to != ServerState::Maint && t.to != ServerState::Drain) {
+    // Still on the same side: a check failed (or passed) without flipping the server yet.
+    int count = m.tracker->consecutive();
+    int of = upNow ? tg.params.fall : tg.params.rise;
+    line = "Health check for " + std::string(tg.backup ? "backup " : "") + "server " + tg.backend +
+           "/" + tg.server + (r->ok ? " succeeded" : " failed") + ", reason: " + t.reason +
+           ", check duration: " + dur +
+           "ms, status: " + std::to_string(upNow ? of - count : count) + "/" + std::to_string(of) +
+           (upNow ? " UP" : " DOWN") + ".";
+  } else {
+    line = who + " is " + std::string(toString(t.to)) + " (was " + std::string(toString(t.from)) +
+           "), reason: " + t.reason + ", check duration: " + dur + "ms. " + leftCount(tg.backend);
+  }
+  log_.push_back(line);
+  if (upNow || t.to == ServerState::GoingUp)
+    log.info("{}", line);
+  else
+    log.warn("{}", line);
+}
+
+void HealthMonitor::onResult(Monitored& m, const CheckResult& r) {
+  ServerState before = m.tracker->state();
+  auto t = m.tracker->onResult(r);
+  if (!t) {
+    // No new state, but a check that counts towards fall or rise is worth a line, as in HAProxy.
+    bool counting =
+        (before == ServerState::GoingDown && !r.ok) || (before == ServerState::GoingUp && r.ok);
+    if (counting) report(m, Transition{before, before, r.reason, r.duration}, &r);
+    return;
+  }
+  report(m, *t, &r);
+  if (!isUpState(before) && isUpState(t->to) && m.target.slowstart.count() > 0) beginSlowstart(m);
+  if (!isUpState(t->to)) {
+    event_del(&m.rampTimer);
+    m.target.health->setEffectiveWeight(m.target.weight);
+  }
+}
+
+void HealthMonitor::beginSlowstart(Monitored& m) {
+  m.rampStartUs = monotonicUs();
+  onRamp(-1, 0, &m);
+}
+
+void HealthMonitor::onRamp(evutil_socket_t, short, void* arg) {
+  auto& m = *static_cast<Monitored*>(arg);
+  int64_t window = m.target.slowstart.count();
+  int64_t elapsed = monotonicUs() - m.rampStartUs;
+  if (elapsed >= window) {
+    m.target.health->setEffectiveWeight(m.target.weight);
+    return;
+  }
+  // Linear from ~0 to full: weight * elapsed / window, at least 1 so the server gets traffic.
+  int64_t w = std::max<int64_t>(1, (m.target.weight * elapsed + window - 1) / window);
+  m.target.health->setEffectiveWeight(static_cast<int>(w));
+  int64_t step = std::max<int64_t>(window / 20, 50000);  // 20 steps, at most every 50 ms
+  timeval tv{static_cast<time_t>(step / 1000000), static_cast<suseconds_t>(step % 1000000)};
+  evtimer_add(&m.rampTimer, &tv);
+}
+
+HealthMonitor::Monitored* HealthMonitor::find(const std::string& backend,
+                                              const std::string& server) {
+  for (auto& m : servers_)
+    if (m->target.backend == backend && m->target.server == server) return m.get();
+  return nullptr;
+}
+
+bool HealthMonitor::setAdminState(const std::string& backend, const std::string& server,
+                                  AdminState state, const std::string& why) {
+  Monitored* m = find(backend, server);
+  if (!m) return false;
+  if (auto t = m->tracker->setAdmin(state, why)) report(*m, *t, nullptr);
+  return true;
+}
+
+bool HealthMonitor::setWeight(const std::string& backend, const std::string& server, int weight) {
+  Monitored* m = find(backend, server);
+  if (!m || weight < 0 || weight > 256) return false;
+  m->target.weight = weight;
+  m->target.health->setEffectiveWeight(weight);
+  log_.push_back("Server " + backend + "/" + server + " weight set to " + std::to_string(weight));
+  logging::get(logging::Component::Health).info("{}", log_.back());
+  return true;
+}
+
+}  // namespace tandem::health

@@ -1,0 +1,73 @@
+// Runs the health checks of a set of servers on one event loop, drives their ServerTracker state
+// machines, ramps weights after recovery (slowstart), and logs every transition once, the way
+// HAProxy does:
+//   Server web/web1 is DOWN, reason: Layer4 connection refused, check duration: 0ms.
+//   1 active and 1 backup servers left.
+// It is also the one place administrative changes (MAINT/DRAIN/READY, weight) are made.
+#pragma once
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "health/check.h"
+#include "health/server_tracker.h"
+
+namespace tandem::health {
+
+// Every server of a backend (checked or not), to count who is left after a transition.
+struct BackendMembers {
+  std::string name;
+  struct Member {
+    std::string name;
+    bool backup;
+    const ServerHealth* health;
+  };
+  std::vector<Member> members;
+};
+
+class HealthMonitor {
+ public:
+  // `targets` are the servers this monitor checks; `backends` describe every backend.
+  HealthMonitor(event_base* base, std::vector<CheckTarget> targets,
+                std::vector<BackendMembers> backends);
+  ~HealthMonitor();
+
+  // Schedules each first check spread over its interval, so checks do not fire together.
+  void start();
+
+  // Administrative state and weight; false when no such server is monitored here.
+  bool setAdminState(const std::string& backend, const std::string& server, AdminState state,
+                     const std::string& why);
+  bool setWeight(const std::string& backend, const std::string& server, int weight);
+
+  // Transitions seen so far (most recent last), for status output and tests.
+  const std::vector<std::string>& log() const { return log_; }
+
+ private:
+  struct Monitored {
+    CheckTarget target;
+    std::unique_ptr<ServerTracker> tracker;
+    std::unique_ptr<Check> check;
+    struct event rampTimer;
+    int64_t rampStartUs = 0;
+    HealthMonitor* owner = nullptr;
+  };
+  void onResult(Monitored& m, const CheckResult& r);
+  void report(Monitored& m, const Transition& t, const CheckResult* r);
+  void beginSlowstart(Monitored& m);
+  static void onRamp(evutil_socket_t, short, void* arg);
+  std::string leftCount(const std::string& backend) const;
+  Monitored* find(const std::string& backend, const std::string& server);
+
+  event_base* base_;
+  std::vector<std::unique_ptr<Monitored>> servers_;
+  std::map<std::string, BackendMembers> backends_;
+  std::vector<std::string> log_;
+};
+
+}  // namespace tandem::health

@@ -1,0 +1,43 @@
+#include "health/health_monitor.h"
+
+#include <event2/event.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+
+namespace tandem::health {
+namespace {
+
+struct BaseFree {
+  void operator()(event_base* b) const { event_base_free(b); }
+};
+
+TEST(HealthMonitor, AdministrativeChangesAreTheOneWriterOfState) {
+  std::unique_ptr<event_base, BaseFree> base(event_base_new());
+  ServerHealth h1, h2;
+  CheckTarget t;
+  t.backend = "web";
+  t.server = "web1";
+  t.health = &h1;
+  t.weight = 10;
+  BackendMembers members{"web", {{"web1", false, &h1}, {"web2", true, &h2}}};
+  HealthMonitor m(base.get(), {t}, {members});
+  EXPECT_TRUE(m.setAdminState("web", "web1", AdminState::Maint, "maintenance window"));
+  EXPECT_EQ(h1.state(), ServerState::Maint);
+  ASSERT_FALSE(m.log().empty());
+  EXPECT_NE(m.log().back().find("Server web/web1 is MAINT (was UP), reason: maintenance window"),
+            std::string::npos)
+      << m.log().back();
+  EXPECT_NE(m.log().back().find("0 active and 1 backup servers left."), std::string::npos);
+  EXPECT_TRUE(m.setAdminState("web", "web1", AdminState::Drain, "drain"));
+  EXPECT_EQ(h1.state(), ServerState::Drain);
+  EXPECT_TRUE(m.setAdminState("web", "web1", AdminState::Ready, "back"));
+  EXPECT_EQ(h1.state(), ServerState::Up);
+  EXPECT_TRUE(m.setWeight("web", "web1", 50));
+  EXPECT_EQ(h1.effectiveWeight(), 50);
+  EXPECT_FALSE(m.setWeight("web", "web1", 300));
+  EXPECT_FALSE(m.setAdminState("web", "nope", AdminState::Maint, "x"));
+}
+
+}  // namespace
+}  // namespace tandem::health
