@@ -184,6 +184,50 @@ def idle_memory(proxies, count):
     return out
 
 
+def health_overhead(tmp, backend, tandem, rounds, seconds, servers=1000):
+    """Tandem serving keep-alive traffic, with and without `servers` extra servers checked every
+    second (TCP checks against the same nginx), alternating; returns medians and ratios."""
+    procs = {}
+    ports = {}
+    for name, extra in (("plain", 0), ("checks", servers)):
+        ports[name] = free_port()
+        lines = [f"global: {{ threads: 1, log: {{ target: stderr, level: warning }} }}",
+                 "frontends:",
+                 f"  f: {{ bind: \"127.0.0.1:{ports[name]}\", default_backend: b }}",
+                 "backends:",
+                 f"  b: {{ servers: [ {{ name: s1, address: \"{backend}\" }} ] }}"]
+        if extra:
+            lines.append("  checked:")
+            lines.append("    check: { type: tcp, inter: 1s, fall: 3, rise: 2 }")
+            lines.append("    servers:")
+            for i in range(extra):
+                lines.append(f"      - {{ name: c{i}, address: \"{backend}\" }}")
+        cfg = os.path.join(tmp, f"tandem-health-{name}.yaml")
+        with open(cfg, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        procs[name] = Process(["taskset", "-c", "0", tandem, "proxy", "-c", cfg],
+                              os.path.join(tmp, f"tandem-health-{name}.log"))
+        wait_port(ports[name], proc=procs[name].proc)
+    try:
+        time.sleep(2)  # let the first round of checks spread out
+        res = {"plain": [], "checks": []}
+        for _ in range(rounds):
+            for name in ("plain", "checks"):
+                u0, s0 = cpu_split(procs[name].pid)
+                w = wrk(ports[name], 50, seconds, "1")
+                u1, s1 = cpu_split(procs[name].pid)
+                res[name].append({"rps": w["requests"] / w["seconds"],
+                                  "cpu": ((u1 - u0) + (s1 - s0)) * 1e6 / max(1, w["requests"])})
+                time.sleep(0.5)
+        out = {n: {k: statistics.median(x[k] for x in v) for k in ("rps", "cpu")}
+               for n, v in res.items()}
+        out["servers"] = servers
+        return out
+    finally:
+        for p in procs.values():
+            p.stop()
+
+
 def fmt_table(rows, idle, threads_note):
     lines = ["| scenario | CPU/req HAProxy | CPU/req Tandem | ratio | user CPU/req H / T (ratio) "
              "| req/s H | req/s T | p50 H | p50 T | p99 H | p99 T | p99 ratio | peak RSS H | peak RSS T "
@@ -252,11 +296,20 @@ def main():
                                          ("close per request, 50 conns, 2 threads", "http", 50, True)):
             rows.append(run_scenario(two, name, kind, conns, close, a.rounds, a.seconds, "0-1"))
             print(f"done: {name}", file=sys.stderr)
+        two.stop()
+        procs.remove(two)
+        hc = health_overhead(tmp, nginx.address, a.tandem, a.rounds, a.seconds)
+        print("done: health-check overhead", file=sys.stderr)
         note = (f"Medians of {a.rounds} alternating rounds of {a.seconds} s; ratio = Tandem/HAProxy "
                 f"(lower is better). HAProxy {subprocess.run(['haproxy', '-v'], capture_output=True, text=True).stdout.split()[2]}, "
                 f"nginx backend, wrk -t1 on 127.0.0.1. 1-thread scenarios: proxy on core 0, wrk+nginx on "
                 f"core 1; 2-thread scenarios share both cores.")
         table = fmt_table(rows, idle, note)
+        table += (f"\n\nHealth checks: Tandem with {hc['servers']} extra servers checked every second "
+                  f"(TCP) vs without, keep-alive 50 conns, 1 thread: req/s {hc['checks']['rps']:.0f} vs "
+                  f"{hc['plain']['rps']:.0f} (ratio **{hc['checks']['rps'] / hc['plain']['rps']:.3f}**), "
+                  f"CPU/req {hc['checks']['cpu']:.2f} vs {hc['plain']['cpu']:.2f} µs "
+                  f"(ratio **{hc['checks']['cpu'] / hc['plain']['cpu']:.3f}**)")
         print(table)
         if a.out:
             with open(a.out, "w") as f:

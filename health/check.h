@@ -81,7 +81,6 @@ class Check {
   std::vector<Step> program_;
   struct event timer_;
   struct event io_;
-  bool ioAdded_ = false;
   bool running_ = false;
   bool connecting_ = false;
   UniqueFd fd_;

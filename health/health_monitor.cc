@@ -20,8 +20,8 @@ bool isUpState(ServerState s) {
 }  // namespace
 
 HealthMonitor::HealthMonitor(event_base* base, std::vector<CheckTarget> targets,
-                             std::vector<BackendMembers> backends)
-    : base_(base) {
+                             std::vector<BackendMembers> backends, TransitionHook hook)
+    : base_(base), hook_(std::move(hook)) {
   for (auto& b : backends) backends_[b.name] = std::move(b);
   for (auto& t : targets) {
     auto m = std::make_unique<Monitored>();
@@ -84,6 +84,7 @@ void HealthMonitor::report(Monitored& m, const Transition& t, const CheckResult*
            "), reason: " + t.reason + ", check duration: " + dur + "ms. " + leftCount(tg.backend);
   }
   log_.push_back(line);
+  if (hook_ && t.from != t.to) hook_(tg.backend, t);
   if (upNow || t.to == ServerState::GoingUp)
     log.info("{}", line);
   else

@@ -9,6 +9,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -32,9 +33,12 @@ struct BackendMembers {
 
 class HealthMonitor {
  public:
+  // Told of every state change (after it is applied), e.g. to re-run queued requests.
+  using TransitionHook = std::function<void(const std::string& backend, const Transition&)>;
+
   // `targets` are the servers this monitor checks; `backends` describe every backend.
   HealthMonitor(event_base* base, std::vector<CheckTarget> targets,
-                std::vector<BackendMembers> backends);
+                std::vector<BackendMembers> backends, TransitionHook hook = nullptr);
   ~HealthMonitor();
 
   // Schedules each first check spread over its interval, so checks do not fire together.
@@ -65,6 +69,7 @@ class HealthMonitor {
   Monitored* find(const std::string& backend, const std::string& server);
 
   event_base* base_;
+  TransitionHook hook_;
   std::vector<std::unique_ptr<Monitored>> servers_;
   std::map<std::string, BackendMembers> backends_;
   std::vector<std::string> log_;

@@ -81,7 +81,16 @@ void Worker::startHealthChecks(int workerCount) {
     members.push_back(std::move(bm));
   }
   if (targets.empty()) return;
-  health_ = std::make_unique<health::HealthMonitor>(base_, std::move(targets), std::move(members));
+  // A server that leaves or rejoins rotation changes what queued requests can get: let every
+  // worker's waiters for that backend try again (503 at once when nothing is usable any more).
+  auto hook = [this](const std::string& backend, const health::Transition&) {
+    for (auto& be : runtime_.backends())
+      if (be->config->name == backend && be->queued.load(std::memory_order_relaxed) > 0) {
+        for (Worker* w : peers_) event_active(&w->queueEv_, 0, 0);
+      }
+  };
+  health_ =
+      std::make_unique<health::HealthMonitor>(base_, std::move(targets), std::move(members), hook);
   health_->start();
 }
 
