@@ -8,6 +8,7 @@
 #include "appliance/config_loader.h"
 #include "common/logging.h"
 #include "proxy/proxy.h"
+#include "vrrp/agent.h"
 
 #ifndef TANDEM_VERSION
 #define TANDEM_VERSION "0.0.0"
@@ -24,6 +25,14 @@ int runProxyCommand(const std::string& path) {
   if (!r.config) return kExitInvalid;
   logging::setup(r.config->log);
   return proxy::runProxy(r.config->proxy);
+}
+
+int runVrrpCommand(const std::string& path) {
+  LoadResult r = loadConfigFile(path);
+  for (const auto& d : r.diagnostics.sorted()) std::cerr << d.format() << "\n";
+  if (!r.config) return kExitInvalid;
+  logging::setup(r.config->log);
+  return vrrp::runAgent(r.config->vrrp);
 }
 
 }  // namespace
@@ -48,6 +57,12 @@ int runCli(int argc, char** argv) {
       ->required()
       ->option_text("FILE");
 
+  std::string vrrpConfig;
+  auto* vrrpCmd = app.add_subcommand("vrrp", "Run the VRRP agent in the foreground");
+  vrrpCmd->add_option("-c,--config", vrrpConfig, "Configuration file")
+      ->required()
+      ->option_text("FILE");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -62,6 +77,7 @@ int runCli(int argc, char** argv) {
   }
   if (checkCmd->parsed()) return runCheck(check, std::cout, std::cerr);
   if (proxyCmd->parsed()) return runProxyCommand(proxyConfig);
+  if (vrrpCmd->parsed()) return runVrrpCommand(vrrpConfig);
   return kExitUsage;
 }
 

@@ -13,7 +13,7 @@ BUILD_PKGS=(
 )
 # Real peers and clients the tests and benchmarks drive (never mocks where users meet them).
 TEST_PKGS=(
-  curl openssl iproute2 procps psmisc socat python3 tcpdump tshark
+  curl openssl iproute2 iputils-ping procps psmisc socat python3 tcpdump tshark
   haproxy keepalived nginx-light wrk redis-server mariadb-server mariadb-client
   systemd
 )

@@ -35,16 +35,26 @@ uint16_t internetChecksum(const uint8_t* data, size_t len, uint32_t sum) {
 
 const char* toString(Discard d) {
   switch (d) {
-    case Discard::None: return "accepted";
-    case Discard::Truncated: return "truncated packet";
-    case Discard::BadTtl: return "TTL is not 255";
-    case Discard::BadVersion: return "wrong VRRP version";
-    case Discard::BadType: return "not an advertisement";
-    case Discard::BadChecksum: return "bad checksum";
-    case Discard::WrongVrid: return "other virtual router id";
-    case Discard::IntervalMismatch: return "advertisement interval mismatch";
-    case Discard::AuthMismatch: return "authentication mismatch";
-    case Discard::AuthTypeMismatch: return "authentication type mismatch";
+    case Discard::None:
+      return "accepted";
+    case Discard::Truncated:
+      return "truncated packet";
+    case Discard::BadTtl:
+      return "TTL is not 255";
+    case Discard::BadVersion:
+      return "wrong VRRP version";
+    case Discard::BadType:
+      return "not an advertisement";
+    case Discard::BadChecksum:
+      return "bad checksum";
+    case Discard::WrongVrid:
+      return "other virtual router id";
+    case Discard::IntervalMismatch:
+      return "advertisement interval mismatch";
+    case Discard::AuthMismatch:
+      return "authentication mismatch";
+    case Discard::AuthTypeMismatch:
+      return "authentication type mismatch";
   }
   return "?";
 }

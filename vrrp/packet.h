@@ -12,12 +12,12 @@
 
 namespace tandem::vrrp {
 
-constexpr uint8_t kIpProtoVrrp = 112;          // RFC 5798 §5.1.1.4
-constexpr uint8_t kVrrpTtl = 255;              // RFC 5798 §5.1.1.3
+constexpr uint8_t kIpProtoVrrp = 112;               // RFC 5798 §5.1.1.4
+constexpr uint8_t kVrrpTtl = 255;                   // RFC 5798 §5.1.1.3
 constexpr const char* kVrrpGroupV4 = "224.0.0.18";  // RFC 5798 §5.1.1.2
 
 struct Advertisement {
-  int version = 3;                   // 2 or 3
+  int version = 3;  // 2 or 3
   uint8_t vrid = 0;
   uint8_t priority = 0;
   uint16_t maxAdverIntervalCs = 100;  // v3: centiseconds (12 bits); v2: seconds in advertInt
@@ -34,15 +34,15 @@ std::vector<uint8_t> encode(const Advertisement& a, const IpAddress& src, const 
 // Why a received packet is not acted on (counted per reason, logged rate-limited).
 enum class Discard {
   None,
-  Truncated,            // shorter than its header or address count says
-  BadTtl,               // RFC 5798 §7.1: TTL MUST be 255
-  BadVersion,           // RFC 5798 §7.1: version field must match the configured version
-  BadType,              // only type 1 (Advertisement) exists
-  BadChecksum,          // RFC 5798 §7.1 / RFC 3768 §7.1
-  WrongVrid,            // RFC 5798 §7.1: not this virtual router
-  IntervalMismatch,     // RFC 3768 §7.1 (v2): Adver Interval must equal the configured one
-  AuthMismatch,         // RFC 3768 §7.1 / §5.3.6: simple text password must match
-  AuthTypeMismatch,     // RFC 3768 §7.1: auth type must match the configured one
+  Truncated,         // shorter than its header or address count says
+  BadTtl,            // RFC 5798 §7.1: TTL MUST be 255
+  BadVersion,        // RFC 5798 §7.1: version field must match the configured version
+  BadType,           // only type 1 (Advertisement) exists
+  BadChecksum,       // RFC 5798 §7.1 / RFC 3768 §7.1
+  WrongVrid,         // RFC 5798 §7.1: not this virtual router
+  IntervalMismatch,  // RFC 3768 §7.1 (v2): Adver Interval must equal the configured one
+  AuthMismatch,      // RFC 3768 §7.1 / §5.3.6: simple text password must match
+  AuthTypeMismatch,  // RFC 3768 §7.1: auth type must match the configured one
 };
 const char* toString(Discard d);
 

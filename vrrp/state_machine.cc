@@ -6,10 +6,14 @@ namespace tandem::vrrp {
 
 const char* toString(State s) {
   switch (s) {
-    case State::Initialize: return "INIT";
-    case State::Backup: return "BACKUP";
-    case State::Master: return "MASTER";
-    case State::Fault: return "FAULT";
+    case State::Initialize:
+      return "INIT";
+    case State::Backup:
+      return "BACKUP";
+    case State::Master:
+      return "MASTER";
+    case State::Fault:
+      return "FAULT";
   }
   return "?";
 }
@@ -131,6 +135,10 @@ Actions StateMachine::onAdvert(const Advertisement& adv, const IpAddress& sender
     if (higher || tieLost) {
       // Cancel Adver_Timer, take the sender's interval, arm Master_Down_Timer, go to Backup.
       if (p_.version == 3) masterAdverInterval_ = Micros(int64_t{adv.maxAdverIntervalCs} * 10000);
+      // One last advertisement on the way out (not in the RFC, harmless to it): the winner may
+      // not have heard us at all (a split brain healing), and hearing a lower master is what
+      // makes it announce its addresses again, so hosts and switches forget our MAC now.
+      a.sendAdvert = true;
       a.cancelAdver = true;
       a.releaseAddresses = true;
       a.masterDownTimer = masterDownInterval();
@@ -139,8 +147,11 @@ Actions StateMachine::onAdvert(const Advertisement& adv, const IpAddress& sender
       return a;
     }
     // "Else: Discard the ADVERTISEMENT" -- but answer at once so the other master (a healed
-    // split brain) sees us now rather than at our next timer.
+    // split brain) sees us now rather than at our next timer, and announce the addresses again:
+    // switches and hosts may have learned the other master's MAC meanwhile (keepalived's most
+    // reported failure after a split brain).
     a.sendAdvert = true;
+    a.reannounce = true;
     a.adverTimer = p_.advertInterval;
     return a;
   }

@@ -23,6 +23,7 @@ struct Actions {
   bool sendPriorityZero = false;  // resignation (§6.4.3: shutdown, or FAULT)
   bool takeAddresses = false;     // add the virtual addresses and announce them (GARP/NA)
   bool releaseAddresses = false;
+  bool reannounce = false;  // won against another master: announce the addresses again
   std::optional<Micros> masterDownTimer;  // (re)arm after this long
   bool cancelMasterDown = false;
   std::optional<Micros> adverTimer;
@@ -32,12 +33,12 @@ struct Actions {
 
 struct MachineParams {
   int version = 3;
-  uint8_t priority = 100;        // configured; effective priority may move with tracking
+  uint8_t priority = 100;  // configured; effective priority may move with tracking
   Micros advertInterval{1000000};
   bool preempt = true;
   Micros preemptDelay{0};
   InitialState initial = InitialState::Backup;
-  IpAddress primaryAddress;      // this node's address on the interface (tie-break)
+  IpAddress primaryAddress;  // this node's address on the interface (tie-break)
 };
 
 class StateMachine {

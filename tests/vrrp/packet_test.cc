@@ -12,11 +12,14 @@ namespace {
 
 std::vector<uint8_t> hex(const std::string& h) {
   std::vector<uint8_t> out;
-  for (size_t i = 0; i < h.size(); i += 2) out.push_back(static_cast<uint8_t>(std::stoi(h.substr(i, 2), nullptr, 16)));
+  for (size_t i = 0; i < h.size(); i += 2)
+    out.push_back(static_cast<uint8_t>(std::stoi(h.substr(i, 2), nullptr, 16)));
   return out;
 }
 
-IpAddress ip(const char* s) { return *IpAddress::parse(s); }
+IpAddress ip(const char* s) {
+  return *IpAddress::parse(s);
+}
 
 Advertisement v3() {
   Advertisement a;

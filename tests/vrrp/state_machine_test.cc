@@ -7,7 +7,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-IpAddress ip(const char* s) { return *IpAddress::parse(s); }
+IpAddress ip(const char* s) {
+  return *IpAddress::parse(s);
+}
 
 MachineParams params(uint8_t prio, bool preempt = true) {
   MachineParams p;
@@ -106,6 +108,7 @@ TEST(StateMachine, MasterYieldsToHigherPriority) {
   EXPECT_EQ(a.newState, State::Backup);
   EXPECT_TRUE(a.releaseAddresses && a.cancelAdver);
   EXPECT_TRUE(a.masterDownTimer);
+  EXPECT_TRUE(a.sendAdvert);  // a last word so the winner re-announces
 }
 
 TEST(StateMachine, EqualPriorityHigherAddressWins) {
@@ -115,6 +118,7 @@ TEST(StateMachine, EqualPriorityHigherAddressWins) {
   Actions a = m2.onAdvert(advert(100), ip("198.18.0.0"), Micros(1000));
   EXPECT_FALSE(a.newState);
   EXPECT_TRUE(a.sendAdvert);  // we stay master and say so at once
+  EXPECT_TRUE(a.reannounce);  // and announce the addresses again
 }
 
 TEST(StateMachine, MasterAnswersAResignationWithAnAdvert) {

@@ -1,0 +1,274 @@
+#include "vrrp/instance.h"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "common/logging.h"
+
+namespace tandem::vrrp {
+namespace {
+
+timeval tv(Micros d) {
+  int64_t us = std::max<int64_t>(0, d.count());
+  return timeval{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
+}
+
+MachineParams machineParams(const Instance& c) {
+  MachineParams p;
+  p.version = c.version;
+  p.priority = c.priority;
+  p.advertInterval = std::chrono::duration_cast<Micros>(c.advertInterval);
+  p.preempt = c.preempt;
+  p.preemptDelay = std::chrono::duration_cast<Micros>(c.preemptDelay);
+  p.initial = c.initialState;
+  return p;
+}
+
+std::vector<IpAddress> vipAddresses(const Instance& c) {
+  std::vector<IpAddress> v;
+  for (const auto& vip : c.virtualIps) v.push_back(vip.address.network);
+  return v;
+}
+
+}  // namespace
+
+VrrpInstance::VrrpInstance(event_base* base, const Instance& config, AddressManager& addresses)
+    : base_(base), config_(config), addresses_(addresses), machine_(machineParams(config)) {
+  evtimer_assign(&masterDownEv_, base_, onMasterDown, this);
+  evtimer_assign(&adverEv_, base_, onAdver, this);
+  evtimer_assign(&garpEv_, base_, onGarp, this);
+  event_assign(&readEv_, base_, -1, 0, onReadable, this);
+}
+
+VrrpInstance::~VrrpInstance() {
+  event_del(&readEv_);
+  event_del(&masterDownEv_);
+  event_del(&adverEv_);
+  event_del(&garpEv_);
+}
+
+Micros VrrpInstance::now() const {
+  return std::chrono::duration_cast<Micros>(std::chrono::steady_clock::now().time_since_epoch());
+}
+
+uint64_t VrrpInstance::discarded(Discard why) const {
+  auto it = discards_.find(why);
+  return it == discards_.end() ? 0 : it->second;
+}
+
+bool VrrpInstance::start(std::string* error) {
+  auto& log = logging::get(logging::Component::Vrrp);
+  std::vector<IpAddress> vips = vipAddresses(config_);
+  auto info = readInterface(config_.interface, vips, error);
+  if (!info) return false;
+  iface_ = *info;
+  if (config_.unicastSource) {
+    source_ = *config_.unicastSource;
+  } else if (iface_.primaryV4) {
+    source_ = *iface_.primaryV4;
+  } else {
+    *error = "interface " + iface_.name + " has no IPv4 address to send advertisements from";
+    return false;
+  }
+  // Rebuild the state machine now that the primary address (the tie-breaker) is known.
+  MachineParams p = machineParams(config_);
+  p.primaryAddress = source_;
+  machine_ = StateMachine(p);
+  // A unicast configuration never joins the multicast group (no silent fallback).
+  bool multicast = config_.unicastPeers.empty();
+  socket_ = std::make_unique<VrrpSocket>(iface_, source_, multicast, error);
+  if (!socket_->ok()) return false;
+  garp_ = std::make_unique<GarpSender>(iface_.index, iface_.mac);
+  rx_.version = config_.version;
+  rx_.vrid = config_.virtualRouterId;
+  rx_.dst = *IpAddress::parse(kVrrpGroupV4);
+  rx_.advertIntSeconds = static_cast<uint8_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(config_.advertInterval).count());
+  rx_.authType = config_.authType == AuthType::Pass ? 1 : 0;
+  std::memcpy(rx_.authData.data(), config_.authPassword.data(),
+              std::min<size_t>(8, config_.authPassword.size()));
+  rx_.addresses = vips;
+  // A crashed agent may have left our addresses behind: never start with a duplicate VIP.
+  for (const auto& vip : config_.virtualIps) {
+    if (addresses_.present(iface_.index, vip)) {
+      std::string err;
+      addresses_.remove(iface_.index, vip, &err);
+      log.warn("VRRP_Instance({}) removed stale virtual address {} from {}", config_.name,
+               vip.address.network.toString(), iface_.name);
+    }
+  }
+  event_assign(&readEv_, base_, socket_->fd(), EV_READ | EV_PERSIST, onReadable, this);
+  event_add(&readEv_, nullptr);
+  started_ = true;
+  log.info("VRRP_Instance({}) started on {} from {} (vrid {}, priority {}, v{}, advert {}ms, {})",
+           config_.name, iface_.name, source_.toString(), int(config_.virtualRouterId),
+           int(config_.priority), config_.version,
+           std::chrono::duration_cast<std::chrono::milliseconds>(config_.advertInterval).count(),
+           multicast ? "multicast" : "unicast");
+  apply(machine_.startup(now()));
+  return true;
+}
+
+void VrrpInstance::stop() {
+  if (!started_) return;
+  apply(machine_.shutdown());
+  started_ = false;
+  event_del(&readEv_);
+}
+
+void VrrpInstance::sendAdvert(uint8_t priority) {
+  Advertisement a;
+  a.version = config_.version;
+  a.vrid = config_.virtualRouterId;
+  a.priority = priority;
+  a.maxAdverIntervalCs = static_cast<uint16_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(config_.advertInterval).count() / 10);
+  a.advertIntSeconds = rx_.advertIntSeconds;
+  a.authType = rx_.authType;
+  a.authData = rx_.authData;
+  a.addresses = rx_.addresses;
+  std::string err;
+  if (config_.unicastPeers.empty()) {
+    socket_->send(encode(a, source_, rx_.dst), rx_.dst, &err);
+  } else {
+    for (const auto& peer : config_.unicastPeers)
+      socket_->send(encode(a, source_, peer), peer, &err);
+  }
+  if (!err.empty())
+    logging::get(logging::Component::Vrrp).warn("VRRP_Instance({}) {}", config_.name, err);
+}
+
+void VrrpInstance::takeAddresses() {
+  auto& log = logging::get(logging::Component::Vrrp);
+  for (const auto& vip : config_.virtualIps) {
+    std::string err;
+    int ifindex = iface_.index;
+    if (!vip.device.empty()) ifindex = static_cast<int>(if_nametoindex(vip.device.c_str()));
+    if (!addresses_.add(ifindex, vip, &err)) log.error("VRRP_Instance({}) {}", config_.name, err);
+  }
+  // Announce now, again after master_delay (keepalived's default 5 GARPs, 5 more after 5 s).
+  garpBurstsLeft_ = 1;
+  garpBurst();
+}
+
+void VrrpInstance::releaseAddresses() {
+  event_del(&garpEv_);
+  for (const auto& vip : config_.virtualIps) {
+    std::string err;
+    int ifindex = iface_.index;
+    if (!vip.device.empty()) ifindex = static_cast<int>(if_nametoindex(vip.device.c_str()));
+    if (!addresses_.remove(ifindex, vip, &err))
+      logging::get(logging::Component::Vrrp).error("VRRP_Instance({}) {}", config_.name, err);
+  }
+}
+
+void VrrpInstance::garpBurst() {
+  std::string err;
+  for (int i = 0; i < config_.garp.masterRepeat; ++i)
+    for (const auto& vip : config_.virtualIps)
+      if (vip.address.network.family == AF_INET) garp_->send(vip.address.network, &err);
+  Micros next{0};
+  if (garpBurstsLeft_ > 0) {
+    --garpBurstsLeft_;
+    next = std::chrono::duration_cast<Micros>(config_.garp.masterDelay);
+  } else {
+    next = std::chrono::duration_cast<Micros>(config_.garp.masterRefresh);
+  }
+  if (next.count() > 0) {
+    timeval t = tv(next);
+    evtimer_add(&garpEv_, &t);
+  }
+}
+
+void VrrpInstance::onGarp(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<VrrpInstance*>(arg);
+  if (self->machine_.state() == State::Master) self->garpBurst();
+}
+
+void VrrpInstance::apply(const Actions& a) {
+  auto& log = logging::get(logging::Component::Vrrp);
+  if (a.cancelAdver) event_del(&adverEv_);
+  if (a.cancelMasterDown) event_del(&masterDownEv_);
+  if (a.releaseAddresses) releaseAddresses();
+  if (a.sendPriorityZero) sendAdvert(0);
+  if (a.sendAdvert) sendAdvert(machine_.priority());
+  if (a.takeAddresses) takeAddresses();
+  if (a.reannounce && now().count() - lastReannounceUs_ > 1000000) {
+    lastReannounceUs_ = now().count();  // at most once a second against a stuck peer
+    std::string err;
+    for (int i = 0; i < config_.garp.masterRepeat; ++i)
+      for (const auto& vip : config_.virtualIps)
+        if (vip.address.network.family == AF_INET) garp_->send(vip.address.network, &err);
+    log.info("VRRP_Instance({}) re-announced its addresses after seeing another master",
+             config_.name);
+  }
+  if (a.masterDownTimer) {
+    timeval t = tv(*a.masterDownTimer);
+    evtimer_add(&masterDownEv_, &t);
+  }
+  if (a.adverTimer) {
+    timeval t = tv(*a.adverTimer);
+    evtimer_add(&adverEv_, &t);
+  }
+  if (a.newState)
+    log.info("VRRP_Instance({}) Entering {} STATE", config_.name, toString(*a.newState));
+}
+
+void VrrpInstance::onMasterDown(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<VrrpInstance*>(arg);
+  self->apply(self->machine_.onMasterDownTimer());
+}
+
+void VrrpInstance::onAdver(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<VrrpInstance*>(arg);
+  self->apply(self->machine_.onAdverTimer());
+}
+
+void VrrpInstance::onReadable(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<VrrpInstance*>(arg);
+  auto& log = logging::get(logging::Component::Vrrp);
+  for (int i = 0; i < 16; ++i) {
+    auto pkt = self->socket_->receive();
+    if (!pkt) return;
+    if (pkt->src == self->source_) continue;
+    const auto& peers = self->config_.unicastPeers;
+    if (!peers.empty()) {
+      bool known = false;
+      for (const auto& p : peers) known |= p == pkt->src;
+      if (!known) continue;  // unicast: only configured peers count
+    }
+    ReceiveContext ctx = self->rx_;
+    ctx.ttl = pkt->ttl;
+    ctx.src = pkt->src;
+    ctx.dst = pkt->dst;
+    Discard why;
+    auto r = decode(pkt->payload.data(), pkt->payload.size(), ctx, &why);
+    if (!r) {
+      ++self->discards_[why];
+      // Rate-limited: one line per reason per 10 s, with the running count.
+      int64_t t = self->now().count();
+      if (why != Discard::WrongVrid && t - self->lastDiscardLogUs_[why] > 10000000) {
+        self->lastDiscardLogUs_[why] = t;
+        log.warn("VRRP_Instance({}) discarded advertisement from {}: {} ({} so far)",
+                 self->config_.name, pkt->src.toString(), toString(why), self->discards_[why]);
+      }
+      continue;
+    }
+    if (r->addressMismatch)
+      log.warn("VRRP_Instance({}) advertisement from {} lists other virtual addresses",
+               self->config_.name, pkt->src.toString());
+    if (self->machine_.state() == State::Master && r->advert.priority != 0 &&
+        r->advert.priority <= self->machine_.priority())
+      log.warn(
+          "VRRP_Instance({}) another MASTER seen: {} with priority {} (ours {}); resolving "
+          "by RFC 5798 §6.4.3",
+          self->config_.name, pkt->src.toString(), int(r->advert.priority),
+          int(self->machine_.priority()));
+    self->apply(self->machine_.onAdvert(r->advert, pkt->src, self->now()));
+  }
+}
+
+}  // namespace tandem::vrrp

@@ -1,0 +1,72 @@
+// One running virtual router: the state machine wired to its socket, timers, addresses and
+// gratuitous ARP. Defaults are chosen against keepalived's field failures: a new master always
+// announces itself (GARP burst, a second burst after garp.master_delay, and a refresh every
+// garp.master_refresh), and a unicast instance never falls back to multicast.
+#pragma once
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "vrrp/address_manager.h"
+#include "vrrp/config.h"
+#include "vrrp/garp.h"
+#include "vrrp/interface.h"
+#include "vrrp/packet.h"
+#include "vrrp/state_machine.h"
+#include "vrrp/vrrp_socket.h"
+
+namespace tandem::vrrp {
+
+class VrrpInstance {
+ public:
+  VrrpInstance(event_base* base, const Instance& config, AddressManager& addresses);
+  ~VrrpInstance();
+  VrrpInstance(const VrrpInstance&) = delete;
+  VrrpInstance& operator=(const VrrpInstance&) = delete;
+
+  // Opens the socket, removes stale virtual addresses a crashed agent may have left, and starts
+  // the election. false (and *error) when the interface or socket is unusable.
+  bool start(std::string* error);
+  // Leaves: a master sends priority 0 (the backup takes over after Skew_Time) and releases.
+  void stop();
+  State state() const { return machine_.state(); }
+  const std::string& name() const { return config_.name; }
+  uint64_t discarded(Discard why) const;
+
+ private:
+  static void onReadable(evutil_socket_t, short, void* arg);
+  static void onMasterDown(evutil_socket_t, short, void* arg);
+  static void onAdver(evutil_socket_t, short, void* arg);
+  static void onGarp(evutil_socket_t, short, void* arg);
+  void apply(const Actions& a);
+  void sendAdvert(uint8_t priority);
+  void takeAddresses();
+  void releaseAddresses();
+  void garpBurst();
+  Micros now() const;
+
+  event_base* base_;
+  Instance config_;
+  AddressManager& addresses_;
+  StateMachine machine_;
+  InterfaceInfo iface_;
+  IpAddress source_;
+  std::unique_ptr<VrrpSocket> socket_;
+  std::unique_ptr<GarpSender> garp_;
+  ReceiveContext rx_;
+  struct event readEv_;
+  struct event masterDownEv_;
+  struct event adverEv_;
+  struct event garpEv_;
+  int garpBurstsLeft_ = 0;  // the delayed second burst
+  int64_t lastReannounceUs_ = 0;
+  bool started_ = false;
+  std::map<Discard, uint64_t> discards_;
+  std::map<Discard, int64_t> lastDiscardLogUs_;
+};
+
+}  // namespace tandem::vrrp
