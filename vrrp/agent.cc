@@ -1,14 +1,18 @@
 #include "vrrp/agent.h"
 
 #include <event2/event.h>
+#include <net/if.h>
 #include <signal.h>
 
+#include <map>
 #include <memory>
 #include <vector>
 
 #include "common/logging.h"
 #include "vrrp/address_manager.h"
 #include "vrrp/instance.h"
+#include "vrrp/notifier.h"
+#include "vrrp/tracking.h"
 
 namespace tandem::vrrp {
 namespace {
@@ -20,39 +24,117 @@ struct EventFree {
   void operator()(event* e) const { event_free(e); }
 };
 
+// Everything one agent process runs, on one loop.
+class Agent {
+ public:
+  explicit Agent(const Config& config) : config_(config), base_(event_base_new()) {}
+
+  int run() {
+    auto& log = logging::get(logging::Component::Vrrp);
+    if (!addresses_.ok()) {
+      log.error("cannot open a netlink socket");
+      return 1;
+    }
+    notifier_ = std::make_unique<Notifier>(base_.get(), config_);
+    links_ = std::make_unique<LinkMonitor>(base_.get(), [this](int ifindex, bool up) {
+      auto it = linkUp_.find(ifindex);
+      if (it != linkUp_.end() && it->second == up) return;
+      linkUp_[ifindex] = up;
+      char name[IF_NAMESIZE] = "?";
+      if_indextoname(static_cast<unsigned>(ifindex), name);
+      logging::get(logging::Component::Vrrp).info("link {} is {}", name, up ? "up" : "down");
+      recomputeAll();
+    });
+    for (const auto& s : config_.scripts) {
+      scripts_[s.name] = std::make_unique<TrackScriptRunner>(
+          base_.get(), s, [this](const std::string&, bool) { recomputeAll(); });
+    }
+    for (const auto& c : config_.instances) {
+      instances_.push_back(std::make_unique<VrrpInstance>(
+          base_.get(), c, addresses_,
+          [this](const Instance& i, State s, uint8_t prio) { notifier_->transition(i, s, prio); }));
+      std::string error;
+      if (!instances_.back()->start(&error)) {
+        log.error("VRRP_Instance({}) cannot start: {}", c.name, error);
+        for (auto& i : instances_) i->stop();
+        return 1;
+      }
+    }
+    for (auto& [name, s] : scripts_) s->start();
+    recomputeAll();
+
+    auto stop = [](evutil_socket_t sig, short, void* arg) {
+      logging::get(logging::Component::Vrrp).info("received signal {}, leaving", int(sig));
+      event_base_loopbreak(static_cast<event_base*>(arg));
+    };
+    std::unique_ptr<event, EventFree> term(evsignal_new(base_.get(), SIGTERM, stop, base_.get()));
+    std::unique_ptr<event, EventFree> intr(evsignal_new(base_.get(), SIGINT, stop, base_.get()));
+    event_add(term.get(), nullptr);
+    event_add(intr.get(), nullptr);
+    event_base_dispatch(base_.get());
+    for (auto& i : instances_) i->stop();
+    // Let the stop hooks run (in order) before leaving, bounded.
+    for (int i = 0; i < 100 && !notifier_->idle(); ++i) event_base_loop(base_.get(), EVLOOP_ONCE);
+    log.info("VRRP agent stopped");
+    return 0;
+  }
+
+ private:
+  bool linkIsUp(int ifindex) const {
+    auto it = linkUp_.find(ifindex);
+    return it == linkUp_.end() || it->second;  // unknown: assume up until told otherwise
+  }
+
+  // keepalived's arithmetic, applied to every instance (see tracking.h).
+  void recomputeAll() {
+    for (auto& inst : instances_) {
+      const Instance& c = inst->config();
+      int weights = 0;
+      bool fault = false;
+      std::string why;
+      for (const auto& ref : c.trackScripts) {
+        auto it = scripts_.find(ref.name);
+        if (it == scripts_.end()) continue;
+        int w = ref.weight.value_or(it->second->script().weight);
+        bool ok = it->second->ok();
+        if (w == 0 && !ok) {
+          fault = true;
+          why = "track script " + ref.name + " failed";
+        } else if (w > 0 && ok) {
+          weights += w;
+        } else if (w < 0 && !ok) {
+          weights += w;
+        }
+      }
+      if (!linkIsUp(inst->ifindex())) {
+        fault = true;
+        why = "interface " + c.interface + " is down";
+      }
+      for (const auto& name : c.trackInterfaces) {
+        int idx = static_cast<int>(if_nametoindex(name.c_str()));
+        if (idx == 0 || !linkIsUp(idx)) {
+          fault = true;
+          why = "tracked interface " + name + " is down";
+        }
+      }
+      inst->setTracking(effectivePriority(c.priority, weights), fault, why);
+    }
+  }
+
+  Config config_;
+  std::unique_ptr<event_base, BaseFree> base_;
+  AddressManager addresses_;
+  std::unique_ptr<Notifier> notifier_;
+  std::unique_ptr<LinkMonitor> links_;
+  std::map<std::string, std::unique_ptr<TrackScriptRunner>> scripts_;
+  std::vector<std::unique_ptr<VrrpInstance>> instances_;
+  std::map<int, bool> linkUp_;
+};
+
 }  // namespace
 
 int runAgent(const Config& config) {
-  auto& log = logging::get(logging::Component::Vrrp);
-  std::unique_ptr<event_base, BaseFree> base(event_base_new());
-  AddressManager addresses;
-  if (!addresses.ok()) {
-    log.error("cannot open a netlink socket");
-    return 1;
-  }
-  std::vector<std::unique_ptr<VrrpInstance>> instances;
-  for (const auto& c : config.instances) {
-    instances.push_back(std::make_unique<VrrpInstance>(base.get(), c, addresses));
-    std::string error;
-    if (!instances.back()->start(&error)) {
-      log.error("VRRP_Instance({}) cannot start: {}", c.name, error);
-      for (auto& i : instances) i->stop();
-      return 1;
-    }
-  }
-  auto stop = [](evutil_socket_t sig, short, void* arg) {
-    auto* b = static_cast<event_base*>(arg);
-    logging::get(logging::Component::Vrrp).info("received signal {}, leaving", int(sig));
-    event_base_loopbreak(b);
-  };
-  std::unique_ptr<event, EventFree> term(evsignal_new(base.get(), SIGTERM, stop, base.get()));
-  std::unique_ptr<event, EventFree> intr(evsignal_new(base.get(), SIGINT, stop, base.get()));
-  event_add(term.get(), nullptr);
-  event_add(intr.get(), nullptr);
-  event_base_dispatch(base.get());
-  for (auto& i : instances) i->stop();
-  log.info("VRRP agent stopped");
-  return 0;
+  return Agent(config).run();
 }
 
 }  // namespace tandem::vrrp

@@ -35,8 +35,13 @@ std::vector<IpAddress> vipAddresses(const Instance& c) {
 
 }  // namespace
 
-VrrpInstance::VrrpInstance(event_base* base, const Instance& config, AddressManager& addresses)
-    : base_(base), config_(config), addresses_(addresses), machine_(machineParams(config)) {
+VrrpInstance::VrrpInstance(event_base* base, const Instance& config, AddressManager& addresses,
+                           StateHook hook)
+    : base_(base),
+      hook_(std::move(hook)),
+      config_(config),
+      addresses_(addresses),
+      machine_(machineParams(config)) {
   evtimer_assign(&masterDownEv_, base_, onMasterDown, this);
   evtimer_assign(&adverEv_, base_, onAdver, this);
   evtimer_assign(&garpEv_, base_, onGarp, this);
@@ -213,8 +218,31 @@ void VrrpInstance::apply(const Actions& a) {
     timeval t = tv(*a.adverTimer);
     evtimer_add(&adverEv_, &t);
   }
-  if (a.newState)
+  if (a.newState) {
     log.info("VRRP_Instance({}) Entering {} STATE", config_.name, toString(*a.newState));
+    if (hook_) hook_(config_, *a.newState, machine_.priority());
+  }
+}
+
+void VrrpInstance::setTracking(uint8_t priority, bool fault, const std::string& why) {
+  if (!started_) return;
+  auto& log = logging::get(logging::Component::Vrrp);
+  if (fault) {
+    if (machine_.state() != State::Fault) {
+      log.warn("VRRP_Instance({}) {}: going to FAULT", config_.name, why);
+      apply(machine_.enterFault());
+    }
+    return;
+  }
+  if (priority != machine_.priority()) {
+    log.info("VRRP_Instance({}) effective priority {} -> {}", config_.name,
+             int(machine_.priority()), int(priority));
+    apply(machine_.setPriority(priority));
+  }
+  if (machine_.state() == State::Fault) {
+    log.info("VRRP_Instance({}) fault cleared", config_.name);
+    apply(machine_.leaveFault(now()));
+  }
 }
 
 void VrrpInstance::onMasterDown(evutil_socket_t, short, void* arg) {

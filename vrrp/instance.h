@@ -7,6 +7,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,7 +24,10 @@ namespace tandem::vrrp {
 
 class VrrpInstance {
  public:
-  VrrpInstance(event_base* base, const Instance& config, AddressManager& addresses);
+  using StateHook = std::function<void(const Instance&, State, uint8_t priority)>;
+
+  VrrpInstance(event_base* base, const Instance& config, AddressManager& addresses,
+               StateHook hook = nullptr);
   ~VrrpInstance();
   VrrpInstance(const VrrpInstance&) = delete;
   VrrpInstance& operator=(const VrrpInstance&) = delete;
@@ -34,6 +38,10 @@ class VrrpInstance {
   // Leaves: a master sends priority 0 (the backup takes over after Skew_Time) and releases.
   void stop();
   State state() const { return machine_.state(); }
+  const Instance& config() const { return config_; }
+  int ifindex() const { return iface_.index; }
+  // Tracking result: the effective priority and whether something demands FAULT (why).
+  void setTracking(uint8_t priority, bool fault, const std::string& why);
   const std::string& name() const { return config_.name; }
   uint64_t discarded(Discard why) const;
 
@@ -50,6 +58,7 @@ class VrrpInstance {
   Micros now() const;
 
   event_base* base_;
+  StateHook hook_;
   Instance config_;
   AddressManager& addresses_;
   StateMachine machine_;

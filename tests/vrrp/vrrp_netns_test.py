@@ -35,11 +35,18 @@ vrrp:
 {extra}"""
 
 
+def with_scripts(cfg, scripts):
+    """Inserts a `scripts:` section into a config made by config()."""
+    return cfg.replace("vrrp:\n", "vrrp:\n  scripts:\n" + scripts, 1)
+
+
 def master_down_ms(prio, advert_ms):
     return 3 * advert_ms + (256 - prio) * advert_ms / 256
 
 
-class VrrpNetnsTest(unittest.TestCase):
+class VrrpLab(unittest.TestCase):
+    """Two nodes (A 198.18.0.1, B 198.18.0.2) and a client (C) on one bridge."""
+
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="tandem-vrrp-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
@@ -73,6 +80,9 @@ class VrrpNetnsTest(unittest.TestCase):
     def logs(self):
         return "\n".join(f"--- {p.log_path}\n{p.output()[-1500:]}" for p in self.lab.procs)
 
+
+
+class VrrpNetnsTest(VrrpLab):
     def test_election_takeover_and_preemption(self):
         self.start("A", config(150))
         self.start("B", config(100))
@@ -174,6 +184,86 @@ class VrrpNetnsTest(unittest.TestCase):
             self.assertEqual((version, vrid, ttl, addr), ("3", "51", "255", VIP))
             self.assertEqual(status, "1", "tshark checksum status 1 = good")
         self.assertEqual(rows[-1][2], "0", "the last advert on stop has priority 0\n" + self.logs())
+
+
+class VrrpTrackingTest(VrrpLab):
+    """Track scripts, interface tracking, ordered notify hooks and the state file."""
+
+    def test_failing_track_script_lowers_priority_and_moves_the_vip(self):
+        flag = os.path.join(self.tmp, "healthy")
+        open(flag, "w").close()
+        scripts = (f"    chk: {{ command: \"test -e {flag}\", interval: 100ms, timeout: 1s, "
+                   f"weight: -60, fall: 2, rise: 1 }}\n")
+        self.start("A", with_scripts(config(150, extra="      track_script: [chk]\n"), scripts))
+        self.start("B", config(100))
+        self.assertIsNotNone(self.wait_holder("A", 2), self.logs())
+        time.sleep(0.4)
+        os.remove(flag)  # 150 - 60 = 90 < 100: B must take over
+        self.assertIsNotNone(self.wait_holder("B", 3), self.logs())
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline and self.holders() != ["B"]:
+            time.sleep(0.01)
+        self.assertEqual(self.holders(), ["B"], self.logs())
+        self.assertIn("effective priority 150 -> 90", self.agents["A"].output())
+        open(flag, "w").close()  # back to 150: A preempts again
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and self.holders() != ["A"]:
+            time.sleep(0.01)
+        self.assertEqual(self.holders(), ["A"], self.logs())
+
+    def test_weight_zero_script_failure_means_fault(self):
+        flag = os.path.join(self.tmp, "ok")
+        open(flag, "w").close()
+        scripts = f"    chk: {{ command: \"test -e {flag}\", interval: 100ms, weight: 0 }}\n"
+        self.start("A", with_scripts(config(150, extra="      track_script: [chk]\n"), scripts))
+        self.start("B", config(100))
+        self.assertIsNotNone(self.wait_holder("A", 2), self.logs())
+        time.sleep(0.3)
+        os.remove(flag)
+        self.assertIsNotNone(self.wait_holder("B", 2), self.logs())
+        time.sleep(0.2)
+        self.assertEqual(self.holders(), ["B"])
+        self.assertIn("Entering FAULT STATE", self.agents["A"].output())
+
+    def test_link_down_is_fault_and_link_up_rejoins(self):
+        self.start("A", config(150))
+        self.start("B", config(100))
+        self.assertIsNotNone(self.wait_holder("A", 2), self.logs())
+        time.sleep(0.3)
+        self.lab.link("A", False)
+        self.assertIsNotNone(self.wait_holder("B", 2), self.logs())
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline and self.lab.has_address("A", VIP):
+            time.sleep(0.01)
+        self.assertFalse(self.lab.has_address("A", VIP), "a FAULT node releases the VIP")
+        self.assertIn("going to FAULT", self.agents["A"].output())
+        self.lab.link("A", True)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and self.holders() != ["A"]:
+            time.sleep(0.01)
+        self.assertEqual(self.holders(), ["A"], self.logs())
+
+    def test_notify_hooks_run_in_order_and_state_file_follows(self):
+        out = os.path.join(self.tmp, "notify.log")
+        state_dir = os.path.join(self.tmp, "state")
+        extra = (f"      notify:\n"
+                 f"        backup: \"sleep 0.6; echo backup >> {out}\"\n"
+                 f"        master: \"echo master >> {out}\"\n"
+                 f"        stop: \"echo stop >> {out}\"\n"
+                 f"        any: \"echo any-$3-$4 >> {out}\"\n")
+        cfg = config(150, extra=extra).replace("vrrp:\n", f"vrrp:\n  state_dir: {state_dir}\n", 1)
+        self.start("A", cfg)
+        self.assertIsNotNone(self.wait_holder("A", 2), self.logs())
+        time.sleep(1.0)  # the slow BACKUP hook is still running when MASTER is entered
+        with open(os.path.join(state_dir, "vrrp-VI_1.state")) as f:
+            self.assertEqual(f.read(), "MASTER\n")
+        self.agents["A"].stop()
+        with open(out) as f:
+            lines = f.read().split()
+        self.assertEqual(lines, ["backup", "any-BACKUP-150", "master", "any-MASTER-150", "stop",
+                                 "any-INIT-150"], self.logs())
+        with open(os.path.join(state_dir, "vrrp-VI_1.state")) as f:
+            self.assertEqual(f.read(), "INIT\n")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,82 @@
+#include "vrrp/child_process.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace tandem::vrrp {
+
+ChildProcess::ChildProcess(event_base* base) : base_(base) {}
+
+ChildProcess::~ChildProcess() {
+  if (added_) event_del(&ev_);
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+}
+
+bool ChildProcess::start(const std::string& command, const std::vector<std::string>& args,
+                         Duration timeout, Done done) {
+  if (pid_ > 0) return false;
+  // A simple command ("/usr/local/bin/notify.sh" or "logger vrrp") gets the arguments appended,
+  // as keepalived passes them to a script; a shell snippet (with ; | & > < $ ` or parentheses)
+  // gets them only as its positional parameters $1.., so appending cannot break it.
+  bool shellSnippet = command.find_first_of(";|&<>$`()") != std::string::npos;
+  std::string script = shellSnippet || args.empty() ? command : command + " \"$@\"";
+  std::vector<std::string> argvStore = {"/bin/sh", "-c", script, "tandem"};
+  argvStore.insert(argvStore.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argvStore) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  // The child starts with default signal handling (the agent may block or catch some).
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, "/bin/sh", nullptr, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return false;
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return false;
+  }
+  pid_ = pid;
+  pidfd_.reset(fd);
+  done_ = std::move(done);
+  event_assign(&ev_, base_, pidfd_.get(), EV_READ, onExit, this);
+  timeval tv{static_cast<time_t>(timeout.count() / 1000000),
+             static_cast<suseconds_t>(timeout.count() % 1000000)};
+  event_add(&ev_, &tv);
+  added_ = true;
+  return true;
+}
+
+void ChildProcess::onExit(evutil_socket_t, short what, void* arg) {
+  static_cast<ChildProcess*>(arg)->reap((what & EV_TIMEOUT) != 0);
+}
+
+void ChildProcess::reap(bool timedOut) {
+  added_ = false;
+  int status = 0;
+  if (timedOut) ::kill(pid_, SIGKILL);  // keepalived's script timeout counts as a failure
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  pidfd_.reset();
+  int code = timedOut ? -1 : (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  Done done = std::move(done_);
+  if (done) done(code);
+}
+
+}  // namespace tandem::vrrp

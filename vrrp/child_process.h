@@ -1,0 +1,47 @@
+// Running short commands (track scripts, notify hooks) without blocking the agent: spawned with
+// posix_spawn, their exit seen through a pidfd on the event loop, killed on timeout.
+#pragma once
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/duration.h"
+#include "common/fd.h"
+
+namespace tandem::vrrp {
+
+class ChildProcess {
+ public:
+  // exitCode: the command's status (0 = success), -1 when it was killed on timeout or could
+  // not start.
+  using Done = std::function<void(int exitCode)>;
+
+  explicit ChildProcess(event_base* base);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  // Runs `/bin/sh -c command` with `args` as $1.. ; false when a child is still running or the
+  // spawn failed (then done is not called).
+  bool start(const std::string& command, const std::vector<std::string>& args, Duration timeout,
+             Done done);
+  bool running() const { return pid_ > 0; }
+
+ private:
+  static void onExit(evutil_socket_t, short what, void* arg);
+  void reap(bool timedOut);
+
+  event_base* base_;
+  pid_t pid_ = -1;
+  UniqueFd pidfd_;
+  struct event ev_;
+  bool added_ = false;
+  Done done_;
+};
+
+}  // namespace tandem::vrrp

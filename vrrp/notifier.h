@@ -1,0 +1,40 @@
+// Notify hooks and the event FIFO, delivered strictly in order: one hook runs at a time and the
+// next starts when it exits (keepalived forks them all at once, and they race — its users moved
+// to notify_fifo for that reason). Each transition also rewrites a state file and is logged.
+#pragma once
+
+#include <event2/event.h>
+
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "common/fd.h"
+#include "vrrp/child_process.h"
+#include "vrrp/config.h"
+#include "vrrp/state_machine.h"
+
+namespace tandem::vrrp {
+
+class Notifier {
+ public:
+  Notifier(event_base* base, const Config& config);
+
+  // Queues the hooks of `instance` for its new state; writes the FIFO line and the state file.
+  void transition(const Instance& instance, State state, uint8_t priority);
+  bool idle() const { return queue_.empty() && !child_.running(); }
+
+ private:
+  struct Job {
+    std::string command;
+    std::vector<std::string> args;
+  };
+  void runNext();
+
+  ChildProcess child_;
+  std::deque<Job> queue_;
+  std::string stateDir_;
+  UniqueFd fifo_;
+};
+
+}  // namespace tandem::vrrp
