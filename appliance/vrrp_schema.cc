@@ -308,6 +308,7 @@ void readVrrp(LoaderState& st, const YAML::Node& node, vrrp::Config* out) {
   if (!m.valid()) return;
   m.string("notify_fifo", &out->notifyFifo);
   m.string("state_dir", &out->stateDir);
+  m.string("control_socket", &out->controlSocket);
   if (YAML::Node s = m.get("scripts"); s.IsDefined()) readScripts(st, s, m.pathOf("scripts"), out);
   std::set<std::string> scriptNames;
   for (const auto& s : out->scripts) scriptNames.insert(s.name);

@@ -10,6 +10,7 @@
 
 #include "common/logging.h"
 #include "vrrp/address_manager.h"
+#include "vrrp/control_socket.h"
 #include "vrrp/instance.h"
 #include "vrrp/notifier.h"
 #include "vrrp/tracking.h"
@@ -45,6 +46,18 @@ class Agent {
       logging::get(logging::Component::Vrrp).info("link {} is {}", name, up ? "up" : "down");
       recomputeAll();
     });
+    std::string ctlError;
+    control_ = std::make_unique<ControlSocket>(
+        base_.get(), config_.controlSocket,
+        [this](bool up) {
+          if (proxyUp_ == up) return;
+          proxyUp_ = up;
+          logging::get(logging::Component::Vrrp)
+              .warn("local proxy reported {}", up ? "up" : "down");
+          recomputeAll();
+        },
+        &ctlError);
+    if (!control_->ok()) log.warn("{} (proxy liveness input disabled)", ctlError);
     for (const auto& s : config_.scripts) {
       scripts_[s.name] = std::make_unique<TrackScriptRunner>(
           base_.get(), s, [this](const std::string&, bool) { recomputeAll(); });
@@ -106,6 +119,14 @@ class Agent {
           weights += w;
         }
       }
+      if (c.trackProxy.enabled && !proxyUp_) {
+        if (c.trackProxy.weight == 0) {
+          fault = true;
+          why = "local proxy is down";
+        } else {
+          weights += c.trackProxy.weight;
+        }
+      }
       if (!linkIsUp(inst->ifindex())) {
         fault = true;
         why = "interface " + c.interface + " is down";
@@ -126,6 +147,8 @@ class Agent {
   AddressManager addresses_;
   std::unique_ptr<Notifier> notifier_;
   std::unique_ptr<LinkMonitor> links_;
+  std::unique_ptr<ControlSocket> control_;
+  bool proxyUp_ = true;  // until the supervisor says otherwise
   std::map<std::string, std::unique_ptr<TrackScriptRunner>> scripts_;
   std::vector<std::unique_ptr<VrrpInstance>> instances_;
   std::map<int, bool> linkUp_;

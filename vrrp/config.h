@@ -87,6 +87,7 @@ struct Config {
   std::vector<Instance> instances;
   std::string notifyFifo;  // optional: ordered event stream (keepalived notify_fifo)
   std::string stateDir = "/run/tandem";
+  std::string controlSocket = "/run/tandem/vrrp.sock";  // proxy liveness from the supervisor
 };
 
 }  // namespace tandem::vrrp

@@ -14,6 +14,8 @@ from harness import TANDEM, Process  # noqa
 from netns import Lab  # noqa
 
 VIP = "198.18.0.100"
+RUN_DIR = tempfile.mkdtemp(prefix="tandem-kad-run-")  # the agent's control socket and state
+unittest.addModuleCleanup(shutil.rmtree, RUN_DIR, True)
 
 
 def tandem_cfg(prio, version):
@@ -23,6 +25,8 @@ def tandem_cfg(prio, version):
     return f"""
 global: {{ log: {{ target: stderr, level: info }} }}
 vrrp:
+  control_socket: {RUN_DIR}/ctl-{prio}-{version}.sock
+  state_dir: {RUN_DIR}/state
   instances:
     VI_1:
       interface: eth0

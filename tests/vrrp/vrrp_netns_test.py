@@ -6,6 +6,7 @@ nopreempt, stale-VIP cleanup, and the wire format as tshark decodes it."""
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -17,13 +18,20 @@ from harness import TANDEM, Process  # noqa
 from netns import Lab, sh  # noqa
 
 VIP = "198.18.0.100"
+RUN_DIR = tempfile.mkdtemp(prefix="tandem-vrrp-run-")  # control sockets and state files
+unittest.addModuleCleanup(shutil.rmtree, RUN_DIR, True)
 ADDR = {"A": "198.18.0.1", "B": "198.18.0.2", "C": "198.18.0.10"}
 
 
 def config(prio, version=3, advert="100ms", extra=""):
+    # Every agent gets its own control socket and state directory under RUN_DIR, never the
+    # system's /run/tandem.
+    tag = f"{prio}-{time.monotonic_ns()}"
     return f"""
 global: {{ log: {{ target: stderr, level: info }} }}
 vrrp:
+  control_socket: {RUN_DIR}/ctl-{tag}.sock
+  state_dir: {RUN_DIR}/state-{tag}
   instances:
     VI_1:
       interface: eth0
@@ -127,6 +135,31 @@ class VrrpNetnsTest(VrrpLab):
         self.assertLess(took, skew + 60)
         self.assertFalse(self.lab.has_address("A", VIP))  # released on the way out
 
+    def test_unicast_peers_without_multicast(self):
+        pcap = os.path.join(self.tmp, "unicast.pcap")
+        cap = Process(["ip", "netns", "exec", self.lab.ns("B"), "tcpdump", "-i", "eth0", "-U",
+                       "--immediate-mode", "-w", pcap, "ip proto 112"],
+                      os.path.join(self.tmp, "tcpdump-u.log"))
+        self.lab.procs.append(cap)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "listening on" not in cap.output():
+            time.sleep(0.05)
+        u = "      unicast_src_ip: {}\n      unicast_peer: [{}]\n"
+        self.start("A", config(150, extra=u.format(ADDR["A"], ADDR["B"])))
+        self.start("B", config(100, extra=u.format(ADDR["B"], ADDR["A"])))
+        self.assertIsNotNone(self.wait_holder("A", 2), self.logs())
+        time.sleep(0.5)
+        self.assertEqual(self.holders(), ["A"], self.logs())
+        self.agents["A"].stop(9)
+        self.assertIsNotNone(self.wait_holder("B", 2), self.logs())
+        cap.stop()
+        r = subprocess.run(["tshark", "-r", pcap, "-T", "fields", "-e", "ip.dst"],
+                           capture_output=True, text=True, timeout=60)
+        dsts = {l.strip() for l in r.stdout.splitlines() if l.strip()}
+        self.assertTrue(dsts, r.stderr)
+        self.assertNotIn("224.0.0.18", dsts)  # never a silent fallback to multicast
+        self.assertLessEqual(dsts, {ADDR["A"], ADDR["B"]})
+
     def test_nopreempt_keeps_the_current_master(self):
         self.start("B", config(100))
         self.assertIsNotNone(self.wait_holder("B", 2))
@@ -188,6 +221,32 @@ class VrrpNetnsTest(VrrpLab):
 
 class VrrpTrackingTest(VrrpLab):
     """Track scripts, interface tracking, ordered notify hooks and the state file."""
+
+    def test_proxy_down_message_moves_the_vip_at_once(self):
+        cfg = config(150)
+        ctl = re.search(r"control_socket: (\S+)", cfg).group(1)
+        self.addCleanup(lambda: os.path.exists(ctl) and os.unlink(ctl))
+        self.start("A", cfg)
+        self.start("B", config(100))
+        self.assertIsNotNone(self.wait_holder("A", 2), self.logs())
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            s.sendto(b"proxy down", ctl)
+        took = self.wait_holder("B", 2)
+        self.assertIsNotNone(took, self.logs())
+        print(f"\n  proxy down -> VIP on the peer after {took:.0f} ms", file=sys.stderr)
+        self.assertLess(took, 150)  # the issue 7 target for kill-proxy
+        deadline = time.monotonic() + 1
+        while time.monotonic() < deadline and self.lab.has_address("A", VIP):
+            time.sleep(0.005)
+        self.assertFalse(self.lab.has_address("A", VIP))
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            s.sendto(b"proxy up", ctl)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and self.holders() != ["A"]:
+            time.sleep(0.01)
+        self.assertEqual(self.holders(), ["A"], self.logs())
 
     def test_failing_track_script_lowers_priority_and_moves_the_vip(self):
         flag = os.path.join(self.tmp, "healthy")
@@ -251,7 +310,7 @@ class VrrpTrackingTest(VrrpLab):
                  f"        master: \"echo master >> {out}\"\n"
                  f"        stop: \"echo stop >> {out}\"\n"
                  f"        any: \"echo any-$3-$4 >> {out}\"\n")
-        cfg = config(150, extra=extra).replace("vrrp:\n", f"vrrp:\n  state_dir: {state_dir}\n", 1)
+        cfg = re.sub(r"state_dir: \S+", f"state_dir: {state_dir}", config(150, extra=extra))
         self.start("A", cfg)
         self.assertIsNotNone(self.wait_holder("A", 2), self.logs())
         time.sleep(1.0)  # the slow BACKUP hook is still running when MASTER is entered

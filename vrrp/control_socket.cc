@@ -1,0 +1,60 @@
+#include "vrrp/control_socket.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/logging.h"
+
+namespace tandem::vrrp {
+
+ControlSocket::ControlSocket(event_base* base, const std::string& path, ProxyState onProxy,
+                             std::string* error)
+    : base_(base), path_(path), onProxy_(std::move(onProxy)) {
+  sockaddr_un sa{};
+  if (path.size() >= sizeof(sa.sun_path)) {
+    *error = "control socket path too long: " + path;
+    return;
+  }
+  UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  sa.sun_family = AF_UNIX;
+  std::strcpy(sa.sun_path, path.c_str());
+  ::unlink(path.c_str());  // a leftover of a previous run
+  if (!fd || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
+    *error = "cannot bind control socket " + path + ": " + std::strerror(errno);
+    return;
+  }
+  ::chmod(path.c_str(), 0600);  // only root (the supervisor) may move the VIP
+  fd_ = std::move(fd);
+  event_assign(&ev_, base_, fd_.get(), EV_READ | EV_PERSIST, onReadable, this);
+  event_add(&ev_, nullptr);
+}
+
+ControlSocket::~ControlSocket() {
+  if (fd_) {
+    event_del(&ev_);
+    ::unlink(path_.c_str());
+  }
+}
+
+void ControlSocket::onReadable(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<ControlSocket*>(arg);
+  char buf[256];
+  for (;;) {
+    ssize_t n = ::recv(self->fd_.get(), buf, sizeof(buf) - 1, 0);
+    if (n <= 0) return;
+    std::string msg(buf, static_cast<size_t>(n));
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == '\r')) msg.pop_back();
+    if (msg == "proxy up" || msg == "proxy down") {
+      self->onProxy_(msg == "proxy up");
+    } else {
+      logging::get(logging::Component::Vrrp).warn("control socket: unknown message '{}'", msg);
+    }
+  }
+}
+
+}  // namespace tandem::vrrp

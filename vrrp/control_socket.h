@@ -1,0 +1,33 @@
+// The agent's control input: a unix datagram socket on which the supervisor reports the local
+// proxy's liveness the instant it changes ("proxy up" / "proxy down"), so a dead proxy moves the
+// VIP without waiting for a track script's interval (keepalived's `killall -0` script takes up
+// to its interval x fall, and fork/exec each time).
+#pragma once
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include <functional>
+#include <string>
+
+#include "common/fd.h"
+
+namespace tandem::vrrp {
+
+class ControlSocket {
+ public:
+  using ProxyState = std::function<void(bool up)>;
+  ControlSocket(event_base* base, const std::string& path, ProxyState onProxy, std::string* error);
+  ~ControlSocket();
+  bool ok() const { return fd_.valid(); }
+
+ private:
+  static void onReadable(evutil_socket_t, short, void* arg);
+  event_base* base_;
+  std::string path_;
+  ProxyState onProxy_;
+  UniqueFd fd_;
+  struct event ev_;
+};
+
+}  // namespace tandem::vrrp
