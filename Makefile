@@ -10,7 +10,7 @@ CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 30
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build test demo bench fuzz fuzz-smoke asan clean format
+.PHONY: all deps build test demo bench bench-failover fuzz fuzz-smoke asan clean format
 
 all: build
 
@@ -41,6 +41,13 @@ BENCH_SECONDS ?= 5
 bench: build
 	@python3 bench/run.py --tandem $(BUILD_DIR)/tandem --rounds $(BENCH_ROUNDS) \
 	  --seconds $(BENCH_SECONDS) --out $(BUILD_DIR)/bench-results.md
+	@TANDEM_BINARY=$(BUILD_DIR)/tandem FAILOVER_OUT=$(BUILD_DIR)/bench-failover.md \
+	  python3 bench/failover.py
+
+# Only the VRRP failover comparison with keepalived (network namespaces; root).
+bench-failover: build
+	@TANDEM_BINARY=$(BUILD_DIR)/tandem FAILOVER_OUT=$(BUILD_DIR)/bench-failover.md \
+	  python3 bench/failover.py
 
 # libFuzzer targets (clang, ASan+UBSan), built in their own tree.
 FUZZ_TARGETS = config_loader_fuzz http_parser_fuzz
