@@ -231,6 +231,7 @@ Check::Check(event_base* base, const CheckTarget& target, Done done)
               st.regex = Regex::compile(s.data, false, nullptr);
             break;
         }
+        st.timeout = s.timeout;
         program_.push_back(std::move(st));
       }
       break;
@@ -284,6 +285,7 @@ void Check::run() {
   outSent_ = 0;
   eof_ = false;
   ioError_ = 0;
+  stepStarted_ = SIZE_MAX;
   fd_.reset();
   advance();
 }
@@ -293,6 +295,8 @@ void Check::waitFor(short what) {
   event_assign(&io_, base_, fd_.get(), what, onIo, this);
   Duration timeout = target_.config ? target_.config->timeout : Duration(std::chrono::seconds(2));
   int64_t left = timeout.count() - (monotonicUs() - startedUs_);
+  const Step& s = program_[step_];
+  if (s.timeout) left = s.timeout->count() - (monotonicUs() - stepStartUs_);
   timeval tv = toTimeval(left);
   event_add(&io_, &tv);
 }
@@ -330,6 +334,10 @@ void Check::advance() {
   bool layer7 = false;
   while (step_ < program_.size()) {
     Step& s = program_[step_];
+    if (stepStarted_ != step_) {
+      stepStarted_ = step_;
+      stepStartUs_ = monotonicUs();
+    }
     switch (s.kind) {
       case Kind::Connect: {
         if (connecting_) {

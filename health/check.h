@@ -63,7 +63,8 @@ class Check {
     bool negate = false;
     std::optional<uint16_t> port;
     std::optional<Regex> regex;
-    bool lineMode = false;  // a complete line that does not match fails at once (redis)
+    bool lineMode = false;            // a complete line that does not match fails at once (redis)
+    std::optional<Duration> timeout;  // tcp-check per-step timeout; else the check timeout
   };
 
   static void onTimer(evutil_socket_t, short, void* arg);
@@ -92,6 +93,8 @@ class Check {
   bool eof_ = false;
   int ioError_ = 0;
   int64_t startedUs_ = 0;
+  size_t stepStarted_ = SIZE_MAX;  // which step stepStartUs_ belongs to
+  int64_t stepStartUs_ = 0;
   std::mt19937 rng_;
 };
 

@@ -151,6 +151,19 @@ backends:
       inter: {int(INTER * 1000)}ms
     servers:
       - {{ name: mx1, address: "127.0.0.1:25" }}
+  steptimeout:
+    mode: tcp
+    timeout: {{ check: 5s }}
+    check:
+      type: tcp-script
+      steps:
+        - connect: {{ port: {cls.hang.port} }}
+        - send: "HELLO\\r\\n"
+        - expect: {{ string: "OK", timeout: 150ms }}
+      inter: 1s
+      fall: 1
+    servers:
+      - {{ name: h1, address: "127.0.0.1:{cls.hang.port}" }}
 """
         cls.proxy = Tandem(cfg, cls.tmp, cls.port.values())
         cls.addClassCleanup(cls.proxy.stop)
@@ -254,6 +267,12 @@ backends:
         print(f"\n  slowstart share of s2 per 0.5 s window: {[round(s, 2) for s in shares]}", file=sys.stderr)
         self.assertLess(shares[0], 0.25)
         self.assertGreater(shares[-1], shares[0] + 0.15)
+
+    def test_tcp_check_step_timeout_applies(self):
+        m = self.wait_log(r"Server steptimeout/h1 is DOWN.*Layer7 timeout at step 3, check "
+                          r"duration: (\d+)ms", 4)
+        self.assertIsNotNone(m, self.log()[-2000:])
+        self.assertLess(int(m.group(1)), 1000)  # the step's 150 ms, not the check's 5 s
 
     def test_smtp_sequence(self):
         m = self.wait_log(r"Server smtp/mx1 is DOWN", 1.5)
