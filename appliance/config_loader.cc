@@ -125,6 +125,7 @@ void readGlobal(LoaderState& st, const YAML::Node& node, Config* out) {
         out->admin.mode = static_cast<unsigned>(v);
     }
     am.finish();
+    out->proxy.adminSocket = proxy::AdminSocketConfig{out->admin.path, out->admin.mode};
   }
   readTlsDefaults(st, m, &out->proxy.tls);
   m.finish();

@@ -198,6 +198,13 @@ struct Prometheus {
   std::string path = "/metrics";
 };
 
+// The runtime API socket (HAProxy's `stats socket ... level admin`): line commands such as
+// `set server web/web1 state drain` and `show servers state`.
+struct AdminSocketConfig {
+  std::string path;
+  unsigned mode = 0660;
+};
+
 struct Config {
   int threads = 0;           // 0: one per core
   uint32_t maxconn = 20000;  // global
@@ -208,6 +215,7 @@ struct Config {
   std::optional<Stats> stats;
   std::optional<Prometheus> prometheus;
   Duration gracePeriod = 30s;  // `hard-stop-after`-like bound for draining on stop/reload
+  std::optional<AdminSocketConfig> adminSocket;  // only when global.admin_socket is set
 };
 
 }  // namespace tandem::proxy

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/logging.h"
+#include "proxy/admin_socket.h"
 #include "proxy/runtime.h"
 #include "proxy/worker.h"
 
@@ -51,6 +52,17 @@ int runProxy(const Config& config) {
   for (auto& w : workers) peers.push_back(w.get());
   for (auto& w : workers) w->setPeers(peers);
   for (auto& w : workers) w->startHealthChecks(threads);
+  // The runtime API lives on worker 0's loop; created before the threads start.
+  std::unique_ptr<AdminSocket> admin;
+  if (config.adminSocket) {
+    std::string adminError;
+    admin = std::make_unique<AdminSocket>(*workers[0], peers, *runtime, *config.adminSocket,
+                                          &adminError);
+    if (!admin->ok()) {
+      log.error("cannot start: {}", adminError);
+      return 1;
+    }
+  }
   for (auto& w : workers) w->startThread();
   size_t binds = 0;
   for (const auto& fe : config.frontends) binds += fe.binds.size();
@@ -63,6 +75,7 @@ int runProxy(const Config& config) {
            formatDuration(config.gracePeriod));
   for (auto& w : workers) w->requestStop(config.gracePeriod);
   for (auto& w : workers) w->join();
+  admin.reset();
   log.info("proxy stopped");
   return 0;
 }

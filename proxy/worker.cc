@@ -2,6 +2,8 @@
 
 #include <event2/thread.h>
 
+#include <future>
+
 #include "common/logging.h"
 #include "proxy/listener.h"
 
@@ -17,6 +19,7 @@ Worker::Worker(Runtime& runtime, int index)
   queues_.resize(runtime_.backends().size());
   event_assign(&queueEv_, base_, -1, 0, onQueueEvent, this);
   event_assign(&handoffEv_, base_, -1, 0, onHandoffEvent, this);
+  event_assign(&taskEv_, base_, -1, 0, onTaskEvent, this);
   event_assign(&stopEv_, base_, -1, 0, onStopEvent, this);
   event_assign(&graceEv_, base_, -1, 0, onGraceTimer, this);
 }
@@ -31,6 +34,7 @@ Worker::~Worker() {
   event_del(&graceEv_);
   event_del(&queueEv_);
   event_del(&handoffEv_);
+  event_del(&taskEv_);
   for (const Handoff& h : handoffs_) ::close(h.fd);
   // Destroy the pool's events before the base.
   event_base_free(base_);
@@ -165,6 +169,33 @@ void Worker::serveQueues() {
       if (!left) break;           // still no slot: keep FIFO order
     }
   }
+}
+
+void Worker::runOnLoop(const std::function<void()>& fn) {
+  if (!thread_.joinable() || std::this_thread::get_id() == thread_.get_id()) {
+    fn();
+    return;
+  }
+  std::promise<void> done;
+  {
+    std::lock_guard<std::mutex> lock(taskMu_);
+    tasks_.push_back([&] {
+      fn();
+      done.set_value();
+    });
+  }
+  event_active(&taskEv_, 0, 0);
+  done.get_future().wait();
+}
+
+void Worker::onTaskEvent(evutil_socket_t, short, void* arg) {
+  auto* w = static_cast<Worker*>(arg);
+  std::vector<std::function<void()>> batch;
+  {
+    std::lock_guard<std::mutex> lock(w->taskMu_);
+    batch.swap(w->tasks_);
+  }
+  for (auto& t : batch) t();
 }
 
 Worker* Worker::leastLoadedPeer() {

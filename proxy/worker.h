@@ -7,6 +7,7 @@
 #include <event2/event_struct.h>
 
 #include <atomic>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -80,6 +81,10 @@ class Worker {
   uint32_t load() const { return load_.load(std::memory_order_relaxed); }
   void handoff(const Handoff& h);  // thread-safe
 
+  // Runs `fn` on this worker's loop and waits for it (from any other thread); runs it at once
+  // when already on this worker's thread or before the thread started. For admin commands.
+  void runOnLoop(const std::function<void()>& fn);
+
   void adopt(std::unique_ptr<Session> session);
   void destroy(Session* session);
   size_t sessionCount() const { return sessions_.size(); }
@@ -90,6 +95,7 @@ class Worker {
   static void onStopEvent(evutil_socket_t, short, void* arg);
   static void onQueueEvent(evutil_socket_t, short, void* arg);
   static void onHandoffEvent(evutil_socket_t, short, void* arg);
+  static void onTaskEvent(evutil_socket_t, short, void* arg);
   void serveQueues();
   static void onGraceTimer(evutil_socket_t, short, void* arg);
   void beginStop();
@@ -112,6 +118,9 @@ class Worker {
   std::mutex handoffMu_;
   std::vector<Handoff> handoffs_;
   std::atomic<uint32_t> load_{0};
+  struct event taskEv_;
+  std::mutex taskMu_;
+  std::vector<std::function<void()>> tasks_;
   struct event stopEv_;
   struct event graceEv_;
   std::atomic<int64_t> graceMicros_{0};

@@ -1,0 +1,217 @@
+#include "proxy/admin_socket.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+
+#include "common/logging.h"
+#include "health/server_tracker.h"
+#include "proxy/worker.h"
+
+namespace tandem::proxy {
+
+struct AdminSocket::Client {
+  AdminSocket* owner;
+  UniqueFd fd;
+  struct event ev;
+  std::string in;
+  std::string out;
+  size_t sent = 0;
+};
+
+AdminSocket::AdminSocket(Worker& home, std::vector<Worker*> workers, Runtime& runtime,
+                         const AdminSocketConfig& config, std::string* error)
+    : home_(home), workers_(std::move(workers)), runtime_(runtime), path_(config.path) {
+  sockaddr_un sa{};
+  if (path_.empty() || path_.size() >= sizeof(sa.sun_path)) {
+    *error = "admin socket path is empty or too long: '" + path_ + "'";
+    return;
+  }
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  sa.sun_family = AF_UNIX;
+  std::strcpy(sa.sun_path, path_.c_str());
+  ::unlink(path_.c_str());
+  if (!fd || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0 ||
+      ::listen(fd.get(), 16) != 0) {
+    *error = "cannot listen on admin socket " + path_ + ": " + std::strerror(errno);
+    return;
+  }
+  ::chmod(path_.c_str(), config.mode);
+  fd_ = std::move(fd);
+  event_assign(&ev_, home_.base(), fd_.get(), EV_READ | EV_PERSIST, onAccept, this);
+  event_add(&ev_, nullptr);
+}
+
+AdminSocket::~AdminSocket() {
+  for (auto& c : clients_) event_del(&c->ev);
+  if (fd_) {
+    event_del(&ev_);
+    ::unlink(path_.c_str());
+  }
+}
+
+void AdminSocket::onAccept(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<AdminSocket*>(arg);
+  for (int i = 0; i < 16; ++i) {
+    int fd = ::accept4(self->fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    auto c = std::make_unique<Client>();
+    c->owner = self;
+    c->fd.reset(fd);
+    event_assign(&c->ev, self->home_.base(), fd, EV_READ | EV_PERSIST, onClient, c.get());
+    timeval tv{10, 0};  // a client that never finishes its line is dropped
+    event_add(&c->ev, &tv);
+    self->clients_.push_back(std::move(c));
+  }
+}
+
+void AdminSocket::onClient(evutil_socket_t, short what, void* arg) {
+  auto* c = static_cast<Client*>(arg);
+  AdminSocket* self = c->owner;
+  if (what & EV_TIMEOUT) return self->closeClient(c);
+  if (what & EV_READ) {
+    char buf[1024];
+    ssize_t n = ::recv(c->fd.get(), buf, sizeof(buf), 0);
+    if (n > 0) c->in.append(buf, static_cast<size_t>(n));
+    size_t nl = c->in.find('\n');
+    if (nl == std::string::npos && n > 0 && c->in.size() < 4096) return;
+    if (c->in.empty()) return self->closeClient(c);
+    std::string line = c->in.substr(0, nl);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    c->out = self->execute(line);
+    event_del(&c->ev);
+    event_assign(&c->ev, self->home_.base(), c->fd.get(), EV_WRITE | EV_PERSIST, onClient, c);
+    timeval tv{10, 0};
+    event_add(&c->ev, &tv);
+    return;
+  }
+  ssize_t n = ::send(c->fd.get(), c->out.data() + c->sent, c->out.size() - c->sent, MSG_NOSIGNAL);
+  if (n > 0) c->sent += static_cast<size_t>(n);
+  if (n < 0 && errno == EAGAIN) return;
+  if (n < 0 || c->sent == c->out.size()) self->closeClient(c);
+}
+
+void AdminSocket::closeClient(Client* c) {
+  event_del(&c->ev);
+  clients_.erase(
+      std::remove_if(clients_.begin(), clients_.end(), [c](const auto& p) { return p.get() == c; }),
+      clients_.end());
+}
+
+ServerRuntime* AdminSocket::find(const std::string& backend, const std::string& server,
+                                 BackendRuntime** beOut) {
+  for (auto& be : runtime_.backends()) {
+    if (be->config->name != backend) continue;
+    for (auto& s : be->servers)
+      if (s->config->name == server) {
+        if (beOut) *beOut = be.get();
+        return s.get();
+      }
+  }
+  return nullptr;
+}
+
+std::string AdminSocket::execute(const std::string& line) {
+  std::istringstream in(line);
+  std::vector<std::string> w;
+  for (std::string t; in >> t;) w.push_back(t);
+  auto split = [](const std::string& bs, std::string* b, std::string* s) {
+    size_t slash = bs.find('/');
+    if (slash == std::string::npos) return false;
+    *b = bs.substr(0, slash);
+    *s = bs.substr(slash + 1);
+    return true;
+  };
+  std::string b, s;
+  if (w.empty() || w[0] == "help")
+    return "Commands:\n  show servers state\n  disable server <backend>/<server>\n"
+           "  enable server <backend>/<server>\n"
+           "  set server <backend>/<server> state ready|drain|maint\n"
+           "  set server <backend>/<server> weight <0-256>\n";
+  if (w.size() == 3 && w[0] == "show" && w[1] == "servers" && w[2] == "state") return showServers();
+  if (w.size() == 3 && (w[0] == "disable" || w[0] == "enable") && w[1] == "server" &&
+      split(w[2], &b, &s))
+    return setState(b, s, w[0] == "disable" ? "maint" : "ready");
+  if (w.size() == 5 && w[0] == "set" && w[1] == "server" && split(w[2], &b, &s)) {
+    if (w[3] == "state") return setState(b, s, w[4]);
+    if (w[3] == "weight") {
+      char* end = nullptr;
+      long v = std::strtol(w[4].c_str(), &end, 10);
+      if (*end || v < 0 || v > 256) return "Weight must be 0-256.\n";
+      return setWeight(b, s, static_cast<int>(v));
+    }
+  }
+  return "Unknown command. Try 'help'.\n";
+}
+
+std::string AdminSocket::setState(const std::string& backend, const std::string& server,
+                                  const std::string& state) {
+  health::AdminState a;
+  if (state == "ready")
+    a = health::AdminState::Ready;
+  else if (state == "drain")
+    a = health::AdminState::Drain;
+  else if (state == "maint")
+    a = health::AdminState::Maint;
+  else
+    return "State must be ready, drain or maint.\n";
+  ServerRuntime* sr = find(backend, server);
+  if (!sr) return "No such server.\n";
+  std::string why = "set by the admin socket";
+  // A checked server belongs to one worker's health monitor: change it there.
+  for (Worker* w : workers_) {
+    bool found = false;
+    w->runOnLoop([&] {
+      if (auto* m = w->healthMonitor()) found = m->setAdminState(backend, server, a, why);
+    });
+    if (found) return "\n";
+  }
+  // An unchecked server has no monitor: its state is only the admin's.
+  health::ServerState before = sr->health.state();
+  health::ServerState after = a == health::AdminState::Maint   ? health::ServerState::Maint
+                              : a == health::AdminState::Drain ? health::ServerState::Drain
+                                                               : health::ServerState::Up;
+  sr->health.setState(after);
+  if (before != after)
+    logging::get(logging::Component::Health)
+        .warn("Server {}/{} is {} (was {}), reason: {}.", backend, server, toString(after),
+              toString(before), why);
+  return "\n";
+}
+
+std::string AdminSocket::setWeight(const std::string& backend, const std::string& server,
+                                   int weight) {
+  ServerRuntime* sr = find(backend, server);
+  if (!sr) return "No such server.\n";
+  for (Worker* w : workers_) {
+    bool found = false;
+    w->runOnLoop([&] {
+      if (auto* m = w->healthMonitor()) found = m->setWeight(backend, server, weight);
+    });
+    if (found) return "\n";
+  }
+  sr->health.setEffectiveWeight(weight);
+  logging::get(logging::Component::Health)
+      .info("Server {}/{} weight set to {}", backend, server, weight);
+  return "\n";
+}
+
+std::string AdminSocket::showServers() {
+  std::string out = "# backend server address state weight active served\n";
+  for (auto& be : runtime_.backends())
+    for (auto& s : be->servers)
+      out += be->config->name + " " + s->config->name + " " + s->config->address.toString() + " " +
+             std::string(toString(s->health.state())) + " " +
+             std::to_string(s->health.effectiveWeight()) + " " +
+             std::to_string(s->active.load(std::memory_order_relaxed)) + " " +
+             std::to_string(s->served.load(std::memory_order_relaxed)) + "\n";
+  return out;
+}
+
+}  // namespace tandem::proxy

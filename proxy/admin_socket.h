@@ -1,0 +1,57 @@
+// The runtime API on a unix socket, HAProxy's stats-socket commands an operator already types:
+//   show servers state
+//   disable server BACKEND/SERVER        (MAINT)     enable server BACKEND/SERVER  (READY)
+//   set server BACKEND/SERVER state ready|drain|maint
+//   set server BACKEND/SERVER weight N
+// One command per connection (`echo "..." | socat stdio /run/tandem/admin.sock`), answered and
+// closed. Changes go through the health monitor that owns the server (the one writer of state).
+#pragma once
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/fd.h"
+#include "proxy/config.h"
+#include "proxy/runtime.h"
+
+namespace tandem::proxy {
+
+class Worker;
+
+class AdminSocket {
+ public:
+  // Listens on `config.path` from `home`'s loop; commands may act on any of `workers`.
+  AdminSocket(Worker& home, std::vector<Worker*> workers, Runtime& runtime,
+              const AdminSocketConfig& config, std::string* error);
+  ~AdminSocket();
+  bool ok() const { return fd_.valid(); }
+
+  // Executes one command line; returns the reply text. Public for tests.
+  std::string execute(const std::string& line);
+
+ private:
+  struct Client;
+  static void onAccept(evutil_socket_t, short, void* arg);
+  static void onClient(evutil_socket_t, short what, void* arg);
+  void closeClient(Client* c);
+  std::string setState(const std::string& backend, const std::string& server,
+                       const std::string& state);
+  std::string setWeight(const std::string& backend, const std::string& server, int weight);
+  std::string showServers();
+  ServerRuntime* find(const std::string& backend, const std::string& server,
+                      BackendRuntime** be = nullptr);
+
+  Worker& home_;
+  std::vector<Worker*> workers_;
+  Runtime& runtime_;
+  std::string path_;
+  UniqueFd fd_;
+  struct event ev_;
+  std::vector<std::unique_ptr<Client>> clients_;
+};
+
+}  // namespace tandem::proxy
