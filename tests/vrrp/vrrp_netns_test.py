@@ -219,6 +219,89 @@ class VrrpNetnsTest(VrrpLab):
         self.assertEqual(rows[-1][2], "0", "the last advert on stop has priority 0\n" + self.logs())
 
 
+def craft(version=3, vrid=51, prio=200, ttl=255, corrupt=False, auth=None, src="198.18.0.10",
+          interval_cs=10):
+    """A VRRP advertisement with its IPv4 header (RFC 1071 checksums computed here)."""
+    import struct
+
+    def csum(b):
+        if len(b) % 2:
+            b += b"\0"
+        t = sum(struct.unpack(f"!{len(b) // 2}H", b))
+        while t >> 16:
+            t = (t & 0xFFFF) + (t >> 16)
+        return ~t & 0xFFFF
+
+    dst = socket.inet_aton("224.0.0.18")
+    srcb = socket.inet_aton(src)
+    if version == 3:
+        msg = bytes([0x31, vrid, prio, 1, (interval_cs >> 8) & 0x0F, interval_cs & 0xFF, 0, 0]) + \
+            socket.inet_aton(VIP)
+        c = csum(srcb + dst + bytes([0, 112, 0, len(msg)]) + msg)
+    else:
+        msg = bytes([0x21, vrid, prio, 1, 1 if auth else 0, 1, 0, 0]) + socket.inet_aton(VIP) + \
+            (auth or b"").ljust(8, b"\0")
+        c = csum(msg)
+    if corrupt:
+        c ^= 0x0101
+    msg = msg[:6] + struct.pack("!H", c) + msg[8:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(msg), 0, 0, ttl, 112, 0, srcb, dst)
+    return ip + msg
+
+
+SENDER = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"eth0")
+for _ in range(int(sys.argv[2])):
+    s.sendto(bytes.fromhex(sys.argv[1]), ("224.0.0.18", 0))
+"""
+
+
+class VrrpWireTest(VrrpLab):
+    """Crafted advertisements on the wire: every invalid one is discarded and counted, none
+    moves the master; a valid higher-priority one does."""
+
+    def send(self, packet, count=5):
+        self.lab.run("C", sys.executable, "-c", SENDER, packet.hex(), str(count))
+
+    def test_invalid_packets_are_ignored_and_counted(self):
+        self.start("A", config(150))
+        self.assertIsNotNone(self.wait_holder("A", 2), self.logs())
+        cases = {
+            "TTL is not 255": craft(ttl=64),
+            "bad checksum": craft(corrupt=True),
+            "wrong VRRP version": craft(version=2),
+            "truncated packet": craft()[:20 + 6],
+        }
+        for reason, pkt in cases.items():
+            self.send(pkt)
+        self.send(craft(vrid=52))  # another router's advert: dropped quietly
+        time.sleep(0.5)
+        out = self.agents["A"].output()
+        for reason in cases:
+            self.assertRegex(out, rf"discarded advertisement from 198\.18\.0\.10: {reason} \(\d+ so far\)")
+        self.assertNotIn("other virtual router id", out)  # counted, not logged
+        self.assertEqual(self.holders(), ["A"])  # priority 200 in all of them, yet no change
+        self.assertNotIn("Entering BACKUP STATE", out.split("Entering MASTER STATE", 1)[1])
+        # A valid advert with a higher priority does make A a backup (and B would then win).
+        self.send(craft(prio=200), count=1)
+        deadline = time.monotonic() + 1
+        while time.monotonic() < deadline and "Entering BACKUP STATE" not in \
+                self.agents["A"].output().split("Entering MASTER STATE", 1)[1]:
+            time.sleep(0.01)
+        self.assertIn("Entering BACKUP STATE", self.agents["A"].output().split("Entering MASTER STATE", 1)[1])
+
+    def test_v2_wrong_password_on_the_wire(self):
+        auth = "      authentication: {{ type: PASS, password: {} }}\n"
+        self.start("A", config(150, version=2, advert="1s", extra=auth.format("secret")))
+        self.assertIsNotNone(self.wait_holder("A", 5), self.logs())
+        self.send(craft(version=2, prio=200, auth=b"guess"))
+        time.sleep(0.3)
+        self.assertIn("authentication mismatch", self.agents["A"].output())
+        self.assertEqual(self.holders(), ["A"])
+
+
 class VrrpTrackingTest(VrrpLab):
     """Track scripts, interface tracking, ordered notify hooks and the state file."""
 
