@@ -3,7 +3,7 @@
 
 Two nodes (A priority 150, B priority 100) and a client on one bridge, 198.18.0.0/15 only.
 Each node runs a tiny TCP responder that answers with its name; the client asks the VIP every
-10 ms (50 ms timeout). For each pair (Tandem+Tandem, keepalived+keepalived), VRRP version
+10 ms without waiting for earlier probes (each has 200 ms to answer). For each pair (Tandem+Tandem, keepalived+keepalived), VRRP version
 (v2 at 1 s, v3 at 100 ms) and event (master stopped gracefully, master's agent SIGKILLed) we
 report the time from the event to the first answer from B, and the probes that failed.
 """
@@ -69,35 +69,60 @@ vrrp_instance VI_1 {{
 
 
 class Prober(threading.Thread):
+    """Asks the VIP every 10 ms from the client namespace without waiting for earlier probes
+    (each has 200 ms to answer), so a probe stuck on the old master does not delay the next."""
+
     def __init__(self, lab):
         super().__init__(daemon=True)
         self.lab = lab
-        self.samples = []  # (time, answer or None)
+        self.samples = []  # (sent, answered or None, answer or None)
         self.stopped = False
 
     def run(self):
-        # The probing client runs inside the client namespace as a child process that prints
-        # one line per probe; bounded by time.
         code = r"""
-import socket, time, sys
+import selectors, socket, sys, time
+sel = selectors.DefaultSelector()
 end = time.monotonic() + float(sys.argv[1])
+next_probe = time.monotonic()
+pending = {}
+def finish(s, answer):
+    sent = pending.pop(s)
+    sel.unregister(s)
+    s.close()
+    print(f"{sent[0]:.4f} {time.time():.4f} {answer}" if answer else f"{sent[0]:.4f} - -", flush=True)
 while time.monotonic() < end:
-    t = time.monotonic()
-    try:
-        s = socket.create_connection(("%s", %d), timeout=0.05)
-        s.settimeout(0.05)
-        a = s.recv(16).decode() or "-"
-        s.close()
-    except OSError:
-        a = "-"
-    print(f"{time.time():.4f} {a}", flush=True)
-    time.sleep(max(0, 0.01 - (time.monotonic() - t)))
+    now = time.monotonic()
+    if now >= next_probe:
+        next_probe += 0.01
+        s = socket.socket()
+        s.setblocking(False)
+        try:
+            s.connect(("%s", %d))
+        except BlockingIOError:
+            pass
+        except OSError:
+            s.close()
+            print(f"{time.time():.4f} - -", flush=True)
+            continue
+        pending[s] = (time.time(), now)
+        sel.register(s, selectors.EVENT_READ)
+    for key, _ in sel.select(timeout=max(0, next_probe - time.monotonic())):
+        s = key.fileobj
+        try:
+            data = s.recv(16)
+        except OSError:
+            data = b""
+        finish(s, data.decode() if data else None)
+    for s, (sent, t0) in list(pending.items()):
+        if time.monotonic() - t0 > 0.2:
+            finish(s, None)
 """ % (VIP, PORT)
         self.proc = subprocess.Popen(["ip", "netns", "exec", self.lab.ns("C"), sys.executable, "-c",
                                       code, "30"], stdout=subprocess.PIPE, text=True)
         for line in self.proc.stdout:
-            t, a = line.split()
-            self.samples.append((float(t), None if a == "-" else a))
+            sent, answered, name = line.split()
+            self.samples.append((float(sent), None if answered == "-" else float(answered),
+                                 None if name == "-" else name))
             if self.stopped:
                 break
 
@@ -145,9 +170,10 @@ def run_case(impl, version, event, tmp):
             os.killpg(agents["A"].pid, signal.SIGKILL)  # the agent and all its children
         time.sleep(6 if version == 2 else 2)
         prober.stop()
-        after = [(t, a) for t, a in prober.samples if t >= t_event]
-        first_b = next((t for t, a in after if a == "B"), None)
-        failed = sum(1 for t, a in after if a is None and (first_b is None or t <= first_b))
+        answered_b = [ans for sent, ans, name in prober.samples if name == "B" and ans >= t_event]
+        first_b = min(answered_b) if answered_b else None
+        failed = sum(1 for sent, ans, name in prober.samples
+                     if name is None and sent >= t_event and (first_b is None or sent <= first_b))
         total = len(prober.samples)
         return {"takeover_ms": (first_b - t_event) * 1000 if first_b else None,
                 "failed": failed, "probes": total}

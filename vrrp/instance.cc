@@ -197,8 +197,9 @@ void VrrpInstance::apply(const Actions& a) {
   auto& log = logging::get(logging::Component::Vrrp);
   if (a.cancelAdver) event_del(&adverEv_);
   if (a.cancelMasterDown) event_del(&masterDownEv_);
-  if (a.releaseAddresses) releaseAddresses();
+  // Resign first, then release: the backup's Skew_Time starts as early as possible.
   if (a.sendPriorityZero) sendAdvert(0);
+  if (a.releaseAddresses) releaseAddresses();
   if (a.sendAdvert) sendAdvert(machine_.priority());
   if (a.takeAddresses) takeAddresses();
   if (a.reannounce && now().count() - lastReannounceUs_ > 1000000) {
