@@ -284,8 +284,9 @@ void HttpStream::onRequestHead() {
   respHeadSent_ = reqHeadSent_ = 0;
   attempts_ = 0;
   lastFailed_ = nullptr;
+  giveUpStatus_ = 503;
   phase_ = Phase::Connect;
-  connect();
+  startConnect();
 }
 
 void HttpStream::buildServerHead(const MessageHead& h, const char* base,
@@ -330,39 +331,7 @@ void HttpStream::buildServerHead(const MessageHead& h, const char* base,
 
 // ---- server side ---------------------------------------------------------------------------
 
-void HttpStream::connect() {
-  ++attempts_;
-  PickContext ctx{&client_, hashKey_, hashKey_};
-  switch (connectServer(*backend_, ctx, lastFailed_)) {
-    case ConnectResult::Connecting:
-      leaveQueue();
-      if (serverConn_->connected)
-        onConnected();
-      else
-        armTimer(backend_->config->timeouts.connect);
-      return;
-    case ConnectResult::NoServer:
-      leaveQueue();
-      return sendLocal(503);
-    case ConnectResult::Full:
-      // Every usable server is at maxconn: wait in the backend's FIFO queue.
-      --attempts_;
-      if (!queuedOn) {
-        enterQueue(*backend_);
-        armTimer(backend_->config->timeouts.queue);
-      }
-      return;
-    case ConnectResult::Failed:
-      return serverFailed(true);
-  }
-}
-
-bool HttpStream::retryFromQueue() {
-  connect();
-  return !queuedOn;
-}
-
-void HttpStream::onConnected() {
+void HttpStream::onServerConnected() {
   phase_ = Phase::Exchange;
   ServerConnection& sc = *serverConn_;
   sc.connected = true;
@@ -380,22 +349,21 @@ void HttpStream::onConnected() {
 }
 
 void HttpStream::serverFailed(bool connectFailure) {
-  bool reused = serverConn_ && serverConn_->reused;
-  lastFailed_ = server_;
-  releaseServer(false);
   reqHeadSent_ = 0;
   // A pooled connection the server had closed: resend on a fresh one when that is safe.
-  if (reused && replayable_ && attempts_ <= 8) {
+  if (serverConn_ && serverConn_->reused && replayable_ && attempts_ <= 8) {
+    releaseServer(false);
     --attempts_;
     lastFailed_ = nullptr;
-    return connect();
+    return startConnect();
   }
   bool bodyStarted = !replayable_ && !connectFailure;
-  if (!bodyStarted && attempts_ <= backend_->config->retries) {
-    if (!backend_->config->redispatch) lastFailed_ = nullptr;
-    return connect();
+  giveUpStatus_ = connectFailure ? 503 : 502;
+  if (bodyStarted) {
+    releaseServer(false);
+    return onGiveUp();
   }
-  sendLocal(connectFailure ? 503 : 502);
+  retryOrGiveUp();
 }
 
 void HttpStream::onServerWritable() {
@@ -403,7 +371,7 @@ void HttpStream::onServerWritable() {
   if (!sc.connected) {
     sc.wantWrite(false);
     if (socketError(sc.fd()) != 0) return serverFailed(true);
-    return onConnected();
+    return onServerConnected();
   }
   flushToServer();
   if (!dead()) updateInterest();

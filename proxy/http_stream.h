@@ -35,14 +35,15 @@ class HttpStream final : public Session {
   void onTimeout() override;
   void onServerReadable() override;
   void onServerWritable() override;
-  bool retryFromQueue() override;
 
   void processClientInput();
   void onRequestHead();
   void buildServerHead(const MessageHead& h, const char* base, const std::vector<size_t>& edits);
-  void connect();
-  void onConnected();
-  void serverFailed(bool beforeResponse);
+  PickContext pickContext() const override { return PickContext{&client_, hashKey_, hashKey_}; }
+  void onServerConnected() override;
+  void onNoServer() override { sendLocal(503); }
+  void onGiveUp() override { sendLocal(giveUpStatus_); }
+  void serverFailed(bool connectFailure);
   void processServerInput();
   void onResponseHead(size_t headEnd);
   bool flushToServer();
@@ -69,8 +70,8 @@ class HttpStream final : public Session {
   bool upgrade_ = false;     // the request asks to switch protocols
   bool clientKeepAlive_ = true;
   bool clientHttp10_ = false;
-  int attempts_ = 0;
-  std::string hashKey_;  // balance uri key kept for retries
+  int giveUpStatus_ = 503;  // 503 after connect failures, 502 after a failed exchange
+  std::string hashKey_;     // balance uri key kept for retries
 
   uint32_t respParsed_ = 0;  // server in-buffer offset the response parser has seen
   uint32_t respFwdEnd_ = 0;
@@ -82,8 +83,7 @@ class HttpStream final : public Session {
   bool clientShut_ = false;  // tunnel: we shut down our writing side toward the client
   bool closeAfterFlush_ = false;
   bool stopRequested_ = false;
-  bool noBodyResponse_ = false;  // the request was HEAD
-  const ServerRuntime* lastFailed_ = nullptr;
+  bool noBodyResponse_ = false;      // the request was HEAD
   std::vector<bool> respRuleMatch_;  // http_response rules whose condition held for this request
   uint64_t requests_ = 0;
 };

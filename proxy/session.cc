@@ -163,4 +163,42 @@ void Session::leaveQueue() {
   if (queuedOn) worker_.dequeue(this);
 }
 
+void Session::startConnect() {
+  ++attempts_;
+  switch (connectServer(*backend_, pickContext(), lastFailed_)) {
+    case ConnectResult::Connecting:
+      leaveQueue();
+      if (serverConn_->connected) return onServerConnected();  // a pooled connection
+      armTimer(backend_->config->timeouts.connect);
+      return;
+    case ConnectResult::NoServer:
+      leaveQueue();
+      return onNoServer();
+    case ConnectResult::Full:
+      --attempts_;  // waiting is not an attempt
+      if (!queuedOn) {
+        enterQueue(*backend_);
+        armTimer(backend_->config->timeouts.queue);
+      }
+      return;
+    case ConnectResult::Failed:
+      return retryOrGiveUp();
+  }
+}
+
+void Session::retryOrGiveUp() {
+  if (server_) lastFailed_ = server_;
+  releaseServer(false);
+  if (attempts_ <= backend_->config->retries) {
+    if (!backend_->config->redispatch) lastFailed_ = nullptr;
+    return startConnect();
+  }
+  onGiveUp();
+}
+
+bool Session::retryFromQueue() {
+  startConnect();
+  return !queuedOn;
+}
+
 }  // namespace tandem::proxy

@@ -43,7 +43,7 @@ class Session : public ServerConnection::Owner {
   BackendRuntime* queuedOn = nullptr;
   // Called by the worker, in FIFO order, when a slot may be free: true when this session left
   // the queue (it got a server, or gave up), false to stay first in line.
-  virtual bool retryFromQueue() = 0;
+  bool retryFromQueue();
 
  protected:
   enum class ConnectResult { Connecting, NoServer, Full, Failed };
@@ -68,6 +68,20 @@ class Session : public ServerConnection::Owner {
   // Waits in the backend's FIFO queue until a slot frees or `timeout queue` ends.
   void enterQueue(BackendRuntime& backend);
   void leaveQueue();
+
+  // One connection attempt to backend_: from the pool or a new connect, or into the queue when
+  // every usable server is full. Ends in onServerConnected(), onNoServer() or (after a failed
+  // attempt) retryOrGiveUp().
+  void startConnect();
+  // After a failed attempt: another try (on another server with `redispatch`) while
+  // `retries` allow, else onGiveUp().
+  void retryOrGiveUp();
+  virtual PickContext pickContext() const { return PickContext{&client_, {}, {}}; }
+  virtual void onServerConnected() = 0;
+  virtual void onNoServer() = 0;
+  virtual void onGiveUp() = 0;
+  int attempts_ = 0;
+  const ServerRuntime* lastFailed_ = nullptr;
 
   // Reads from fd into buf; returns bytes read, 0 on EOF, -1 on EAGAIN, -2 on error.
   static ssize_t readInto(int fd, IoBuffer& buf);

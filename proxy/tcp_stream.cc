@@ -21,48 +21,14 @@ Duration TcpStream::idleTimeout() const {
 void TcpStream::start() {
   backend_ = frontend_.defaultBackend;
   if (!backend_) return close();
-  connect();
+  startConnect();
 }
 
 void TcpStream::stopWhenIdle() {
   // A TCP session has no request boundary: it runs until it ends or the grace period does.
 }
 
-void TcpStream::connect() {
-  ++attempts_;
-  PickContext ctx{&client_, {}, {}};
-  switch (connectServer(*backend_, ctx, lastFailed_)) {
-    case ConnectResult::Connecting:
-      leaveQueue();
-      if (serverConn_->connected) return onConnected();
-      armTimer(backend_->config->timeouts.connect);
-      return;
-    case ConnectResult::NoServer:
-      leaveQueue();
-      return close();  // nothing to say in TCP: close, as HAProxy does
-    case ConnectResult::Full:
-      --attempts_;
-      if (!queuedOn) {
-        enterQueue(*backend_);
-        armTimer(backend_->config->timeouts.queue);
-      }
-      return;
-    case ConnectResult::Failed:
-      return connectFailed();
-  }
-}
-
-void TcpStream::connectFailed() {
-  lastFailed_ = server_;
-  releaseServer(false);
-  if (attempts_ <= backend_->config->retries) {
-    if (!backend_->config->redispatch) lastFailed_ = nullptr;
-    return connect();
-  }
-  close();
-}
-
-void TcpStream::onConnected() {
+void TcpStream::onServerConnected() {
   connected_ = true;
   serverConn_->connected = true;
   armTimer(idleTimeout());
@@ -73,8 +39,8 @@ void TcpStream::onConnected() {
 void TcpStream::onServerWritable() {
   if (!serverConn_->connected) {
     serverConn_->wantWrite(false);
-    if (socketError(serverConn_->fd()) != 0) return connectFailed();
-    return onConnected();
+    if (socketError(serverConn_->fd()) != 0) return retryOrGiveUp();
+    return onServerConnected();
   }
   flushToServer();
   if (!dead()) {
@@ -199,18 +165,13 @@ void TcpStream::updateInterest() {
   }
 }
 
-bool TcpStream::retryFromQueue() {
-  connect();
-  return !queuedOn;
-}
-
 void TcpStream::onTimeout() {
   if (queuedOn) {
     leaveQueue();
     return close();  // timeout queue
   }
-  if (!connected_) return connectFailed();
-  close();  // inactivity
+  if (!connected_) return retryOrGiveUp();  // timeout connect
+  close();                                  // inactivity
 }
 
 }  // namespace tandem::proxy

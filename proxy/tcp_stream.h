@@ -20,11 +20,10 @@ class TcpStream final : public Session {
   void onTimeout() override;
   void onServerReadable() override;
   void onServerWritable() override;
-  bool retryFromQueue() override;
 
-  void connect();
-  void onConnected();
-  void connectFailed();
+  void onServerConnected() override;
+  void onNoServer() override { close(); }  // nothing to say in TCP: close, as HAProxy does
+  void onGiveUp() override { close(); }
   bool flushToServer();
   bool flushToClient();
   void updateInterest();
@@ -32,8 +31,6 @@ class TcpStream final : public Session {
   Duration idleTimeout() const;
 
   bool connected_ = false;
-  int attempts_ = 0;
-  const ServerRuntime* lastFailed_ = nullptr;
   bool clientShut_ = false;  // we sent FIN to the client
 };
 
