@@ -247,8 +247,16 @@ void HttpStream::onRequestHead() {
                             redirectReason(r.status) + "\r\ncontent-length: 0\r\nlocation: " +
                             location + "\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n");
       }
-      case HttpRequestRule::Action::Track:
-        break;  // rate limiting is enforced by a later slice (see bench/README.md)
+      case HttpRequestRule::Action::Track: {
+        auto it = fe.rateLimiters.find(r.table);
+        if (it != fe.rateLimiters.end()) {
+          int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+          if (it->second->hit(client_, now)) return sendLocal(it->second->table().status);
+        }
+        break;
+      }
       default:
         edits.push_back(i);
         break;

@@ -25,9 +25,6 @@ int runProxy(const Config& config) {
     log.error("cannot start: {}", error);
     return 1;
   }
-  for (const auto& fe : config.frontends)
-    if (!fe.rateLimits.empty())
-      log.warn("frontend {}: rate_limits are parsed but not enforced yet", fe.name);
 
   int threads = config.threads > 0
                     ? config.threads

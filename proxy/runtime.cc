@@ -152,6 +152,8 @@ std::unique_ptr<Runtime> Runtime::build(const Config& config, std::string* error
       fe->aclNames.push_back(name);
       fe->acls.emplace_back(acl);
     }
+    for (const auto& [name, table] : fc.rateLimits)
+      fe->rateLimiters[name] = std::make_unique<RateLimiter>(table);
     for (const auto& r : fc.httpRequest) fe->requestRules.push_back({&r, {r.guard, fe->aclNames}});
     for (const auto& r : fc.httpResponse)
       fe->responseRules.push_back({&r, {r.guard, fe->aclNames}});

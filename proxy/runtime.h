@@ -14,6 +14,7 @@
 #include "health/server_health.h"
 #include "proxy/acl.h"
 #include "proxy/config.h"
+#include "proxy/rate_limiter.h"
 
 namespace tandem::proxy {
 
@@ -76,6 +77,7 @@ struct FrontendRuntime {
   std::vector<ResponseRule> responseRules;
   std::vector<Route> routes;
   BackendRuntime* defaultBackend = nullptr;
+  std::map<std::string, std::unique_ptr<RateLimiter>> rateLimiters;  // by table name
   std::atomic<uint32_t> connections{0};
 };
 

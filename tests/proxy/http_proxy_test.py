@@ -70,7 +70,7 @@ class HttpProxyTest(unittest.TestCase):
             f.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: %d\r\n"
                     b"Connection: close\r\n\r\n%s" % (len(body), body))
         names = ["rr", "routing", "lc", "src", "uri", "first", "backup", "allbk", "nosrv", "bad",
-                 "slow", "refused", "fwd", "queue", "qto"]
+                 "slow", "refused", "fwd", "queue", "qto", "limited"]
         cls.port = {n: free_port() for n in names}
         b1, b2, b3 = (cls.b[n].address for n in ("b1", "b2", "b3"))
         cfg = f"""
@@ -93,6 +93,13 @@ frontends:
   refused: {{ bind: "127.0.0.1:{cls.port['refused']}", default_backend: refused }}
   fwd: {{ bind: "127.0.0.1:{cls.port['fwd']}", default_backend: fwd }}
   queue: {{ bind: "127.0.0.1:{cls.port['queue']}", default_backend: queue }}
+  limited:
+    bind: "127.0.0.1:{cls.port['limited']}"
+    rate_limits:
+      per_ip: {{ key: src, window: 1s, limit: 5, status: 429, expire: 10s }}
+    http_request:
+      - {{ track: per_ip }}
+    default_backend: only_b1
   qto: {{ bind: "127.0.0.1:{cls.port['qto']}", default_backend: qto }}
   routing:
     bind: "127.0.0.1:{cls.port['routing']}"
@@ -275,6 +282,13 @@ backends:
         self.assertLess(time.monotonic() - t0, 0.8)
         t.join()
         self.assertEqual(out["first"], 200)
+
+    def test_rate_limit_per_source(self):
+        statuses = [get(self.port["limited"])[0] for _ in range(8)]
+        self.assertEqual(statuses[:5], [200] * 5)
+        self.assertEqual(statuses[5:], [429] * 3)
+        time.sleep(2.1)  # two windows later the source is forgotten
+        self.assertEqual(get(self.port["limited"])[0], 200)
 
     # ---- error statuses ---------------------------------------------------------------------
 
