@@ -223,12 +223,18 @@ void readInstance(LoaderState& st, const std::string& name, const YAML::Node& no
   }
   if (!in->virtualIps.empty()) {
     int fam = in->virtualIps.front().address.network.family;
+    bool mixed = false;
     for (const auto& v : in->virtualIps)
       if (v.address.network.family != fam) {
         st.yaml.error(m.get("virtual_ipaddress"), m.pathOf("virtual_ipaddress"),
                       "one instance carries IPv4 or IPv6 addresses, not both (RFC 5798 §5.2.9)");
+        mixed = true;
         break;
       }
+    // The agent speaks VRRP over IPv4 only so far: refuse here rather than at start-up.
+    if (!mixed && fam == AF_INET6 && in->version == 3)
+      st.yaml.error(m.get("virtual_ipaddress"), m.pathOf("virtual_ipaddress"),
+                    "IPv6 virtual routers are not supported yet; use IPv4 addresses");
   }
   if (YAML::Node t = m.get("track_script"); t.IsDefined()) {
     auto items = readList(st.yaml, t, m.pathOf("track_script"), true);

@@ -187,24 +187,35 @@ def bound_ms(version, event, prio=100):
     return skew if event == "graceful" else 3 * adv + skew
 
 
+def median_run(runs):
+    times = sorted(r["takeover_ms"] for r in runs if r["takeover_ms"] is not None)
+    return {"takeover_ms": times[len(times) // 2] if times else None,
+            "failed": sorted(r["failed"] for r in runs)[len(runs) // 2],
+            "all": [round(r["takeover_ms"]) if r["takeover_ms"] else None for r in runs]}
+
+
 def main():
+    rounds = int(os.environ.get("FAILOVER_ROUNDS", "3"))
     tmp = tempfile.mkdtemp(prefix="tandem-failover-")
     rows = []
     try:
         for version in (2, 3):
             for event in ("graceful", "sigkill"):
-                res = {}
-                for impl in ("keepalived", "tandem"):
-                    res[impl] = run_case(impl, version, event, tmp)
-                    print(f"done: {impl} v{version} {event}: {res[impl]}", file=sys.stderr)
-                rows.append((version, event, res))
+                runs = {"keepalived": [], "tandem": []}
+                for _ in range(rounds):  # alternating, so drift hits both alike
+                    for impl in ("keepalived", "tandem"):
+                        runs[impl].append(run_case(impl, version, event, tmp))
+                        print(f"done: {impl} v{version} {event}: {runs[impl][-1]}", file=sys.stderr)
+                rows.append((version, event, {k: median_run(v) for k, v in runs.items()}))
     finally:
         shutil.rmtree(tmp, True)
-    lines = ["| VRRP | event | RFC bound | keepalived | Tandem | ratio | failed probes K / T |",
+    lines = [f"Medians of {rounds} alternating runs per case (all runs in brackets).", "",
+             "| VRRP | event | RFC bound | keepalived | Tandem | ratio | failed probes K / T |",
              "|---|---|---|---|---|---|---|"]
     for version, event, res in rows:
         k, t = res["keepalived"], res["tandem"]
-        fmt = lambda r: f"{r['takeover_ms']:.0f} ms" if r["takeover_ms"] is not None else "never"
+        fmt = lambda r: (f"{r['takeover_ms']:.0f} ms {r['all']}" if r["takeover_ms"] is not None
+                         else "never")
         ratio = (f"**{t['takeover_ms'] / k['takeover_ms']:.2f}**"
                  if t["takeover_ms"] and k["takeover_ms"] else "-")
         lines.append(f"| v{version} {'1 s' if version == 2 else '100 ms'} | "

@@ -302,6 +302,11 @@ std::vector<BrokenCase> cases() {
        vrrp("      interface: eth0\n      virtual_router_id: 51\n"
             "      virtual_ipaddress: [198.18.0.1/24, \"2001:db8::1/64\"]\n"),
        6, 26, "vrrp.instances.VI_1.virtual_ipaddress", "IPv4 or IPv6 addresses, not both"},
+      {"vrrp_ipv6_not_supported_yet",
+       vrrp("      interface: eth0\n      virtual_router_id: 51\n"
+            "      virtual_ipaddress: [\"2001:db8::1/64\"]\n"),
+       6, 26, "vrrp.instances.VI_1.virtual_ipaddress",
+       "IPv6 virtual routers are not supported yet"},
       {"vrrp_nopreempt_contradiction",
        vrrp(kVrrpBase + "      preempt: true\n      nopreempt: true\n"), 8, 18,
        "vrrp.instances.VI_1.nopreempt", "contradicts 'preempt'"},

@@ -16,7 +16,9 @@ RateLimitTable table(uint64_t limit, Duration window, uint64_t size = 1024) {
   return t;
 }
 
-IpAddress ip(const char* s) { return *IpAddress::parse(s); }
+IpAddress ip(const char* s) {
+  return *IpAddress::parse(s);
+}
 
 TEST(RateLimiter, AllowsUpToTheLimitThenDenies) {
   RateLimiter r(table(5, 10s));
