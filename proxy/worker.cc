@@ -99,7 +99,18 @@ void Worker::startHealthChecks(int workerCount) {
 }
 
 void Worker::startThread() {
-  thread_ = std::thread([this] { event_base_dispatch(base_); });
+  thread_ = std::thread([this] {
+    event_base_dispatch(base_);
+    // Tasks posted while the loop was ending still run (their callers are waiting), and any
+    // posted from now on run on the caller.
+    std::vector<std::function<void()>> last;
+    {
+      std::lock_guard<std::mutex> lock(taskMu_);
+      loopDone_ = true;
+      last.swap(tasks_);
+    }
+    for (auto& t : last) t();
+  });
 }
 
 void Worker::join() {
@@ -178,7 +189,12 @@ void Worker::runOnLoop(const std::function<void()>& fn) {
   }
   std::promise<void> done;
   {
-    std::lock_guard<std::mutex> lock(taskMu_);
+    std::unique_lock<std::mutex> lock(taskMu_);
+    if (loopDone_) {
+      lock.unlock();
+      fn();  // the loop has ended: nothing runs on it any more
+      return;
+    }
     tasks_.push_back([&] {
       fn();
       done.set_value();
@@ -271,7 +287,7 @@ void Worker::onGraceTimer(evutil_socket_t, short, void* arg) {
 
 void Worker::beginStop() {
   if (stopping_) return;
-  stopping_ = true;
+  stopping_.store(true, std::memory_order_relaxed);
   health_.reset();  // no more checks while draining
   for (auto& l : listeners_) l->close();
   pool_.closeAll();

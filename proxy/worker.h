@@ -55,7 +55,7 @@ class Worker {
   // A libevent "common timeout" for d: O(1) re-arming for the many timers of one duration.
   const timeval* timeout(Duration d);
   Duration idleServerTimeout() const { return std::chrono::seconds(5); }
-  bool stopping() const { return stopping_; }
+  bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
   int index() const { return index_; }
 
   std::unique_ptr<HttpParser> acquireRequestParser();
@@ -124,7 +124,8 @@ class Worker {
   struct event stopEv_;
   struct event graceEv_;
   std::atomic<int64_t> graceMicros_{0};
-  bool stopping_ = false;
+  std::atomic<bool> stopping_{false};  // read by other workers (accept balancing)
+  bool loopDone_ = false;              // guarded by taskMu_: tasks now run on the caller
   std::unique_ptr<health::HealthMonitor> health_;
   std::thread thread_;
 };
