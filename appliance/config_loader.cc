@@ -135,21 +135,7 @@ void readDefaults(LoaderState& st, const YAML::Node& node, Config* out) {
   MapReader m(st.yaml, node, "defaults");
   ProxyDefaults& d = st.defaults;
   m.choice<proxy::Mode>("mode", &d.mode, {{"http", proxy::Mode::Http}, {"tcp", proxy::Mode::Tcp}});
-  if (YAML::Node t = m.get("timeout"); t.IsDefined()) {
-    MapReader tm(st.yaml, t, m.pathOf("timeout"));
-    auto& to = d.timeouts;
-    tm.duration("connect", &to.connect, DefaultUnit::Milliseconds, 1ms, 24h);
-    tm.duration("client", &to.client, DefaultUnit::Milliseconds, 1ms, 24h);
-    tm.duration("server", &to.server, DefaultUnit::Milliseconds, 1ms, 24h);
-    tm.duration("http_request", &to.httpRequest, DefaultUnit::Milliseconds, 1ms, 24h);
-    tm.duration("keep_alive", &to.keepAlive, DefaultUnit::Milliseconds, 0ms, 24h);
-    tm.duration("queue", &to.queue, DefaultUnit::Milliseconds, 0ms, 24h);
-    tm.duration("tunnel", &to.tunnel, DefaultUnit::Milliseconds, 1ms, 7 * 24h);
-    tm.duration("check", &to.check, DefaultUnit::Milliseconds, 1ms, 1h);
-    tm.duration("client_fin", &to.clientFin, DefaultUnit::Milliseconds, 1ms, 1h);
-    tm.duration("server_fin", &to.serverFin, DefaultUnit::Milliseconds, 1ms, 1h);
-    tm.finish();
-  }
+  readTimeouts(st, m, &d.timeouts);
   if (YAML::Node l = m.get("log"); l.IsDefined()) {
     MapReader lm(st.yaml, l, m.pathOf("log"));
     lm.boolean("httplog", &d.httplog);

@@ -30,6 +30,8 @@ std::vector<std::string> readStrings(LoaderState& st, const YAML::Node& n,
   return out;
 }
 
+}  // namespace
+
 // ---- timeouts -----------------------------------------------------------------------------
 
 void readTimeouts(LoaderState& st, MapReader& parent, proxy::Timeouts* to) {
@@ -48,6 +50,8 @@ void readTimeouts(LoaderState& st, MapReader& parent, proxy::Timeouts* to) {
   tm.duration("server_fin", &to->serverFin, DefaultUnit::Milliseconds, 1ms, 1h);
   tm.finish();
 }
+
+namespace {
 
 // ---- ACLs -----------------------------------------------------------------------------------
 

@@ -48,6 +48,8 @@ struct LoaderState {
   std::string resolvePath(const std::string& p) const;
 };
 
+// The `timeout:` block of defaults, frontends, backends and listens.
+void readTimeouts(LoaderState& st, MapReader& parent, proxy::Timeouts* to);
 void readGlobal(LoaderState& st, const YAML::Node& node, Config* out);
 void readDefaults(LoaderState& st, const YAML::Node& node, Config* out);
 void readFrontends(LoaderState& st, const YAML::Node& node, proxy::Config* out);
