@@ -114,21 +114,25 @@ void readGlobal(LoaderState& st, const YAML::Node& node, Config* out) {
   if (YAML::Node a = m.get("admin_socket"); a.IsDefined()) {
     MapReader am(st.yaml, a, m.pathOf("admin_socket"));
     am.string("path", &out->admin.path);
-    if (YAML::Node mode = am.get("mode"); mode.IsDefined()) {
-      auto s = readString(st.yaml, mode, am.pathOf("mode"));
-      char* end = nullptr;
-      unsigned long v = s ? std::strtoul(s->c_str(), &end, 8) : 0;
-      if (s && (s->empty() || *end != '\0' || v > 0777))
-        st.yaml.error(mode, am.pathOf("mode"),
-                      "expected an octal file mode such as \"0660\", got '" + *s + "'");
-      else if (s)
-        out->admin.mode = static_cast<unsigned>(v);
-    }
+    readFileMode(st, am, "mode", &out->admin.mode);
     am.finish();
     out->proxy.adminSocket = proxy::AdminSocketConfig{out->admin.path, out->admin.mode};
   }
   readTlsDefaults(st, m, &out->proxy.tls);
   m.finish();
+}
+
+void readFileMode(LoaderState& st, MapReader& m, std::string_view key, unsigned* out) {
+  YAML::Node mode = m.get(key);
+  if (!mode.IsDefined()) return;
+  auto s = readString(st.yaml, mode, m.pathOf(key));
+  char* end = nullptr;
+  unsigned long v = s ? std::strtoul(s->c_str(), &end, 8) : 0;
+  if (s && (s->empty() || *end != '\0' || v > 0777))
+    st.yaml.error(mode, m.pathOf(key),
+                  "expected an octal file mode such as \"0660\", got '" + *s + "'");
+  else if (s)
+    *out = static_cast<unsigned>(v);
 }
 
 void readDefaults(LoaderState& st, const YAML::Node& node, Config* out) {
@@ -206,6 +210,8 @@ void loadNode(const YAML::Node& root, YamlContext& yaml, const std::string& base
   if (YAML::Node n = top.get("prometheus"); n.IsDefined())
     schema::readPrometheus(st, n, &cfg.proxy);
   if (YAML::Node n = top.get("vrrp"); n.IsDefined()) schema::readVrrp(st, n, &cfg.vrrp);
+  if (YAML::Node n = top.get("supervisor"); n.IsDefined())
+    schema::readSupervisor(st, n, &cfg.supervisor);
   top.finish();
   schema::crossCheckProxy(st, cfg.proxy);
   if (cfg.proxy.frontends.empty() && cfg.vrrp.instances.empty())

@@ -8,7 +8,7 @@ set -euo pipefail
 BUILD_PKGS=(
   build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
   libevent-dev libssl-dev libpcre2-dev libnl-3-dev libnl-route-3-dev
-  libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libsystemd-dev
+  libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libsystemd-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev node-llhttp
 )
 # Real peers and clients the tests and benchmarks drive (never mocks where users meet them).

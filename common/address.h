@@ -30,6 +30,7 @@ struct Cidr {
   static std::optional<Cidr> parse(std::string_view text, std::string* error);
   bool contains(const IpAddress& ip) const;
   std::string toString() const;
+  bool operator==(const Cidr&) const = default;
 };
 
 // An endpoint "host:port": "198.18.0.1:80", "[::1]:443", "*:80" / ":80" (IPv4 wildcard),
@@ -44,6 +45,7 @@ struct Endpoint {
   std::string toString() const;
   // Fills a sockaddr for a literal address; false for names.
   bool toSockaddr(sockaddr_storage* out, socklen_t* len) const;
+  bool operator==(const Endpoint&) const = default;
 };
 
 }  // namespace tandem

@@ -31,7 +31,8 @@ struct CheckTarget {
   const CheckConfig* config = nullptr;  // null: plain TCP connect
   ServerCheckParams params;
   ServerHealth* health = nullptr;
-  int weight = 1;
+  int weight = 1;        // current weight (the admin socket may change it)
+  int configWeight = 1;  // as configured
   Duration slowstart{0};
 };
 

@@ -85,6 +85,7 @@ void HealthMonitor::report(Monitored& m, const Transition& t, const CheckResult*
   }
   log_.push_back(line);
   if (hook_ && t.from != t.to) hook_(tg.backend, t);
+  if (stateHook_ && t.from != t.to) stateHook_(saved(m));
   if (upNow || t.to == ServerState::GoingUp)
     log.info("{}", line);
   else
@@ -152,6 +153,35 @@ bool HealthMonitor::setWeight(const std::string& backend, const std::string& ser
   m->target.health->setEffectiveWeight(weight);
   log_.push_back("Server " + backend + "/" + server + " weight set to " + std::to_string(weight));
   logging::get(logging::Component::Health).info("{}", log_.back());
+  if (stateHook_) stateHook_(saved(*m));
+  return true;
+}
+
+SavedServerState HealthMonitor::saved(const Monitored& m) const {
+  SavedServerState s;
+  s.backend = m.target.backend;
+  s.server = m.target.server;
+  s.checksUp = m.tracker->checksSayUp();
+  s.admin = m.tracker->admin();
+  s.weight = m.target.weight;
+  s.configWeight = m.target.configWeight;
+  return s;
+}
+
+std::vector<SavedServerState> HealthMonitor::save() const {
+  std::vector<SavedServerState> out;
+  for (const auto& m : servers_) out.push_back(saved(*m));
+  return out;
+}
+
+bool HealthMonitor::restore(const SavedServerState& s) {
+  Monitored* m = find(s.backend, s.server);
+  if (!m) return false;
+  if (s.configWeight == m->target.configWeight && s.weight != m->target.weight) {
+    m->target.weight = s.weight;
+    m->target.health->setEffectiveWeight(s.weight);
+  }
+  if (auto t = m->tracker->restore(s.checksUp, s.admin)) report(*m, *t, nullptr);
   return true;
 }
 

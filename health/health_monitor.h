@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "health/check.h"
+#include "health/saved_state.h"
 #include "health/server_tracker.h"
 
 namespace tandem::health {
@@ -35,6 +36,8 @@ class HealthMonitor {
  public:
   // Told of every state change (after it is applied), e.g. to re-run queued requests.
   using TransitionHook = std::function<void(const std::string& backend, const Transition&)>;
+  // Told of a server's new state after every change that a successor worker must inherit.
+  using StateHook = std::function<void(const SavedServerState&)>;
 
   // `targets` are the servers this monitor checks; `backends` describe every backend.
   HealthMonitor(event_base* base, std::vector<CheckTarget> targets,
@@ -48,6 +51,13 @@ class HealthMonitor {
   bool setAdminState(const std::string& backend, const std::string& server, AdminState state,
                      const std::string& why);
   bool setWeight(const std::string& backend, const std::string& server, int weight);
+
+  // Reload hand-over: the state of every monitored server, and applying a predecessor's.
+  // A runtime weight is kept only while the configured weight is unchanged (otherwise the
+  // operator's new configuration wins), as HAProxy's server-state-file does.
+  std::vector<SavedServerState> save() const;
+  bool restore(const SavedServerState& saved);
+  void setStateHook(StateHook hook) { stateHook_ = std::move(hook); }
 
   // Transitions seen so far (most recent last), for status output and tests.
   const std::vector<std::string>& log() const { return log_; }
@@ -67,9 +77,11 @@ class HealthMonitor {
   static void onRamp(evutil_socket_t, short, void* arg);
   std::string leftCount(const std::string& backend) const;
   Monitored* find(const std::string& backend, const std::string& server);
+  SavedServerState saved(const Monitored& m) const;
 
   event_base* base_;
   TransitionHook hook_;
+  StateHook stateHook_;
   std::vector<std::unique_ptr<Monitored>> servers_;
   std::map<std::string, BackendMembers> backends_;
   std::vector<std::string> log_;

@@ -46,4 +46,11 @@ std::optional<Transition> ServerTracker::setAdmin(AdminState s, const std::strin
   return apply(derived(), why, Duration(0));
 }
 
+std::optional<Transition> ServerTracker::restore(bool checksUp, AdminState admin) {
+  up_ = checksUp;
+  consecutive_ = 0;
+  admin_ = admin;
+  return apply(derived(), "state carried over from the previous worker", Duration(0));
+}
+
 }  // namespace tandem::health

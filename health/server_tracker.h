@@ -37,6 +37,9 @@ class ServerTracker {
   std::optional<Transition> onResult(const CheckResult& r);
   // Administrative change (admin socket / stats page); returns the transition, if any.
   std::optional<Transition> setAdmin(AdminState s, const std::string& why);
+  // State handed over from a previous worker (reload): no check has run here yet, so the
+  // counters start at the boundary (a DOWN server needs `rise` successes).
+  std::optional<Transition> restore(bool checksUp, AdminState admin);
 
   ServerState state() const { return health_.state(); }
   // What checks alone say (ignoring MAINT/DRAIN): UP/GoingDown count as up.

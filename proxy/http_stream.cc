@@ -104,10 +104,11 @@ void HttpStream::start() {
   wantClientRead(true);
 }
 
-void HttpStream::stopWhenIdle() {
+void HttpStream::stopWhenIdle(bool closeIdle) {
   stopRequested_ = true;
+  closeIdleOnStop_ = closeIdle;
   clientKeepAlive_ = false;
-  if (phase_ == Phase::WaitRequest) close();
+  if (closeIdle && phase_ == Phase::WaitRequest) close();
 }
 
 // ---- client side ---------------------------------------------------------------------------
@@ -521,6 +522,7 @@ void HttpStream::onResponseHead(size_t headEnd) {
     if (removedByRule(name)) continue;
     o.append(name).append(": ").append(f.value.in(base)).append("\r\n");
   }
+  keepAlivePromised_ = !switching && clientKeepAlive_;
   if (switching)
     o.append("connection: upgrade\r\n");
   else if (!clientKeepAlive_)
@@ -643,7 +645,15 @@ void HttpStream::finishTransaction() {
                   (!sc->in || respParsed_ == sc->in->tail) && !upgrade_;
   if (sc) ++sc->requests;
   releaseServer(reusable);
-  if (!clientKeepAlive_ || stopRequested_ || worker_.stopping()) {
+  bool stopping = stopRequested_ || worker_.stopping();
+  if (stopping && keepAlivePromised_ && !closeIdleOnStop_) {
+    // The stop came while this response was on its way with a keep-alive promise: the client
+    // may already be sending its next request here. Serve that one (with Connection: close)
+    // rather than race it with a close.
+    keepAlivePromised_ = false;
+    return beginNextRequest();
+  }
+  if (!clientKeepAlive_ || stopping) {
     // Nothing is in flight; unread input (a pipelined request we will not serve) is dropped.
     return close();
   }

@@ -23,7 +23,7 @@ class HttpStream final : public Session {
   HttpStream(Worker& worker, FrontendRuntime& frontend, UniqueFd fd, const sockaddr_storage& peer,
              bool tls);
   void start() override;
-  void stopWhenIdle() override;
+  void stopWhenIdle(bool closeIdle) override;
 
  private:
   enum class Phase { WaitRequest, ReadHead, Connect, Exchange, Tunnel, LocalResponse };
@@ -83,6 +83,8 @@ class HttpStream final : public Session {
   bool clientShut_ = false;  // tunnel: we shut down our writing side toward the client
   bool closeAfterFlush_ = false;
   bool stopRequested_ = false;
+  bool closeIdleOnStop_ = true;
+  bool keepAlivePromised_ = false;   // the last response head did not say Connection: close
   bool noBodyResponse_ = false;      // the request was HEAD
   std::vector<bool> respRuleMatch_;  // http_response rules whose condition held for this request
   uint64_t requests_ = 0;

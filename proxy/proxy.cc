@@ -14,7 +14,7 @@
 
 namespace tandem::proxy {
 
-int runProxy(const Config& config) {
+int runProxy(const Config& config, std::unique_ptr<MasterChannel> master) {
   auto& log = logging::get(logging::Component::Proxy);
   evthread_use_pthreads();  // workers are woken from the signal thread (event_active)
   ::signal(SIGPIPE, SIG_IGN);
@@ -26,9 +26,11 @@ int runProxy(const Config& config) {
     return 1;
   }
 
-  int threads = config.threads > 0
-                    ? config.threads
-                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (master && !master->receiveHandover(std::chrono::seconds(10), &error)) {
+    log.error("cannot start: {}", error);
+    return 1;
+  }
+  int threads = workerThreads(config);
   // Block the stop signals in every thread; this one waits for them with sigwait.
   sigset_t stopSignals;
   sigemptyset(&stopSignals);
@@ -40,7 +42,7 @@ int runProxy(const Config& config) {
   std::vector<std::unique_ptr<Worker>> workers;
   for (int i = 0; i < threads; ++i) {
     workers.push_back(std::make_unique<Worker>(*runtime, i));
-    if (!workers.back()->openListeners(&error)) {
+    if (!workers.back()->openListeners(&error, master.get())) {
       log.error("cannot start: {}", error);
       return 1;
     }
@@ -48,7 +50,11 @@ int runProxy(const Config& config) {
   std::vector<Worker*> peers;
   for (auto& w : workers) peers.push_back(w.get());
   for (auto& w : workers) w->setPeers(peers);
-  for (auto& w : workers) w->startHealthChecks(threads);
+  health::HealthMonitor::StateHook onState;
+  if (master) onState = [m = master.get()](const health::SavedServerState& s) { m->sendState(s); };
+  for (auto& w : workers)
+    w->startHealthChecks(
+        threads, master ? master->savedStates() : std::vector<health::SavedServerState>{}, onState);
   // The runtime API lives on worker 0's loop; created before the threads start.
   std::unique_ptr<AdminSocket> admin;
   if (config.adminSocket) {
@@ -60,7 +66,15 @@ int runProxy(const Config& config) {
       return 1;
     }
   }
+  if (master) {
+    std::vector<health::SavedServerState> states;
+    for (auto& w : workers)
+      if (auto* hm = w->healthMonitor())
+        for (auto& st : hm->save()) states.push_back(std::move(st));
+    master->sendStates(states);
+  }
   for (auto& w : workers) w->startThread();
+  if (master) master->sendReady();
   size_t binds = 0;
   for (const auto& fe : config.frontends) binds += fe.binds.size();
   log.info("proxy started: {} frontend(s), {} bind(s), {} backend(s), {} thread(s)",
@@ -68,9 +82,11 @@ int runProxy(const Config& config) {
 
   int sig = 0;
   sigwait(&stopSignals, &sig);
-  log.info("received {}, stopping: finishing in-flight requests (at most {})", strsignal(sig),
+  bool reload = sig == SIGUSR1;
+  log.info("received {}, {}: finishing in-flight requests (at most {})", strsignal(sig),
+           reload ? "handing over to a new worker" : "stopping",
            formatDuration(config.gracePeriod));
-  for (auto& w : workers) w->requestStop(config.gracePeriod);
+  for (auto& w : workers) w->requestStop(config.gracePeriod, !reload);
   for (auto& w : workers) w->join();
   admin.reset();
   log.info("proxy stopped");

@@ -32,7 +32,9 @@ class Session : public ServerConnection::Owner {
 
   virtual void start() = 0;
   // Graceful stop: close now if no request is in flight, else after it.
-  virtual void stopWhenIdle() = 0;
+  // Graceful stop: finish what is in flight, then close. An idle keep-alive connection closes
+  // now when `closeIdle`, else after its next request (answered with Connection: close).
+  virtual void stopWhenIdle(bool closeIdle) = 0;
   bool dead() const { return dead_; }
   void afterServerEvent() override;
 

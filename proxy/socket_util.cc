@@ -26,6 +26,9 @@ UniqueFd makeListenSocket(const Endpoint& ep, int backlog, bool v6only, std::str
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
   // Accepted sockets inherit TCP_NODELAY: one setsockopt here instead of one per connection.
   ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  // A bind on the virtual IP must work on the backup node too, where the address is not (yet)
+  // local: keepalived + HAProxy pairs need net.ipv4.ip_nonlocal_bind for that, a classic trap.
+  ::setsockopt(fd.get(), IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
   if (ss.ss_family == AF_INET6) {
     int v = v6only ? 1 : 0;
     ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof(v));

@@ -24,7 +24,7 @@ void TcpStream::start() {
   startConnect();
 }
 
-void TcpStream::stopWhenIdle() {
+void TcpStream::stopWhenIdle(bool) {
   // A TCP session has no request boundary: it runs until it ends or the grace period does.
 }
 

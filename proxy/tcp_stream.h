@@ -12,7 +12,7 @@ class TcpStream final : public Session {
  public:
   TcpStream(Worker& worker, FrontendRuntime& frontend, UniqueFd fd, const sockaddr_storage& peer);
   void start() override;
-  void stopWhenIdle() override;
+  void stopWhenIdle(bool closeIdle) override;
 
  private:
   void onClientReadable() override;

@@ -6,6 +6,7 @@
 
 #include "common/logging.h"
 #include "proxy/listener.h"
+#include "proxy/master_channel.h"
 
 #include <unistd.h>
 #include "proxy/session.h"
@@ -40,7 +41,7 @@ Worker::~Worker() {
   event_base_free(base_);
 }
 
-bool Worker::openListeners(std::string* error) {
+bool Worker::openListeners(std::string* error, MasterChannel* master) {
   for (auto& fe : runtime_.frontends()) {
     for (const auto& bind : fe->config->binds) {
       if (bind.ssl) {
@@ -48,7 +49,13 @@ bool Worker::openListeners(std::string* error) {
                  ": TLS termination is not implemented yet";
         return false;
       }
-      UniqueFd fd = makeListenSocket(bind.endpoint, bind.backlog, bind.v6only, error);
+      UniqueFd fd;
+      if (master) {
+        fd = master->takeListenSocket(listenKey(bind, index_));
+        // listen() again applies this configuration's backlog to the inherited socket.
+        if (fd) ::listen(fd.get(), bind.backlog);
+      }
+      if (!fd) fd = makeListenSocket(bind.endpoint, bind.backlog, bind.v6only, error);
       if (!fd) {
         *error = "frontend " + fe->config->name + ": " + *error;
         return false;
@@ -59,7 +66,8 @@ bool Worker::openListeners(std::string* error) {
   return true;
 }
 
-void Worker::startHealthChecks(int workerCount) {
+void Worker::startHealthChecks(int workerCount, const std::vector<health::SavedServerState>& saved,
+                               health::HealthMonitor::StateHook onState) {
   std::vector<health::CheckTarget> targets;
   std::vector<health::BackendMembers> members;
   size_t k = 0;
@@ -79,6 +87,7 @@ void Worker::startHealthChecks(int workerCount) {
       t.params = s->config->check;
       t.health = &s->health;
       t.weight = s->config->weight;
+      t.configWeight = s->config->weight;
       t.slowstart = s->config->slowstart;
       targets.push_back(std::move(t));
     }
@@ -95,6 +104,8 @@ void Worker::startHealthChecks(int workerCount) {
   };
   health_ =
       std::make_unique<health::HealthMonitor>(base_, std::move(targets), std::move(members), hook);
+  for (const auto& st : saved) health_->restore(st);
+  health_->setStateHook(std::move(onState));
   health_->start();
 }
 
@@ -266,8 +277,9 @@ void Worker::sessionClosed() {
     if (l->paused()) l->resume();
 }
 
-void Worker::requestStop(Duration grace) {
+void Worker::requestStop(Duration grace, bool closeIdle) {
   graceMicros_.store(grace.count());
+  closeIdleOnStop_.store(closeIdle);
   event_active(&stopEv_, 0, 0);  // thread-safe with evthread_use_pthreads()
 }
 
@@ -295,7 +307,7 @@ void Worker::beginStop() {
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     Session* s = it->get();
     ++it;
-    s->stopWhenIdle();
+    s->stopWhenIdle(closeIdleOnStop_.load());
     if (s->dead()) {
       load_.fetch_sub(1, std::memory_order_relaxed);
       sessions_.erase(s->slot);

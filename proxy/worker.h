@@ -27,6 +27,7 @@
 namespace tandem::proxy {
 
 class Listener;
+class MasterChannel;
 class Session;
 
 class Worker {
@@ -36,16 +37,21 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Opens this worker's listening sockets; false (and *error) when a bind fails.
-  bool openListeners(std::string* error);
-  // Health checks of every `workerCount`-th checked server run on this worker's loop.
-  void startHealthChecks(int workerCount);
+  // Opens this worker's listening sockets, or takes them from the master process when it
+  // handed them over; false (and *error) when a bind fails.
+  bool openListeners(std::string* error, MasterChannel* master = nullptr);
+  // Health checks of every `workerCount`-th checked server run on this worker's loop, starting
+  // from the states a previous worker left (reload); `onState` hears every later change.
+  void startHealthChecks(int workerCount, const std::vector<health::SavedServerState>& saved = {},
+                         health::HealthMonitor::StateHook onState = nullptr);
   health::HealthMonitor* healthMonitor() { return health_.get(); }
   void startThread();
   void join();
-  // Thread-safe: stop accepting, close idle connections, let in-flight requests finish within
-  // `grace`, then leave the loop.
-  void requestStop(Duration grace);
+  // Thread-safe: stop accepting, let in-flight requests finish within `grace`, then leave the
+  // loop. Idle keep-alive connections close at once on a stop; on a reload (`closeIdle` false)
+  // each is kept until its next request, answered with `Connection: close`, or its keep-alive
+  // timeout: closing an idle connection races with a client sending on it.
+  void requestStop(Duration grace, bool closeIdle = true);
 
   event_base* base() const { return base_; }
   Runtime& runtime() { return runtime_; }
@@ -124,6 +130,7 @@ class Worker {
   struct event stopEv_;
   struct event graceEv_;
   std::atomic<int64_t> graceMicros_{0};
+  std::atomic<bool> closeIdleOnStop_{true};
   std::atomic<bool> stopping_{false};  // read by other workers (accept balancing)
   bool loopDone_ = false;              // guarded by taskMu_: tasks now run on the caller
   std::unique_ptr<health::HealthMonitor> health_;

@@ -4,6 +4,7 @@
 #include <net/if.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <vector>
@@ -28,7 +29,11 @@ struct EventFree {
 // Everything one agent process runs, on one loop.
 class Agent {
  public:
-  explicit Agent(const Config& config) : config_(config), base_(event_base_new()) {}
+  Agent(const Config& config, AgentOptions options)
+      : config_(config),
+        options_(std::move(options)),
+        base_(event_base_new()),
+        proxyUp_(options_.proxyInitiallyUp) {}
 
   int run() {
     auto& log = logging::get(logging::Component::Vrrp);
@@ -58,15 +63,10 @@ class Agent {
         },
         &ctlError);
     if (!control_->ok()) log.warn("{} (proxy liveness input disabled)", ctlError);
-    for (const auto& s : config_.scripts) {
-      scripts_[s.name] = std::make_unique<TrackScriptRunner>(
-          base_.get(), s, [this](const std::string&, bool) { recomputeAll(); });
-    }
+    makeScripts();
     for (const auto& c : config_.instances) {
-      instances_.push_back(std::make_unique<VrrpInstance>(
-          base_.get(), c, addresses_,
-          [this](const Instance& i, State s, uint8_t prio) { notifier_->transition(i, s, prio); }));
       std::string error;
+      instances_.push_back(makeInstance(c));
       if (!instances_.back()->start(&error)) {
         log.error("VRRP_Instance({}) cannot start: {}", c.name, error);
         for (auto& i : instances_) i->stop();
@@ -84,6 +84,9 @@ class Agent {
     std::unique_ptr<event, EventFree> intr(evsignal_new(base_.get(), SIGINT, stop, base_.get()));
     event_add(term.get(), nullptr);
     event_add(intr.get(), nullptr);
+    auto hup = [](evutil_socket_t, short, void* arg) { static_cast<Agent*>(arg)->reload(); };
+    std::unique_ptr<event, EventFree> hupEv(evsignal_new(base_.get(), SIGHUP, hup, this));
+    event_add(hupEv.get(), nullptr);
     event_base_dispatch(base_.get());
     for (auto& i : instances_) i->stop();
     // Let the stop hooks run (in order) before leaving, bounded.
@@ -93,6 +96,78 @@ class Agent {
   }
 
  private:
+  std::unique_ptr<VrrpInstance> makeInstance(const Instance& c) {
+    return std::make_unique<VrrpInstance>(
+        base_.get(), c, addresses_,
+        [this](const Instance& i, State s, uint8_t prio) { notifier_->transition(i, s, prio); });
+  }
+
+  void makeScripts() {
+    scripts_.clear();
+    for (const auto& s : config_.scripts) {
+      scripts_[s.name] = std::make_unique<TrackScriptRunner>(
+          base_.get(), s, [this](const std::string&, bool) { recomputeAll(); });
+    }
+  }
+
+  // SIGHUP. An instance whose configuration is unchanged is kept as it is (a master stays
+  // master, no advert is missed); a changed one leaves (priority 0) and starts anew.
+  void reload() {
+    auto& log = logging::get(logging::Component::Vrrp);
+    if (!options_.reload) {
+      log.warn("SIGHUP ignored: this agent was started without a configuration file to reload");
+      return;
+    }
+    std::optional<Config> next = options_.reload();
+    if (!next) {
+      log.error("reload failed: keeping the running configuration");
+      return;
+    }
+    if (next->controlSocket != config_.controlSocket || next->stateDir != config_.stateDir ||
+        next->notifyFifo != config_.notifyFifo)
+      log.warn("control_socket, state_dir and notify_fifo changes apply at the next restart");
+    bool scriptsChanged = next->scripts != config_.scripts;
+    std::vector<std::unique_ptr<VrrpInstance>> kept;
+    int unchanged = 0, started = 0, stopped = 0;
+    for (const auto& c : next->instances) {
+      auto it = std::find_if(instances_.begin(), instances_.end(),
+                             [&](const auto& i) { return i && i->config().name == c.name; });
+      if (it != instances_.end() && (*it)->config() == c) {
+        kept.push_back(std::move(*it));
+        ++unchanged;
+        continue;
+      }
+      if (it != instances_.end()) {
+        (*it)->stop();
+        it->reset();
+        ++stopped;
+      }
+      auto inst = makeInstance(c);
+      std::string error;
+      if (!inst->start(&error)) {
+        log.error("VRRP_Instance({}) cannot start: {}", c.name, error);
+        continue;
+      }
+      kept.push_back(std::move(inst));
+      ++started;
+    }
+    for (auto& i : instances_)
+      if (i) {
+        i->stop();
+        ++stopped;
+      }
+    instances_ = std::move(kept);
+    config_.instances = next->instances;
+    config_.scripts = next->scripts;
+    if (scriptsChanged) {
+      makeScripts();
+      for (auto& [name, s] : scripts_) s->start();
+    }
+    recomputeAll();
+    log.info("configuration reloaded: {} instance(s) unchanged, {} (re)started, {} stopped",
+             unchanged, started, stopped);
+  }
+
   bool linkIsUp(int ifindex) const {
     auto it = linkUp_.find(ifindex);
     return it == linkUp_.end() || it->second;  // unknown: assume up until told otherwise
@@ -143,12 +218,13 @@ class Agent {
   }
 
   Config config_;
+  AgentOptions options_;
   std::unique_ptr<event_base, BaseFree> base_;
   AddressManager addresses_;
   std::unique_ptr<Notifier> notifier_;
   std::unique_ptr<LinkMonitor> links_;
   std::unique_ptr<ControlSocket> control_;
-  bool proxyUp_ = true;  // until the supervisor says otherwise
+  bool proxyUp_;
   std::map<std::string, std::unique_ptr<TrackScriptRunner>> scripts_;
   std::vector<std::unique_ptr<VrrpInstance>> instances_;
   std::map<int, bool> linkUp_;
@@ -156,8 +232,8 @@ class Agent {
 
 }  // namespace
 
-int runAgent(const Config& config) {
-  return Agent(config).run();
+int runAgent(const Config& config, AgentOptions options) {
+  return Agent(config, std::move(options)).run();
 }
 
 }  // namespace tandem::vrrp

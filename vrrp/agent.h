@@ -1,11 +1,24 @@
 // The VRRP agent process (`tandem vrrp`): every configured instance on one event loop until
-// SIGTERM/SIGINT, then a clean leave (priority 0 from masters, addresses released).
+// SIGTERM/SIGINT, then a clean leave (priority 0 from masters, addresses released). SIGHUP
+// reloads (see AgentOptions::reload).
 #pragma once
+
+#include <functional>
+#include <optional>
 
 #include "vrrp/config.h"
 
 namespace tandem::vrrp {
 
-int runAgent(const Config& config);
+struct AgentOptions {
+  // Under the supervisor the agent starts assuming the local proxy is down, until it hears
+  // "proxy up": a node never wins an election for a proxy that is not serving yet.
+  bool proxyInitiallyUp = true;
+  // SIGHUP: a new, already validated configuration (nullopt: keep the running one). Instances
+  // whose configuration is unchanged keep running untouched, so a master stays master.
+  std::function<std::optional<Config>()> reload;
+};
+
+int runAgent(const Config& config, AgentOptions options = {});
 
 }  // namespace tandem::vrrp

@@ -23,23 +23,31 @@ struct TrackScript {
   int weight = 0;  // 0: failing puts the instance in FAULT; else added when OK (+) / failing (-)
   int fall = 1;
   int rise = 1;
+
+  bool operator==(const TrackScript&) const = default;
 };
 
 struct TrackedScriptRef {
   std::string name;
   std::optional<int> weight;  // per-instance override, as in keepalived's track_script block
+
+  bool operator==(const TrackedScriptRef&) const = default;
 };
 
 struct VirtualIp {
   Cidr address;        // address with its prefix (host bits allowed)
   std::string device;  // empty: the instance interface
   std::string label;   // e.g. "eth0:vip"
+
+  bool operator==(const VirtualIp&) const = default;
 };
 
 // Liveness of this node's own proxy, reported by the supervisor (no script fork).
 struct ProxyTracking {
   bool enabled = true;
   int weight = 0;  // 0: proxy down -> FAULT; negative: lower the priority
+
+  bool operator==(const ProxyTracking&) const = default;
 };
 
 struct Garp {
@@ -47,6 +55,8 @@ struct Garp {
   int masterRepeat = 5;          // GARPs per burst
   Duration masterRefresh = 60s;  // periodic refresh while master; 0 disables
   Duration interval = 0s;        // gap between GARPs of one burst
+
+  bool operator==(const Garp&) const = default;
 };
 
 struct Notify {
@@ -55,6 +65,8 @@ struct Notify {
   std::string fault;
   std::string stop;
   std::string any;  // keepalived `notify`: called with "INSTANCE" NAME STATE PRIORITY
+
+  bool operator==(const Notify&) const = default;
 };
 
 enum class InitialState { Backup, Master };
@@ -80,6 +92,8 @@ struct Instance {
   ProxyTracking trackProxy;
   Notify notify;
   Garp garp;
+
+  bool operator==(const Instance&) const = default;
 };
 
 struct Config {
@@ -88,6 +102,8 @@ struct Config {
   std::string notifyFifo;  // optional: ordered event stream (keepalived notify_fifo)
   std::string stateDir = "/run/tandem";
   std::string controlSocket = "/run/tandem/vrrp.sock";  // proxy liveness from the supervisor
+
+  bool operator==(const Config&) const = default;
 };
 
 }  // namespace tandem::vrrp

@@ -312,6 +312,22 @@ std::vector<BrokenCase> cases() {
        "vrrp.instances.VI_1.nopreempt", "contradicts 'preempt'"},
       {"vrrp_track_proxy_weight", vrrp(kVrrpBase + "      track_proxy: { weight: 10 }\n"), 7, 30,
        "vrrp.instances.VI_1.track_proxy.weight", "expected an integer from -253 to 0"},
+      // ---- supervisor
+      {"supervisor_probe_wildcard", kFrontend + kBackend + "supervisor:\n  probe: { address: \"*:80\" }\n",
+       10, 22, "supervisor.probe.address", "literal, non-wildcard address"},
+      {"supervisor_probe_http_without_address",
+       kFrontend + kBackend + "supervisor:\n  probe: { type: http }\n", 10, 10,
+       "supervisor.probe.address", "an http probe needs an address"},
+      {"supervisor_probe_type", kFrontend + kBackend + "supervisor:\n  probe: { type: icmp }\n",
+       10, 19, "supervisor.probe.type", "icmp"},
+      {"supervisor_probe_uri", kFrontend + kBackend +
+       "supervisor:\n  probe: { type: http, address: \"127.0.0.1:80\", uri: health }\n", 10, 57,
+       "supervisor.probe.uri", "expected a path starting with '/'"},
+      {"supervisor_control_socket_mode",
+       kFrontend + kBackend + "supervisor:\n  control_socket: { path: /run/t.sock, mode: rw }\n",
+       10, 50, "supervisor.control_socket.mode", "octal file mode"},
+      {"supervisor_unknown_key", kFrontend + kBackend + "supervisor:\n  restart: 1s\n", 10, 3,
+       "supervisor.restart", "unknown key 'restart'"},
   };
 }
 

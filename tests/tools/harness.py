@@ -237,3 +237,67 @@ http {{
     @property
     def address(self):
         return f"127.0.0.1:{self.port}"
+
+
+class Node(Process):
+    """`tandem run` (the supervisor) on a YAML config; `status()` and `reload()` use its control
+    socket through the real `tandem status` / `tandem reload` commands."""
+
+    def __init__(self, yaml_text, tmpdir, name="node", env=None, wait_ready=True, netns=None):
+        self.tmpdir = tmpdir
+        self.config = os.path.join(tmpdir, f"{name}.yaml")
+        self.socket = os.path.join(tmpdir, f"{name}.sock")
+        self.write_config(yaml_text)
+        args = [TANDEM, "run", "-c", self.config]
+        if netns:
+            args = ["ip", "netns", "exec", netns] + args
+        super().__init__(args, os.path.join(tmpdir, f"{name}.log"), env=env)
+        if wait_ready:
+            self.wait(lambda s: s["proxy"]["ready"], "the proxy worker to be ready")
+
+    def write_config(self, yaml_text):
+        with open(self.config, "w") as f:
+            f.write(yaml_text)
+
+    def ctl(self, *args, timeout=30):
+        return subprocess.run([TANDEM, *args, "-s", self.socket], capture_output=True, text=True,
+                              timeout=timeout)
+
+    def status(self):
+        r = self.ctl("status", "--json")
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr)
+        return json.loads(r.stdout)
+
+    def reload(self):
+        r = self.ctl("reload", "--json", timeout=120)
+        return r.returncode, json.loads(r.stdout) if r.stdout.strip() else {}
+
+    def child_pid(self, name):
+        for c in self.status()["children"]:
+            if c["name"] == name and c["state"] == "running":
+                return c["pid"]
+        return None
+
+    def wait(self, predicate, what, timeout=15.0):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"tandem run exited ({self.proc.returncode}):\n{self.output()}")
+            try:
+                last = self.status()
+                if predicate(last):
+                    return last
+            except (RuntimeError, json.JSONDecodeError, KeyError, IndexError):
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}; last status: {last}\n{self.output()}")
+
+    def processes(self):
+        """PIDs of this supervisor's children (proxy workers old and new, agent)."""
+        out = []
+        for tid in os.listdir(f"/proc/{self.pid}/task"):
+            with open(f"/proc/{self.pid}/task/{tid}/children") as f:
+                out += [int(p) for p in f.read().split()]
+        return out

@@ -1,0 +1,108 @@
+#include "appliance/child.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace tandem::appliance {
+
+Child::Child(event_base* base, std::string role, Exited onExit)
+    : base_(base), role_(std::move(role)), onExit_(std::move(onExit)) {}
+
+Child::~Child() {
+  if (added_) event_del(&ev_);
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    siginfo_t info{};
+    ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED);
+  }
+}
+
+bool Child::start(const std::vector<std::string>& argv, int inherit, std::string* error) {
+  if (pid_ > 0) {
+    *error = role_ + " is already running";
+    return false;
+  }
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    *error = std::string("fork: ") + std::strerror(errno);
+    return false;
+  }
+  if (pid == 0) {
+    // Only async-signal-safe calls from here to exec.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(126);  // the supervisor died before the prctl
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (inherit >= 0) {
+      if (inherit == 3) {
+        int flags = ::fcntl(3, F_GETFD);
+        ::fcntl(3, F_SETFD, flags & ~FD_CLOEXEC);
+      } else if (::dup2(inherit, 3) < 0) {
+        ::_exit(126);
+      }
+    }
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) {
+    *error = std::string("pidfd_open: ") + std::strerror(errno);
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return false;
+  }
+  pid_ = pid;
+  pidfd_.reset(fd);
+  started_ = std::chrono::steady_clock::now();
+  event_assign(&ev_, base_, pidfd_.get(), EV_READ, onPidfd, this);
+  event_add(&ev_, nullptr);
+  added_ = true;
+  return true;
+}
+
+bool Child::signal(int sig) {
+  if (pid_ <= 0) return false;
+  // Through the pidfd: never a recycled PID.
+  return ::syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0) == 0;
+}
+
+void Child::onPidfd(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Child*>(arg);
+  siginfo_t info{};
+  if (::waitid(P_PIDFD, static_cast<id_t>(self->pidfd_.get()), &info, WEXITED | WNOHANG) != 0 ||
+      info.si_pid == 0)
+    return;
+  event_del(&self->ev_);
+  self->added_ = false;
+  self->pidfd_.reset();
+  self->pid_ = -1;
+  self->onExit_(*self, info);  // may destroy *self
+}
+
+std::string Child::describe(const siginfo_t& status) {
+  switch (status.si_code) {
+    case CLD_EXITED:
+      return "exited with status " + std::to_string(status.si_status);
+    case CLD_KILLED:
+    case CLD_DUMPED:
+      return "killed by signal " + std::to_string(status.si_status) + " (" +
+             strsignal(status.si_status) + ")" +
+             (status.si_code == CLD_DUMPED ? ", core dumped" : "");
+    default:
+      return "ended (code " + std::to_string(status.si_code) + ")";
+  }
+}
+
+}  // namespace tandem::appliance

@@ -1,0 +1,55 @@
+// A long-running child of the supervisor (the proxy worker or the VRRP agent): started with
+// fork/exec, watched through a pidfd on the event loop (no polling, no SIGCHLD races), told to
+// die with its parent (PR_SET_PDEATHSIG) so a killed supervisor leaves nothing behind.
+#pragma once
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <signal.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/fd.h"
+
+namespace tandem::appliance {
+
+class Child {
+ public:
+  // `status` as waitid reports it; describe() turns it into words.
+  using Exited = std::function<void(Child& child, const siginfo_t& status)>;
+
+  Child(event_base* base, std::string role, Exited onExit);
+  ~Child();  // a child still running is killed (SIGKILL) and reaped
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  // Runs argv; `inherit` is duplicated onto fd 3 in the child when >= 0. false + *error when
+  // fork or pidfd_open fail (exec failure shows as exit status 127).
+  bool start(const std::vector<std::string>& argv, int inherit, std::string* error);
+  bool signal(int sig);
+  bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+  const std::string& role() const { return role_; }
+  std::chrono::steady_clock::time_point startedAt() const { return started_; }
+
+  // "exited with status 1", "killed by signal 9 (Killed)".
+  static std::string describe(const siginfo_t& status);
+
+ private:
+  static void onPidfd(evutil_socket_t, short, void* arg);
+
+  event_base* base_;
+  std::string role_;
+  Exited onExit_;
+  pid_t pid_ = -1;
+  UniqueFd pidfd_;
+  struct event ev_;
+  bool added_ = false;
+  std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace tandem::appliance

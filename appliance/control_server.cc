@@ -1,0 +1,181 @@
+#include "appliance/control_server.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <optional>
+
+#include "common/logging.h"
+
+namespace tandem::appliance {
+
+struct ControlServer::Client {
+  ControlServer* owner = nullptr;
+  UniqueFd fd;
+  struct event ev;
+  bool added = false;
+  std::string in;
+  bool answered = false;  // the request went to the handler
+  bool gone = false;      // dropped; a late reply finds this and does nothing
+};
+
+namespace {
+
+bool fillAddress(const std::string& path, sockaddr_un* sa, std::string* error) {
+  *sa = {};
+  sa->sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof(sa->sun_path)) {
+    *error = "control socket path is empty or too long: '" + path + "'";
+    return false;
+  }
+  std::strcpy(sa->sun_path, path.c_str());
+  return true;
+}
+
+}  // namespace
+
+ControlServer::ControlServer(event_base* base, const std::string& path, unsigned mode,
+                             Handler handler, std::string* error)
+    : base_(base), path_(path), handler_(std::move(handler)) {
+  sockaddr_un sa;
+  if (!fillAddress(path, &sa, error)) return;
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  ::unlink(path.c_str());
+  // Created with the final mode: no moment where it is open to everyone.
+  mode_t old = ::umask(0777 & ~mode);
+  bool bound = fd && ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
+  ::umask(old);
+  if (!bound || ::listen(fd.get(), 16) != 0) {
+    *error = "cannot listen on control socket " + path + ": " + std::strerror(errno);
+    return;
+  }
+  ::chmod(path.c_str(), mode);
+  fd_ = std::move(fd);
+  event_assign(&ev_, base_, fd_.get(), EV_READ | EV_PERSIST, onAccept, this);
+  event_add(&ev_, nullptr);
+}
+
+ControlServer::~ControlServer() {
+  for (auto& c : clients_) {
+    if (c->added) event_del(&c->ev);
+    c->gone = true;
+  }
+  if (fd_) {
+    event_del(&ev_);
+    ::unlink(path_.c_str());
+  }
+}
+
+void ControlServer::onAccept(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<ControlServer*>(arg);
+  for (int i = 0; i < 16; ++i) {
+    int fd = ::accept4(self->fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    auto c = std::make_shared<Client>();
+    c->owner = self;
+    c->fd.reset(fd);
+    event_assign(&c->ev, self->base_, fd, EV_READ | EV_PERSIST, onClient, c.get());
+    timeval tv{5, 0};  // a client that never sends its line is dropped
+    event_add(&c->ev, &tv);
+    c->added = true;
+    self->clients_.push_back(std::move(c));
+  }
+}
+
+void ControlServer::drop(Client* c) {
+  if (c->added) event_del(&c->ev);
+  c->added = false;
+  c->gone = true;
+  clients_.remove_if([c](const auto& p) { return p.get() == c; });
+}
+
+void ControlServer::onClient(evutil_socket_t, short what, void* arg) {
+  auto* c = static_cast<Client*>(arg);
+  ControlServer* self = c->owner;
+  if (what & EV_TIMEOUT) return self->drop(c);
+  char buf[1024];
+  ssize_t n = ::recv(c->fd.get(), buf, sizeof(buf), 0);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n <= 0 && c->in.find('\n') == std::string::npos && c->in.empty()) return self->drop(c);
+  if (n > 0) c->in.append(buf, static_cast<size_t>(n));
+  size_t eol = c->in.find('\n');
+  if (eol == std::string::npos && n > 0) {
+    if (c->in.size() > 4096) self->drop(c);
+    return;
+  }
+  std::string line = c->in.substr(0, eol);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  // Stop reading; the reply may take a while (reload). Keep the client alive until then.
+  event_del(&c->ev);
+  c->added = false;
+  std::shared_ptr<Client> keep;
+  for (auto& p : self->clients_)
+    if (p.get() == c) keep = p;
+  self->handler_(line, [keep](const std::string& json) {
+    if (keep->gone) return;
+    std::string out = json + "\n";
+    size_t off = 0;
+    // Replies are small; a bounded blocking write keeps this simple.
+    for (int tries = 0; off < out.size() && tries < 100; ++tries) {
+      ssize_t w = ::send(keep->fd.get(), out.data() + off, out.size() - off, MSG_NOSIGNAL);
+      if (w > 0) {
+        off += static_cast<size_t>(w);
+      } else if (w < 0 && errno == EAGAIN) {
+        pollfd p{keep->fd.get(), POLLOUT, 0};
+        ::poll(&p, 1, 50);
+      } else {
+        break;
+      }
+    }
+    keep->owner->drop(keep.get());
+  });
+}
+
+std::optional<std::string> controlRequest(const std::string& path, const std::string& request,
+                                          int timeoutMs, std::string* error) {
+  sockaddr_un sa;
+  if (!fillAddress(path, &sa, error)) return std::nullopt;
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
+    *error = "cannot connect to " + path + ": " + std::strerror(errno) +
+             " (is `tandem run` running? is this the right --socket?)";
+    return std::nullopt;
+  }
+  std::string line = request + "\n";
+  if (::send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(line.size())) {
+    *error = std::string("cannot send the request: ") + std::strerror(errno);
+    return std::nullopt;
+  }
+  std::string reply;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) {
+      *error = "no reply from " + path + " in time";
+      return std::nullopt;
+    }
+    pollfd p{fd.get(), POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+    char buf[4096];
+    ssize_t n = ::recv(fd.get(), buf, sizeof(buf), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    reply.append(buf, static_cast<size_t>(n));
+  }
+  if (reply.empty()) {
+    *error = "the supervisor closed the connection without a reply";
+    return std::nullopt;
+  }
+  return reply;
+}
+
+}  // namespace tandem::appliance

@@ -1,0 +1,58 @@
+// The supervisor's built-in liveness probe of the local proxy worker: every `interval`, a TCP
+// connect (or an HTTP request; any complete status line counts) to the proxy's own listener,
+// bounded by `timeout`. `fall` failures in a row mark the proxy down, `rise` successes up.
+#pragma once
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <sys/socket.h>
+
+#include <functional>
+#include <string>
+
+#include "appliance/config.h"
+#include "common/fd.h"
+
+namespace tandem::appliance {
+
+class ProxyProbe {
+ public:
+  // Told when the verdict changes, with the reason of the last probe.
+  using Changed = std::function<void(bool up, const std::string& reason)>;
+
+  ProxyProbe(event_base* base, const ProbeConfig& config, Endpoint target, Changed onChange);
+  ~ProxyProbe();
+  ProxyProbe(const ProxyProbe&) = delete;
+  ProxyProbe& operator=(const ProxyProbe&) = delete;
+
+  // Starts probing. From "down", the proxy must prove it serves (rise) before it counts as up;
+  // a probe replaced on reload starts from the verdict of the one before.
+  void start(bool initiallyUp = false);
+  void stop();
+  // Probes at once (e.g. when a new worker reports ready) instead of at the next interval.
+  void probeNow();
+  bool up() const { return up_; }
+  const Endpoint& target() const { return target_; }
+
+ private:
+  static void onTick(evutil_socket_t, short, void* arg);
+  static void onSocket(evutil_socket_t, short what, void* arg);
+  void begin();
+  void finish(bool ok, const std::string& reason);
+
+  event_base* base_;
+  ProbeConfig config_;
+  Endpoint target_;
+  Changed onChange_;
+  struct event tick_;
+  struct event io_;
+  bool ioAdded_ = false;
+  bool running_ = false;
+  UniqueFd fd_;
+  bool connected_ = false;
+  std::string reply_;
+  bool up_ = false;
+  int count_ = 0;  // consecutive results against the current verdict
+};
+
+}  // namespace tandem::appliance

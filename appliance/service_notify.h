@@ -1,0 +1,35 @@
+// systemd's notify protocol (Type=notify): READY=1 once the node serves, RELOADING=1 and READY=1
+// around a reload, STOPPING=1, STATUS= lines, and WATCHDOG=1 at half of WatchdogSec from the
+// supervisor's own loop (a hung supervisor gets restarted). Without NOTIFY_SOCKET every call
+// is a no-op, so the same binary runs under systemd, in the lab and in tests.
+#pragma once
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include <string>
+
+namespace tandem::appliance {
+
+class ServiceNotifier {
+ public:
+  explicit ServiceNotifier(event_base* base);
+  ~ServiceNotifier();
+  ServiceNotifier(const ServiceNotifier&) = delete;
+  ServiceNotifier& operator=(const ServiceNotifier&) = delete;
+
+  void ready(const std::string& status);
+  void reloading();
+  void stopping();
+  void status(const std::string& status);
+  bool watchdogEnabled() const { return watchdogUs_ > 0; }
+
+ private:
+  static void onWatchdog(evutil_socket_t, short, void* arg);
+  void send(const std::string& message);
+
+  struct event watchdog_;
+  uint64_t watchdogUs_ = 0;
+};
+
+}  // namespace tandem::appliance

@@ -1,0 +1,885 @@
+#include "appliance/supervisor.h"
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <net/if.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <poll.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <list>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <vector>
+
+#include "appliance/child.h"
+#include "appliance/config_loader.h"
+#include "appliance/control_server.h"
+#include "appliance/proxy_probe.h"
+#include "appliance/service_notify.h"
+#include "common/fd_passing.h"
+#include "common/logging.h"
+#include "proxy/master_channel.h"
+#include "proxy/socket_util.h"
+#include "vrrp/address_manager.h"
+
+namespace tandem::appliance {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+struct BaseFree {
+  void operator()(event_base* b) const { event_base_free(b); }
+};
+struct EventFree {
+  void operator()(event* e) const { event_free(e); }
+};
+using EventPtr = std::unique_ptr<event, EventFree>;
+
+timeval toTimeval(Duration d) {
+  return {static_cast<time_t>(d.count() / 1000000), static_cast<suseconds_t>(d.count() % 1000000)};
+}
+
+double secondsSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+std::string selfExe() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("/proc/self/exe") : p.string();
+}
+
+// Every listening socket a configuration needs, by key (see proxy::listenKey).
+std::map<std::string, const proxy::Bind*> socketKeys(const Config& c) {
+  std::map<std::string, const proxy::Bind*> keys;
+  int threads = proxy::workerThreads(c.proxy);
+  for (const auto& fe : c.proxy.frontends)
+    for (const auto& b : fe.binds)
+      for (int t = 0; t < threads; ++t) keys[proxy::listenKey(b, t)] = &b;
+  return keys;
+}
+
+// The probe's target: the configured address, else the first wildcard or loopback bind (a bind
+// on a virtual IP cannot be probed on the backup node, where the address is not local). With
+// `type: auto` an HTTP frontend is probed with a request: the supervisor holds the listening
+// sockets, so a bare TCP connect succeeds from the accept queue even when the worker hangs.
+std::optional<Endpoint> probeTarget(const Config& c, ProbeConfig* resolved = nullptr) {
+  const ProbeConfig& p = c.supervisor.probe;
+  if (resolved) *resolved = p;
+  if (p.type == ProbeConfig::Type::None) return std::nullopt;
+  if (p.address) {
+    if (resolved && p.type == ProbeConfig::Type::Auto) resolved->type = ProbeConfig::Type::Tcp;
+    return p.address;
+  }
+  for (const auto& fe : c.proxy.frontends)
+    for (const auto& b : fe.binds) {
+      if (resolved && p.type == ProbeConfig::Type::Auto)
+        resolved->type =
+            fe.mode == proxy::Mode::Http ? ProbeConfig::Type::Http : ProbeConfig::Type::Tcp;
+      if (b.ssl || !b.endpoint.ip) continue;
+      const IpAddress& ip = *b.endpoint.ip;
+      std::string text = ip.toString();
+      bool v6 = text.find(':') != std::string::npos;
+      if (ip.isUnspecified()) {
+        std::string err;
+        return Endpoint::parse((v6 ? "[::1]:" : "127.0.0.1:") + std::to_string(b.endpoint.port),
+                               true, &err);
+      }
+      if (text.rfind("127.", 0) == 0 || text == "::1") return b.endpoint;
+    }
+  return std::nullopt;
+}
+
+class Supervisor {
+ public:
+  Supervisor(std::string configPath, Config config)
+      : configPath_(std::move(configPath)),
+        config_(std::move(config)),
+        exe_(selfExe()),
+        base_(event_base_new()),
+        notifier_(base_.get()),
+        log_(logging::get(logging::Component::Supervisor)) {}
+
+  int run();
+
+ private:
+  // One proxy worker process and its channel.
+  struct Worker {
+    Supervisor* owner = nullptr;
+    std::unique_ptr<Child> child;
+    UniqueFd channel;
+    EventPtr channelEv;
+    EventPtr hardStop;
+    int generation = 0;
+    bool ready = false;
+    bool draining = false;
+    bool dead = false;
+    Duration grace{0};
+    std::map<std::string, health::SavedServerState> servers;  // "backend/server"
+  };
+
+  // ---- proxy workers ----
+  std::unique_ptr<Worker> spawnWorker(const Config& cfg, int generation, std::string* error);
+  static void onChannel(evutil_socket_t, short, void* arg);
+  void onWorkerExit(Worker* w, const siginfo_t& status);
+  void onWorkerReady(Worker* w);
+  void retire(std::unique_ptr<Worker> w);
+  void scheduleProxyRestart();
+  void restartProxy();
+  std::unique_ptr<Worker>* slotOf(Worker* w);
+  void reapLater();
+
+  // ---- listening sockets ----
+  bool openSockets(const Config& cfg, std::vector<std::string>* added, std::string* error);
+  void closeUnused();
+
+  // ---- VRRP agent ----
+  void startAgent();
+  void onAgentExit(const siginfo_t& status);
+  void removeVips(const char* why);
+  void scheduleAgentRestart();
+
+  // ---- liveness ----
+  void startProbe(bool initiallyUp);
+  bool proxyServing() const;
+  void updateLiveness(const std::string& why);
+  void sendLiveness();
+
+  // ---- reload / stop / control ----
+  void reload(ControlServer::Reply reply);
+  void failReload(const std::string& why);
+  void finishReload();
+  void replyReload(const json& j);
+  void beginStop(const char* why);
+  void stopProxies();
+  void maybeExit();
+  void handleControl(const std::string& request, ControlServer::Reply reply);
+  json status() const;
+
+  std::string configPath_;
+  Config config_;
+  std::string exe_;
+  std::unique_ptr<event_base, BaseFree> base_;
+  ServiceNotifier notifier_;
+  spdlog::logger& log_;
+  Clock::time_point started_ = Clock::now();
+  int generation_ = 1;
+  bool announcedReady_ = false;
+
+  std::map<std::string, UniqueFd> sockets_;
+
+  std::unique_ptr<Worker> current_;
+  std::unique_ptr<Worker> pending_;  // a reload's new worker until it serves
+  std::list<std::unique_ptr<Worker>> draining_;
+  std::vector<std::unique_ptr<Worker>> graveyard_;  // destroyed outside their own callbacks
+  std::map<std::string, health::SavedServerState> lastServers_;
+  int proxyRestarts_ = 0;
+  std::string lastProxyExit_;
+  Duration proxyDelay_{0};
+  EventPtr proxyRestartEv_;
+
+  std::unique_ptr<Config> pendingConfig_;
+  std::vector<std::string> pendingAddedSockets_;
+  std::vector<ControlServer::Reply> reloadReplies_;
+  EventPtr reloadTimeoutEv_;
+
+  std::unique_ptr<Child> agent_;
+  int agentRestarts_ = 0;
+  std::string lastAgentExit_;
+  Duration agentDelay_{0};
+  EventPtr agentRestartEv_;
+  std::unique_ptr<vrrp::AddressManager> addresses_;
+
+  std::unique_ptr<ProxyProbe> probe_;
+  bool liveSent_ = false;
+  bool live_ = false;
+  EventPtr livenessEv_;
+
+  std::unique_ptr<ControlServer> control_;
+  bool stopping_ = false;
+  EventPtr stopTimerEv_;
+  EventPtr reapEv_;
+  std::vector<EventPtr> signalEvents_;
+};
+
+// ------------------------------------------------------------------------------------------
+// proxy workers
+
+std::unique_ptr<Supervisor::Worker> Supervisor::spawnWorker(const Config& cfg, int generation,
+                                                            std::string* error) {
+  int sp[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) {
+    *error = std::string("socketpair: ") + std::strerror(errno);
+    return nullptr;
+  }
+  UniqueFd ours(sp[0]), theirs(sp[1]);
+  auto w = std::make_unique<Worker>();
+  w->owner = this;
+  w->generation = generation;
+  w->grace = cfg.proxy.gracePeriod;
+  Worker* raw = w.get();
+  w->child = std::make_unique<Child>(
+      base_.get(), "proxy", [this, raw](Child&, const siginfo_t& s) { onWorkerExit(raw, s); });
+  if (!w->child->start({exe_, "proxy", "-c", configPath_, "--master-fd", "3"}, theirs.get(), error))
+    return nullptr;
+  theirs.reset();
+  // The handover: the worker reads it before it opens anything.
+  for (const auto& [key, bind] : socketKeys(cfg)) {
+    auto it = sockets_.find(key);
+    if (it != sockets_.end()) proxy::sendListenSocket(ours.get(), key, it->second.get());
+  }
+  std::vector<health::SavedServerState> states;
+  const auto& source = current_ ? current_->servers : lastServers_;
+  for (const auto& [k, s] : source) states.push_back(s);
+  proxy::sendSavedStates(ours.get(), states);
+  proxy::sendGo(ours.get());
+  w->channel = std::move(ours);
+  w->channelEv.reset(
+      event_new(base_.get(), w->channel.get(), EV_READ | EV_PERSIST, onChannel, raw));
+  event_add(w->channelEv.get(), nullptr);
+  log_.info(
+      "started proxy worker {} (generation {}, {} listening socket(s), {} server state(s) "
+      "carried over)",
+      w->child->pid(), generation, socketKeys(cfg).size(), states.size());
+  return w;
+}
+
+void Supervisor::onChannel(evutil_socket_t, short, void* arg) {
+  auto* w = static_cast<Worker*>(arg);
+  for (int i = 0; i < 64; ++i) {
+    std::string msg;
+    ssize_t n = receiveMessage(w->channel.get(), &msg, nullptr);
+    if (n < 0) return;  // EAGAIN: the pair is blocking but poll said readable; done anyway
+    if (n == 0) {
+      event_del(w->channelEv.get());  // the worker is gone; its pidfd tells how
+      return;
+    }
+    if (msg == "ready") {
+      w->owner->onWorkerReady(w);
+    } else {
+      std::vector<health::SavedServerState> states;
+      if (proxy::parseStatesMessage(msg, &states))
+        for (auto& s : states) w->servers[s.backend + "/" + s.server] = s;
+    }
+    // One message per wake-up is enough for a blocking socket; stop before it would block.
+    pollfd p{w->channel.get(), POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0) return;
+  }
+}
+
+std::unique_ptr<Supervisor::Worker>* Supervisor::slotOf(Worker* w) {
+  if (current_.get() == w) return &current_;
+  if (pending_.get() == w) return &pending_;
+  for (auto& d : draining_)
+    if (d.get() == w) return &d;
+  return nullptr;
+}
+
+void Supervisor::reapLater() {
+  timeval zero{0, 0};
+  event_add(reapEv_.get(), &zero);
+}
+
+void Supervisor::onWorkerExit(Worker* w, const siginfo_t& status) {
+  std::string how = Child::describe(status);
+  std::unique_ptr<Worker>* slot = slotOf(w);
+  if (!slot) return;
+  std::unique_ptr<Worker> dead = std::move(*slot);
+  draining_.remove_if([](const auto& p) { return !p; });
+  dead->dead = true;
+  if (dead->draining) {
+    log_.info("old proxy worker (generation {}) finished: {}", dead->generation, how);
+  } else if (dead.get() == pending_.get() || slot == &pending_) {
+    log_.error("new proxy worker (generation {}) {} before it was ready", dead->generation, how);
+    graveyard_.push_back(std::move(dead));
+    reapLater();
+    failReload("the new proxy worker " + how + " before it was ready (see the log)");
+    return maybeExit();
+  } else {
+    lastServers_ = dead->servers;
+    lastProxyExit_ = how;
+    if (stopping_) {
+      log_.info("proxy worker {}", how);
+    } else {
+      log_.error("proxy worker (generation {}) {}; the VRRP agent is told at once",
+                 dead->generation, how);
+      // A worker that served for a while earns a fresh, short restart delay.
+      if (dead->ready && secondsSince(dead->child->startedAt()) > 10) proxyDelay_ = Duration(0);
+    }
+  }
+  graveyard_.push_back(std::move(dead));
+  reapLater();
+  updateLiveness("proxy worker " + how);
+  if (!current_ && !pending_ && !stopping_) scheduleProxyRestart();
+  maybeExit();
+}
+
+void Supervisor::scheduleProxyRestart() {
+  Duration delay = proxyDelay_.count() ? proxyDelay_ : config_.supervisor.restartDelay;
+  proxyDelay_ = std::min(config_.supervisor.restartDelayMax, Duration(delay.count() * 2));
+  log_.info("restarting the proxy worker in {}", formatDuration(delay));
+  timeval tv = toTimeval(delay);
+  event_add(proxyRestartEv_.get(), &tv);
+}
+
+void Supervisor::restartProxy() {
+  if (current_ || pending_ || stopping_) return;
+  std::string error;
+  current_ = spawnWorker(config_, generation_, &error);
+  if (!current_) {
+    log_.error("cannot start the proxy worker: {}", error);
+    return scheduleProxyRestart();
+  }
+  ++proxyRestarts_;
+}
+
+void Supervisor::onWorkerReady(Worker* w) {
+  w->ready = true;
+  if (w == pending_.get()) return finishReload();
+  if (w != current_.get()) return;
+  log_.info("proxy worker {} is serving", w->child->pid());
+  if (probe_) probe_->probeNow();
+  updateLiveness("proxy worker ready");
+  if (!announcedReady_) {
+    announcedReady_ = true;
+    notifier_.ready("serving, generation " + std::to_string(generation_));
+  }
+}
+
+void Supervisor::retire(std::unique_ptr<Worker> w) {
+  if (!w) return;
+  w->draining = true;
+  if (w->child->running()) {
+    w->child->signal(SIGUSR1);
+    // hard-stop-after: an old worker never outlives its grace period (plus a margin).
+    w->hardStop.reset(evtimer_new(
+        base_.get(),
+        [](evutil_socket_t, short, void* arg) {
+          auto* old = static_cast<Worker*>(arg);
+          if (!old->child->running()) return;
+          old->owner->log_.warn("old proxy worker {} outlived its grace period: killing it",
+                                old->child->pid());
+          old->child->signal(SIGKILL);
+        },
+        w.get()));
+    timeval tv = toTimeval(w->grace + 1s);
+    evtimer_add(w->hardStop.get(), &tv);
+    log_.info("old proxy worker {} (generation {}) drains for at most {}", w->child->pid(),
+              w->generation, formatDuration(w->grace));
+    draining_.push_back(std::move(w));
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// listening sockets
+
+bool Supervisor::openSockets(const Config& cfg, std::vector<std::string>* added,
+                             std::string* error) {
+  for (const auto& [key, bind] : socketKeys(cfg)) {
+    if (sockets_.count(key) || bind->ssl) continue;
+    UniqueFd fd = proxy::makeListenSocket(bind->endpoint, bind->backlog, bind->v6only, error);
+    if (!fd) {
+      for (const auto& k : *added) sockets_.erase(k);
+      added->clear();
+      return false;
+    }
+    sockets_[key] = std::move(fd);
+    added->push_back(key);
+  }
+  return true;
+}
+
+void Supervisor::closeUnused() {
+  auto keys = socketKeys(config_);
+  for (auto it = sockets_.begin(); it != sockets_.end();) {
+    if (keys.count(it->first)) {
+      ++it;
+    } else {
+      log_.info("closing listening socket {} (no longer configured)", it->first);
+      it = sockets_.erase(it);
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// VRRP agent
+
+void Supervisor::startAgent() {
+  if (agent_ && agent_->running()) return;
+  if (config_.vrrp.instances.empty() || stopping_) return;
+  agent_ = std::make_unique<Child>(base_.get(), "vrrp",
+                                   [this](Child&, const siginfo_t& s) { onAgentExit(s); });
+  std::string error;
+  if (!agent_->start({exe_, "vrrp", "-c", configPath_, "--supervised"}, -1, &error)) {
+    log_.error("cannot start the VRRP agent: {}", error);
+    return scheduleAgentRestart();
+  }
+  log_.info("started VRRP agent {}", agent_->pid());
+  sendLiveness();
+}
+
+void Supervisor::onAgentExit(const siginfo_t& status) {
+  std::string how = Child::describe(status);
+  lastAgentExit_ = how;
+  bool clean = status.si_code == CLD_EXITED && status.si_status == 0;
+  if (stopping_) {
+    log_.info("VRRP agent {}", how);
+    if (!clean) removeVips("the VRRP agent did not leave cleanly");
+    stopProxies();
+    return;
+  }
+  log_.error("VRRP agent {}", how);
+  // keepalived leaves the VIP on a dead master; the backup takes it too and both answer.
+  removeVips("the VRRP agent died");
+  if (!config_.vrrp.instances.empty()) scheduleAgentRestart();
+}
+
+void Supervisor::removeVips(const char* why) {
+  if (!addresses_) addresses_ = std::make_unique<vrrp::AddressManager>();
+  if (!addresses_->ok()) {
+    log_.error("cannot open netlink: virtual addresses not removed");
+    return;
+  }
+  for (const auto& inst : config_.vrrp.instances)
+    for (const auto& vip : inst.virtualIps) {
+      const std::string& dev = vip.device.empty() ? inst.interface : vip.device;
+      int ifindex = static_cast<int>(if_nametoindex(dev.c_str()));
+      if (ifindex == 0 || !addresses_->present(ifindex, vip)) continue;
+      std::string error;
+      if (addresses_->remove(ifindex, vip, &error))
+        log_.warn("removed virtual address {} from {}: {}", vip.address.toString(), dev, why);
+      else
+        log_.error("cannot remove virtual address {} from {}: {}", vip.address.toString(), dev,
+                   error);
+    }
+}
+
+void Supervisor::scheduleAgentRestart() {
+  Duration delay = agentDelay_.count() ? agentDelay_ : config_.supervisor.restartDelay;
+  agentDelay_ = std::min(config_.supervisor.restartDelayMax, Duration(delay.count() * 2));
+  log_.info("restarting the VRRP agent in {}", formatDuration(delay));
+  timeval tv = toTimeval(delay);
+  event_add(agentRestartEv_.get(), &tv);
+}
+
+// ------------------------------------------------------------------------------------------
+// liveness
+
+void Supervisor::startProbe(bool initiallyUp) {
+  probe_.reset();
+  ProbeConfig probeConfig;
+  auto target = probeTarget(config_, &probeConfig);
+  if (!target) {
+    log_.warn(
+        "no local probe target (no wildcard or loopback bind, no supervisor.probe.address): "
+        "proxy liveness is the worker process alone");
+    return;
+  }
+  probe_ = std::make_unique<ProxyProbe>(
+      base_.get(), probeConfig, *target, [this](bool up, const std::string& why) {
+        if (up)
+          log_.info("local proxy probe of {} passes ({})", probe_->target().toString(), why);
+        else
+          log_.error("local proxy probe of {} fails: {}", probe_->target().toString(), why);
+        updateLiveness("probe: " + why);
+      });
+  probe_->start(initiallyUp);
+}
+
+bool Supervisor::proxyServing() const {
+  return current_ && current_->ready && current_->child->running() && (!probe_ || probe_->up());
+}
+
+void Supervisor::updateLiveness(const std::string& why) {
+  bool live = proxyServing();
+  if (live == live_ && liveSent_) return;
+  live_ = live;
+  if (!config_.vrrp.instances.empty())
+    log_.info("local proxy is {} ({}): telling the VRRP agent", live ? "up" : "down", why);
+  sendLiveness();
+}
+
+void Supervisor::sendLiveness() {
+  liveSent_ = true;
+  if (config_.vrrp.instances.empty()) return;
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  const std::string& path = config_.vrrp.controlSocket;
+  if (path.size() >= sizeof(sa.sun_path)) return;
+  std::strcpy(sa.sun_path, path.c_str());
+  UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  const char* msg = live_ ? "proxy up" : "proxy down";
+  // The agent may not have its socket yet (starting): the periodic resend covers that.
+  ::sendto(fd.get(), msg, std::strlen(msg), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&sa),
+           sizeof(sa));
+}
+
+// ------------------------------------------------------------------------------------------
+// reload
+
+void Supervisor::reload(ControlServer::Reply reply) {
+  if (stopping_) {
+    if (reply) reply(json{{"ok", false}, {"error", "the node is stopping"}}.dump());
+    return;
+  }
+  if (pending_) {
+    if (reply) reloadReplies_.push_back(std::move(reply));
+    return;  // the reload in progress answers every caller
+  }
+  notifier_.reloading();
+  log_.info("reloading {}", configPath_);
+  LoadResult r = loadConfigFile(configPath_);
+  json errors = json::array();
+  for (const auto& d : r.diagnostics.sorted()) {
+    if (d.severity == Severity::Error) {
+      errors.push_back(d.format());
+      log_.error("reload: {}", d.format());
+    } else {
+      log_.warn("reload: {}", d.format());
+    }
+  }
+  if (!r.config) {
+    log_.error("reload refused: {} error(s); the running configuration (generation {}) stays",
+               errors.size(), generation_);
+    notifier_.ready("serving, generation " + std::to_string(generation_) +
+                    " (last reload refused)");
+    if (reply)
+      reply(json{{"ok", false},
+                 {"generation", generation_},
+                 {"error", "invalid configuration: nothing changed"},
+                 {"errors", errors}}
+                .dump());
+    return;
+  }
+  if (reply) reloadReplies_.push_back(std::move(reply));
+  pendingConfig_ = std::make_unique<Config>(std::move(*r.config));
+  std::string error;
+  pendingAddedSockets_.clear();
+  if (!openSockets(*pendingConfig_, &pendingAddedSockets_, &error)) return failReload(error);
+  pending_ = spawnWorker(*pendingConfig_, generation_ + 1, &error);
+  if (!pending_) return failReload(error);
+  timeval tv = toTimeval(config_.supervisor.reloadTimeout);
+  event_add(reloadTimeoutEv_.get(), &tv);
+}
+
+void Supervisor::replyReload(const json& j) {
+  auto replies = std::move(reloadReplies_);
+  reloadReplies_.clear();
+  for (auto& r : replies) r(j.dump());
+}
+
+void Supervisor::failReload(const std::string& why) {
+  log_.error("reload failed: {}; the running configuration (generation {}) stays", why,
+             generation_);
+  event_del(reloadTimeoutEv_.get());
+  if (pending_) {
+    pending_->child->signal(SIGKILL);
+    // Its exit arrives later; it is no longer the pending worker.
+    pending_->draining = true;
+    draining_.push_back(std::move(pending_));
+  }
+  for (const auto& k : pendingAddedSockets_) sockets_.erase(k);
+  pendingAddedSockets_.clear();
+  pendingConfig_.reset();
+  notifier_.ready("serving, generation " + std::to_string(generation_) + " (last reload failed)");
+  replyReload(json{{"ok", false}, {"generation", generation_}, {"error", why}});
+  if (!current_ && !stopping_) scheduleProxyRestart();
+}
+
+void Supervisor::finishReload() {
+  event_del(reloadTimeoutEv_.get());
+  std::unique_ptr<Worker> old = std::move(current_);
+  current_ = std::move(pending_);
+  Config previous = std::move(config_);
+  config_ = std::move(*pendingConfig_);
+  pendingConfig_.reset();
+  pendingAddedSockets_.clear();
+  generation_ = current_->generation;
+  event_del(proxyRestartEv_.get());
+  retire(std::move(old));
+  closeUnused();
+  log_.info("reload done: generation {} serves (worker {})", generation_, current_->child->pid());
+  // The probe keeps its verdict across the reload unless its target changed.
+  bool wasUp = probe_ && probe_->up();
+  if (probeTarget(previous) != probeTarget(config_) ||
+      !(previous.supervisor.probe == config_.supervisor.probe))
+    startProbe(wasUp);
+  // VRRP: the agent re-reads the file; instances that did not change keep their role.
+  if (config_.vrrp.instances.empty()) {
+    if (agent_ && agent_->running()) {
+      log_.info("no VRRP instances any more: stopping the agent");
+      agent_->signal(SIGTERM);
+    }
+  } else if (agent_ && agent_->running()) {
+    if (!(previous.vrrp == config_.vrrp)) agent_->signal(SIGHUP);
+  } else {
+    startAgent();
+  }
+  updateLiveness("reload");
+  notifier_.ready("serving, generation " + std::to_string(generation_));
+  replyReload(json{{"ok", true},
+                   {"generation", generation_},
+                   {"pid", current_->child->pid()},
+                   {"message", "reloaded: generation " + std::to_string(generation_) +
+                                   " serves, the old worker drains"}});
+}
+
+// ------------------------------------------------------------------------------------------
+// stop
+
+void Supervisor::beginStop(const char* why) {
+  if (stopping_) return;
+  stopping_ = true;
+  log_.info("{}: stopping (VRRP agent leaves first, then the proxy drains)", why);
+  notifier_.stopping();
+  event_del(proxyRestartEv_.get());
+  event_del(agentRestartEv_.get());
+  event_del(livenessEv_.get());
+  probe_.reset();
+  if (pending_) failReload("the node is stopping");
+  if (agent_ && agent_->running()) {
+    agent_->signal(SIGTERM);  // sends priority 0, releases the VIPs
+    timeval tv{5, 0};
+    event_add(stopTimerEv_.get(), &tv);
+    return;  // onAgentExit continues with the proxies
+  }
+  stopProxies();
+}
+
+void Supervisor::stopProxies() {
+  Duration grace = config_.proxy.gracePeriod;
+  auto stop = [](Worker* w) {
+    if (w && w->child->running()) w->child->signal(SIGTERM);
+  };
+  stop(current_.get());
+  for (auto& d : draining_) stop(d.get());
+  event_del(stopTimerEv_.get());
+  timeval tv = toTimeval(grace + 2s);
+  event_add(stopTimerEv_.get(), &tv);
+  maybeExit();
+}
+
+void Supervisor::maybeExit() {
+  if (!stopping_) return;
+  if (agent_ && agent_->running()) return;
+  if (current_ || pending_ || !draining_.empty()) return;
+  log_.info("stopped");
+  event_base_loopbreak(base_.get());
+}
+
+// ------------------------------------------------------------------------------------------
+// control socket
+
+json Supervisor::status() const {
+  json j;
+  j["generation"] = generation_;
+  j["config"] = configPath_;
+  j["uptime_s"] = secondsSince(started_);
+  j["state"] = stopping_ ? "stopping" : (pending_ ? "reloading" : "running");
+  json children = json::array();
+  auto child = [](const char* name, const Child* c, int restarts, const std::string& lastExit) {
+    json e{{"name", name}, {"restarts", restarts}};
+    if (c && c->running()) {
+      e["state"] = "running";
+      e["pid"] = c->pid();
+      e["uptime_s"] = secondsSince(c->startedAt());
+    } else {
+      e["state"] = "stopped";
+    }
+    if (!lastExit.empty()) e["last_exit"] = lastExit;
+    return e;
+  };
+  children.push_back(
+      child("proxy", current_ ? current_->child.get() : nullptr, proxyRestarts_, lastProxyExit_));
+  if (!config_.vrrp.instances.empty() || agent_)
+    children.push_back(child("vrrp", agent_.get(), agentRestarts_, lastAgentExit_));
+  j["children"] = children;
+  json old = json::array();
+  for (const auto& d : draining_)
+    if (d->child->running()) old.push_back(d->child->pid());
+  j["draining_workers"] = old;
+  json proxyJ{{"live", live_}, {"ready", current_ && current_->ready}};
+  if (probe_) {
+    proxyJ["probe"] = probe_->target().toString();
+    proxyJ["probe_up"] = probe_->up();
+  }
+  j["proxy"] = proxyJ;
+
+  json vrrpJ = json::array();
+  vrrp::AddressManager addrs;
+  for (const auto& inst : config_.vrrp.instances) {
+    json i{{"instance", inst.name}, {"interface", inst.interface}, {"vrid", inst.virtualRouterId}};
+    std::ifstream f(config_.vrrp.stateDir + "/vrrp-" + inst.name + ".state");
+    std::string state;
+    i["state"] = (agent_ && agent_->running() && std::getline(f, state)) ? state : "UNKNOWN";
+    json held = json::array(), vips = json::array();
+    for (const auto& vip : inst.virtualIps) {
+      vips.push_back(vip.address.toString());
+      const std::string& dev = vip.device.empty() ? inst.interface : vip.device;
+      int ifindex = static_cast<int>(if_nametoindex(dev.c_str()));
+      if (ifindex && addrs.ok() && addrs.present(ifindex, vip))
+        held.push_back(vip.address.toString());
+    }
+    i["vips"] = vips;
+    i["vips_held"] = held;
+    vrrpJ.push_back(i);
+  }
+  j["vrrp"] = vrrpJ;
+
+  json backends = json::array();
+  const auto& servers = current_ ? current_->servers : lastServers_;
+  for (const auto& be : config_.proxy.backends) {
+    json b{{"name", be.name}};
+    int up = 0, down = 0, other = 0;
+    json list = json::array();
+    for (const auto& s : be.servers) {
+      std::string state = "UP";
+      auto it = servers.find(be.name + "/" + s.name);
+      if (it != servers.end()) {
+        const auto& st = it->second;
+        state = st.admin == health::AdminState::Maint   ? "MAINT"
+                : st.admin == health::AdminState::Drain ? "DRAIN"
+                : st.checksUp                           ? "UP"
+                                                        : "DOWN";
+      } else if (!s.check.enabled) {
+        state = "UP";  // not checked: always in rotation
+      }
+      (state == "UP" ? up : state == "DOWN" ? down : other)++;
+      list.push_back(json{{"name", s.name}, {"state", state}, {"address", s.address.toString()}});
+    }
+    b["up"] = up;
+    b["down"] = down;
+    b["maint_or_drain"] = other;
+    b["servers"] = list;
+    backends.push_back(b);
+  }
+  j["backends"] = backends;
+  return j;
+}
+
+void Supervisor::handleControl(const std::string& request, ControlServer::Reply reply) {
+  if (request == "status") return reply(status().dump());
+  if (request == "reload") return reload(std::move(reply));
+  reply(
+      json{{"ok", false}, {"error", "unknown request '" + request + "' (status, reload)"}}.dump());
+}
+
+// ------------------------------------------------------------------------------------------
+
+int Supervisor::run() {
+  ::signal(SIGPIPE, SIG_IGN);
+  log_.info("tandem {} supervising {}", "run", configPath_);
+  std::string error;
+  std::vector<std::string> added;
+  if (!openSockets(config_, &added, &error)) {
+    log_.error("cannot start: {}", error);
+    return 1;
+  }
+  reapEv_.reset(evtimer_new(
+      base_.get(),
+      [](evutil_socket_t, short, void* arg) { static_cast<Supervisor*>(arg)->graveyard_.clear(); },
+      this));
+  proxyRestartEv_.reset(evtimer_new(
+      base_.get(),
+      [](evutil_socket_t, short, void* arg) { static_cast<Supervisor*>(arg)->restartProxy(); },
+      this));
+  agentRestartEv_.reset(evtimer_new(
+      base_.get(),
+      [](evutil_socket_t, short, void* arg) {
+        auto* self = static_cast<Supervisor*>(arg);
+        ++self->agentRestarts_;
+        self->startAgent();
+      },
+      this));
+  reloadTimeoutEv_.reset(evtimer_new(
+      base_.get(),
+      [](evutil_socket_t, short, void* arg) {
+        static_cast<Supervisor*>(arg)->failReload("the new proxy worker was not ready in time");
+      },
+      this));
+  stopTimerEv_.reset(evtimer_new(
+      base_.get(),
+      [](evutil_socket_t, short, void* arg) {
+        auto* self = static_cast<Supervisor*>(arg);
+        if (self->agent_ && self->agent_->running()) {
+          self->log_.warn("VRRP agent did not leave in time: killing it");
+          self->agent_->signal(SIGKILL);
+          return;
+        }
+        auto kill = [self](Worker* w) {
+          if (w && w->child->running()) {
+            self->log_.warn("proxy worker {} did not stop in time: killing it", w->child->pid());
+            w->child->signal(SIGKILL);
+          }
+        };
+        kill(self->current_.get());
+        for (auto& d : self->draining_) kill(d.get());
+      },
+      this));
+  // The agent hears the proxy's state again every 250 ms: a restarted agent learns it at once,
+  // a lost datagram costs nothing.
+  livenessEv_.reset(event_new(
+      base_.get(), -1, EV_PERSIST,
+      [](evutil_socket_t, short, void* arg) { static_cast<Supervisor*>(arg)->sendLiveness(); },
+      this));
+  timeval every{0, 250000};
+  event_add(livenessEv_.get(), &every);
+
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+    EventPtr ev(evsignal_new(
+        base_.get(), sig,
+        [](evutil_socket_t s, short, void* arg) {
+          auto* self = static_cast<Supervisor*>(arg);
+          if (s == SIGHUP)
+            self->reload(nullptr);
+          else
+            self->beginStop(s == SIGTERM ? "SIGTERM" : "SIGINT");
+        },
+        this));
+    event_add(ev.get(), nullptr);
+    signalEvents_.push_back(std::move(ev));
+  }
+
+  control_ = std::make_unique<ControlServer>(
+      base_.get(), config_.supervisor.controlSocket, config_.supervisor.controlMode,
+      [this](const std::string& req, ControlServer::Reply reply) {
+        handleControl(req, std::move(reply));
+      },
+      &error);
+  if (!control_->ok()) log_.warn("{} (`tandem status` and `tandem reload` unavailable)", error);
+
+  // A crashed earlier agent may have left addresses behind; the agent also checks at start.
+  if (!config_.vrrp.instances.empty()) removeVips("left over from an earlier run");
+  current_ = spawnWorker(config_, generation_, &error);
+  if (!current_) {
+    log_.error("cannot start the proxy worker: {}", error);
+    return 1;
+  }
+  startProbe(false);
+  live_ = false;
+  startAgent();
+  event_base_dispatch(base_.get());
+  control_.reset();
+  return 0;
+}
+
+}  // namespace
+
+int runSupervisor(const std::string& configPath, Config config) {
+  return Supervisor(configPath, std::move(config)).run();
+}
+
+}  // namespace tandem::appliance

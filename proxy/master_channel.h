@@ -1,0 +1,61 @@
+// The link between a proxy worker and the master process that started it (the supervisor of
+// `tandem run`): one SOCK_SEQPACKET unix socket pair, in the spirit of HAProxy's master-worker.
+//
+//   master -> worker, at start:  "listen KEY" with the listening socket attached (SCM_RIGHTS),
+//                                "states\nLINE\nLINE..." (server states of the previous worker),
+//                                "go"
+//   worker -> master:            "states\nLINE..." (all servers, once, before "ready"),
+//                                "ready" once every thread serves,
+//                                "state LINE" whenever a server's state changes.
+//
+// The master owns the listening sockets, so they are never closed across reloads: connections
+// waiting in a socket's accept queue are taken by the new worker instead of being reset.
+// Datagrams keep messages whole and one send per message makes sending safe from any thread.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/fd.h"
+#include "health/saved_state.h"
+#include "proxy/config.h"
+
+namespace tandem::proxy {
+
+// Identity of a listening socket across workers: the same key means the same kernel socket is
+// reused. Worker threads each have their own socket per bind (SO_REUSEPORT).
+std::string listenKey(const Bind& bind, int worker);
+// Worker threads the proxy runs for this configuration (0 in the config: one per core).
+int workerThreads(const Config& config);
+
+// Master side: the handover a new worker receives before it starts.
+bool sendListenSocket(int channel, const std::string& key, int fd);
+bool sendSavedStates(int channel, const std::vector<health::SavedServerState>& states);
+bool sendGo(int channel);
+// Parses "states\n..." or "state LINE" into *out (appending); false when it is neither.
+bool parseStatesMessage(const std::string& message, std::vector<health::SavedServerState>* out);
+
+// Worker side.
+class MasterChannel {
+ public:
+  explicit MasterChannel(UniqueFd fd) : fd_(std::move(fd)) {}
+
+  // Blocks until "go" (bounded by `timeout`), collecting sockets and saved states.
+  bool receiveHandover(std::chrono::milliseconds timeout, std::string* error);
+  // The master's socket for `key`, or an invalid fd when it sent none.
+  UniqueFd takeListenSocket(const std::string& key);
+  const std::vector<health::SavedServerState>& savedStates() const { return saved_; }
+
+  void sendStates(const std::vector<health::SavedServerState>& states);
+  void sendState(const health::SavedServerState& state);  // any thread
+  void sendReady();
+
+ private:
+  UniqueFd fd_;
+  std::map<std::string, UniqueFd> sockets_;
+  std::vector<health::SavedServerState> saved_;
+};
+
+}  // namespace tandem::proxy

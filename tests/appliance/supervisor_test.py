@@ -1,0 +1,334 @@
+#!/usr/bin/env python3
+"""`tandem run`, the supervisor, against real backends on loopback: restart with a doubling
+delay, server states kept across a crash and a reload, reloads under load with no failed
+request (one of them with an invalid file), old workers stopped after their grace period, the
+control socket (`tandem status`, `tandem reload`), and systemd's notify protocol through a fake
+NOTIFY_SOCKET."""
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from harness import TANDEM, Backend, Node, free_port, get  # noqa
+
+
+def config(port, backends, sock, extra="", grace="3s", weights=None, log="info"):
+    weights = weights or {}
+    servers = "\n".join(
+        f'      - {{ name: {b.name}, address: "{b.address}", weight: {weights.get(b.name, 1)} }}'
+        for b in backends)
+    return f"""
+global: {{ threads: 2, hard_stop_after: {grace}, log: {{ target: stderr, level: {log} }} }}
+supervisor:
+  control_socket: {sock}
+  probe: {{ interval: 100ms, timeout: 200ms }}
+  restart_delay: {{ initial: 100ms, max: 2s }}
+defaults:
+  timeout: {{ keep_alive: 5s }}
+frontends:
+  web:
+    bind: "127.0.0.1:{port}"
+    default_backend: app
+backends:
+  app:
+    check: {{ type: http, uri: /health, inter: 100ms, fall: 2, rise: 2 }}
+    servers:
+{servers}
+{extra}
+"""
+
+
+class Load:
+    """A bounded client load: keep-alive clients and connection-per-request clients. A request
+    fails when it gets no complete 200 response. Like every browser and HTTP library, a client
+    retries once on a kept-alive connection the server closed before answering (RFC 9112 9.3.1);
+    such retries are counted separately."""
+
+    def __init__(self, port, keepalive=3, fresh=2, max_seconds=60, max_requests=200000):
+        self.port = port
+        self.ok = 0
+        self.failed = []
+        self.retried = 0
+        self.served_by = {}
+        self.stop_flag = threading.Event()
+        self.lock = threading.Lock()
+        self.deadline = time.monotonic() + max_seconds
+        self.max_requests = max_requests
+        self.threads = [threading.Thread(target=self.keepalive_client, daemon=True)
+                        for _ in range(keepalive)]
+        self.threads += [threading.Thread(target=self.fresh_client, daemon=True)
+                         for _ in range(fresh)]
+        for t in self.threads:
+            t.start()
+
+    def running(self):
+        return (not self.stop_flag.is_set() and time.monotonic() < self.deadline
+                and self.ok + len(self.failed) < self.max_requests)
+
+    def record(self, body, error=None):
+        with self.lock:
+            if error is None:
+                self.ok += 1
+                name = body.split()[0].decode() if body else "?"
+                self.served_by[name] = self.served_by.get(name, 0) + 1
+            else:
+                self.failed.append(error)
+
+    def keepalive_client(self):
+        conn = None
+        while self.running():
+            for attempt in (0, 1):
+                reused = conn is not None
+                try:
+                    if conn is None:
+                        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                    conn.request("GET", "/")
+                    r = conn.getresponse()
+                    body = r.read()
+                    if r.status != 200:
+                        raise RuntimeError(f"status {r.status}")
+                    if r.getheader("connection", "").lower() == "close":
+                        conn.close()
+                        conn = None
+                    self.record(body)
+                    break
+                except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as e:
+                    if conn:
+                        conn.close()
+                    conn = None
+                    if reused and attempt == 0:
+                        with self.lock:
+                            self.retried += 1
+                        continue
+                    self.record(None, repr(e))
+                    break
+                except Exception as e:  # noqa: BLE001 - every failure counts
+                    if conn:
+                        conn.close()
+                    conn = None
+                    self.record(None, repr(e))
+                    break
+            time.sleep(0.002)
+
+    def fresh_client(self):
+        while self.running():
+            try:
+                status, _, body, _ = get(self.port, "/", timeout=5)
+                self.record(body, None if status == 200 else f"status {status}")
+            except Exception as e:  # noqa: BLE001
+                self.record(None, repr(e))
+            time.sleep(0.002)
+
+    def stop(self):
+        self.stop_flag.set()
+        for t in self.threads:
+            t.join(15)
+
+
+class SupervisorTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="tandem-sup-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.health = {}
+        self.backends = []
+        for n in ("s1", "s2", "s3"):
+            self.health[n] = os.path.join(self.tmp, f"{n}.health")
+            b = Backend(n, self.tmp, health_file=self.health[n])
+            self.addCleanup(b.stop)
+            self.backends.append(b)
+        self.port = free_port()
+        self.sock = os.path.join(self.tmp, "node.sock")
+
+    def start(self, **kw):
+        env = kw.pop("env", None)
+        node = Node(config(self.port, self.backends, self.sock, **kw), self.tmp, env=env)
+        self.addCleanup(node.stop)
+        return node
+
+    def set_health(self, name, ok):
+        with open(self.health[name], "w") as f:
+            f.write("ok" if ok else "status:503")
+
+    def wait_down(self, node, server):
+        node.wait(lambda s: any(x["name"] == server and x["state"] == "DOWN"
+                                for x in s["backends"][0]["servers"]), f"{server} DOWN")
+
+    def test_status_reports_children_backends_and_generation(self):
+        node = self.start()
+        self.set_health("s3", False)
+        self.wait_down(node, "s3")
+        s = node.status()
+        self.assertEqual(s["generation"], 1)
+        self.assertEqual(s["state"], "running")
+        proxy = [c for c in s["children"] if c["name"] == "proxy"][0]
+        self.assertEqual(proxy["state"], "running")
+        self.assertEqual(proxy["restarts"], 0)
+        self.assertTrue(s["proxy"]["live"])
+        self.assertEqual(s["proxy"]["probe"], f"127.0.0.1:{self.port}")
+        be = s["backends"][0]
+        self.assertEqual((be["name"], be["up"], be["down"]), ("app", 2, 1))
+        text = node.ctl("status").stdout
+        self.assertIn("proxy: serving", text)
+        self.assertRegex(text, r"app\s+2 up, 1 down: s3\(DOWN\)")
+        self.assertEqual(os.stat(self.sock).st_mode & 0o777, 0o660)
+
+    def test_crashed_proxy_restarts_with_doubling_delay_and_keeps_server_states(self):
+        self.set_health("s3", False)
+        node = self.start()
+        self.wait_down(node, "s3")
+        delays = []
+        for i in range(3):
+            pid = node.child_pid("proxy")
+            os.kill(pid, signal.SIGKILL)
+            node.wait(lambda s, pid=pid: any(c["name"] == "proxy" and c.get("pid") not in (None, pid)
+                                             and c["restarts"] == i + 1 for c in s["children"]),
+                      "the proxy worker to be restarted")
+            node.wait(lambda s: s["proxy"]["ready"], "the restarted worker to serve")
+            # The restarted worker starts with s3 DOWN: not one request reaches it.
+            for _ in range(30):
+                status, _, body, _ = get(self.port, "/")
+                self.assertEqual(status, 200)
+                self.assertNotEqual(body.split()[0], b"s3")
+        delays = re.findall(r"restarting the proxy worker in (\d+)ms", node.output())
+        self.assertEqual(delays, ["100", "200", "400"])
+        self.assertRegex(node.output(), r"proxy worker \(generation 1\) killed by signal 9")
+        self.assertIn("s3 is DOWN (was UP), reason: state carried over", node.output())
+
+    def test_reloads_under_load_fail_no_request(self):
+        node = self.start()
+        sup_children_before = len(node.processes())
+        load = Load(self.port)
+        self.addCleanup(load.stop)
+        results = []
+        try:
+            time.sleep(0.5)
+            for i in range(6):
+                if i == 3:
+                    # An invalid file: refused, the running configuration stays.
+                    node.write_config(config(self.port, self.backends, self.sock) + "\nbogus: [\n")
+                else:
+                    node.write_config(config(self.port, self.backends, self.sock,
+                                             weights={"s1": 1 + i}))
+                results.append(node.reload())
+                time.sleep(0.4)
+        finally:
+            load.stop()
+        codes = [r[0] for r in results]
+        self.assertEqual(codes, [0, 0, 0, 1, 0, 0], results)
+        self.assertIn("YAML syntax error", " ".join(results[3][1]["errors"]))
+        self.assertEqual(results[-1][1]["generation"], 6)
+        self.assertEqual(load.failed, [], f"{len(load.failed)} of {load.ok} requests failed")
+        # Not even a close raced by a request: an old worker answers on a kept-alive connection
+        # with Connection: close instead of closing it under the client.
+        self.assertEqual(load.retried, 0)
+        self.assertGreater(load.ok, 200)
+        print(f"\nreloads under load: {load.ok} requests, 0 failed, "
+              f"{load.retried} keep-alive retries, served by {load.served_by}", file=sys.stderr)
+        # Old workers are gone once their in-flight requests finished: nothing piles up.
+        node.wait(lambda s: not s["draining_workers"], "old workers to finish")
+        self.assertEqual(len(node.processes()), sup_children_before)
+
+    def test_server_known_down_gets_no_traffic_after_reload(self):
+        self.set_health("s2", False)
+        node = self.start()
+        self.wait_down(node, "s2")
+        load = Load(self.port, keepalive=2, fresh=2)
+        self.addCleanup(load.stop)
+        time.sleep(0.3)
+        code, reply = node.reload()
+        self.assertEqual(code, 0, reply)
+        time.sleep(1.0)
+        load.stop()
+        self.assertEqual(load.failed, [])
+        self.assertNotIn("s2", load.served_by)
+        self.assertEqual(node.status()["backends"][0]["down"], 1)
+
+    def test_old_worker_outliving_grace_period_is_stopped(self):
+        node = self.start(grace="1s")
+        # The old worker's own grace timer ends a request that outlives it (hard-stop-after)...
+        result = {}
+
+        def slow():
+            try:
+                result["r"] = get(self.port, "/slow?ms=6000", timeout=10)
+            except Exception as e:  # noqa: BLE001
+                result["e"] = e
+
+        t = threading.Thread(target=slow)
+        t.start()
+        time.sleep(0.3)
+        old = node.child_pid("proxy")
+        self.assertEqual(node.reload()[0], 0)
+        self.assertIn(old, node.status()["draining_workers"])
+        node.wait(lambda s: not s["draining_workers"], "the old worker to finish", timeout=5)
+        t.join(15)
+        self.assertIn("e", result, "the slow request outlived the grace period")
+        # ...and an old worker that hangs is killed by the supervisor after grace + 1 s.
+        t = threading.Thread(target=slow)
+        t.start()
+        time.sleep(0.3)
+        old = node.child_pid("proxy")
+        os.kill(old, signal.SIGSTOP)
+        self.assertEqual(node.reload()[0], 0)
+        started = time.monotonic()
+        node.wait(lambda s: not s["draining_workers"], "the hung worker to be killed", timeout=10)
+        self.assertLess(time.monotonic() - started, 4.0)
+        self.assertIn(f"old proxy worker {old} outlived its grace period: killing it",
+                      node.output())
+
+    def test_unknown_control_request_and_missing_socket(self):
+        node = self.start()
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(self.sock)
+            s.sendall(b"bogus\n")
+            reply = s.recv(4096).decode()
+        self.assertIn("unknown request", reply)
+        r = node.ctl("status")
+        self.assertEqual(r.returncode, 0)
+        r = subprocess.run([TANDEM, "status", "-s", os.path.join(self.tmp, "nope.sock")],
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("cannot connect", r.stderr)
+
+    def test_systemd_notify_protocol(self):
+        notify_path = os.path.join(self.tmp, "notify.sock")
+        ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        ns.bind(notify_path)
+        self.addCleanup(ns.close)
+        ns.settimeout(10)
+        env = dict(os.environ, NOTIFY_SOCKET=notify_path, WATCHDOG_USEC="400000")
+        node = self.start(env=env)
+        seen = []
+
+        def expect(key):
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                msg = ns.recv(4096).decode()
+                seen.append(msg)
+                if key in msg.split("\n"):
+                    return msg
+            self.fail(f"no {key}; got {seen}")
+
+        expect("READY=1")
+        expect("WATCHDOG=1")
+        expect("WATCHDOG=1")
+        os.kill(node.pid, signal.SIGHUP)
+        msg = expect("RELOADING=1")
+        self.assertRegex(msg, r"MONOTONIC_USEC=\d+")
+        expect("READY=1")
+        node.proc.send_signal(signal.SIGTERM)
+        expect("STOPPING=1")
+        self.assertEqual(node.proc.wait(15), 0)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
