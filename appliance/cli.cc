@@ -7,6 +7,9 @@
 #include "appliance/check_command.h"
 #include "appliance/config_loader.h"
 #include "appliance/control_command.h"
+#include "appliance/demo_backend.h"
+#include "appliance/drill.h"
+#include "appliance/lab.h"
 #include "appliance/supervisor.h"
 #include "common/logging.h"
 #include "proxy/proxy.h"
@@ -94,6 +97,37 @@ int runCli(int argc, char** argv) {
     cmd->add_flag("--json", control.json, "Print the supervisor's JSON reply");
   }
 
+  LabOptions lab;
+  auto* labCmd = app.add_subcommand(
+      "lab", "A two-node pair with backends and a client in network namespaces, on defaults");
+  labCmd->require_subcommand(1);
+  auto* labUp = labCmd->add_subcommand("up", "Build the lab and start both nodes");
+  auto* labDown = labCmd->add_subcommand("down", "Stop everything and remove the lab");
+  auto* labStatus = labCmd->add_subcommand("status", "Show the lab: VIP holder, both nodes");
+  for (auto* c : {labUp, labDown, labStatus})
+    c->add_option("--name", lab.name, "Lab name (1-8 lowercase letters/digits)")
+        ->capture_default_str();
+  labStatus->add_flag("--json", lab.json, "JSON output");
+  std::string serveName, serveDown;
+  uint16_t servePort = 80;
+  auto* labServe = labCmd->add_subcommand("serve", "The lab's demo backend (HTTP)");
+  labServe->add_option("--name", serveName, "Backend name")->required();
+  labServe->add_option("--port", servePort, "Port")->capture_default_str();
+  labServe->add_option("--down-file", serveDown, "/health answers 503 while this file exists");
+
+  DrillOptions drill;
+  auto* drillCmd = app.add_subcommand(
+      "drill",
+      "Run a failover drill on the lab under client load and report (kill-proxy, "
+      "kill-agent, kill-node, link-down, reload, preempt)");
+  drillCmd->add_option("scenario", drill.scenario, "Scenario")
+      ->required()
+      ->check(CLI::IsMember(drillScenarios()));
+  drillCmd->add_option("--lab", drill.lab, "Lab name")->capture_default_str();
+  drillCmd->add_flag("--json", drill.json, "JSON report");
+  drillCmd->add_option("--timeout", drill.requestTimeoutMs, "Request budget in ms")
+      ->capture_default_str();
+
   std::string proxyConfig;
   int masterFd = -1;
   auto* proxyCmd = app.add_subcommand("proxy", "Run the proxy worker in the foreground");
@@ -124,6 +158,11 @@ int runCli(int argc, char** argv) {
   }
   if (checkCmd->parsed()) return runCheck(check, std::cout, std::cerr);
   if (runCmd->parsed()) return runRunCommand(runConfig);
+  if (labUp->parsed()) return runLabUp(lab, std::cout, std::cerr);
+  if (labDown->parsed()) return runLabDown(lab, std::cout, std::cerr);
+  if (labStatus->parsed()) return runLabStatus(lab, std::cout, std::cerr);
+  if (labServe->parsed()) return runDemoBackend(serveName, servePort, serveDown);
+  if (drillCmd->parsed()) return runDrill(drill, std::cout, std::cerr);
   if (statusCmd->parsed()) return runStatus(control, std::cout, std::cerr);
   if (reloadCmd->parsed()) return runReload(control, std::cout, std::cerr);
   if (proxyCmd->parsed()) return runProxyCommand(proxyConfig, masterFd);

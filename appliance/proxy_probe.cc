@@ -27,6 +27,7 @@ ProxyProbe::~ProxyProbe() {
 }
 
 void ProxyProbe::start(bool initiallyUp) {
+  stop();  // a probe in flight belongs to the previous run
   running_ = true;
   up_ = initiallyUp;
   count_ = 0;

@@ -155,6 +155,7 @@ class Supervisor {
   // ---- liveness ----
   void startProbe(bool initiallyUp);
   bool proxyServing() const;
+  bool backendsServing() const;
   void updateLiveness(const std::string& why);
   void sendLiveness();
 
@@ -206,6 +207,7 @@ class Supervisor {
   std::unique_ptr<ProxyProbe> probe_;
   bool liveSent_ = false;
   bool live_ = false;
+  bool backendsUp_ = true;
   EventPtr livenessEv_;
 
   std::unique_ptr<ControlServer> control_;
@@ -271,8 +273,10 @@ void Supervisor::onChannel(evutil_socket_t, short, void* arg) {
       w->owner->onWorkerReady(w);
     } else {
       std::vector<health::SavedServerState> states;
-      if (proxy::parseStatesMessage(msg, &states))
+      if (proxy::parseStatesMessage(msg, &states)) {
         for (auto& s : states) w->servers[s.backend + "/" + s.server] = s;
+        if (w == w->owner->current_.get()) w->owner->updateLiveness("server states");
+      }
     }
     // One message per wake-up is enough for a blocking socket; stop before it would block.
     pollfd p{w->channel.get(), POLLIN, 0};
@@ -311,6 +315,8 @@ void Supervisor::onWorkerExit(Worker* w, const siginfo_t& status) {
   } else {
     lastServers_ = dead->servers;
     lastProxyExit_ = how;
+    // The next worker must prove itself to the probe (rise) before the node counts as live.
+    if (probe_ && !stopping_) probe_->start(false);
     if (stopping_) {
       log_.info("proxy worker {}", how);
     } else {
@@ -499,16 +505,43 @@ void Supervisor::startProbe(bool initiallyUp) {
   probe_->start(initiallyUp);
 }
 
+// False while some backend has servers but none of them usable (all DOWN, MAINT or DRAIN):
+// the agent then ranks this node below a healthy peer (track_proxy.backends_down_weight).
+bool Supervisor::backendsServing() const {
+  if (!current_) return true;  // no worker: proxyServing() already says down
+  for (const auto& be : config_.proxy.backends) {
+    if (be.servers.empty()) continue;
+    bool any = false;
+    for (const auto& srv : be.servers) {
+      auto it = current_->servers.find(be.name + "/" + srv.name);
+      if (it == current_->servers.end() ||
+          (it->second.checksUp && it->second.admin == health::AdminState::Ready)) {
+        any = true;  // unchecked servers are always in rotation
+        break;
+      }
+    }
+    if (!any) return false;
+  }
+  return true;
+}
+
 bool Supervisor::proxyServing() const {
   return current_ && current_->ready && current_->child->running() && (!probe_ || probe_->up());
 }
 
 void Supervisor::updateLiveness(const std::string& why) {
   bool live = proxyServing();
-  if (live == live_ && liveSent_) return;
+  bool backends = backendsServing();
+  if (live == live_ && backends == backendsUp_ && liveSent_) return;
+  if (!config_.vrrp.instances.empty()) {
+    if (live != live_ || !liveSent_)
+      log_.info("local proxy is {} ({}): telling the VRRP agent", live ? "up" : "down", why);
+    if (backends != backendsUp_)
+      log_.warn("{}: telling the VRRP agent", backends ? "every backend has a usable server again"
+                                                       : "a backend has no usable server");
+  }
   live_ = live;
-  if (!config_.vrrp.instances.empty())
-    log_.info("local proxy is {} ({}): telling the VRRP agent", live ? "up" : "down", why);
+  backendsUp_ = backends;
   sendLiveness();
 }
 
@@ -521,10 +554,11 @@ void Supervisor::sendLiveness() {
   if (path.size() >= sizeof(sa.sun_path)) return;
   std::strcpy(sa.sun_path, path.c_str());
   UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  const char* msg = live_ ? "proxy up" : "proxy down";
   // The agent may not have its socket yet (starting): the periodic resend covers that.
-  ::sendto(fd.get(), msg, std::strlen(msg), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&sa),
-           sizeof(sa));
+  for (const char* msg :
+       {backendsUp_ ? "backends up" : "backends down", live_ ? "proxy up" : "proxy down"})
+    ::sendto(fd.get(), msg, std::strlen(msg), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&sa),
+             sizeof(sa));
 }
 
 // ------------------------------------------------------------------------------------------
@@ -711,7 +745,8 @@ json Supervisor::status() const {
   for (const auto& d : draining_)
     if (d->child->running()) old.push_back(d->child->pid());
   j["draining_workers"] = old;
-  json proxyJ{{"live", live_}, {"ready", current_ && current_->ready}};
+  json proxyJ{
+      {"live", live_}, {"ready", current_ && current_->ready}, {"backends_serving", backendsUp_}};
   if (probe_) {
     proxyJ["probe"] = probe_->target().toString();
     proxyJ["probe_up"] = probe_->up();

@@ -284,6 +284,7 @@ void readInstance(LoaderState& st, const std::string& name, const YAML::Node& no
     } else {
       MapReader pm(st.yaml, tp, p);
       pm.integer("weight", &in->trackProxy.weight, -253, 0);
+      pm.integer("backends_down_weight", &in->trackProxy.backendsDownWeight, -254, 0);
       pm.finish();
     }
   }

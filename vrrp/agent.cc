@@ -61,6 +61,14 @@ class Agent {
               .warn("local proxy reported {}", up ? "up" : "down");
           recomputeAll();
         },
+        [this](bool up) {
+          if (backendsUp_ == up) return;
+          backendsUp_ = up;
+          logging::get(logging::Component::Vrrp)
+              .warn("local proxy reports {}", up ? "every backend has a usable server again"
+                                                 : "a backend without any usable server");
+          recomputeAll();
+        },
         &ctlError);
     if (!control_->ok()) log.warn("{} (proxy liveness input disabled)", ctlError);
     makeScripts();
@@ -201,6 +209,8 @@ class Agent {
         } else {
           weights += c.trackProxy.weight;
         }
+      } else if (c.trackProxy.enabled && !backendsUp_) {
+        weights += c.trackProxy.backendsDownWeight;
       }
       if (!linkIsUp(inst->ifindex())) {
         fault = true;
@@ -225,6 +235,7 @@ class Agent {
   std::unique_ptr<LinkMonitor> links_;
   std::unique_ptr<ControlSocket> control_;
   bool proxyUp_;
+  bool backendsUp_ = true;
   std::map<std::string, std::unique_ptr<TrackScriptRunner>> scripts_;
   std::vector<std::unique_ptr<VrrpInstance>> instances_;
   std::map<int, bool> linkUp_;

@@ -46,6 +46,10 @@ struct VirtualIp {
 struct ProxyTracking {
   bool enabled = true;
   int weight = 0;  // 0: proxy down -> FAULT; negative: lower the priority
+  // Added while the proxy serves but a backend has no usable server (all DOWN/MAINT): such a
+  // node ranks below a healthy peer (no VIP that only answers 503), yet keeps the VIP when the
+  // peer is no better. 0 disables it.
+  int backendsDownWeight = -254;
 
   bool operator==(const ProxyTracking&) const = default;
 };

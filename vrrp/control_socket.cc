@@ -13,8 +13,8 @@
 namespace tandem::vrrp {
 
 ControlSocket::ControlSocket(event_base* base, const std::string& path, ProxyState onProxy,
-                             std::string* error)
-    : base_(base), path_(path), onProxy_(std::move(onProxy)) {
+                             ProxyState onBackends, std::string* error)
+    : base_(base), path_(path), onProxy_(std::move(onProxy)), onBackends_(std::move(onBackends)) {
   sockaddr_un sa{};
   if (path.size() >= sizeof(sa.sun_path)) {
     *error = "control socket path too long: " + path;
@@ -51,6 +51,8 @@ void ControlSocket::onReadable(evutil_socket_t, short, void* arg) {
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == '\r')) msg.pop_back();
     if (msg == "proxy up" || msg == "proxy down") {
       self->onProxy_(msg == "proxy up");
+    } else if (msg == "backends up" || msg == "backends down") {
+      if (self->onBackends_) self->onBackends_(msg == "backends up");
     } else {
       logging::get(logging::Component::Vrrp).warn("control socket: unknown message '{}'", msg);
     }

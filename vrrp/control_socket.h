@@ -1,5 +1,6 @@
 // The agent's control input: a unix datagram socket on which the supervisor reports the local
-// proxy's liveness the instant it changes ("proxy up" / "proxy down"), so a dead proxy moves the
+// proxy's liveness the instant it changes ("proxy up" / "proxy down", and "backends up" /
+// "backends down" when a backend has no usable server left), so a dead proxy moves the
 // VIP without waiting for a track script's interval (keepalived's `killall -0` script takes up
 // to its interval x fall, and fork/exec each time).
 #pragma once
@@ -17,7 +18,8 @@ namespace tandem::vrrp {
 class ControlSocket {
  public:
   using ProxyState = std::function<void(bool up)>;
-  ControlSocket(event_base* base, const std::string& path, ProxyState onProxy, std::string* error);
+  ControlSocket(event_base* base, const std::string& path, ProxyState onProxy,
+                ProxyState onBackends, std::string* error);
   ~ControlSocket();
   bool ok() const { return fd_.valid(); }
 
@@ -26,6 +28,7 @@ class ControlSocket {
   event_base* base_;
   std::string path_;
   ProxyState onProxy_;
+  ProxyState onBackends_;
   UniqueFd fd_;
   struct event ev_;
 };

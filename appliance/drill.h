@@ -1,0 +1,35 @@
+// `tandem drill SCENARIO`: a failover drill against a running lab pair, under a bounded client
+// load through the VIP (a new connection every 10 ms from the lab's client namespace, each
+// with a 1 s budget), with the VIP watched in both nodes' namespaces every 2 ms. Reports the
+// time from the fault to the VIP answering from the other node, failed/total requests,
+// requests served per node, how long both nodes held the VIP, and whether the pair returned to
+// its initial state; exits 1 when a target is missed.
+//
+//   kill-proxy  SIGKILL the master's proxy worker        target: VIP moved <= 150 ms
+//   kill-agent  SIGKILL the master's VRRP agent          target: <= Master_Down_Interval + 50 ms
+//   kill-node   the master vanishes (all its processes   target: <= Master_Down_Interval + 50 ms
+//               SIGKILLed, its link down), then returns
+//   link-down   the master's interface goes down, then up  target: both held <= 1 advert
+//   reload      three reloads of the master under load   target: 0 failed requests
+//   preempt     the master stops, then returns and takes  target: both held <= 1 advert
+//               the VIP back
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace tandem::appliance {
+
+struct DrillOptions {
+  std::string scenario;
+  std::string lab = "tandem";
+  bool json = false;
+  int requestTimeoutMs = 1000;
+  int intervalMs = 10;
+};
+
+const std::vector<std::string>& drillScenarios();
+int runDrill(const DrillOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace tandem::appliance
