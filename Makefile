@@ -27,16 +27,9 @@ test: build
 	@cd $(BUILD_DIR) && ctest -j $(JOBS) --output-on-failure
 
 # The main job on built-in defaults: validate the example configuration, show a rejected one,
-# then run the proxy in front of two real backends and take one of them down (examples/demo.sh).
-# The two-node lab with failover drills replaces this when the supervisor lands (issue 7).
+# bring up the two-node lab, send traffic through the VIP, run a failover drill and print its
+# report (examples/demo.sh). The lab stays up; `build/tandem lab down` removes it.
 demo: build
-	@echo "== tandem check -c examples/tandem.yaml --dump"
-	@$(BUILD_DIR)/tandem check -c examples/tandem.yaml --dump
-	@echo
-	@echo "== a broken file is rejected with file:line:column and the key path:"
-	@printf 'backends:\n  app:\n    servers:\n      - { name: s1, address: "127.0.0.1:80", wieght: 3 }\n' > $(BUILD_DIR)/broken-demo.yaml
-	@$(BUILD_DIR)/tandem check -c $(BUILD_DIR)/broken-demo.yaml || true
-	@echo
 	@TANDEM=$(BUILD_DIR)/tandem bash examples/demo.sh
 
 # Tandem vs HAProxy side by side (CPU per request, req/s, p50/p99, memory); see bench/README.md.

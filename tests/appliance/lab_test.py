@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""`tandem lab` and every `tandem drill` scenario, for real: two `tandem run` nodes, three demo
+backends and a client in network namespaces (198.18.0.0/15 only), real curl through the VIP.
+The lab has a unique name and is always taken down (`tandem lab down`), also on failure."""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from harness import TANDEM  # noqa
+
+NAME = f"t{os.getpid() % 100000}"
+
+
+def tandem(*args, timeout=180):
+    return subprocess.run([TANDEM, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def netns_list():
+    return subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+
+
+class LabTest(unittest.TestCase):
+    reports = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.addClassCleanup(tandem, "lab", "down", "--name", NAME)
+        r = tandem("lab", "up", "--name", NAME, timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError(f"lab up failed:\n{r.stdout}\n{r.stderr}")
+        cls.up_output = r.stdout
+        cls.dir = f"/run/tandem-lab/{NAME}"
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.reports:
+            print("\n\ndrill      moved_ms  failed/total  both_held_ms  returned", file=sys.stderr)
+            for name, r in cls.reports.items():
+                moved = "-" if r["vip_moved_ms"] is None else f"{r['vip_moved_ms']:.0f}"
+                print(f"{name:10} {moved:>8}  {r['requests_failed']:>6}/{r['requests_total']:<5} "
+                      f"{r['both_held_ms']:>12.0f}  {r['returned_to_initial_state']}",
+                      file=sys.stderr)
+
+    def drill(self, scenario):
+        r = tandem("drill", scenario, "--lab", NAME, "--json")
+        report = json.loads(r.stdout)
+        self.reports[scenario] = report
+        self.assertTrue(report["pass"], json.dumps(report, indent=2))
+        self.assertEqual(r.returncode, 0)
+        self.assertTrue(report["returned_to_initial_state"])
+        self.assertEqual(report["notes"], [])
+        return report
+
+    def test_a_lab_up_prints_where_to_reach_what_and_settles(self):
+        self.assertIn(f"ip netns exec {NAME}-client curl -s http://198.18.0.100/", self.up_output)
+        self.assertIn(f"tandem lab down --name {NAME}", self.up_output)
+        s = json.loads(tandem("lab", "status", "--name", NAME, "--json").stdout)
+        self.assertEqual(s["vip_held_by"], ["n1"])
+        for node in s["nodes"]:
+            self.assertTrue(node["status"]["proxy"]["live"])
+            self.assertEqual(node["status"]["backends"][0]["up"], 3)
+        roles = [n["status"]["vrrp"][0]["state"] for n in s["nodes"]]
+        self.assertEqual(roles, ["MASTER", "BACKUP"])
+
+    def test_b_traffic_through_the_vip_is_balanced(self):
+        seen = {}
+        for _ in range(9):
+            r = subprocess.run(["ip", "netns", "exec", f"{NAME}-client", "curl", "-s", "-m", "3",
+                                "http://198.18.0.100/"], capture_output=True, text=True,
+                               timeout=10)
+            backend, node = r.stdout.split()
+            seen[backend] = seen.get(backend, 0) + 1
+            self.assertEqual(node, "198.18.0.11")  # the master forwards
+        # Round robin over all three (the supervisors' own liveness probes take turns too).
+        self.assertEqual(set(seen), {"b1", "b2", "b3"})
+
+    def test_c_drill_kill_proxy(self):
+        r = self.drill("kill-proxy")
+        self.assertLessEqual(r["vip_moved_ms"], 150)
+        self.assertLessEqual(r["both_held_ms"], 5)  # the hand-back: one advert's flight
+
+    def test_d_drill_kill_agent(self):
+        r = self.drill("kill-agent")
+        self.assertLessEqual(r["vip_moved_ms"], r["master_down_interval_ms"] + 50)
+        # The supervisor removed the dead agent's VIP at once: never two holders.
+        self.assertLessEqual(r["both_held_ms"], 5)
+        with open(f"{self.dir}/n1.log") as f:
+            self.assertIn("removed virtual address 198.18.0.100/24 from eth0: the VRRP agent died",
+                          f.read())
+
+    def test_e_drill_kill_node(self):
+        r = self.drill("kill-node")
+        self.assertLessEqual(r["vip_moved_ms"], r["master_down_interval_ms"] + 50)
+
+    def test_f_drill_link_down(self):
+        r = self.drill("link-down")
+        self.assertLessEqual(r["both_held_ms"], 100)
+
+    def test_g_drill_reload(self):
+        r = self.drill("reload")
+        self.assertEqual(r["requests_failed"], 0)
+        self.assertGreater(r["requests_total"], 100)
+
+    def test_h_drill_preempt_and_clean_stop_order(self):
+        r = self.drill("preempt")
+        self.assertLessEqual(r["both_held_ms"], 100)
+        # The drill stopped n1 with SIGTERM: the agent left first, then the proxy drained.
+        with open(f"{self.dir}/n1.log") as f:
+            log = f.read()
+        stop = log.rindex("SIGTERM: stopping")
+        agent = log.index("VRRP agent exited with status 0", stop)
+        proxy = log.index("proxy worker exited with status 0", stop)
+        self.assertLess(agent, proxy)
+
+    def test_z_lab_down_removes_everything(self):
+        r = tandem("lab", "down", "--name", NAME)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn(f"{NAME}-", netns_list())
+        self.assertFalse(os.path.exists(self.dir))
+        self.assertIn("is not up", tandem("lab", "down", "--name", NAME).stdout)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
