@@ -117,6 +117,38 @@ class LabTest(unittest.TestCase):
         proxy = log.index("proxy worker exited with status 0", stop)
         self.assertLess(agent, proxy)
 
+    def test_i_vrrp_change_on_reload_keeps_the_unchanged_instance_master(self):
+        cfg = f"{self.dir}/n1.yaml"
+        with open(cfg) as f:
+            original = f.read()
+        sock = f"{self.dir}/n1.sock"
+        log_path = f"{self.dir}/n1.log"
+        try:
+            with open(cfg, "a") as f:
+                f.write("    VI_2:\n      interface: eth0\n      virtual_router_id: 52\n"
+                        "      priority: 150\n      advert_int: 100ms\n"
+                        "      virtual_ipaddress: [198.18.0.101/24]\n")
+            before = os.path.getsize(log_path)
+            r = tandem("reload", "-s", sock, "--json")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                s = json.loads(tandem("status", "-s", sock, "--json").stdout)
+                states = {i["instance"]: i["state"] for i in s["vrrp"]}
+                if states.get("VI_2") == "MASTER":
+                    break
+                time.sleep(0.1)
+            self.assertEqual(states, {"VI_1": "MASTER", "VI_2": "MASTER"})
+            with open(log_path) as f:
+                f.seek(before)
+                after = f.read()
+            self.assertIn("configuration reloaded: 1 instance(s) unchanged, 1 (re)started", after)
+            self.assertNotIn("VRRP_Instance(VI_1) Entering", after)  # never left MASTER
+        finally:
+            with open(cfg, "w") as f:
+                f.write(original)
+            tandem("reload", "-s", sock)
+
     def test_z_lab_down_removes_everything(self):
         r = tandem("lab", "down", "--name", NAME)
         self.assertEqual(r.returncode, 0, r.stderr)
