@@ -10,7 +10,7 @@ CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 30
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build test demo bench bench-failover fuzz fuzz-smoke asan clean format
+.PHONY: all deps build test demo bench bench-failover bench-drills fuzz fuzz-smoke asan clean format
 
 all: build
 
@@ -35,11 +35,19 @@ demo: build
 # Tandem vs HAProxy side by side (CPU per request, req/s, p50/p99, memory); see bench/README.md.
 BENCH_ROUNDS ?= 3
 BENCH_SECONDS ?= 5
+DRILL_ROUNDS ?= 3
 bench: build
 	@python3 bench/run.py --tandem $(BUILD_DIR)/tandem --rounds $(BENCH_ROUNDS) \
 	  --seconds $(BENCH_SECONDS) --out $(BUILD_DIR)/bench-results.md
 	@TANDEM_BINARY=$(BUILD_DIR)/tandem FAILOVER_OUT=$(BUILD_DIR)/bench-failover.md \
 	  python3 bench/failover.py
+	@DRILL_ROUNDS=$(DRILL_ROUNDS) python3 bench/drills.py --tandem $(BUILD_DIR)/tandem \
+	  --out $(BUILD_DIR)/bench-drills.md
+
+# Every failover drill on the Tandem lab and on a keepalived + HAProxy pair, side by side.
+bench-drills: build
+	@DRILL_ROUNDS=$(DRILL_ROUNDS) python3 bench/drills.py --tandem $(BUILD_DIR)/tandem \
+	  --out $(BUILD_DIR)/bench-drills.md
 
 # Only the VRRP failover comparison with keepalived (network namespaces; root).
 bench-failover: build

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 namespace tandem::appliance {
 
@@ -89,6 +90,17 @@ void Child::onPidfd(evutil_socket_t, short, void* arg) {
   self->pidfd_.reset();
   self->pid_ = -1;
   self->onExit_(*self, info);  // may destroy *self
+}
+
+std::string Child::selfExecutable() {
+  std::error_code ec;
+  std::string p = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  if (ec || p.empty()) return "/proc/self/exe";
+  const std::string deleted = " (deleted)";
+  if (p.size() > deleted.size() &&
+      p.compare(p.size() - deleted.size(), deleted.size(), deleted) == 0)
+    p.resize(p.size() - deleted.size());
+  return p;
 }
 
 std::string Child::describe(const siginfo_t& status) {

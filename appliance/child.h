@@ -38,6 +38,9 @@ class Child {
 
   // "exited with status 1", "killed by signal 9 (Killed)".
   static std::string describe(const siginfo_t& status);
+  // This program's path, for starting its subcommands. After a package upgrade replaced the
+  // file, the kernel reports "PATH (deleted)": the new file at PATH is what to start.
+  static std::string selfExecutable();
 
  private:
   static void onPidfd(evutil_socket_t, short, void* arg);

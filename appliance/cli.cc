@@ -124,8 +124,16 @@ int runCli(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember(drillScenarios()));
   drillCmd->add_option("--lab", drill.lab, "Lab name")->capture_default_str();
+  drillCmd
+      ->add_option("--pair", drill.pairFile,
+                   "Drill a pair described by a JSON file instead of a lab (drill_pair.h)")
+      ->option_text("FILE");
   drillCmd->add_flag("--json", drill.json, "JSON report");
   drillCmd->add_option("--timeout", drill.requestTimeoutMs, "Request budget in ms")
+      ->capture_default_str();
+  drillCmd
+      ->add_option("--return-timeout", drill.returnTimeoutMs,
+                   "How long to wait for the pair to return to its initial state (ms)")
       ->capture_default_str();
 
   std::string proxyConfig;

@@ -27,8 +27,7 @@
 #include <sstream>
 #include <thread>
 
-#include "appliance/control_server.h"
-#include "appliance/lab.h"
+#include "appliance/drill_pair.h"
 #include "appliance/netns.h"
 #include "vrrp/address_manager.h"
 
@@ -322,25 +321,6 @@ int64_t overlapUs(const std::vector<std::pair<int64_t, bool>>& a,
   return total;
 }
 
-std::optional<json> statusOf(const LabNode& n) {
-  std::string error;
-  auto reply = controlRequest(n.socket, "status", 2000, &error);
-  if (!reply) return std::nullopt;
-  try {
-    return json::parse(*reply);
-  } catch (const json::exception&) {
-    return std::nullopt;
-  }
-}
-
-pid_t childPid(const LabNode& n, const std::string& name) {
-  auto s = statusOf(n);
-  if (!s) return -1;
-  for (const auto& c : (*s)["children"])
-    if (c.value("name", "") == name && c.value("state", "") == "running") return c.value("pid", -1);
-  return -1;
-}
-
 bool waitFor(const std::function<bool()>& cond, std::chrono::milliseconds limit) {
   auto deadline = Clock::now() + limit;
   while (Clock::now() < deadline) {
@@ -366,46 +346,41 @@ int runDrill(const DrillOptions& o, std::ostream& out, std::ostream& err) {
     return 2;
   }
   std::string error;
-  if (!Lab::validName(o.lab, &error)) {
+  std::unique_ptr<DrillPair> pair =
+      o.pairFile.empty() ? labPair(o.lab, &error) : commandPair(o.pairFile, &error);
+  if (!pair) {
     err << "tandem drill: " << error << "\n";
-    return 2;
-  }
-  Lab lab = Lab::describe(o.lab);
-  if (!lab.isUp()) {
-    err << "tandem drill: lab '" << lab.name << "' is not up (tandem lab up"
-        << (lab.name == "tandem" ? "" : " --name " + lab.name) << ")\n";
     return 1;
   }
+  DrillPair& p = *pair;
   // Initial state: both nodes serving, exactly one VIP holder.
   std::vector<size_t> holders;
   bool settled = waitFor(
       [&] {
-        holders = labVipHolders(lab);
+        holders = p.vipHolders();
         if (holders.size() != 1) return false;
-        for (const auto& n : lab.nodes) {
-          auto s = statusOf(n);
-          if (!s || !(*s)["proxy"].value("live", false)) return false;
-        }
+        for (size_t i = 0; i < p.nodes.size(); ++i)
+          if (!p.serving(i)) return false;
         return true;
       },
       15s);
   if (!settled) {
-    err << "tandem drill: the pair is not in a steady state (one VIP holder, both proxies "
-           "serving); see tandem lab status\n";
+    err << "tandem drill: " << p.label
+        << " is not in a steady state (one VIP holder, both proxies serving)\n";
     return 1;
   }
   size_t m = holders[0], b = 1 - m;
-  const LabNode& master = lab.nodes[m];
-  const LabNode& backup = lab.nodes[b];
-  const int64_t mdiUs = lab.masterDownInterval().count();
-  const int64_t advertUs = int64_t(lab.advertMs) * 1000;
+  const PairNode& master = p.nodes[m];
+  const PairNode& backup = p.nodes[b];
+  const int64_t mdiUs = p.masterDownIntervalUs();
+  const int64_t advertUs = int64_t(p.advertMs) * 1000;
 
   std::vector<std::unique_ptr<VipWatcher>> watchers;
-  for (const auto& n : lab.nodes) {
-    watchers.push_back(std::make_unique<VipWatcher>(n.netns, lab.vip, lab.prefix));
+  for (const auto& n : p.nodes) {
+    watchers.push_back(std::make_unique<VipWatcher>(n.netns, p.vip, p.prefix));
     watchers.back()->start();
   }
-  ClientLoad load(lab.clientNetns, lab.vip, lab.port, o.intervalMs, o.requestTimeoutMs, 60);
+  ClientLoad load(p.clientNetns, p.vip, p.port, o.intervalMs, o.requestTimeoutMs, 60);
   if (!load.start(&error)) {
     err << "tandem drill: " << error << "\n";
     return 1;
@@ -413,9 +388,9 @@ int runDrill(const DrillOptions& o, std::ostream& out, std::ostream& err) {
   std::this_thread::sleep_for(1s);  // warm-up: the pair serves before the fault
 
   json report{{"scenario", o.scenario},
-              {"lab", lab.name},
+              {"pair", p.label},
               {"initial_master", master.name},
-              {"advert_ms", lab.advertMs},
+              {"advert_ms", p.advertMs},
               {"master_down_interval_ms", mdiUs / 1000.0}};
   std::string fault;
   int64_t t0 = 0;
@@ -424,50 +399,48 @@ int runDrill(const DrillOptions& o, std::ostream& out, std::ostream& err) {
   bool expectMove = true;
   std::string moveTo = backup.address;  // who must answer after the fault
   std::vector<std::string> notes;
-  auto linkSet = [&](const LabNode& n, bool up) {
+  auto linkSet = [&](const PairNode& n, bool up) {
     runCommand({"ip", "-n", n.netns, "link", "set", "eth0", up ? "up" : "down"});
   };
   auto waitMoved = [&](const std::string& to, int64_t since) {
     waitFor([&] { return load.firstAnswerFrom(to, since).has_value(); }, 10s);
     if (auto t = load.firstAnswerFrom(to, since)) movedUs = *t - since;
   };
+  auto pidList = [](const std::vector<pid_t>& pids) {
+    std::string s;
+    for (pid_t x : pids) s += (s.empty() ? "" : ",") + std::to_string(x);
+    return s;
+  };
+  auto killAll = [](const std::vector<pid_t>& pids, int sig) {
+    for (pid_t x : pids) ::kill(x, sig);
+  };
 
-  if (o.scenario == "kill-proxy") {
-    pid_t pid = childPid(master, "proxy");
-    fault = "SIGKILL proxy worker " + std::to_string(pid) + " on " + master.name;
+  if (o.scenario == "kill-proxy" || o.scenario == "kill-agent") {
+    bool proxy = o.scenario == "kill-proxy";
+    auto pids = proxy ? p.proxyPids(m) : p.agentPids(m);
+    if (pids.empty()) notes.push_back("no PID found to kill");
+    fault = std::string("SIGKILL ") + (proxy ? "proxy" : "VRRP agent") + " (pid " + pidList(pids) +
+            ") on " + master.name;
     t0 = nowUs();
-    ::kill(pid, SIGKILL);
-    targetMovedUs = 150000;
-    waitMoved(moveTo, t0);
-  } else if (o.scenario == "kill-agent") {
-    pid_t pid = childPid(master, "vrrp");
-    fault = "SIGKILL VRRP agent " + std::to_string(pid) + " on " + master.name;
-    t0 = nowUs();
-    ::kill(pid, SIGKILL);
-    targetMovedUs = mdiUs + 50000;
+    killAll(pids, SIGKILL);
+    targetMovedUs = proxy ? 150000 : mdiUs + 50000;
     waitMoved(moveTo, t0);
   } else if (o.scenario == "kill-node") {
-    pid_t agent = childPid(master, "vrrp"), proxy = childPid(master, "proxy");
-    pid_t sup = lab.nodePid(m);
+    auto pids = p.nodePids(m);
     fault = "node " + master.name + " vanishes: its processes freeze and die, its link goes down";
     t0 = nowUs();
     // Frozen first (no handler runs, nothing is sent, no socket closes with a reset), then the
     // link goes, then they die: what a node losing power looks like from the network.
-    for (pid_t p : {agent, proxy, sup}) ::kill(p, SIGSTOP);
+    killAll(pids, SIGSTOP);
     linkSet(master, false);
-    for (pid_t p : {agent, proxy, sup}) ::kill(p, SIGKILL);
+    killAll(pids, SIGKILL);
     targetMovedUs = mdiUs + 50000;
     waitMoved(moveTo, t0);
-    // The node comes back: its supervisor first removes the VIP the dead agent left on the
-    // (still down) interface, then the link returns and the agent joins the election.
-    waitFor([&] { return !processAlive(sup); }, 2s);
-    if (!lab.startNode(m, &error)) notes.push_back("restart failed: " + error);
-    waitFor(
-        [&] {
-          auto s = statusOf(master);
-          return s && (*s)["proxy"].value("ready", false);
-        },
-        10s);
+    // The node comes back: started while its link is still down (a Tandem supervisor first
+    // removes the VIP its dead agent left behind), then the link returns.
+    waitFor([&] { return std::none_of(pids.begin(), pids.end(), processAlive); }, 2s);
+    if (!p.startNode(m, &error)) notes.push_back("restart failed: " + error);
+    waitFor([&] { return p.serving(m); }, 10s);
     std::this_thread::sleep_for(300ms);
     linkSet(master, true);
   } else if (o.scenario == "link-down") {
@@ -483,26 +456,18 @@ int runDrill(const DrillOptions& o, std::ostream& out, std::ostream& err) {
     fault = "3 reloads of " + master.name + " under load";
     t0 = nowUs();
     for (int i = 0; i < 3; ++i) {
-      auto reply = controlRequest(master.socket, "reload", 60000, &error);
-      bool ok = false;
-      try {
-        ok = reply && json::parse(*reply).value("ok", false);
-      } catch (const json::exception&) {
-      }
-      if (!ok)
-        notes.push_back("reload " + std::to_string(i + 1) + " failed: " + (reply ? *reply : error));
+      if (!p.reload(m, &error))
+        notes.push_back("reload " + std::to_string(i + 1) + " failed: " + error);
       std::this_thread::sleep_for(700ms);
     }
   } else if (o.scenario == "preempt") {
     // Setup: the master stops (gracefully) and the backup takes over.
-    pid_t sup = lab.nodePid(m);
-    ::kill(sup, SIGTERM);
-    waitFor([&] { return !processAlive(sup); }, 15s);
+    if (!p.stopNode(m, &error)) notes.push_back("stop failed: " + error);
     waitFor([&] { return load.firstAnswerFrom(backup.address, nowUs() - 50000).has_value(); }, 5s);
     std::this_thread::sleep_for(500ms);
     fault = master.name + " returns after a stop and preempts " + backup.name;
     t0 = nowUs();
-    if (!lab.startNode(m, &error)) notes.push_back("restart failed: " + error);
+    if (!p.startNode(m, &error)) notes.push_back("restart failed: " + error);
     moveTo = master.address;
     waitMoved(moveTo, t0);
   }
@@ -512,12 +477,9 @@ int runDrill(const DrillOptions& o, std::ostream& out, std::ostream& err) {
   bool returned = waitFor(
       [&] {
         return watchers[m]->held() && !watchers[b]->held() &&
-               load.firstAnswerFrom(master.address, undoneUs).has_value() && [&] {
-                 auto s = statusOf(master);
-                 return s && (*s)["proxy"].value("live", false);
-               }();
+               load.firstAnswerFrom(master.address, undoneUs).has_value() && p.serving(m);
       },
-      20s);
+      std::chrono::milliseconds(o.returnTimeoutMs));
   std::optional<int64_t> returnUs;
   if (returned) returnUs = nowUs() - t0;
   std::this_thread::sleep_for(500ms);  // a tail of traffic on the restored pair
@@ -528,7 +490,7 @@ int runDrill(const DrillOptions& o, std::ostream& out, std::ostream& err) {
   auto results = load.results();
   int failed = 0;
   json served = json::object();
-  for (const auto& n : lab.nodes) served[n.name] = 0;
+  for (const auto& n : p.nodes) served[n.name] = 0;
   std::map<std::string, int> errors;
   for (const auto& r : results) {
     if (!r.ok) {
@@ -536,7 +498,7 @@ int runDrill(const DrillOptions& o, std::ostream& out, std::ostream& err) {
       errors[r.error]++;
       continue;
     }
-    for (const auto& n : lab.nodes)
+    for (const auto& n : p.nodes)
       if (n.address == r.node) served[n.name] = served[n.name].get<int>() + 1;
   }
   int64_t bothUs = overlapUs(watchers[0]->changes(), watchers[1]->changes(), t0 - 1000000, endUs);
@@ -570,7 +532,7 @@ int runDrill(const DrillOptions& o, std::ostream& out, std::ostream& err) {
     target("the VIP never moves", served[backup.name].get<int>() == 0 && bothUs == 0);
   }
   if (o.scenario == "preempt" || o.scenario == "link-down")
-    target("both nodes held the VIP at most one advert interval (" + std::to_string(lab.advertMs) +
+    target("both nodes held the VIP at most one advert interval (" + std::to_string(p.advertMs) +
                " ms)",
            bothUs <= advertUs);
   if (o.scenario == "preempt") target("the returning master answers", movedUs.has_value());
@@ -589,8 +551,8 @@ int runDrill(const DrillOptions& o, std::ostream& out, std::ostream& err) {
     s << std::fixed << std::setprecision(0) << v.get<double>() << " ms";
     return s.str();
   };
-  out << "drill " << o.scenario << " on lab '" << lab.name << "' (VRRPv3, adverts every "
-      << lab.advertMs << " ms, Master_Down_Interval " << mdiUs / 1000 << " ms)\n"
+  out << "drill " << o.scenario << " on " << p.label << " (adverts every " << p.advertMs
+      << " ms, Master_Down_Interval " << mdiUs / 1000 << " ms)\n"
       << "  fault                           " << fault << "\n";
   if (expectMove)
     out << "  VIP answered from " << (o.scenario == "preempt" ? master.name : backup.name)

@@ -24,9 +24,11 @@ namespace tandem::appliance {
 struct DrillOptions {
   std::string scenario;
   std::string lab = "tandem";
+  std::string pairFile;  // instead of a lab: a pair described in JSON (see drill_pair.h)
   bool json = false;
   int requestTimeoutMs = 1000;
   int intervalMs = 10;
+  int returnTimeoutMs = 20000;  // how long to wait for the pair to return to its initial state
 };
 
 const std::vector<std::string>& drillScenarios();

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "appliance/child.h"
 #include "appliance/control_command.h"
 #include "appliance/control_server.h"
 #include "appliance/netns.h"
@@ -22,12 +23,6 @@ namespace {
 
 using json = nlohmann::json;
 using namespace std::chrono_literals;
-
-std::string selfExe() {
-  std::error_code ec;
-  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string("tandem") : p.string();
-}
 
 pid_t readPid(const std::string& file) {
   std::ifstream in(file);
@@ -79,7 +74,7 @@ Lab Lab::describe(const std::string& name) {
   lab.dir = "/run/tandem-lab/" + name;
   lab.switchNetns = name + "-sw";
   lab.clientNetns = name + "-client";
-  lab.exe = selfExe();
+  lab.exe = Child::selfExecutable();
   for (int i = 1; i <= 2; ++i) {
     LabNode n;
     n.name = "n" + std::to_string(i);

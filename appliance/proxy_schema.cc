@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include "appliance/condition_parser.h"
 #include "appliance/schema.h"
@@ -371,8 +372,8 @@ std::vector<proxy::HttpRequestRule> readHttpRequestRules(
     if (!m.valid()) continue;
     using A = proxy::HttpRequestRule::Action;
     proxy::HttpRequestRule r;
-    std::string action =
-        ruleAction(st, m, {"deny", "redirect", "set_header", "add_header", "del_header", "track"});
+    std::string action = ruleAction(
+        st, m, {"deny", "redirect", "return", "set_header", "add_header", "del_header", "track"});
     YAML::Node v = action.empty() ? YAML::Node() : m.get(action);
     std::string vpath = m.pathOf(action);
     if (action == "deny") {
@@ -408,6 +409,36 @@ std::vector<proxy::HttpRequestRule> readHttpRequestRules(
       if (!r.redirectScheme.empty() && r.redirectScheme != "http" && r.redirectScheme != "https")
         st.yaml.error(rm.get("scheme"), rm.pathOf("scheme"),
                       "expected http or https, got '" + r.redirectScheme + "'");
+      rm.finish();
+    } else if (action == "return") {
+      // HAProxy's `http-request return status N content-type T (string S | file F)`: an answer
+      // made by the proxy itself (a maintenance page, a health endpoint, a welcome page).
+      r.action = A::Return;
+      r.status = 200;
+      r.contentType = "text/plain";
+      MapReader rm(st.yaml, v, vpath);
+      rm.integer("status", &r.status, 200, 599);
+      rm.string("content_type", &r.contentType);
+      std::string file;
+      bool hasString = rm.has("string");
+      rm.string("string", &r.body);
+      rm.string("file", &file);
+      if (hasString && !file.empty())
+        st.yaml.error(v, vpath, "a return has a string or a file, not both");
+      if (!file.empty()) {
+        std::string resolved = st.resolvePath(file);
+        std::ifstream in(resolved, std::ios::binary);
+        if (!in) {
+          st.yaml.error(rm.get("file"), rm.pathOf("file"), "cannot read '" + resolved + "'");
+        } else {
+          std::stringstream ss;
+          ss << in.rdbuf();
+          r.body = ss.str();
+        }
+      }
+      if (r.contentType.find_first_of("\r\n") != std::string::npos)
+        st.yaml.error(rm.get("content_type"), rm.pathOf("content_type"),
+                      "a content type is one line");
       rm.finish();
     } else if (action == "set_header" || action == "add_header") {
       r.action = action == "set_header" ? A::SetHeader : A::AddHeader;

@@ -31,6 +31,7 @@
 #include "common/logging.h"
 #include "proxy/master_channel.h"
 #include "proxy/socket_util.h"
+#include "proxy/stats_page.h"
 #include "vrrp/address_manager.h"
 
 namespace tandem::appliance {
@@ -56,19 +57,17 @@ double secondsSince(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-std::string selfExe() {
-  std::error_code ec;
-  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string("/proc/self/exe") : p.string();
-}
-
 // Every listening socket a configuration needs, by key (see proxy::listenKey).
-std::map<std::string, const proxy::Bind*> socketKeys(const Config& c) {
-  std::map<std::string, const proxy::Bind*> keys;
+std::map<std::string, proxy::Bind> socketKeys(const Config& c) {
+  std::map<std::string, proxy::Bind> keys;
   int threads = proxy::workerThreads(c.proxy);
-  for (const auto& fe : c.proxy.frontends)
-    for (const auto& b : fe.binds)
-      for (int t = 0; t < threads; ++t) keys[proxy::listenKey(b, t)] = &b;
+  auto add = [&](const std::vector<proxy::Frontend>& frontends) {
+    for (const auto& fe : frontends)
+      for (const auto& b : fe.binds)
+        for (int t = 0; t < threads; ++t) keys[proxy::listenKey(b, t)] = b;
+  };
+  add(c.proxy.frontends);
+  add(proxy::builtinFrontends(c.proxy));  // stats page, Prometheus exporter
   return keys;
 }
 
@@ -108,7 +107,7 @@ class Supervisor {
   Supervisor(std::string configPath, Config config)
       : configPath_(std::move(configPath)),
         config_(std::move(config)),
-        exe_(selfExe()),
+        exe_(Child::selfExecutable()),
         base_(event_base_new()),
         notifier_(base_.get()),
         log_(logging::get(logging::Component::Supervisor)) {}
@@ -395,8 +394,8 @@ void Supervisor::retire(std::unique_ptr<Worker> w) {
 bool Supervisor::openSockets(const Config& cfg, std::vector<std::string>* added,
                              std::string* error) {
   for (const auto& [key, bind] : socketKeys(cfg)) {
-    if (sockets_.count(key) || bind->ssl) continue;
-    UniqueFd fd = proxy::makeListenSocket(bind->endpoint, bind->backlog, bind->v6only, error);
+    if (sockets_.count(key) || bind.ssl) continue;
+    UniqueFd fd = proxy::makeListenSocket(bind.endpoint, bind.backlog, bind.v6only, error);
     if (!fd) {
       for (const auto& k : *added) sockets_.erase(k);
       added->clear();

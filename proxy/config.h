@@ -93,13 +93,15 @@ struct Guard {
 };
 
 struct HttpRequestRule {
-  enum class Action { Deny, Redirect, SetHeader, AddHeader, DelHeader, Track };
+  enum class Action { Deny, Redirect, SetHeader, AddHeader, DelHeader, Track, Return };
   Action action = Action::Deny;
   int status = 403;              // deny status; redirect code
   std::string name;              // header name
   std::string value;             // header value
   std::string redirectScheme;    // redirect scheme https
   std::string redirectLocation;  // redirect location URL
+  std::string contentType;       // return: the answer's content type
+  std::string body;              // return: the answer's body (a string or a file's content)
   std::string redirectPrefix;    // redirect prefix URL
   std::string table;             // for Track: rate-limit table name
   Guard guard;
@@ -130,8 +132,12 @@ struct UseBackendRule {
 };
 
 struct Frontend {
+  // The stats page and the Prometheus exporter run as frontends of their own (stats_page.h).
+  enum class Builtin { None, Stats, Prometheus };
+
   std::string name;
   Mode mode = Mode::Http;
+  Builtin builtin = Builtin::None;
   std::vector<Bind> binds;
   std::map<std::string, Acl> acls;
   std::vector<HttpRequestRule> httpRequest;

@@ -1,5 +1,7 @@
 #include "proxy/http_stream.h"
 
+#include "proxy/stats_page.h"
+
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -225,6 +227,15 @@ void HttpStream::onRequestHead() {
   }
   if (hosts > 1 || (!clientHttp10_ && hosts == 0)) return sendLocal(400);
   upgrade_ = h.connectionUpgrade && hasUpgradeHeader;
+  if (fe.config->builtin != Frontend::Builtin::None) {
+    std::string_view authorization;
+    for (const auto& f : h.headers)
+      if (iequals(f.name.in(base), "authorization")) authorization = f.value.in(base);
+    std::string reply = builtinResponse(worker_.runtime(), *fe.config, h.method.in(base),
+                                        h.url.in(base), authorization);
+    if (h.isHead) reply.resize(reply.find("\r\n\r\n") + 4);
+    return sendLocalRaw(std::move(reply));
+  }
 
   View view(*this, h, base);
   std::vector<size_t> edits;
@@ -247,6 +258,15 @@ void HttpStream::onRequestHead() {
         return sendLocalRaw("HTTP/1.1 " + std::to_string(r.status) + " " +
                             redirectReason(r.status) + "\r\ncontent-length: 0\r\nlocation: " +
                             location + "\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n");
+      }
+      case HttpRequestRule::Action::Return: {
+        std::string reply = "HTTP/1.1 " + std::to_string(r.status) + " " +
+                            std::string(reasonPhrase(r.status)) +
+                            "\r\ncontent-type: " + r.contentType +
+                            "\r\ncontent-length: " + std::to_string(r.body.size()) +
+                            "\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n";
+        if (!h.isHead) reply += r.body;
+        return sendLocalRaw(std::move(reply));
       }
       case HttpRequestRule::Action::Track: {
         auto it = fe.rateLimiters.find(r.table);

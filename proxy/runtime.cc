@@ -1,5 +1,7 @@
 #include "proxy/runtime.h"
 
+#include "proxy/stats_page.h"
+
 #include <netdb.h>
 
 #include <cstring>
@@ -7,8 +9,6 @@
 #include <sstream>
 
 namespace tandem::proxy {
-namespace {
-
 const char* reasonPhrase(int status) {
   switch (status) {
     case 200:
@@ -49,6 +49,8 @@ const char* reasonPhrase(int status) {
       return "Error";
   }
 }
+
+namespace {
 
 const char* explanation(int status) {
   switch (status) {
@@ -120,6 +122,7 @@ const std::string& ErrorPages::response(int status) const {
 
 std::unique_ptr<Runtime> Runtime::build(const Config& config, std::string* error) {
   std::unique_ptr<Runtime> rt(new Runtime(config));
+  for (auto& f : builtinFrontends(config)) rt->config_.frontends.push_back(std::move(f));
   const Config& c = rt->config_;
   std::map<std::string, BackendRuntime*> byName;
   for (size_t b = 0; b < c.backends.size(); ++b) {

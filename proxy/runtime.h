@@ -18,6 +18,9 @@
 
 namespace tandem::proxy {
 
+// The reason phrase HAProxy uses for an HTTP status ("Service Unavailable").
+const char* reasonPhrase(int status);
+
 struct ServerRuntime {
   const Server* config = nullptr;
   size_t index = 0;  // in its backend

@@ -312,6 +312,14 @@ std::vector<BrokenCase> cases() {
        "vrrp.instances.VI_1.nopreempt", "contradicts 'preempt'"},
       {"vrrp_track_proxy_weight", vrrp(kVrrpBase + "      track_proxy: { weight: 10 }\n"), 7, 30,
        "vrrp.instances.VI_1.track_proxy.weight", "expected an integer from -253 to 0"},
+      {"return_string_and_file",
+       kBackend + "frontends:\n  web:\n    bind: \"*:80\"\n    default_backend: app\n"
+                  "    http_request:\n      - return: { string: hi, file: x.html }\n",
+       10, 17, "frontends.web.http_request[0].return", "a string or a file, not both"},
+      {"return_missing_file",
+       kBackend + "frontends:\n  web:\n    bind: \"*:80\"\n    default_backend: app\n"
+                  "    http_request:\n      - return: { file: nope.html }\n",
+       10, 25, "frontends.web.http_request[0].return.file", "cannot read"},
       // ---- supervisor
       {"supervisor_probe_wildcard",
        kFrontend + kBackend + "supervisor:\n  probe: { address: \"*:80\" }\n", 10, 21,

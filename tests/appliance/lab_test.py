@@ -149,6 +149,33 @@ class LabTest(unittest.TestCase):
                 f.write(original)
             tandem("reload", "-s", sock)
 
+    def test_j_hung_proxy_fails_the_probe_and_the_vip_moves(self):
+        s = json.loads(tandem("status", "-s", f"{self.dir}/n1.sock", "--json").stdout)
+        pid = [c["pid"] for c in s["children"] if c["name"] == "proxy"][0]
+        os.kill(pid, 19)  # SIGSTOP: alive but not answering, as a hung worker
+        try:
+            started = time.monotonic()
+            holder = None
+            while time.monotonic() - started < 5:
+                holder = json.loads(tandem("lab", "status", "--name", NAME, "--json").stdout)[
+                    "vip_held_by"]
+                if holder == ["n2"]:
+                    break
+                time.sleep(0.02)
+            # 2 failed probes (200 ms each at most) + Skew_Time, with room for a loaded machine
+            self.assertEqual(holder, ["n2"])
+            self.assertLess(time.monotonic() - started, 2.0)
+        finally:
+            os.kill(pid, 18)  # SIGCONT
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if json.loads(tandem("lab", "status", "--name", NAME, "--json").stdout)[
+                    "vip_held_by"] == ["n1"]:
+                break
+            time.sleep(0.05)
+        with open(f"{self.dir}/n1.log") as f:
+            self.assertIn("local proxy probe of 127.0.0.1:80 fails", f.read())
+
     def test_z_lab_down_removes_everything(self):
         r = tandem("lab", "down", "--name", NAME)
         self.assertEqual(r.returncode, 0, r.stderr)

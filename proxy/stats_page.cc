@@ -1,0 +1,242 @@
+#include "proxy/stats_page.h"
+
+#include <openssl/evp.h>
+
+#include <sstream>
+
+#include "health/server_state.h"
+#include "proxy/runtime.h"
+
+namespace tandem::proxy {
+namespace {
+
+std::string response(int status, const char* reason, const std::string& type,
+                     const std::string& body, const std::string& extra = "") {
+  return "HTTP/1.1 " + std::to_string(status) + " " + reason + "\r\ncontent-type: " + type +
+         "\r\ncontent-length: " + std::to_string(body.size()) + "\r\ncache-control: no-cache\r\n" +
+         extra + "connection: close\r\n\r\n" + body;
+}
+
+std::string htmlEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string jsonEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) continue;
+    out += c;
+  }
+  return out;
+}
+
+// HTTP basic auth against the configured users; no users means no auth.
+bool authorized(const Stats& stats, std::string_view authorization) {
+  if (stats.auth.empty()) return true;
+  constexpr std::string_view kBasic = "Basic ";
+  if (authorization.size() <= kBasic.size() || authorization.substr(0, kBasic.size()) != kBasic)
+    return false;
+  std::string_view b64 = authorization.substr(kBasic.size());
+  std::string decoded(b64.size(), '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
+                          reinterpret_cast<const unsigned char*>(b64.data()),
+                          static_cast<int>(b64.size()));
+  if (n < 0) return false;
+  decoded.resize(static_cast<size_t>(n));
+  while (!decoded.empty() && decoded.back() == '\0') decoded.pop_back();  // base64 padding
+  for (const auto& u : stats.auth)
+    if (decoded == u.user + ":" + u.password) return true;
+  return false;
+}
+
+struct Row {
+  std::string backend;
+  std::string server;
+  std::string address;
+  std::string state;
+  int weight;
+  uint32_t active;
+  uint64_t served;
+  bool backup;
+};
+
+std::vector<Row> serverRows(Runtime& rt) {
+  std::vector<Row> rows;
+  for (auto& be : rt.backends())
+    for (auto& s : be->servers)
+      rows.push_back({be->config->name, s->config->name, s->config->address.toString(),
+                      std::string(health::toString(s->health.state())), s->health.effectiveWeight(),
+                      s->active.load(std::memory_order_relaxed),
+                      s->served.load(std::memory_order_relaxed), s->config->backup});
+  return rows;
+}
+
+std::string csv(Runtime& rt) {
+  std::ostringstream o;
+  o << "# pxname,svname,scur,stot,status,weight,addr,bck\n";
+  for (auto& fe : rt.frontends())
+    if (fe->config->builtin == Frontend::Builtin::None)
+      o << fe->config->name << ",FRONTEND," << fe->connections.load() << ",,OPEN,,,\n";
+  for (const auto& r : serverRows(rt))
+    o << r.backend << "," << r.server << "," << r.active << "," << r.served << "," << r.state << ","
+      << r.weight << "," << r.address << "," << (r.backup ? 1 : 0) << "\n";
+  return o.str();
+}
+
+std::string json(Runtime& rt) {
+  std::ostringstream o;
+  o << "{\"frontends\":[";
+  bool first = true;
+  for (auto& fe : rt.frontends()) {
+    if (fe->config->builtin != Frontend::Builtin::None) continue;
+    o << (first ? "" : ",") << "{\"name\":\"" << jsonEscape(fe->config->name)
+      << "\",\"current_sessions\":" << fe->connections.load() << "}";
+    first = false;
+  }
+  o << "],\"servers\":[";
+  first = true;
+  for (const auto& r : serverRows(rt)) {
+    o << (first ? "" : ",") << "{\"backend\":\"" << jsonEscape(r.backend) << "\",\"server\":\""
+      << jsonEscape(r.server) << "\",\"address\":\"" << jsonEscape(r.address) << "\",\"state\":\""
+      << r.state << "\",\"weight\":" << r.weight << ",\"current_sessions\":" << r.active
+      << ",\"sessions_total\":" << r.served << ",\"backup\":" << (r.backup ? "true" : "false")
+      << "}";
+    first = false;
+  }
+  o << "]}\n";
+  return o.str();
+}
+
+std::string html(Runtime& rt, const Stats& stats) {
+  std::ostringstream o;
+  auto refresh = std::chrono::duration_cast<std::chrono::seconds>(stats.refresh).count();
+  o << "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Tandem statistics</title>";
+  if (refresh > 0) o << "<meta http-equiv=\"refresh\" content=\"" << refresh << "\">";
+  o << "<style>body{font-family:sans-serif}table{border-collapse:collapse;margin-bottom:1em}"
+       "td,th{border:1px solid #999;padding:2px 8px}.UP{background:#c0ffc0}"
+       ".DOWN{background:#ffc0c0}.MAINT{background:#c0c0ff}.DRAIN{background:#ffd020}"
+       "</style></head><body><h1>Tandem statistics</h1>"
+       "<p><a href=\""
+    << htmlEscape(stats.uri) << ";csv\">CSV</a> <a href=\"" << htmlEscape(stats.uri)
+    << ";json\">JSON</a></p><h2>Frontends</h2><table><tr><th>name</th><th>current sessions"
+       "</th></tr>";
+  for (auto& fe : rt.frontends())
+    if (fe->config->builtin == Frontend::Builtin::None)
+      o << "<tr><td>" << htmlEscape(fe->config->name) << "</td><td>" << fe->connections.load()
+        << "</td></tr>";
+  o << "</table>";
+  std::string current;
+  for (const auto& r : serverRows(rt)) {
+    if (r.backend != current) {
+      if (!current.empty()) o << "</table>";
+      current = r.backend;
+      o << "<h2>Backend " << htmlEscape(r.backend)
+        << "</h2><table><tr><th>server</th><th>address</th><th>state</th><th>weight</th>"
+           "<th>current sessions</th><th>total sessions</th><th>backup</th></tr>";
+    }
+    std::string cls = r.state.substr(0, r.state.find(','));  // "UP, going down" -> UP
+    o << "<tr class=\"" << htmlEscape(cls) << "\"><td>" << htmlEscape(r.server) << "</td><td>"
+      << htmlEscape(r.address) << "</td><td>" << r.state << "</td><td>" << r.weight << "</td><td>"
+      << r.active << "</td><td>" << r.served << "</td><td>" << (r.backup ? "yes" : "")
+      << "</td></tr>";
+  }
+  if (!current.empty()) o << "</table>";
+  o << "</body></html>\n";
+  return o.str();
+}
+
+std::string prometheus(Runtime& rt) {
+  std::ostringstream o;
+  o << "# HELP tandem_frontend_current_sessions Client connections open now.\n"
+       "# TYPE tandem_frontend_current_sessions gauge\n";
+  for (auto& fe : rt.frontends())
+    if (fe->config->builtin == Frontend::Builtin::None)
+      o << "tandem_frontend_current_sessions{frontend=\"" << jsonEscape(fe->config->name) << "\"} "
+        << fe->connections.load() << "\n";
+  auto rows = serverRows(rt);
+  o << "# HELP tandem_server_up Whether the server may get new traffic (UP or going down).\n"
+       "# TYPE tandem_server_up gauge\n";
+  for (const auto& r : rows)
+    o << "tandem_server_up{backend=\"" << jsonEscape(r.backend) << "\",server=\""
+      << jsonEscape(r.server) << "\"} " << (r.state.rfind("UP", 0) == 0 ? 1 : 0) << "\n";
+  o << "# HELP tandem_server_current_sessions Connections to the server in use now.\n"
+       "# TYPE tandem_server_current_sessions gauge\n";
+  for (const auto& r : rows)
+    o << "tandem_server_current_sessions{backend=\"" << jsonEscape(r.backend) << "\",server=\""
+      << jsonEscape(r.server) << "\"} " << r.active << "\n";
+  o << "# HELP tandem_server_sessions_total Requests or TCP sessions sent to the server.\n"
+       "# TYPE tandem_server_sessions_total counter\n";
+  for (const auto& r : rows)
+    o << "tandem_server_sessions_total{backend=\"" << jsonEscape(r.backend) << "\",server=\""
+      << jsonEscape(r.server) << "\"} " << r.served << "\n";
+  return o.str();
+}
+
+}  // namespace
+
+std::vector<Frontend> builtinFrontends(const Config& config) {
+  std::vector<Frontend> out;
+  auto make = [&](const char* name, const Endpoint& ep, Frontend::Builtin kind) {
+    Frontend f;
+    f.name = name;
+    f.mode = Mode::Http;
+    Bind b;
+    b.endpoint = ep;
+    f.binds.push_back(b);
+    f.builtin = kind;
+    f.httplog = false;
+    f.maxconn = 100;  // a dashboard, not a data path
+    out.push_back(std::move(f));
+  };
+  if (config.stats) make("stats", config.stats->bind, Frontend::Builtin::Stats);
+  if (config.prometheus) make("prometheus", config.prometheus->bind, Frontend::Builtin::Prometheus);
+  return out;
+}
+
+std::string builtinResponse(Runtime& rt, const Frontend& fe, std::string_view method,
+                            std::string_view target, std::string_view authorization) {
+  if (method != "GET" && method != "HEAD")
+    return response(405, "Method Not Allowed", "text/plain", "GET only\n", "allow: GET, HEAD\r\n");
+  std::string_view path = target.substr(0, target.find('?'));
+  const Config& c = rt.config();
+  if (fe.builtin == Frontend::Builtin::Prometheus) {
+    if (!c.prometheus || path != c.prometheus->path)
+      return response(404, "Not Found", "text/plain", "not found\n");
+    return response(200, "OK", "text/plain; version=0.0.4", prometheus(rt));
+  }
+  if (!c.stats) return response(404, "Not Found", "text/plain", "not found\n");
+  const Stats& stats = *c.stats;
+  if (!authorized(stats, authorization))
+    return response(401, "Unauthorized", "text/plain", "authentication required\n",
+                    "www-authenticate: Basic realm=\"Tandem statistics\"\r\n");
+  // `uri` may carry a query itself (HAProxy's classic `/haproxy?stats`): match the whole
+  // target first, then the path alone.
+  for (std::string_view t : {target, path}) {
+    if (t == stats.uri) return response(200, "OK", "text/html; charset=utf-8", html(rt, stats));
+    if (t == stats.uri + ";csv") return response(200, "OK", "text/csv", csv(rt));
+    if (t == stats.uri + ";json") return response(200, "OK", "application/json", json(rt));
+  }
+  return response(404, "Not Found", "text/plain", "not found\n");
+}
+
+}  // namespace tandem::proxy

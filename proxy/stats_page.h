@@ -1,0 +1,26 @@
+// The proxy's built-in pages, each on its own listener and served from the live counters:
+//   - `stats:`      HAProxy's stats page: HTML (auto-refreshing), `URI;csv` and `URI;json`,
+//                   behind HTTP basic auth when `auth` users are configured;
+//   - `prometheus:` a Prometheus exporter (text format 0.0.4).
+// They run as frontends of their own (Frontend::builtin), so they get the same parser, limits
+// and timeouts as every other HTTP frontend.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proxy/config.h"
+
+namespace tandem::proxy {
+
+class Runtime;
+
+// The frontends the `stats` and `prometheus` sections add (empty when neither is set).
+std::vector<Frontend> builtinFrontends(const Config& config);
+
+// A complete HTTP/1.1 response (Connection: close) for one request to a built-in frontend.
+std::string builtinResponse(Runtime& runtime, const Frontend& frontend, std::string_view method,
+                            std::string_view target, std::string_view authorization);
+
+}  // namespace tandem::proxy
