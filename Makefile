@@ -10,7 +10,7 @@ CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 30
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build test demo bench bench-failover bench-drills fuzz fuzz-smoke asan clean format
+.PHONY: all deps build test demo deb bench bench-failover bench-drills fuzz fuzz-smoke asan clean format
 
 all: build
 
@@ -31,6 +31,10 @@ test: build
 # report (examples/demo.sh). The lab stays up; `build/tandem lab down` removes it.
 demo: build
 	@TANDEM=$(BUILD_DIR)/tandem bash examples/demo.sh
+
+# The Debian package: build/tandem_<version>_<arch>.deb (images/deb/build-deb.sh).
+deb: build
+	@bash images/deb/build-deb.sh $(BUILD_DIR) $(BUILD_DIR)
 
 # Tandem vs HAProxy side by side (CPU per request, req/s, p50/p99, memory); see bench/README.md.
 BENCH_ROUNDS ?= 3

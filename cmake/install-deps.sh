@@ -17,9 +17,14 @@ TEST_PKGS=(
   haproxy keepalived nginx-light wrk redis-server mariadb-server mariadb-client
   systemd
 )
+# Packaging and the appliance image: `make deb` (help2man, lintian) and its install test in a
+# fresh Debian root booted with systemd-nspawn (mmdebstrap, systemd-container).
+PACKAGE_PKGS=(
+  help2man lintian mmdebstrap systemd-container debian-archive-keyring
+)
 
 missing=()
-for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; do
+for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${PACKAGE_PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
     missing+=("$p")
   fi
