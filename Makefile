@@ -10,7 +10,7 @@ CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 30
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build test demo deb bench bench-failover bench-drills fuzz fuzz-smoke asan clean format
+.PHONY: all deps build test demo deb image bench bench-failover bench-drills fuzz fuzz-smoke asan clean format
 
 all: build
 
@@ -35,6 +35,10 @@ demo: build
 # The Debian package: build/tandem_<version>_<arch>.deb (images/deb/build-deb.sh).
 deb: build
 	@bash images/deb/build-deb.sh $(BUILD_DIR) $(BUILD_DIR)
+
+# The appliance disk image: build/image/tandem.raw and tandem.qcow2 (images/appliance/).
+image: deb
+	@bash images/appliance/build-image.sh $(BUILD_DIR)
 
 # Tandem vs HAProxy side by side (CPU per request, req/s, p50/p99, memory); see bench/README.md.
 BENCH_ROUNDS ?= 3

@@ -359,6 +359,18 @@ std::string ruleAction(LoaderState& st, MapReader& m, const std::vector<std::str
   return "";
 }
 
+// Whether an HTTP frontend answers every request itself (an unconditional return, deny or
+// redirect before anything else could route it): such a frontend needs no backend.
+bool answersEverything(const proxy::Frontend& fe) {
+  using A = proxy::HttpRequestRule::Action;
+  if (fe.mode != proxy::Mode::Http) return false;
+  for (const auto& r : fe.httpRequest) {
+    if (r.guard.condition) continue;
+    if (r.action == A::Return || r.action == A::Deny || r.action == A::Redirect) return true;
+  }
+  return false;
+}
+
 std::vector<proxy::HttpRequestRule> readHttpRequestRules(
     LoaderState& st, MapReader& parent, std::map<std::string, Acl>* acls,
     const std::map<std::string, proxy::RateLimitTable>* tables) {
@@ -1032,7 +1044,7 @@ void readFrontendBody(LoaderState& st, MapReader& m, proxy::Frontend* fe, bool i
         st.backendRefs.push_back({*s, db, m.pathOf("default_backend")});
         st.backendRefModes.push_back({{*s, db, m.pathOf("default_backend")}, fe->mode});
       }
-    } else if (fe->useBackends.empty() && m.valid()) {
+    } else if (fe->useBackends.empty() && m.valid() && !answersEverything(*fe)) {
       st.yaml.error(m.node(), m.pathOf("default_backend"),
                     "frontend has no default_backend and no use_backend rules");
     }

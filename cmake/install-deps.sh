@@ -18,9 +18,11 @@ TEST_PKGS=(
   systemd
 )
 # Packaging and the appliance image: `make deb` (help2man, lintian) and its install test in a
-# fresh Debian root booted with systemd-nspawn (mmdebstrap, systemd-container).
+# fresh Debian root booted with systemd-nspawn; `make image` (mke2fs -d, mtools, syslinux,
+# sfdisk, qemu-img) and its boot test under qemu (TCG).
 PACKAGE_PKGS=(
   help2man lintian mmdebstrap systemd-container debian-archive-keyring
+  e2fsprogs dosfstools mtools syslinux syslinux-common fdisk qemu-utils qemu-system-x86
 )
 
 missing=()

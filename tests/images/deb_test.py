@@ -127,7 +127,7 @@ class DebPackageTest(unittest.TestCase):
         self.assertTrue(s["proxy"]["live"])
         self.assertEqual(s["generation"], 1)
         stats = json.loads(self.curl("http://127.0.0.1:8404/stats;json").stdout)
-        self.assertEqual(stats["servers"][0]["server"], "app1")
+        self.assertEqual([f["name"] for f in stats["frontends"]], ["www"])
         self.assertTrue(os.path.isdir(os.path.join(self.root, "var/lib/tandem")))
         self.assertIn("tandem:", self.inside("getent", "passwd", "tandem").stdout)
 
