@@ -10,7 +10,7 @@ CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 30
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build test demo deb image bench bench-failover bench-drills fuzz fuzz-smoke asan clean format
+.PHONY: all deps build test demo deb image image-drill bench bench-failover bench-drills fuzz fuzz-smoke asan clean format
 
 all: build
 
@@ -39,6 +39,10 @@ deb: build
 # The appliance disk image: build/image/tandem.raw and tandem.qcow2 (images/appliance/).
 image: deb
 	@bash images/appliance/build-image.sh $(BUILD_DIR)
+
+# Two appliance VMs as a pair; the master is powered off under a 10 ms VIP probe.
+image-drill: image
+	@python3 bench/image_drill.py --image $(BUILD_DIR)/image/tandem.qcow2
 
 # Tandem vs HAProxy side by side (CPU per request, req/s, p50/p99, memory); see bench/README.md.
 BENCH_ROUNDS ?= 3

@@ -58,7 +58,7 @@ TIMEOUT 10
 LABEL tandem
   LINUX /vmlinuz
   INITRD /initrd.img
-  APPEND root=LABEL=tandem-root ro console=tty0 console=ttyS0,115200n8
+  APPEND root=LABEL=tandem-root ro net.ifnames=0 console=tty0 console=ttyS0,115200n8
 EOF
 mcopy -i "$work/boot.img" "$kernel" ::/vmlinuz
 mcopy -i "$work/boot.img" "$initrd" ::/initrd.img

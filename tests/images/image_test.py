@@ -4,7 +4,9 @@ mtools + syslinux, qcow2), then qemu boots it under TCG (no KVM here) with user-
 (restrict=on, host ports forwarded on 127.0.0.1 only), snapshot=on and the serial console in a
 file. First boot: the proxy answers through the forwarded port and the stats page shows the node.
 Second boot: a seed disk (vfat, label TANDEMSEED) brings the real configuration and the
-hostname. Every wait is bounded; qemu is stopped by PID; the serial log tail is printed on
+hostname. Then two VMs form a VRRP pair on a bridge in a network namespace (bench/image_drill.py)
+and the master is powered off: the other VM must answer on the VIP within Master_Down_Interval
+(+ room for emulation). Every wait is bounded; qemu is stopped by PID; the serial log tail is printed on
 failure."""
 import json
 import os
@@ -145,6 +147,16 @@ class ApplianceImageTest(unittest.TestCase):
         self.assertIn("tandem-seed: configuration installed from the seed", serial,
                       vm.serial_tail())
         self.assertIn("tandem-seed: hostname edge-7", serial, vm.serial_tail())
+
+    def test_3_two_vms_fail_over_when_the_master_powers_off(self):
+        sys.path.insert(0, os.path.join(SRC, "bench"))
+        import image_drill
+        boot, moved, failed, total = image_drill.drill(self.qcow2)
+        print(f"\ntwo VMs up in {boot:.0f} s; master powered off -> VIP answered by the other "
+              f"VM after {moved:.0f} ms; {failed}/{total} probes failed", file=sys.stderr)
+        self.assertIsNotNone(moved)
+        # Master_Down_Interval (361 ms) plus room for software emulation.
+        self.assertLess(moved, 361 + 250)
 
 
 if __name__ == "__main__":
