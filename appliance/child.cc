@@ -1,5 +1,7 @@
 #include "appliance/child.h"
 
+#include "common/pidfd.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -57,15 +59,13 @@ bool Child::start(const std::vector<std::string>& argv, int inherit, std::string
     ::execv(args[0], args.data());
     ::_exit(127);
   }
-  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (fd < 0) {
+  UniqueFd fd = pidfdForChild(pid);
+  if (!fd) {
     *error = std::string("pidfd_open: ") + std::strerror(errno);
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
     return false;
   }
   pid_ = pid;
-  pidfd_.reset(fd);
+  pidfd_ = std::move(fd);
   started_ = std::chrono::steady_clock::now();
   event_assign(&ev_, base_, pidfd_.get(), EV_READ, onPidfd, this);
   event_add(&ev_, nullptr);

@@ -136,6 +136,7 @@ class Supervisor {
   void onWorkerExit(Worker* w, const siginfo_t& status);
   void onWorkerReady(Worker* w);
   void retire(std::unique_ptr<Worker> w);
+  void scheduleRestart(const char* what, Duration* delay, event* ev);
   void scheduleProxyRestart();
   void restartProxy();
   std::unique_ptr<Worker>* slotOf(Worker* w);
@@ -332,12 +333,18 @@ void Supervisor::onWorkerExit(Worker* w, const siginfo_t& status) {
   maybeExit();
 }
 
+// A crashed child restarts after `*delay` (the configured first delay when 0), which doubles up
+// to restart_delay.max for the next time.
+void Supervisor::scheduleRestart(const char* what, Duration* delay, event* ev) {
+  Duration now = delay->count() ? *delay : config_.supervisor.restartDelay;
+  *delay = std::min(config_.supervisor.restartDelayMax, Duration(now.count() * 2));
+  log_.info("restarting the {} in {}", what, formatDuration(now));
+  timeval tv = toTimeval(now);
+  event_add(ev, &tv);
+}
+
 void Supervisor::scheduleProxyRestart() {
-  Duration delay = proxyDelay_.count() ? proxyDelay_ : config_.supervisor.restartDelay;
-  proxyDelay_ = std::min(config_.supervisor.restartDelayMax, Duration(delay.count() * 2));
-  log_.info("restarting the proxy worker in {}", formatDuration(delay));
-  timeval tv = toTimeval(delay);
-  event_add(proxyRestartEv_.get(), &tv);
+  scheduleRestart("proxy worker", &proxyDelay_, proxyRestartEv_.get());
 }
 
 void Supervisor::restartProxy() {
@@ -473,11 +480,7 @@ void Supervisor::removeVips(const char* why) {
 }
 
 void Supervisor::scheduleAgentRestart() {
-  Duration delay = agentDelay_.count() ? agentDelay_ : config_.supervisor.restartDelay;
-  agentDelay_ = std::min(config_.supervisor.restartDelayMax, Duration(delay.count() * 2));
-  log_.info("restarting the VRRP agent in {}", formatDuration(delay));
-  timeval tv = toTimeval(delay);
-  event_add(agentRestartEv_.get(), &tv);
+  scheduleRestart("VRRP agent", &agentDelay_, agentRestartEv_.get());
 }
 
 // ------------------------------------------------------------------------------------------

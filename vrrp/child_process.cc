@@ -1,5 +1,7 @@
 #include "vrrp/child_process.h"
 
+#include "common/pidfd.h"
+
 #include <signal.h>
 #include <spawn.h>
 #include <sys/syscall.h>
@@ -46,14 +48,10 @@ bool ChildProcess::start(const std::string& command, const std::vector<std::stri
   int rc = posix_spawn(&pid, "/bin/sh", nullptr, &attr, argv.data(), environ);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) return false;
-  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (fd < 0) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    return false;
-  }
+  UniqueFd fd = pidfdForChild(pid);
+  if (!fd) return false;
   pid_ = pid;
-  pidfd_.reset(fd);
+  pidfd_ = std::move(fd);
   done_ = std::move(done);
   event_assign(&ev_, base_, pidfd_.get(), EV_READ, onExit, this);
   timeval tv{static_cast<time_t>(timeout.count() / 1000000),
