@@ -126,8 +126,7 @@ class ClientLoad {
     deadlineUs_ = nowUs() + int64_t(maxSeconds_) * 1000000;
     event_base_dispatch(base_);
     event_free(tick);
-    for (auto& r : inflight_) finish(r.get(), false, "drill ended");
-    inflight_.clear();
+    while (!inflight_.empty()) finish(inflight_.front().get(), false, "drill ended");
     event_base_free(base_);
   }
 

@@ -38,6 +38,11 @@ namespace tandem::appliance {
 namespace {
 
 using json = nlohmann::json;
+
+// Replies never throw: bytes that are not UTF-8 (a request line, a name) are replaced.
+std::string dumpJson(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
@@ -168,6 +173,7 @@ class Supervisor {
   void stopProxies();
   void maybeExit();
   void handleControl(const std::string& request, ControlServer::Reply reply);
+  void handleControlRequest(const std::string& request, ControlServer::Reply reply);
   json status() const;
 
   std::string configPath_;
@@ -336,6 +342,7 @@ void Supervisor::onWorkerExit(Worker* w, const siginfo_t& status) {
 // A crashed child restarts after `*delay` (the configured first delay when 0), which doubles up
 // to restart_delay.max for the next time.
 void Supervisor::scheduleRestart(const char* what, Duration* delay, event* ev) {
+  if (evtimer_pending(ev, nullptr)) return;  // one restart at a time: keep the one scheduled
   Duration now = delay->count() ? *delay : config_.supervisor.restartDelay;
   *delay = std::min(config_.supervisor.restartDelayMax, Duration(now.count() * 2));
   log_.info("restarting the {} in {}", what, formatDuration(now));
@@ -432,6 +439,7 @@ void Supervisor::closeUnused() {
 void Supervisor::startAgent() {
   if (agent_ && agent_->running()) return;
   if (config_.vrrp.instances.empty() || stopping_) return;
+  event_del(agentRestartEv_.get());
   agent_ = std::make_unique<Child>(base_.get(), "vrrp",
                                    [this](Child&, const siginfo_t& s) { onAgentExit(s); });
   std::string error;
@@ -454,6 +462,8 @@ void Supervisor::onAgentExit(const siginfo_t& status) {
     return;
   }
   log_.error("VRRP agent {}", how);
+  // An agent that ran for a while earns a fresh, short restart delay.
+  if (agent_ && secondsSince(agent_->startedAt()) > 10) agentDelay_ = Duration(0);
   // keepalived leaves the VIP on a dead master; the backup takes it too and both answer.
   removeVips("the VRRP agent died");
   if (!config_.vrrp.instances.empty()) scheduleAgentRestart();
@@ -568,7 +578,7 @@ void Supervisor::sendLiveness() {
 
 void Supervisor::reload(ControlServer::Reply reply) {
   if (stopping_) {
-    if (reply) reply(json{{"ok", false}, {"error", "the node is stopping"}}.dump());
+    if (reply) reply(dumpJson(json{{"ok", false}, {"error", "the node is stopping"}}));
     return;
   }
   if (pending_) {
@@ -593,11 +603,10 @@ void Supervisor::reload(ControlServer::Reply reply) {
     notifier_.ready("serving, generation " + std::to_string(generation_) +
                     " (last reload refused)");
     if (reply)
-      reply(json{{"ok", false},
-                 {"generation", generation_},
-                 {"error", "invalid configuration: nothing changed"},
-                 {"errors", errors}}
-                .dump());
+      reply(dumpJson(json{{"ok", false},
+                          {"generation", generation_},
+                          {"error", "invalid configuration: nothing changed"},
+                          {"errors", errors}}));
     return;
   }
   if (reply) reloadReplies_.push_back(std::move(reply));
@@ -614,7 +623,7 @@ void Supervisor::reload(ControlServer::Reply reply) {
 void Supervisor::replyReload(const json& j) {
   auto replies = std::move(reloadReplies_);
   reloadReplies_.clear();
-  for (auto& r : replies) r(j.dump());
+  for (auto& r : replies) r(dumpJson(j));
 }
 
 void Supervisor::failReload(const std::string& why) {
@@ -630,7 +639,8 @@ void Supervisor::failReload(const std::string& why) {
   for (const auto& k : pendingAddedSockets_) sockets_.erase(k);
   pendingAddedSockets_.clear();
   pendingConfig_.reset();
-  notifier_.ready("serving, generation " + std::to_string(generation_) + " (last reload failed)");
+  if (!stopping_)
+    notifier_.ready("serving, generation " + std::to_string(generation_) + " (last reload failed)");
   replyReload(json{{"ok", false}, {"generation", generation_}, {"error", why}});
   if (!current_ && !stopping_) scheduleProxyRestart();
 }
@@ -808,10 +818,19 @@ json Supervisor::status() const {
 }
 
 void Supervisor::handleControl(const std::string& request, ControlServer::Reply reply) {
-  if (request == "status") return reply(status().dump());
+  try {
+    handleControlRequest(request, reply);
+  } catch (const std::exception& e) {
+    log_.error("control request failed: {}", e.what());
+    reply(dumpJson(json{{"ok", false}, {"error", e.what()}}));
+  }
+}
+
+void Supervisor::handleControlRequest(const std::string& request, ControlServer::Reply reply) {
+  if (request == "status") return reply(dumpJson(status()));
   if (request == "reload") return reload(std::move(reply));
-  reply(
-      json{{"ok", false}, {"error", "unknown request '" + request + "' (status, reload)"}}.dump());
+  reply(dumpJson(
+      json{{"ok", false}, {"error", "unknown request '" + request + "' (status, reload)"}}));
 }
 
 // ------------------------------------------------------------------------------------------

@@ -58,8 +58,9 @@ void readSupervisor(LoaderState& st, const YAML::Node& node, SupervisorConfig* o
   }
   if (YAML::Node r = m.get("restart_delay"); r.IsDefined()) {
     MapReader rm(st.yaml, r, m.pathOf("restart_delay"));
-    rm.duration("initial", &out->restartDelay, DefaultUnit::Milliseconds, 0s, 1h);
-    rm.duration("max", &out->restartDelayMax, DefaultUnit::Milliseconds, 0s, 24h);
+    // At least 10 ms: a child failing at start-up must never be re-forked in a tight loop.
+    rm.duration("initial", &out->restartDelay, DefaultUnit::Milliseconds, 10ms, 1h);
+    rm.duration("max", &out->restartDelayMax, DefaultUnit::Milliseconds, 10ms, 24h);
     rm.finish();
   }
   m.duration("reload_timeout", &out->reloadTimeout, DefaultUnit::Seconds, 1s, 1h);

@@ -292,6 +292,11 @@ class SupervisorTest(unittest.TestCase):
             s.sendall(b"bogus\n")
             reply = s.recv(4096).decode()
         self.assertIn("unknown request", reply)
+        with socket.socket(socket.AF_UNIX) as s:  # not UTF-8: answered, never a crash
+            s.connect(self.sock)
+            s.sendall(b"\xff\xfe status\n")
+            self.assertIn(b"unknown request", s.recv(4096))
+        self.assertIsNone(node.proc.poll())
         r = node.ctl("status")
         self.assertEqual(r.returncode, 0)
         r = subprocess.run([TANDEM, "status", "-s", os.path.join(self.tmp, "nope.sock")],
