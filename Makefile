@@ -45,7 +45,7 @@ image-drill: image
 	@python3 bench/image_drill.py --image $(BUILD_DIR)/image/tandem.qcow2
 
 # Tandem vs HAProxy side by side (CPU per request, req/s, p50/p99, memory); see bench/README.md.
-BENCH_ROUNDS ?= 3
+BENCH_ROUNDS ?= 5
 BENCH_SECONDS ?= 5
 DRILL_ROUNDS ?= 3
 bench: build

@@ -152,6 +152,10 @@ def run_scenario(proxies, name, kind, conns, close, rounds, seconds, wrk_cpus):
         row[who]["rss_peak_kib"] = max(x["rss_peak_kib"] for x in rs)
         row[who]["errors"] = sum(x["errors"] for x in rs)
         row[who]["runs"] = [round(x["cpu_us_per_req"], 2) for x in rs]
+    # Each round runs HAProxy then Tandem back to back, so the ratio within a round is paired:
+    # slow drifts of the shared machine hit both sides of it alike.
+    row["round_ratios"] = [t["cpu_us_per_req"] / h["cpu_us_per_req"]
+                           for h, t in zip(results["haproxy"], results["tandem"])]
     return row
 
 
@@ -229,15 +233,16 @@ def health_overhead(tmp, backend, tandem, rounds, seconds, servers=1000):
 
 
 def fmt_table(rows, idle, threads_note):
-    lines = ["| scenario | CPU/req HAProxy | CPU/req Tandem | ratio | user CPU/req H / T (ratio) "
+    lines = ["| scenario | CPU/req HAProxy | CPU/req Tandem | ratio | ratio per round (min–max) | user CPU/req H / T (ratio) "
              "| req/s H | req/s T | p50 H | p50 T | p99 H | p99 T | p99 ratio | peak RSS H | peak RSS T "
              "| errors H/T |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         h, t = r["haproxy"], r["tandem"]
         lines.append(
             f"| {r['scenario']} | {h['cpu_us_per_req']:.2f} µs | {t['cpu_us_per_req']:.2f} µs | "
             f"**{t['cpu_us_per_req'] / h['cpu_us_per_req']:.2f}** | "
+            f"{min(r['round_ratios']):.2f}–{max(r['round_ratios']):.2f} | "
             f"{h['user_us_per_req']:.2f} / {t['user_us_per_req']:.2f} µs "
             f"({t['user_us_per_req'] / max(h['user_us_per_req'], 1e-9):.2f}) | "
             f"{h['rps']:.0f} | {t['rps']:.0f} | "
@@ -258,11 +263,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tandem", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                      "..", "build", "tandem"))
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--idle", type=int, default=9000)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--only", action="append", default=[],
+                    help="run only the scenarios whose name contains this text (repeatable); "
+                         "skips idle memory and health checks")
     a = ap.parse_args()
+    wanted = lambda name: not a.only or any(o in name for o in a.only)  # noqa: E731
+    if a.only:
+        a.idle = 0
     tmp = tempfile.mkdtemp(prefix="tandem-bench-")
     procs = []
     try:
@@ -285,8 +296,10 @@ def main():
                                          ("keep-alive, 500 conns, 1 thread", "http", 500, False),
                                          ("close per request, 50 conns, 1 thread", "http", 50, True),
                                          ("TCP mode, 50 conns, 1 thread", "tcp", 50, False)):
+            if not wanted(name):
+                continue
             rows.append(run_scenario(one, name, kind, conns, close, a.rounds, a.seconds, "1"))
-            print(f"done: {name}", file=sys.stderr)
+            print(f"done: {name}: H {rows[-1]['haproxy']['runs']} T {rows[-1]['tandem']['runs']}", file=sys.stderr)
         one.stop()
         procs.remove(one)
         two = Proxies(tmp, nginx.address, 2, "0-1", a.tandem)
@@ -294,18 +307,21 @@ def main():
         subprocess.run(["taskset", "-pc", "0-1", str(nginx.pid)], capture_output=True)
         for name, kind, conns, close in (("keep-alive, 50 conns, 2 threads", "http", 50, False),
                                          ("close per request, 50 conns, 2 threads", "http", 50, True)):
+            if not wanted(name):
+                continue
             rows.append(run_scenario(two, name, kind, conns, close, a.rounds, a.seconds, "0-1"))
-            print(f"done: {name}", file=sys.stderr)
+            print(f"done: {name}: H {rows[-1]['haproxy']['runs']} T {rows[-1]['tandem']['runs']}", file=sys.stderr)
         two.stop()
         procs.remove(two)
-        hc = health_overhead(tmp, nginx.address, a.tandem, a.rounds, a.seconds)
+        hc = health_overhead(tmp, nginx.address, a.tandem, a.rounds, a.seconds) if not a.only else None
         print("done: health-check overhead", file=sys.stderr)
         note = (f"Medians of {a.rounds} alternating rounds of {a.seconds} s; ratio = Tandem/HAProxy "
                 f"(lower is better). HAProxy {subprocess.run(['haproxy', '-v'], capture_output=True, text=True).stdout.split()[2]}, "
                 f"nginx backend, wrk -t1 on 127.0.0.1. 1-thread scenarios: proxy on core 0, wrk+nginx on "
                 f"core 1; 2-thread scenarios share both cores.")
         table = fmt_table(rows, idle, note)
-        table += (f"\n\nHealth checks: Tandem with {hc['servers']} extra servers checked every second "
+        if hc:
+            table += (f"\n\nHealth checks: Tandem with {hc['servers']} extra servers checked every second "
                   f"(TCP) vs without, keep-alive 50 conns, 1 thread: req/s {hc['checks']['rps']:.0f} vs "
                   f"{hc['plain']['rps']:.0f} (ratio **{hc['checks']['rps'] / hc['plain']['rps']:.3f}**), "
                   f"CPU/req {hc['checks']['cpu']:.2f} vs {hc['plain']['cpu']:.2f} µs "

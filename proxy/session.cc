@@ -113,6 +113,9 @@ ssize_t Session::readInto(int fd, IoBuffer& buf) {
 }
 
 ssize_t Session::sendv(int fd, iovec* iov, int count) {
+  // One piece (a body-less request, a body chunk): send() skips sendmsg's msghdr and iovec
+  // copies in the kernel.
+  if (count == 1) return ::send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
   msghdr msg{};
   msg.msg_iov = iov;
   msg.msg_iovlen = static_cast<size_t>(count);
