@@ -27,7 +27,8 @@ Child::~Child() {
   }
 }
 
-bool Child::start(const std::vector<std::string>& argv, int inherit, std::string* error) {
+bool Child::start(const std::vector<std::string>& argv, const std::vector<int>& inherit,
+                  std::string* error) {
   if (pid_ > 0) {
     *error = role_ + " is already running";
     return false;
@@ -48,14 +49,17 @@ bool Child::start(const std::vector<std::string>& argv, int inherit, std::string
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    if (inherit >= 0) {
-      if (inherit == 3) {
-        int flags = ::fcntl(3, F_GETFD);
-        ::fcntl(3, F_SETFD, flags & ~FD_CLOEXEC);
-      } else if (::dup2(inherit, 3) < 0) {
-        ::_exit(126);
-      }
+    // First out of the way (one inherited fd may sit where another must go), then into place;
+    // dup2 clears FD_CLOEXEC on the copy.
+    constexpr int kMaxInherit = 8;
+    int moved[kMaxInherit];
+    size_t count = inherit.size() < kMaxInherit ? inherit.size() : kMaxInherit;
+    for (size_t i = 0; i < count; ++i) {
+      moved[i] = ::fcntl(inherit[i], F_DUPFD_CLOEXEC, 64);
+      if (moved[i] < 0) ::_exit(126);
     }
+    for (size_t i = 0; i < count; ++i)
+      if (::dup2(moved[i], 3 + static_cast<int>(i)) < 0) ::_exit(126);
     ::execv(args[0], args.data());
     ::_exit(127);
   }

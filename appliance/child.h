@@ -27,9 +27,10 @@ class Child {
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
 
-  // Runs argv; `inherit` is duplicated onto fd 3 in the child when >= 0. false + *error when
-  // fork or pidfd_open fail (exec failure shows as exit status 127).
-  bool start(const std::vector<std::string>& argv, int inherit, std::string* error);
+  // Runs argv; inherit[i] becomes fd 3 + i in the child. false + *error when fork or
+  // pidfd_open fail (exec failure shows as exit status 127).
+  bool start(const std::vector<std::string>& argv, const std::vector<int>& inherit,
+             std::string* error);
   bool signal(int sig);
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }

@@ -2,14 +2,18 @@
 
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <iostream>
 
 #include "appliance/check_command.h"
 #include "appliance/config_loader.h"
+#include "appliance/config_snapshot.h"
 #include "appliance/control_command.h"
 #include "appliance/demo_backend.h"
 #include "appliance/drill.h"
 #include "appliance/lab.h"
+#include "appliance/privileges.h"
 #include "appliance/supervisor.h"
 #include "common/logging.h"
 #include "proxy/proxy.h"
@@ -23,19 +27,42 @@ namespace tandem::appliance {
 
 namespace {
 
+// The file, or (a child of `tandem run`) the snapshot its supervisor validated, named as the
+// file so messages and relative paths read the same.
+LoadResult loadForCommand(const std::string& path, int snapshotFd) {
+  if (snapshotFd < 0) return loadConfigFile(path);
+  std::string error;
+  std::optional<std::string> text = readConfigSnapshot(snapshotFd, &error);
+  ::close(snapshotFd);
+  if (!text) {
+    LoadResult r;
+    r.diagnostics.error({path, 0, 0}, "", error);
+    return r;
+  }
+  return loadConfigText(*text, path);
+}
+
 // Loads and validates like `tandem check`; an invalid file never starts a worker.
-int runProxyCommand(const std::string& path, int masterFd) {
-  LoadResult r = loadConfigFile(path);
+int runProxyCommand(const std::string& path, int masterFd, int snapshotFd) {
+  LoadResult r = loadForCommand(path, snapshotFd);
   for (const auto& d : r.diagnostics.sorted()) std::cerr << d.format() << "\n";
   if (!r.config) return kExitInvalid;
   logging::setup(r.config->log);
   std::unique_ptr<proxy::MasterChannel> master;
   if (masterFd >= 0) master = std::make_unique<proxy::MasterChannel>(UniqueFd(masterFd));
-  return proxy::runProxy(r.config->proxy, std::move(master));
+  RunAs runAs = r.config->runAs;
+  return proxy::runProxy(r.config->proxy, std::move(master), [&runAs](std::string* error) {
+    if (!dropPrivileges(runAs, error)) return false;
+    if (!runAs.user.empty() || !runAs.group.empty() || !runAs.chroot.empty())
+      logging::get(logging::Component::Proxy)
+          .info("running as uid {} gid {}{}", ::getuid(), ::getgid(),
+                runAs.chroot.empty() ? "" : ", chrooted in " + runAs.chroot);
+    return true;
+  });
 }
 
-int runVrrpCommand(const std::string& path, bool supervised) {
-  LoadResult r = loadConfigFile(path);
+int runVrrpCommand(const std::string& path, bool supervised, int snapshotFd) {
+  LoadResult r = loadForCommand(path, snapshotFd);
   for (const auto& d : r.diagnostics.sorted()) std::cerr << d.format() << "\n";
   if (!r.config) return kExitInvalid;
   logging::setup(r.config->log);
@@ -56,7 +83,7 @@ int runRunCommand(const std::string& path) {
   for (const auto& d : r.diagnostics.sorted()) std::cerr << d.format() << "\n";
   if (!r.config) return kExitInvalid;
   logging::setup(r.config->log);
-  return runSupervisor(path, std::move(*r.config));
+  return runSupervisor(path, std::move(*r.config), std::move(r.source));
 }
 
 }  // namespace
@@ -143,6 +170,8 @@ int runCli(int argc, char** argv) {
       ->required()
       ->option_text("FILE");
   proxyCmd->add_option("--master-fd", masterFd, "")->group("");  // set by `tandem run`
+  int proxySnapshotFd = -1;
+  proxyCmd->add_option("--config-fd", proxySnapshotFd, "")->group("");  // set by `tandem run`
 
   std::string vrrpConfig;
   bool supervised = false;
@@ -151,6 +180,8 @@ int runCli(int argc, char** argv) {
       ->required()
       ->option_text("FILE");
   vrrpCmd->add_flag("--supervised", supervised, "")->group("");  // set by `tandem run`
+  int vrrpSnapshotFd = -1;
+  vrrpCmd->add_option("--config-fd", vrrpSnapshotFd, "")->group("");  // set by `tandem run`
 
   try {
     app.parse(argc, argv);
@@ -173,8 +204,8 @@ int runCli(int argc, char** argv) {
   if (drillCmd->parsed()) return runDrill(drill, std::cout, std::cerr);
   if (statusCmd->parsed()) return runStatus(control, std::cout, std::cerr);
   if (reloadCmd->parsed()) return runReload(control, std::cout, std::cerr);
-  if (proxyCmd->parsed()) return runProxyCommand(proxyConfig, masterFd);
-  if (vrrpCmd->parsed()) return runVrrpCommand(vrrpConfig, supervised);
+  if (proxyCmd->parsed()) return runProxyCommand(proxyConfig, masterFd, proxySnapshotFd);
+  if (vrrpCmd->parsed()) return runVrrpCommand(vrrpConfig, supervised, vrrpSnapshotFd);
   return kExitUsage;
 }
 

@@ -256,8 +256,14 @@ LoadResult loadConfigFile(const std::string& path) {
   }
   std::stringstream ss;
   ss << in.rdbuf();
+  return loadConfigText(ss.str(), path);
+}
+
+LoadResult loadConfigText(const std::string& text, const std::string& path) {
   std::string dir = std::filesystem::absolute(path).parent_path().string();
-  return loadImpl(ss.str(), path, dir);
+  LoadResult r = loadImpl(text, path, dir);
+  r.source = text;
+  return r;
 }
 
 LoadResult loadConfigString(const std::string& yaml, const std::string& name) {

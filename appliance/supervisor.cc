@@ -24,6 +24,7 @@
 
 #include "appliance/child.h"
 #include "appliance/config_loader.h"
+#include "appliance/config_snapshot.h"
 #include "appliance/control_server.h"
 #include "appliance/proxy_probe.h"
 #include "appliance/service_notify.h"
@@ -109,9 +110,10 @@ std::optional<Endpoint> probeTarget(const Config& c, ProbeConfig* resolved = nul
 
 class Supervisor {
  public:
-  Supervisor(std::string configPath, Config config)
+  Supervisor(std::string configPath, Config config, std::string configText)
       : configPath_(std::move(configPath)),
         config_(std::move(config)),
+        configText_(std::move(configText)),
         exe_(Child::selfExecutable()),
         base_(event_base_new()),
         notifier_(base_.get()),
@@ -136,7 +138,9 @@ class Supervisor {
   };
 
   // ---- proxy workers ----
-  std::unique_ptr<Worker> spawnWorker(const Config& cfg, int generation, std::string* error);
+  // `text` is the configuration `cfg` was loaded from: the worker runs exactly that.
+  std::unique_ptr<Worker> spawnWorker(const Config& cfg, const std::string& text, int generation,
+                                      std::string* error);
   static void onChannel(evutil_socket_t, short, void* arg);
   void onWorkerExit(Worker* w, const siginfo_t& status);
   void onWorkerReady(Worker* w);
@@ -178,6 +182,7 @@ class Supervisor {
 
   std::string configPath_;
   Config config_;
+  std::string configText_;  // what config_ was loaded from; children restart on it
   std::string exe_;
   std::unique_ptr<event_base, BaseFree> base_;
   ServiceNotifier notifier_;
@@ -199,6 +204,7 @@ class Supervisor {
   EventPtr proxyRestartEv_;
 
   std::unique_ptr<Config> pendingConfig_;
+  std::string pendingConfigText_;
   std::vector<std::string> pendingAddedSockets_;
   std::vector<ControlServer::Reply> reloadReplies_;
   EventPtr reloadTimeoutEv_;
@@ -226,8 +232,11 @@ class Supervisor {
 // ------------------------------------------------------------------------------------------
 // proxy workers
 
-std::unique_ptr<Supervisor::Worker> Supervisor::spawnWorker(const Config& cfg, int generation,
+std::unique_ptr<Supervisor::Worker> Supervisor::spawnWorker(const Config& cfg,
+                                                            const std::string& text, int generation,
                                                             std::string* error) {
+  UniqueFd snapshot = writeConfigSnapshot(text, error);
+  if (!snapshot) return nullptr;
   int sp[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) {
     *error = std::string("socketpair: ") + std::strerror(errno);
@@ -241,7 +250,8 @@ std::unique_ptr<Supervisor::Worker> Supervisor::spawnWorker(const Config& cfg, i
   Worker* raw = w.get();
   w->child = std::make_unique<Child>(
       base_.get(), "proxy", [this, raw](Child&, const siginfo_t& s) { onWorkerExit(raw, s); });
-  if (!w->child->start({exe_, "proxy", "-c", configPath_, "--master-fd", "3"}, theirs.get(), error))
+  if (!w->child->start({exe_, "proxy", "-c", configPath_, "--master-fd", "3", "--config-fd", "4"},
+                       {theirs.get(), snapshot.get()}, error))
     return nullptr;
   theirs.reset();
   // The handover: the worker reads it before it opens anything.
@@ -357,7 +367,7 @@ void Supervisor::scheduleProxyRestart() {
 void Supervisor::restartProxy() {
   if (current_ || pending_ || stopping_) return;
   std::string error;
-  current_ = spawnWorker(config_, generation_, &error);
+  current_ = spawnWorker(config_, configText_, generation_, &error);
   if (!current_) {
     log_.error("cannot start the proxy worker: {}", error);
     return scheduleProxyRestart();
@@ -443,7 +453,10 @@ void Supervisor::startAgent() {
   agent_ = std::make_unique<Child>(base_.get(), "vrrp",
                                    [this](Child&, const siginfo_t& s) { onAgentExit(s); });
   std::string error;
-  if (!agent_->start({exe_, "vrrp", "-c", configPath_, "--supervised"}, -1, &error)) {
+  UniqueFd snapshot = writeConfigSnapshot(configText_, &error);
+  if (!snapshot ||
+      !agent_->start({exe_, "vrrp", "-c", configPath_, "--supervised", "--config-fd", "3"},
+                     {snapshot.get()}, &error)) {
     log_.error("cannot start the VRRP agent: {}", error);
     return scheduleAgentRestart();
   }
@@ -611,10 +624,11 @@ void Supervisor::reload(ControlServer::Reply reply) {
   }
   if (reply) reloadReplies_.push_back(std::move(reply));
   pendingConfig_ = std::make_unique<Config>(std::move(*r.config));
+  pendingConfigText_ = std::move(r.source);
   std::string error;
   pendingAddedSockets_.clear();
   if (!openSockets(*pendingConfig_, &pendingAddedSockets_, &error)) return failReload(error);
-  pending_ = spawnWorker(*pendingConfig_, generation_ + 1, &error);
+  pending_ = spawnWorker(*pendingConfig_, pendingConfigText_, generation_ + 1, &error);
   if (!pending_) return failReload(error);
   timeval tv = toTimeval(config_.supervisor.reloadTimeout);
   event_add(reloadTimeoutEv_.get(), &tv);
@@ -651,6 +665,7 @@ void Supervisor::finishReload() {
   current_ = std::move(pending_);
   Config previous = std::move(config_);
   config_ = std::move(*pendingConfig_);
+  configText_ = std::move(pendingConfigText_);
   pendingConfig_.reset();
   pendingAddedSockets_.clear();
   generation_ = current_->generation;
@@ -919,7 +934,7 @@ int Supervisor::run() {
 
   // A crashed earlier agent may have left addresses behind; the agent also checks at start.
   if (!config_.vrrp.instances.empty()) removeVips("left over from an earlier run");
-  current_ = spawnWorker(config_, generation_, &error);
+  current_ = spawnWorker(config_, configText_, generation_, &error);
   if (!current_) {
     log_.error("cannot start the proxy worker: {}", error);
     return 1;
@@ -934,8 +949,8 @@ int Supervisor::run() {
 
 }  // namespace
 
-int runSupervisor(const std::string& configPath, Config config) {
-  return Supervisor(configPath, std::move(config)).run();
+int runSupervisor(const std::string& configPath, Config config, std::string configText) {
+  return Supervisor(configPath, std::move(config), std::move(configText)).run();
 }
 
 }  // namespace tandem::appliance

@@ -18,6 +18,8 @@
 namespace tandem::appliance {
 
 // Returns the exit code. `configPath` is re-read on every reload.
-int runSupervisor(const std::string& configPath, Config config);
+// `configText` is what `config` was loaded from (children run that text, not the file's current
+// contents, until a reload validates a new one).
+int runSupervisor(const std::string& configPath, Config config, std::string configText);
 
 }  // namespace tandem::appliance

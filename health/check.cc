@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <chrono>
@@ -493,6 +494,14 @@ void Check::advance() {
 void Check::finish(CheckResult r) {
   connecting_ = false;
   event_del(&io_);
+  if (fd_ && program_.size() == 1) {
+    // A bare connect check (nothing was said): close with a reset, as HAProxy does, instead of
+    // a FIN that leaves this end in TIME_WAIT for a minute. Checking many servers every second
+    // would otherwise pile up tens of thousands of TIME_WAIT sockets and make every connect()
+    // search a crowded ephemeral port range.
+    linger abort{1, 0};
+    ::setsockopt(fd_.get(), SOL_SOCKET, SO_LINGER, &abort, sizeof(abort));
+  }
   fd_.reset();
   running_ = false;
   r.duration = Duration(monotonicUs() - startedUs_);

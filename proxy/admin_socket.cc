@@ -43,6 +43,11 @@ AdminSocket::AdminSocket(Worker& home, std::vector<Worker*> workers, Runtime& ru
     return;
   }
   ::chmod(path_.c_str(), config.mode);
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) == 0) {
+    boundDev_ = st.st_dev;
+    boundIno_ = st.st_ino;
+  }
   fd_ = std::move(fd);
   event_assign(&ev_, home_.base(), fd_.get(), EV_READ | EV_PERSIST, onAccept, this);
   event_add(&ev_, nullptr);
@@ -52,7 +57,11 @@ AdminSocket::~AdminSocket() {
   for (auto& c : clients_) event_del(&c->ev);
   if (fd_) {
     event_del(&ev_);
-    ::unlink(path_.c_str());
+    // Only our own socket file: after a reload the path belongs to the new worker's socket,
+    // bound while this (old) worker was still draining.
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) == 0 && st.st_dev == boundDev_ && st.st_ino == boundIno_)
+      ::unlink(path_.c_str());
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include <event2/event.h>
 #include <event2/event_struct.h>
+#include <sys/stat.h>
 
 #include <memory>
 #include <string>
@@ -49,6 +50,8 @@ class AdminSocket {
   std::vector<Worker*> workers_;
   Runtime& runtime_;
   std::string path_;
+  dev_t boundDev_ = 0;  // the socket file this worker bound (see the destructor)
+  ino_t boundIno_ = 0;
   UniqueFd fd_;
   struct event ev_;
   std::vector<std::unique_ptr<Client>> clients_;

@@ -14,7 +14,8 @@
 
 namespace tandem::proxy {
 
-int runProxy(const Config& config, std::unique_ptr<MasterChannel> master) {
+int runProxy(const Config& config, std::unique_ptr<MasterChannel> master,
+             const BeforeServing& beforeServing) {
   auto& log = logging::get(logging::Component::Proxy);
   evthread_use_pthreads();  // workers are woken from the signal thread (event_active)
   ::signal(SIGPIPE, SIG_IGN);
@@ -72,6 +73,10 @@ int runProxy(const Config& config, std::unique_ptr<MasterChannel> master) {
       if (auto* hm = w->healthMonitor())
         for (auto& st : hm->save()) states.push_back(std::move(st));
     master->sendStates(states);
+  }
+  if (beforeServing && !beforeServing(&error)) {
+    log.error("cannot start: {}", error);
+    return 1;
   }
   for (auto& w : workers) w->startThread();
   if (master) master->sendReady();

@@ -21,13 +21,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness import TANDEM, Backend, Node, free_port, get  # noqa
 
 
-def config(port, backends, sock, extra="", grace="3s", weights=None, log="info"):
+def config(port, backends, sock, extra="", grace="3s", weights=None, log="info", global_extra=""):
     weights = weights or {}
     servers = "\n".join(
         f'      - {{ name: {b.name}, address: "{b.address}", weight: {weights.get(b.name, 1)} }}'
         for b in backends)
     return f"""
-global: {{ threads: 2, hard_stop_after: {grace}, log: {{ target: stderr, level: {log} }} }}
+global: {{ threads: 2, hard_stop_after: {grace}, log: {{ target: stderr, level: {log} }}{global_extra} }}
 supervisor:
   control_socket: {sock}
   probe: {{ interval: 100ms, timeout: 200ms }}
@@ -150,7 +150,9 @@ class SupervisorTest(unittest.TestCase):
 
     def start(self, **kw):
         env = kw.pop("env", None)
-        node = Node(config(self.port, self.backends, self.sock, **kw), self.tmp, env=env)
+        wait_ready = kw.pop("wait_ready", True)
+        node = Node(config(self.port, self.backends, self.sock, **kw), self.tmp, env=env,
+                    wait_ready=wait_ready)
         self.addCleanup(node.stop)
         return node
 
@@ -202,6 +204,99 @@ class SupervisorTest(unittest.TestCase):
         self.assertEqual(delays, ["100", "200", "400"])
         self.assertRegex(node.output(), r"proxy worker \(generation 1\) killed by signal 9")
         self.assertIn("s3 is DOWN (was UP), reason: state carried over", node.output())
+
+    def test_restarted_worker_runs_the_validated_configuration_not_the_edited_file(self):
+        node = self.start()
+        valid_edit = config(self.port, self.backends, self.sock).replace(
+            "    default_backend: app",
+            "    http_request:\n      - return: { status: 200, string: \"edited\" }")
+        for edit in ("frontends: [ this is not valid", valid_edit):
+            node.write_config(edit)
+            pid = node.child_pid("proxy")
+            restarts = [c for c in node.status()["children"] if c["name"] == "proxy"][0]["restarts"]
+            os.kill(pid, signal.SIGKILL)
+            node.wait(lambda s, pid=pid: any(c["name"] == "proxy" and c.get("pid") not in (None, pid)
+                                             and c["restarts"] == restarts + 1
+                                             for c in s["children"]),
+                      "the proxy worker to be restarted")
+            node.wait(lambda s: s["proxy"]["ready"], "the restarted worker to serve")
+            # Generation 1 as validated at start: the backends answer, not the edit.
+            status, _, body, _ = get(self.port, "/")
+            self.assertEqual(status, 200)
+            self.assertIn(body.split()[0], (b"s1", b"s2", b"s3"))
+            self.assertEqual(node.status()["generation"], 1)
+        self.assertNotIn("this is not valid", node.output())
+        # A reload is what applies the edit.
+        code, reply = node.reload()
+        self.assertEqual((code, reply.get("ok")), (0, True), reply)
+        status, _, body, _ = get(self.port, "/")
+        self.assertEqual((status, body), (200, b"edited"))
+        # ... and a worker restarted after it runs generation 2 even once the file is broken.
+        node.write_config("frontends: [ this is not valid")
+        pid = node.child_pid("proxy")
+        os.kill(pid, signal.SIGKILL)
+        node.wait(lambda s, pid=pid: any(c["name"] == "proxy" and c.get("pid") not in (None, pid)
+                                         for c in s["children"]), "the proxy worker to be restarted")
+        node.wait(lambda s: s["proxy"]["ready"], "the restarted worker to serve")
+        self.assertEqual(get(self.port, "/")[2], b"edited")
+
+    def ids(self, pid):
+        """(uid, gid, supplementary groups) of a process, from /proc."""
+        with open(f"/proc/{pid}/status") as f:
+            st = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+        return (int(st["Uid"].split()[0]), int(st["Gid"].split()[0]),
+                st.get("Groups", "").split())
+
+    def admin(self, path, command):
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(5)
+            s.connect(path)
+            s.sendall(command.encode() + b"\n")
+            out = b""
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    return out.decode()
+                out += d
+
+    def test_proxy_worker_gives_up_root_for_global_user_and_group(self):
+        import grp
+        import pwd
+        nobody = pwd.getpwnam("nobody")
+        group = grp.getgrgid(nobody.pw_gid).gr_name
+        node = self.start(global_extra=f", user: nobody, group: {group}")
+        for generation in (1, 2):
+            pid = node.child_pid("proxy")
+            uid, gid, groups = self.ids(pid)
+            self.assertEqual((uid, gid, groups), (nobody.pw_uid, nobody.pw_gid,
+                                                  [str(nobody.pw_gid)]))
+            self.assertEqual(self.ids(node.pid)[0], 0)  # the supervisor keeps root
+            self.assertEqual(get(self.port, "/")[0], 200)
+            self.assertIn(f"running as uid {nobody.pw_uid} gid {nobody.pw_gid}", node.output())
+            if generation == 1:
+                code, reply = node.reload()  # a new worker: started by root, drops again
+                self.assertEqual((code, reply.get("ok")), (0, True), reply)
+        # A crashed unprivileged worker is restarted the same way.
+        os.kill(node.child_pid("proxy"), signal.SIGKILL)
+        node.wait(lambda s: s["proxy"]["ready"] and any(
+            c["name"] == "proxy" and c["restarts"] == 1 and c["state"] == "running"
+            for c in s["children"]), "the restarted worker to serve")
+        self.assertEqual(self.ids(node.child_pid("proxy"))[0], nobody.pw_uid)
+
+    def test_unknown_global_user_stops_the_worker_with_the_reason(self):
+        node = self.start(global_extra=", user: tandem-no-such-user", wait_ready=False)
+        node.wait_output("global.user: no user 'tandem-no-such-user'")
+
+    def test_admin_socket_survives_a_reload(self):
+        path = os.path.join(self.tmp, "admin.sock")
+        node = self.start(global_extra=f", admin_socket: {{ path: {path} }}")
+        self.assertIn("s1", self.admin(path, "show servers state"))
+        code, reply = node.reload()
+        self.assertEqual((code, reply.get("ok")), (0, True), reply)
+        node.wait(lambda s: not s["draining_workers"], "the old worker to finish")
+        # The old worker, leaving, must not remove the new worker's socket file.
+        self.assertTrue(os.path.exists(path))
+        self.assertIn("s1", self.admin(path, "show servers state"))
 
     def test_reloads_under_load_fail_no_request(self):
         node = self.start()

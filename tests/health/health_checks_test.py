@@ -364,5 +364,62 @@ backends:
         self.assertEqual(r.stdout.split()[-1], "0", "checks must end with COM_QUIT, not abort")
 
 
+class CheckSocketsTest(unittest.TestCase):
+    """Plain TCP checks of many servers leave no closing sockets (TIME_WAIT, FIN-WAIT) behind on
+    the checking side."""
+
+    def test_tcp_checks_close_with_a_reset_and_leave_no_closing_sockets(self):
+        tmp = tempfile.mkdtemp(prefix="tandem-checksock-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1024)
+        port = listener.getsockname()[1]
+        held = []
+        stop = threading.Event()
+
+        def accept():  # accept and hold: the checker must be the side that closes
+            listener.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    held.append(listener.accept()[0])
+                except OSError:
+                    pass
+
+        t = threading.Thread(target=accept, daemon=True)
+        t.start()
+
+        def cleanup():
+            stop.set()
+            t.join(5)
+            for c in held:
+                c.close()
+            listener.close()
+        self.addCleanup(cleanup)
+        fport = free_port()
+        servers = "\n".join(f'      - {{ name: c{i}, address: "127.0.0.1:{port}" }}'
+                             for i in range(20))
+        cfg = f"""
+global: {{ threads: 1, log: {{ target: stderr, level: info }} }}
+frontends:
+  f: {{ bind: "127.0.0.1:{fport}", default_backend: b }}
+backends:
+  b:
+    check: {{ type: tcp, inter: 100ms, fall: 2, rise: 1 }}
+    servers:
+{servers}
+"""
+        proxy = Tandem(cfg, tmp, [fport])
+        self.addCleanup(proxy.stop)
+        self.assertTrue(wait_for(lambda: len(held) >= 200, 10), f"only {len(held)} checks")
+        # A FIN would leave each closed check socket in FIN-WAIT-2 (this server holds its end)
+        # or TIME-WAIT (a server that closes back) for a minute; a reset leaves nothing.
+        out = subprocess.run(["ss", "-Htan", "state", "time-wait", "state", "fin-wait-1",
+                              "state", "fin-wait-2", "state", "closing", f"( dport = :{port} )"],
+                             capture_output=True, text=True, timeout=10).stdout
+        self.assertEqual(out.strip().splitlines(), [], "checks left closing sockets behind")
+        self.assertNotIn("is DOWN", proxy.output())
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -130,6 +130,14 @@ class DebPackageTest(unittest.TestCase):
         self.assertEqual([f["name"] for f in stats["frontends"]], ["www"])
         self.assertTrue(os.path.isdir(os.path.join(self.root, "var/lib/tandem")))
         self.assertIn("tandem:", self.inside("getent", "passwd", "tandem").stdout)
+        # The default configuration runs the proxy worker as the tandem user, under systemd's
+        # capability bounding set; the supervisor stays root.
+        worker = [c["pid"] for c in s["children"] if c["name"] == "proxy"][0]
+        uid = self.inside("id", "-u", "tandem").stdout.strip()
+        status = self.inside("cat", f"/proc/{worker}/status").stdout
+        self.assertRegex(status, rf"\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\n")
+        self.assertIn(f"running as uid {uid}",
+                      self.inside("journalctl", "-u", "tandem", "--no-pager").stdout)
 
     def test_3_upgrade_reloads_without_restart(self):
         self.wait_for("the service", lambda: (self.status() or {}).get("proxy", {}).get("live"))

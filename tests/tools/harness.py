@@ -294,6 +294,14 @@ class Node(Process):
             time.sleep(0.05)
         raise AssertionError(f"timed out waiting for {what}; last status: {last}\n{self.output()}")
 
+    def wait_output(self, text, timeout=15.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.output():
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {text!r} in the log:\n{self.output()}")
+
     def processes(self):
         """PIDs of this supervisor's children (proxy workers old and new, agent)."""
         out = []
