@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -33,7 +34,6 @@ LoadResult loadForCommand(const std::string& path, int snapshotFd) {
   if (snapshotFd < 0) return loadConfigFile(path);
   std::string error;
   std::optional<std::string> text = readConfigSnapshot(snapshotFd, &error);
-  ::close(snapshotFd);
   if (!text) {
     LoadResult r;
     r.diagnostics.error({path, 0, 0}, "", error);
@@ -44,7 +44,7 @@ LoadResult loadForCommand(const std::string& path, int snapshotFd) {
 
 // Loads and validates like `tandem check`; an invalid file never starts a worker.
 int runProxyCommand(const std::string& path, int masterFd, int snapshotFd) {
-  LoadResult r = loadForCommand(path, snapshotFd);
+  LoadResult r = loadForCommand(path, UniqueFd(snapshotFd).get());  // closed once read
   for (const auto& d : r.diagnostics.sorted()) std::cerr << d.format() << "\n";
   if (!r.config) return kExitInvalid;
   logging::setup(r.config->log);
@@ -62,14 +62,17 @@ int runProxyCommand(const std::string& path, int masterFd, int snapshotFd) {
 }
 
 int runVrrpCommand(const std::string& path, bool supervised, int snapshotFd) {
-  LoadResult r = loadForCommand(path, snapshotFd);
+  // Whatever happens next (a reload brings its own), SIGHUP must not kill the agent by its
+  // default action before the event loop installs the handler.
+  ::signal(SIGHUP, SIG_IGN);
+  LoadResult r = loadForCommand(path, UniqueFd(snapshotFd).get());
   for (const auto& d : r.diagnostics.sorted()) std::cerr << d.format() << "\n";
   if (!r.config) return kExitInvalid;
   logging::setup(r.config->log);
   vrrp::AgentOptions options;
   options.proxyInitiallyUp = !supervised;
-  options.reload = [path]() -> std::optional<vrrp::Config> {
-    LoadResult next = loadConfigFile(path);
+  options.reload = [path](int snapshotFd) -> std::optional<vrrp::Config> {
+    LoadResult next = loadForCommand(path, snapshotFd);
     for (const auto& d : next.diagnostics.sorted())
       logging::get(logging::Component::Config).warn("{}", d.format());
     if (!next.config) return std::nullopt;

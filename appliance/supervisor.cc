@@ -207,6 +207,14 @@ class Supervisor {
   std::string pendingConfigText_;
   std::vector<std::string> pendingAddedSockets_;
   std::vector<ControlServer::Reply> reloadReplies_;
+  // The agent's reload travels on its control socket with the validated text attached (not
+  // SIGHUP, which would make it read the file); retried while the agent is not listening.
+  bool sendAgentReload();
+  std::string agentControlPath_;  // where the running agent listens
+  bool agentReloadDue_ = false;
+  // A reload asked for while another runs: done after it, with a fresh read of the file.
+  bool reloadAgain_ = false;
+  std::vector<ControlServer::Reply> nextReloadReplies_;
   EventPtr reloadTimeoutEv_;
 
   std::unique_ptr<Child> agent_;
@@ -461,6 +469,8 @@ void Supervisor::startAgent() {
     return scheduleAgentRestart();
   }
   log_.info("started VRRP agent {}", agent_->pid());
+  agentControlPath_ = config_.vrrp.controlSocket;
+  agentReloadDue_ = false;  // it starts on the current generation
   sendLiveness();
 }
 
@@ -570,9 +580,32 @@ void Supervisor::updateLiveness(const std::string& why) {
   sendLiveness();
 }
 
+bool Supervisor::sendAgentReload() {
+  std::string error;
+  UniqueFd snapshot = writeConfigSnapshot(configText_, &error);
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  if (!snapshot || agentControlPath_.size() >= sizeof(sa.sun_path)) {
+    log_.error("cannot hand the new configuration to the VRRP agent: {}", error);
+    return false;
+  }
+  std::strcpy(sa.sun_path, agentControlPath_.c_str());
+  UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0 ||
+      !sendMessage(fd.get(), "reload", snapshot.get(), false)) {
+    log_.warn("the VRRP agent does not take its reload on {} yet ({}): retrying", agentControlPath_,
+              std::strerror(errno));
+    return false;
+  }
+  // The agent follows a changed control_socket as it applies this.
+  agentControlPath_ = config_.vrrp.controlSocket;
+  return true;
+}
+
 void Supervisor::sendLiveness() {
   liveSent_ = true;
   if (config_.vrrp.instances.empty()) return;
+  if (agentReloadDue_ && agent_ && agent_->running()) agentReloadDue_ = !sendAgentReload();
   sockaddr_un sa{};
   sa.sun_family = AF_UNIX;
   const std::string& path = config_.vrrp.controlSocket;
@@ -595,9 +628,16 @@ void Supervisor::reload(ControlServer::Reply reply) {
     return;
   }
   if (pending_) {
-    if (reply) reloadReplies_.push_back(std::move(reply));
-    return;  // the reload in progress answers every caller
+    // The reload in progress read the file before this request came: the file may have
+    // changed since (edit, reload, edit, reload). Read it again once that one is done, and
+    // answer this caller with what that second read gives.
+    reloadAgain_ = true;
+    if (reply) nextReloadReplies_.push_back(std::move(reply));
+    log_.info("reload requested while generation {} starts: the file is read again after it",
+              generation_ + 1);
+    return;
   }
+  if (reply) reloadReplies_.push_back(std::move(reply));
   notifier_.reloading();
   log_.info("reloading {}", configPath_);
   LoadResult r = loadConfigFile(configPath_);
@@ -615,14 +655,12 @@ void Supervisor::reload(ControlServer::Reply reply) {
                errors.size(), generation_);
     notifier_.ready("serving, generation " + std::to_string(generation_) +
                     " (last reload refused)");
-    if (reply)
-      reply(dumpJson(json{{"ok", false},
-                          {"generation", generation_},
-                          {"error", "invalid configuration: nothing changed"},
-                          {"errors", errors}}));
+    replyReload(json{{"ok", false},
+                     {"generation", generation_},
+                     {"error", "invalid configuration: nothing changed"},
+                     {"errors", errors}});
     return;
   }
-  if (reply) reloadReplies_.push_back(std::move(reply));
   pendingConfig_ = std::make_unique<Config>(std::move(*r.config));
   pendingConfigText_ = std::move(r.source);
   std::string error;
@@ -638,6 +676,17 @@ void Supervisor::replyReload(const json& j) {
   auto replies = std::move(reloadReplies_);
   reloadReplies_.clear();
   for (auto& r : replies) r(dumpJson(j));
+  if (!reloadAgain_) return;
+  // Requests that came while that reload ran: one more reload reads the file again for them.
+  reloadAgain_ = false;
+  auto next = std::move(nextReloadReplies_);
+  nextReloadReplies_.clear();
+  if (stopping_) {
+    for (auto& r : next) r(dumpJson(json{{"ok", false}, {"error", "the node is stopping"}}));
+    return;
+  }
+  reloadReplies_ = std::move(next);
+  reload(nullptr);
 }
 
 void Supervisor::failReload(const std::string& why) {
@@ -655,8 +704,8 @@ void Supervisor::failReload(const std::string& why) {
   pendingConfig_.reset();
   if (!stopping_)
     notifier_.ready("serving, generation " + std::to_string(generation_) + " (last reload failed)");
-  replyReload(json{{"ok", false}, {"generation", generation_}, {"error", why}});
   if (!current_ && !stopping_) scheduleProxyRestart();
+  replyReload(json{{"ok", false}, {"generation", generation_}, {"error", why}});
 }
 
 void Supervisor::finishReload() {
@@ -685,7 +734,7 @@ void Supervisor::finishReload() {
       agent_->signal(SIGTERM);
     }
   } else if (agent_ && agent_->running()) {
-    if (!(previous.vrrp == config_.vrrp)) agent_->signal(SIGHUP);
+    if (!(previous.vrrp == config_.vrrp)) agentReloadDue_ = !sendAgentReload();
   } else {
     startAgent();
   }

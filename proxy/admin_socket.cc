@@ -182,15 +182,7 @@ std::string AdminSocket::setState(const std::string& backend, const std::string&
     if (found) return "\n";
   }
   // An unchecked server has no monitor: its state is only the admin's.
-  health::ServerState before = sr->health.state();
-  health::ServerState after = a == health::AdminState::Maint   ? health::ServerState::Maint
-                              : a == health::AdminState::Drain ? health::ServerState::Drain
-                                                               : health::ServerState::Up;
-  sr->health.setState(after);
-  if (before != after)
-    logging::get(logging::Component::Health)
-        .warn("Server {}/{} is {} (was {}), reason: {}.", backend, server, toString(after),
-              toString(before), why);
+  setUncheckedServerState(*sr, backend, server, a, why);
   return "\n";
 }
 

@@ -228,11 +228,14 @@ void HttpStream::onRequestHead() {
   if (hosts > 1 || (!clientHttp10_ && hosts == 0)) return sendLocal(400);
   upgrade_ = h.connectionUpgrade && hasUpgradeHeader;
   if (fe.config->builtin != Frontend::Builtin::None) {
-    std::string_view authorization;
+    BuiltinRequest req{h.method.in(base), h.url.in(base), {}, client_, {}};
     for (const auto& f : h.headers)
-      if (iequals(f.name.in(base), "authorization")) authorization = f.value.in(base);
-    std::string reply = builtinResponse(worker_.runtime(), *fe.config, h.method.in(base),
-                                        h.url.in(base), authorization);
+      if (iequals(f.name.in(base), "authorization")) req.authorization = f.value.in(base);
+    Worker& worker = worker_;
+    req.setState = [&worker](const std::string& b, const std::string& s, health::AdminState a) {
+      return worker.requestAdminState(b, s, a, "set from the stats page");
+    };
+    std::string reply = builtinResponse(worker_.runtime(), *fe.config, req);
     if (h.isHead) reply.resize(reply.find("\r\n\r\n") + 4);
     return sendLocalRaw(std::move(reply));
   }

@@ -173,4 +173,13 @@ std::unique_ptr<Runtime> Runtime::build(const Config& config, std::string* error
   return rt;
 }
 
+ServerRuntime* Runtime::findServer(std::string_view backend, std::string_view server) {
+  for (auto& be : backends_) {
+    if (be->config->name != backend) continue;
+    for (auto& s : be->servers)
+      if (s->config->name == server) return s.get();
+  }
+  return nullptr;
+}
+
 }  // namespace tandem::proxy

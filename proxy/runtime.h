@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "health/server_health.h"
@@ -106,6 +107,8 @@ class Runtime {
   std::vector<std::unique_ptr<BackendRuntime>>& backends() { return backends_; }
   const ErrorPages& errors() const { return errors_; }
   std::atomic<uint32_t>& connections() { return connections_; }
+  // By names (the admin socket, the stats page); null when there is no such server.
+  ServerRuntime* findServer(std::string_view backend, std::string_view server);
 
  private:
   explicit Runtime(const Config& c) : config_(c), errors_(c.errorFiles) {}

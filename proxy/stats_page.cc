@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <cctype>
 #include <sstream>
 
 #include "health/server_state.h"
@@ -69,6 +70,83 @@ bool authorized(const Stats& stats, std::string_view authorization) {
   return false;
 }
 
+bool adminAllowed(const Stats& stats, const IpAddress& client) {
+  for (const auto& c : stats.adminAllowedFrom)
+    if (c.contains(client)) return true;
+  return false;
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string urlDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() && hexValue(s[i + 1]) >= 0 &&
+               hexValue(s[i + 2]) >= 0) {
+      out += static_cast<char>(hexValue(s[i + 1]) * 16 + hexValue(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::string urlEncode(std::string_view s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+// The target without the admin parameters (b, s, action), and those parameters.
+struct AdminQuery {
+  std::string base;
+  std::string backend, server, action;
+};
+
+AdminQuery splitAdminQuery(std::string_view target) {
+  AdminQuery q;
+  size_t mark = target.find('?');
+  q.base = std::string(target.substr(0, mark));
+  if (mark == std::string_view::npos) return q;
+  std::string rest;
+  std::string_view query = target.substr(mark + 1);
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view item = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = item.find('=');
+    std::string_view key = item.substr(0, eq);
+    std::string value = eq == std::string_view::npos ? "" : urlDecode(item.substr(eq + 1));
+    if (key == "b")
+      q.backend = value;
+    else if (key == "s")
+      q.server = value;
+    else if (key == "action")
+      q.action = value;
+    else
+      rest += (rest.empty() ? "" : "&") + std::string(item);
+  }
+  if (!rest.empty()) q.base += "?" + rest;
+  return q;
+}
+
 struct Row {
   std::string backend;
   std::string server;
@@ -127,7 +205,7 @@ std::string json(Runtime& rt) {
   return o.str();
 }
 
-std::string html(Runtime& rt, const Stats& stats) {
+std::string html(Runtime& rt, const Stats& stats, bool admin) {
   std::ostringstream o;
   auto refresh = std::chrono::duration_cast<std::chrono::seconds>(stats.refresh).count();
   o << "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Tandem statistics</title>";
@@ -152,13 +230,25 @@ std::string html(Runtime& rt, const Stats& stats) {
       current = r.backend;
       o << "<h2>Backend " << htmlEscape(r.backend)
         << "</h2><table><tr><th>server</th><th>address</th><th>state</th><th>weight</th>"
-           "<th>current sessions</th><th>total sessions</th><th>backup</th></tr>";
+           "<th>current sessions</th><th>total sessions</th><th>backup</th>"
+        << (admin ? "<th>admin</th>" : "") << "</tr>";
     }
     std::string cls = r.state.substr(0, r.state.find(','));  // "UP, going down" -> UP
     o << "<tr class=\"" << htmlEscape(cls) << "\"><td>" << htmlEscape(r.server) << "</td><td>"
       << htmlEscape(r.address) << "</td><td>" << r.state << "</td><td>" << r.weight << "</td><td>"
-      << r.active << "</td><td>" << r.served << "</td><td>" << (r.backup ? "yes" : "")
-      << "</td></tr>";
+      << r.active << "</td><td>" << r.served << "</td><td>" << (r.backup ? "yes" : "") << "</td>";
+    if (admin) {
+      // One small form per action; everything rides in the action URL, the body stays empty.
+      std::string sep = stats.uri.find('?') == std::string::npos ? "?" : "&";
+      o << "<td>";
+      for (const char* action : {"ready", "drain", "maint"})
+        o << "<form method=\"post\" style=\"display:inline\" action=\""
+          << htmlEscape(stats.uri + sep + "b=" + urlEncode(r.backend) +
+                        "&s=" + urlEncode(r.server) + "&action=" + action)
+          << "\"><button>" << action << "</button></form> ";
+      o << "</td>";
+    }
+    o << "</tr>";
   }
   if (!current.empty()) o << "</table>";
   o << "</body></html>\n";
@@ -213,9 +303,11 @@ std::vector<Frontend> builtinFrontends(const Config& config) {
   return out;
 }
 
-std::string builtinResponse(Runtime& rt, const Frontend& fe, std::string_view method,
-                            std::string_view target, std::string_view authorization) {
-  if (method != "GET" && method != "HEAD")
+std::string builtinResponse(Runtime& rt, const Frontend& fe, const BuiltinRequest& req) {
+  std::string_view method = req.method;
+  std::string_view target = req.target;
+  bool post = method == "POST" && fe.builtin == Frontend::Builtin::Stats;
+  if (method != "GET" && method != "HEAD" && !post)
     return response(405, "Method Not Allowed", "text/plain", "GET only\n", "allow: GET, HEAD\r\n");
   std::string_view path = target.substr(0, target.find('?'));
   const Config& c = rt.config();
@@ -226,13 +318,39 @@ std::string builtinResponse(Runtime& rt, const Frontend& fe, std::string_view me
   }
   if (!c.stats) return response(404, "Not Found", "text/plain", "not found\n");
   const Stats& stats = *c.stats;
-  if (!authorized(stats, authorization))
+  if (!authorized(stats, req.authorization))
     return response(401, "Unauthorized", "text/plain", "authentication required\n",
                     "www-authenticate: Basic realm=\"Tandem statistics\"\r\n");
+  bool admin = adminAllowed(stats, req.client);
+  if (post) {
+    AdminQuery q = splitAdminQuery(target);
+    if (q.base != stats.uri && std::string_view(q.base).substr(0, q.base.find('?')) != stats.uri)
+      return response(404, "Not Found", "text/plain", "not found\n");
+    if (!admin)
+      return response(403, "Forbidden", "text/plain",
+                      stats.adminAllowedFrom.empty()
+                          ? "the stats page is read-only (no admin_allowed_from)\n"
+                          : "this address may not change server states (admin_allowed_from)\n");
+    health::AdminState state;
+    if (q.action == "ready")
+      state = health::AdminState::Ready;
+    else if (q.action == "drain")
+      state = health::AdminState::Drain;
+    else if (q.action == "maint")
+      state = health::AdminState::Maint;
+    else
+      return response(400, "Bad Request", "text/plain", "action must be ready, drain or maint\n");
+    if (!req.setState || !req.setState(q.backend, q.server, state))
+      return response(404, "Not Found", "text/plain",
+                      "no server '" + q.server + "' in backend '" + q.backend + "'\n");
+    // Post/Redirect/Get: a refresh of the page does not repeat the action.
+    return response(303, "See Other", "text/plain", "done\n", "location: " + stats.uri + "\r\n");
+  }
   // `uri` may carry a query itself (HAProxy's classic `/haproxy?stats`): match the whole
   // target first, then the path alone.
   for (std::string_view t : {target, path}) {
-    if (t == stats.uri) return response(200, "OK", "text/html; charset=utf-8", html(rt, stats));
+    if (t == stats.uri)
+      return response(200, "OK", "text/html; charset=utf-8", html(rt, stats, admin));
     if (t == stats.uri + ";csv") return response(200, "OK", "text/csv", csv(rt));
     if (t == stats.uri + ";json") return response(200, "OK", "application/json", json(rt));
   }

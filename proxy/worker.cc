@@ -215,6 +215,55 @@ void Worker::runOnLoop(const std::function<void()>& fn) {
   done.get_future().wait();
 }
 
+void Worker::post(std::function<void()> fn) {
+  {
+    std::unique_lock<std::mutex> lock(taskMu_);
+    if (!loopDone_) {
+      tasks_.push_back(std::move(fn));
+      lock.unlock();
+      event_active(&taskEv_, 0, 0);
+      return;
+    }
+  }
+  fn();  // the loop has ended: nothing runs on it any more
+}
+
+bool Worker::requestAdminState(const std::string& backend, const std::string& server,
+                               health::AdminState state, const std::string& why) {
+  ServerRuntime* sr = runtime_.findServer(backend, server);
+  if (!sr) return false;
+  struct Pending {
+    std::atomic<size_t> left;
+    std::atomic<bool> found{false};
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->left = peers_.size();
+  for (Worker* w : peers_) {
+    w->post([w, pending, sr, backend, server, state, why] {
+      if (auto* m = w->healthMonitor())
+        if (m->setAdminState(backend, server, state, why)) pending->found = true;
+      // The last worker to look: nobody checks this server, its state is only the admin's.
+      if (pending->left.fetch_sub(1) == 1 && !pending->found)
+        setUncheckedServerState(*sr, backend, server, state, why);
+    });
+  }
+  return true;
+}
+
+void setUncheckedServerState(ServerRuntime& sr, const std::string& backend,
+                             const std::string& server, health::AdminState state,
+                             const std::string& why) {
+  health::ServerState before = sr.health.state();
+  health::ServerState after = state == health::AdminState::Maint   ? health::ServerState::Maint
+                              : state == health::AdminState::Drain ? health::ServerState::Drain
+                                                                   : health::ServerState::Up;
+  sr.health.setState(after);
+  if (before != after)
+    logging::get(logging::Component::Health)
+        .warn("Server {}/{} is {} (was {}), reason: {}.", backend, server, toString(after),
+              toString(before), why);
+}
+
 void Worker::onTaskEvent(evutil_socket_t, short, void* arg) {
   auto* w = static_cast<Worker*>(arg);
   std::vector<std::function<void()>> batch;

@@ -73,6 +73,7 @@ class Worker {
   void dequeue(Session* session);
   void slotFreed(BackendRuntime& backend);
   void setPeers(std::vector<Worker*> peers) { peers_ = std::move(peers); }
+  const std::vector<Worker*>& peers() const { return peers_; }
 
   // Accept balancing: SO_REUSEPORT spreads connections by a hash, which can leave one worker
   // with many more than another. A listener hands a new connection to the least loaded worker
@@ -90,6 +91,15 @@ class Worker {
   // Runs `fn` on this worker's loop and waits for it (from any other thread); runs it at once
   // when already on this worker's thread or before the thread started. For admin commands.
   void runOnLoop(const std::function<void()>& fn);
+  // Queues `fn` on this worker's loop and returns at once (thread-safe; never waits, so two
+  // workers posting to each other cannot deadlock).
+  void post(std::function<void()> fn);
+
+  // An administrative server state (ready/drain/maint) asked for from a worker thread (the
+  // stats page): applied on whichever worker's health monitor checks the server, else set
+  // directly (an unchecked server). Asynchronous; false when there is no such server.
+  bool requestAdminState(const std::string& backend, const std::string& server,
+                         health::AdminState state, const std::string& why);
 
   void adopt(std::unique_ptr<Session> session);
   void destroy(Session* session);
@@ -136,5 +146,10 @@ class Worker {
   std::unique_ptr<health::HealthMonitor> health_;
   std::thread thread_;
 };
+
+// An unchecked server's state is only the admin's: set it (and log the change) directly.
+void setUncheckedServerState(ServerRuntime& server, const std::string& backend,
+                             const std::string& serverName, health::AdminState state,
+                             const std::string& why);
 
 }  // namespace tandem::proxy

@@ -52,24 +52,7 @@ class Agent {
       recomputeAll();
     });
     std::string ctlError;
-    control_ = std::make_unique<ControlSocket>(
-        base_.get(), config_.controlSocket,
-        [this](bool up) {
-          if (proxyUp_ == up) return;
-          proxyUp_ = up;
-          logging::get(logging::Component::Vrrp)
-              .warn("local proxy reported {}", up ? "up" : "down");
-          recomputeAll();
-        },
-        [this](bool up) {
-          if (backendsUp_ == up) return;
-          backendsUp_ = up;
-          logging::get(logging::Component::Vrrp)
-              .warn("local proxy reports {}", up ? "every backend has a usable server again"
-                                                 : "a backend without any usable server");
-          recomputeAll();
-        },
-        &ctlError);
+    control_ = makeControl(config_.controlSocket, &ctlError);
     if (!control_->ok()) log.warn("{} (proxy liveness input disabled)", ctlError);
     makeScripts();
     for (const auto& c : config_.instances) {
@@ -92,7 +75,15 @@ class Agent {
     std::unique_ptr<event, EventFree> intr(evsignal_new(base_.get(), SIGINT, stop, base_.get()));
     event_add(term.get(), nullptr);
     event_add(intr.get(), nullptr);
-    auto hup = [](evutil_socket_t, short, void* arg) { static_cast<Agent*>(arg)->reload(); };
+    auto hup = [](evutil_socket_t, short, void* arg) { static_cast<Agent*>(arg)->reload(-1); };
+    reloadEv_.reset(event_new(
+        base_.get(), -1, 0,
+        [](evutil_socket_t, short, void* arg) {
+          auto* self = static_cast<Agent*>(arg);
+          UniqueFd snapshot = std::move(self->pendingSnapshot_);
+          self->reload(snapshot.get());
+        },
+        this));
     std::unique_ptr<event, EventFree> hupEv(evsignal_new(base_.get(), SIGHUP, hup, this));
     event_add(hupEv.get(), nullptr);
     event_base_dispatch(base_.get());
@@ -104,6 +95,32 @@ class Agent {
   }
 
  private:
+  std::unique_ptr<ControlSocket> makeControl(const std::string& path, std::string* error) {
+    return std::make_unique<ControlSocket>(
+        base_.get(), path,
+        [this](bool up) {
+          if (proxyUp_ == up) return;
+          proxyUp_ = up;
+          logging::get(logging::Component::Vrrp)
+              .warn("local proxy reported {}", up ? "up" : "down");
+          recomputeAll();
+        },
+        [this](bool up) {
+          if (backendsUp_ == up) return;
+          backendsUp_ = up;
+          logging::get(logging::Component::Vrrp)
+              .warn("local proxy reports {}", up ? "every backend has a usable server again"
+                                                 : "a backend without any usable server");
+          recomputeAll();
+        },
+        // Applied after this datagram's handling returns: reload() may replace this socket.
+        [this](UniqueFd snapshot) {
+          pendingSnapshot_ = std::move(snapshot);
+          event_active(reloadEv_.get(), 0, 0);
+        },
+        error);
+  }
+
   std::unique_ptr<VrrpInstance> makeInstance(const Instance& c) {
     return std::make_unique<VrrpInstance>(
         base_.get(), c, addresses_,
@@ -118,22 +135,34 @@ class Agent {
     }
   }
 
-  // SIGHUP. An instance whose configuration is unchanged is kept as it is (a master stays
-  // master, no advert is missed); a changed one leaves (priority 0) and starts anew.
-  void reload() {
+  // SIGHUP (snapshotFd -1) or the supervisor's "reload" (snapshotFd: the validated text). An
+  // instance whose configuration is unchanged is kept as it is (a master stays master, no
+  // advert is missed); a changed one leaves (priority 0) and starts anew.
+  void reload(int snapshotFd) {
     auto& log = logging::get(logging::Component::Vrrp);
     if (!options_.reload) {
-      log.warn("SIGHUP ignored: this agent was started without a configuration file to reload");
+      log.warn("reload ignored: this agent was started without a configuration to reload");
       return;
     }
-    std::optional<Config> next = options_.reload();
+    std::optional<Config> next = options_.reload(snapshotFd);
     if (!next) {
       log.error("reload failed: keeping the running configuration");
       return;
     }
-    if (next->controlSocket != config_.controlSocket || next->stateDir != config_.stateDir ||
-        next->notifyFifo != config_.notifyFifo)
-      log.warn("control_socket, state_dir and notify_fifo changes apply at the next restart");
+    if (next->controlSocket != config_.controlSocket) {
+      // The supervisor sends liveness to the new path from now on: follow it at once.
+      std::string error;
+      auto moved = makeControl(next->controlSocket, &error);
+      if (moved->ok()) {
+        log.info("control socket moved to {}", next->controlSocket);
+        control_ = std::move(moved);
+        config_.controlSocket = next->controlSocket;
+      } else {
+        log.error("{}; staying on {}", error, config_.controlSocket);
+      }
+    }
+    if (next->stateDir != config_.stateDir || next->notifyFifo != config_.notifyFifo)
+      log.warn("state_dir and notify_fifo changes apply at the next restart");
     bool scriptsChanged = next->scripts != config_.scripts;
     std::vector<std::unique_ptr<VrrpInstance>> kept;
     int unchanged = 0, started = 0, stopped = 0;
@@ -234,6 +263,8 @@ class Agent {
   std::unique_ptr<Notifier> notifier_;
   std::unique_ptr<LinkMonitor> links_;
   std::unique_ptr<ControlSocket> control_;
+  std::unique_ptr<event, EventFree> reloadEv_;  // a control-socket reload, run off its callback
+  UniqueFd pendingSnapshot_;
   bool proxyUp_;
   bool backendsUp_ = true;
   std::map<std::string, std::unique_ptr<TrackScriptRunner>> scripts_;

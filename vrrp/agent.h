@@ -14,9 +14,10 @@ struct AgentOptions {
   // Under the supervisor the agent starts assuming the local proxy is down, until it hears
   // "proxy up": a node never wins an election for a proxy that is not serving yet.
   bool proxyInitiallyUp = true;
-  // SIGHUP: a new, already validated configuration (nullopt: keep the running one). Instances
-  // whose configuration is unchanged keep running untouched, so a master stays master.
-  std::function<std::optional<Config>()> reload;
+  // SIGHUP (snapshotFd -1: read the file) or "reload" on the control socket (snapshotFd: the
+  // text the supervisor validated): a new configuration, nullopt to keep the running one.
+  // Instances whose configuration is unchanged keep running untouched, so a master stays master.
+  std::function<std::optional<Config>(int snapshotFd)> reload;
 };
 
 int runAgent(const Config& config, AgentOptions options = {});

@@ -8,13 +8,18 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/fd_passing.h"
 #include "common/logging.h"
 
 namespace tandem::vrrp {
 
 ControlSocket::ControlSocket(event_base* base, const std::string& path, ProxyState onProxy,
-                             ProxyState onBackends, std::string* error)
-    : base_(base), path_(path), onProxy_(std::move(onProxy)), onBackends_(std::move(onBackends)) {
+                             ProxyState onBackends, Reload onReload, std::string* error)
+    : base_(base),
+      path_(path),
+      onProxy_(std::move(onProxy)),
+      onBackends_(std::move(onBackends)),
+      onReload_(std::move(onReload)) {
   sockaddr_un sa{};
   if (path.size() >= sizeof(sa.sun_path)) {
     *error = "control socket path too long: " + path;
@@ -43,13 +48,15 @@ ControlSocket::~ControlSocket() {
 
 void ControlSocket::onReadable(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<ControlSocket*>(arg);
-  char buf[256];
   for (;;) {
-    ssize_t n = ::recv(self->fd_.get(), buf, sizeof(buf) - 1, 0);
+    std::string msg;
+    UniqueFd passed;  // closed here unless a "reload" takes it
+    ssize_t n = receiveMessage(self->fd_.get(), &msg, &passed);
     if (n <= 0) return;
-    std::string msg(buf, static_cast<size_t>(n));
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == '\r')) msg.pop_back();
-    if (msg == "proxy up" || msg == "proxy down") {
+    if (msg == "reload") {
+      if (self->onReload_) self->onReload_(std::move(passed));
+    } else if (msg == "proxy up" || msg == "proxy down") {
       self->onProxy_(msg == "proxy up");
     } else if (msg == "backends up" || msg == "backends down") {
       if (self->onBackends_) self->onBackends_(msg == "backends up");

@@ -2,7 +2,9 @@
 // proxy's liveness the instant it changes ("proxy up" / "proxy down", and "backends up" /
 // "backends down" when a backend has no usable server left), so a dead proxy moves the
 // VIP without waiting for a track script's interval (keepalived's `killall -0` script takes up
-// to its interval x fall, and fork/exec each time).
+// to its interval x fall, and fork/exec each time). "reload", with the new configuration's text
+// attached as a file descriptor (SCM_RIGHTS), is the supervisor's reload: the agent applies
+// exactly what the supervisor validated, never a file edited since.
 #pragma once
 
 #include <event2/event.h>
@@ -18,8 +20,10 @@ namespace tandem::vrrp {
 class ControlSocket {
  public:
   using ProxyState = std::function<void(bool up)>;
+  // The attached descriptor; invalid when "reload" came without one (then: read the file).
+  using Reload = std::function<void(UniqueFd snapshot)>;
   ControlSocket(event_base* base, const std::string& path, ProxyState onProxy,
-                ProxyState onBackends, std::string* error);
+                ProxyState onBackends, Reload onReload, std::string* error);
   ~ControlSocket();
   bool ok() const { return fd_.valid(); }
 
@@ -29,6 +33,7 @@ class ControlSocket {
   std::string path_;
   ProxyState onProxy_;
   ProxyState onBackends_;
+  Reload onReload_;
   UniqueFd fd_;
   struct event ev_;
 };

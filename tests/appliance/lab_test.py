@@ -123,7 +123,12 @@ class LabTest(unittest.TestCase):
             original = f.read()
         sock = f"{self.dir}/n1.sock"
         log_path = f"{self.dir}/n1.log"
+        old_ctl, new_ctl = f"{self.dir}/n1-vrrp.sock", f"{self.dir}/n1-vrrp-moved.sock"
         try:
+            # Also move the agent's control socket: the agent follows at once (the supervisor's
+            # liveness reports go to the new path from this generation on).
+            with open(cfg, "w") as f:
+                f.write(original.replace(old_ctl, new_ctl))
             with open(cfg, "a") as f:
                 f.write("    VI_2:\n      interface: eth0\n      virtual_router_id: 52\n"
                         "      priority: 150\n      advert_int: 100ms\n"
@@ -144,6 +149,9 @@ class LabTest(unittest.TestCase):
                 after = f.read()
             self.assertIn("configuration reloaded: 1 instance(s) unchanged, 1 (re)started", after)
             self.assertNotIn("VRRP_Instance(VI_1) Entering", after)  # never left MASTER
+            self.assertIn(f"control socket moved to {new_ctl}", after)
+            self.assertTrue(os.path.exists(new_ctl))
+            self.assertFalse(os.path.exists(old_ctl))
         finally:
             with open(cfg, "w") as f:
                 f.write(original)

@@ -298,6 +298,28 @@ class SupervisorTest(unittest.TestCase):
         self.assertTrue(os.path.exists(path))
         self.assertIn("s1", self.admin(path, "show servers state"))
 
+    def test_reload_asked_during_a_reload_reads_the_file_again(self):
+        node = self.start()
+        base = config(self.port, self.backends, self.sock)
+
+        def returning(text):
+            return base.replace("    default_backend: app",
+                                f"    http_request:\n      - return: {{ status: 200, string: {text} }}")
+        for attempt in range(5):
+            node.write_config(returning(f"first{attempt}"))
+            os.kill(node.pid, signal.SIGHUP)  # reload 1 reads "first" and starts a worker
+            node.write_config(returning(f"second{attempt}"))
+            code, reply = node.reload()  # arrives while that worker starts
+            self.assertEqual((code, reply.get("ok")), (0, True), reply)
+            # Whichever way the two met, the reply and the node reflect the file as it was
+            # when the caller asked: the second edit.
+            self.assertEqual(get(self.port, "/")[2], f"second{attempt}".encode())
+            self.assertEqual(reply["generation"], node.status()["generation"])
+            if "reload requested while generation" in node.output():
+                break
+        self.assertIn("reload requested while generation", node.output(),
+                      "no reload ever overlapped another in 5 tries")
+
     def test_reloads_under_load_fail_no_request(self):
         node = self.start()
         sup_children_before = len(node.processes())

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The built-in pages, read with real curl: the stats page (HTML, ;csv, ;json) behind basic
-auth, the Prometheus exporter, and `http_request: return` answers made by the proxy itself."""
+auth and its admin buttons, the Prometheus exporter, and `http_request: return` answers made by the proxy itself."""
 import json
 import os
 import shutil
@@ -103,6 +103,98 @@ prometheus:
         self.assertIn('tandem_server_up{backend="app",server="up1"} 1', text)
         self.assertIn('tandem_server_up{backend="app",server="gone"} 0', text)
         self.assertIn("# TYPE tandem_server_sessions_total counter", text)
+
+
+class StatsAdminTest(unittest.TestCase):
+    """The stats page's admin buttons (HAProxy's `stats admin if ...`): only for clients in
+    admin_allowed_from, a POST sets a checked or an unchecked server ready/drain/maint on every
+    worker thread, and the page redirects back to itself."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="tandem-stats-admin-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
+        cls.b = {}
+        for n in ("a1", "a2", "p1"):
+            cls.b[n] = Backend(n, cls.tmp)
+            cls.addClassCleanup(cls.b[n].stop)
+        cls.port, cls.stats = free_port(), free_port()
+        cfg = f"""
+global: {{ threads: 2 }}
+frontends:
+  web: {{ bind: "127.0.0.1:{cls.port}", default_backend: app }}
+backends:
+  app:
+    check: {{ type: tcp, inter: 100ms, fall: 1, rise: 1 }}
+    servers:
+      - {{ name: a1, address: "{cls.b['a1'].address}" }}
+      - {{ name: a2, address: "{cls.b['a2'].address}" }}
+  plain:
+    servers:
+      - {{ name: p1, address: "{cls.b['p1'].address}" }}
+stats:
+  bind: "127.0.0.1:{cls.stats}"
+  uri: /stats
+  auth: [ {{ user: admin, password: "s3cret" }} ]
+  admin_allowed_from: [ 127.0.0.2/32 ]
+"""
+        cls.proxy = Tandem(cfg, cls.tmp, [cls.port, cls.stats])
+        cls.addClassCleanup(cls.proxy.stop)
+        time.sleep(0.3)
+
+    def page(self, source, path="/stats", *extra):
+        return curl("-s", "--interface", source, "-u", "admin:s3cret", *extra,
+                    f"http://127.0.0.1:{self.stats}{path}").stdout
+
+    def post(self, source, query):
+        return curl("-s", "--interface", source, "-u", "admin:s3cret", "-X", "POST", "-o",
+                    "/dev/null", "-w", "%{http_code} %{redirect_url}",
+                    f"http://127.0.0.1:{self.stats}/stats?{query}").stdout
+
+    def states(self):
+        data = json.loads(self.page("127.0.0.1", "/stats;json"))
+        return {s["server"]: s["state"] for s in data["servers"]}
+
+    def wait_state(self, server, state):
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if self.states()[server] == state:
+                return
+            time.sleep(0.05)
+        self.fail(f"{server} never became {state}: {self.states()}")
+
+    def test_only_allowed_clients_see_and_use_the_buttons(self):
+        self.assertNotIn('<form method="post"', self.page("127.0.0.1"))
+        self.assertTrue(self.post("127.0.0.1", "b=app&s=a1&action=maint").startswith("403"))
+        html = self.page("127.0.0.2")
+        self.assertIn('<form method="post" style="display:inline" '
+                      'action="/stats?b=app&amp;s=a1&amp;action=drain">', html)
+        self.assertEqual(self.states()["a1"], "UP")
+        unauth = curl("-s", "--interface", "127.0.0.2", "-X", "POST", "-o", "/dev/null", "-w",
+                      "%{http_code}", f"http://127.0.0.1:{self.stats}/stats?b=app&s=a1&action=maint")
+        self.assertEqual(unauth.stdout, "401")
+
+    def test_drain_and_ready_a_checked_server(self):
+        # 303 back to the page (curl shows the location with the credentials it will reuse)
+        self.assertRegex(self.post("127.0.0.2", "b=app&s=a2&action=drain"),
+                         rf"^303 http://(admin:s3cret@)?127\.0\.0\.1:{self.stats}/stats$")
+        self.wait_state("a2", "DRAIN")
+        self.assertIn("Server app/a2 is DRAIN (was UP), reason: set from the stats page",
+                      self.proxy.output())
+        served = {get(self.port, "/")[2] for _ in range(20)}
+        self.assertEqual(served, {b"a1\n"})  # a draining server takes no new traffic
+        self.assertTrue(self.post("127.0.0.2", "b=app&s=a2&action=ready").startswith("303"))
+        self.wait_state("a2", "UP")
+        served = {get(self.port, "/")[2] for _ in range(20)}
+        self.assertEqual(served, {b"a1\n", b"a2\n"})
+
+    def test_maint_an_unchecked_server_and_bad_requests(self):
+        self.assertTrue(self.post("127.0.0.2", "b=plain&s=p1&action=maint").startswith("303"))
+        self.wait_state("p1", "MAINT")
+        self.assertTrue(self.post("127.0.0.2", "b=plain&s=p1&action=ready").startswith("303"))
+        self.wait_state("p1", "UP")
+        self.assertTrue(self.post("127.0.0.2", "b=plain&s=nope&action=maint").startswith("404"))
+        self.assertTrue(self.post("127.0.0.2", "b=plain&s=p1&action=explode").startswith("400"))
 
 
 if __name__ == "__main__":

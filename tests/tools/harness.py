@@ -256,8 +256,12 @@ class Node(Process):
             self.wait(lambda s: s["proxy"]["ready"], "the proxy worker to be ready")
 
     def write_config(self, yaml_text):
-        with open(self.config, "w") as f:
+        # Atomically, as careful tools do: a reload racing the write reads old or new, never
+        # a truncated file.
+        tmp = self.config + ".tmp"
+        with open(tmp, "w") as f:
             f.write(yaml_text)
+        os.replace(tmp, self.config)
 
     def ctl(self, *args, timeout=30):
         return subprocess.run([TANDEM, *args, "-s", self.socket], capture_output=True, text=True,
