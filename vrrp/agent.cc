@@ -121,6 +121,26 @@ class Agent {
         error);
   }
 
+  // On reload: an unchanged script keeps running with its verdict; a changed one starts over
+  // from the verdict of its previous version (a failing check must not read as passing for
+  // `fall` runs — on a backup that would raise its priority and preempt the healthy master).
+  void reloadScripts() {
+    std::map<std::string, std::unique_ptr<TrackScriptRunner>> next;
+    for (const auto& s : config_.scripts) {
+      auto it = scripts_.find(s.name);
+      if (it != scripts_.end() && it->second->script() == s) {
+        next[s.name] = std::move(it->second);
+        continue;
+      }
+      auto runner = std::make_unique<TrackScriptRunner>(
+          base_.get(), s, [this](const std::string&, bool) { recomputeAll(); });
+      if (it != scripts_.end()) runner->assume(it->second->ok());
+      runner->start();
+      next[s.name] = std::move(runner);
+    }
+    scripts_ = std::move(next);  // scripts no longer configured stop here
+  }
+
   std::unique_ptr<VrrpInstance> makeInstance(const Instance& c) {
     return std::make_unique<VrrpInstance>(
         base_.get(), c, addresses_,
@@ -196,10 +216,7 @@ class Agent {
     instances_ = std::move(kept);
     config_.instances = next->instances;
     config_.scripts = next->scripts;
-    if (scriptsChanged) {
-      makeScripts();
-      for (auto& [name, s] : scripts_) s->start();
-    }
+    if (scriptsChanged) reloadScripts();
     recomputeAll();
     log.info("configuration reloaded: {} instance(s) unchanged, {} (re)started, {} stopped",
              unchanged, started, stopped);

@@ -6,6 +6,7 @@ nopreempt, stale-VIP cleanup, and the wire format as tshark decodes it."""
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -372,6 +373,34 @@ class VrrpTrackingTest(VrrpLab):
         while time.monotonic() < deadline and self.holders() != ["A"]:
             time.sleep(0.01)
         self.assertEqual(self.holders(), ["A"], self.logs())
+
+    def test_reload_keeps_a_failing_script_failing(self):
+        flag = os.path.join(self.tmp, "healthy")
+        open(flag, "w").close()
+
+        def scripts(other_interval):
+            return (f"    chk: {{ command: \"test -e {flag}\", interval: 100ms, weight: -60, "
+                    f"fall: 1, rise: 1 }}\n"
+                    f"    other: {{ command: \"true\", interval: {other_interval} }}\n")
+        cfg = config(150, extra="      track_script: [chk, other]\n")
+        a = self.start("A", with_scripts(cfg, scripts("1s")))
+        self.start("B", config(100))
+        self.assertIsNotNone(self.wait_holder("A", 2), self.logs())
+        time.sleep(0.3)
+        os.remove(flag)  # A: 150 - 60 = 90 < 100, B takes over
+        self.assertIsNotNone(self.wait_holder("B", 3), self.logs())
+        time.sleep(0.3)
+        # Reload A with only the other script changed: chk must stay failed. Started over as
+        # "OK", A would be back at 150 and preempt B until chk failed again.
+        with open(os.path.join(self.tmp, "A.yaml"), "w") as f:
+            f.write(with_scripts(cfg, scripts("2s")))
+        a.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            self.assertEqual(self.holders(), ["B"], self.logs())
+            time.sleep(0.01)
+        self.assertIn("configuration reloaded", a.output())
+        self.assertNotIn("effective priority 90 -> 150", a.output())
 
     def test_weight_zero_script_failure_means_fault(self):
         flag = os.path.join(self.tmp, "ok")
