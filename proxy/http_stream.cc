@@ -87,7 +87,7 @@ class HttpStream::View final : public RequestView {
     return false;
   }
   const IpAddress& clientAddress() const override { return s_.client_; }
-  bool tls() const override { return s_.tls_; }
+  bool tls() const override { return s_.tls(); }
 
  private:
   const HttpStream& s_;
@@ -98,10 +98,11 @@ class HttpStream::View final : public RequestView {
 };
 
 HttpStream::HttpStream(Worker& worker, FrontendRuntime& frontend, UniqueFd fd,
-                       const sockaddr_storage& peer, bool tls)
-    : Session(worker, frontend, std::move(fd), peer), tls_(tls) {}
+                       const sockaddr_storage& peer, const TlsContext* tls)
+    : Session(worker, frontend, std::move(fd), peer, tls) {}
 
 void HttpStream::start() {
+  if (dead()) return;  // TLS set-up failed
   armTimer(frontend_.config->timeouts.httpRequest);
   wantClientRead(true);
 }
@@ -133,7 +134,7 @@ void HttpStream::onClientReadable() {
       return;
     }
   }
-  ssize_t n = readInto(fd_.get(), *in_);
+  ssize_t n = readClient(*in_);
   if (n == -1) return;
   if (n == -2) return abort();
   if (n == 0) {
@@ -356,7 +357,7 @@ void HttpStream::buildServerHead(const MessageHead& h, const char* base,
   }
   if (forwardfor) {
     o.append("x-forwarded-for: ").append(client_.toString()).append("\r\n");
-    o.append("x-forwarded-proto: ").append(tls_ ? "https" : "http").append("\r\n");
+    o.append("x-forwarded-proto: ").append(tls() ? "https" : "http").append("\r\n");
   }
   o.append("\r\n");
 }
@@ -432,7 +433,7 @@ void HttpStream::onServerReadable() {
     sc.wantRead(false);
     if (phase_ == Phase::Tunnel) {
       if (flushToClient() && !clientShut_) {
-        ::shutdown(fd_.get(), SHUT_WR);
+        shutdownClient();
         clientShut_ = true;
       }
       if (clientEof_ && clientShut_) close();
@@ -614,7 +615,7 @@ bool HttpStream::flushToClient() {
     wantClientWrite(false);
     return true;
   }
-  ssize_t n = sendv(fd_.get(), iov, cnt);
+  ssize_t n = sendClient(iov, cnt);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
       wantClientWrite(true);
@@ -650,7 +651,7 @@ void HttpStream::onClientWritable() {
   }
   if (phase_ == Phase::Tunnel) {
     if (done && serverConn_ && serverConn_->eof && !clientShut_) {
-      ::shutdown(fd_.get(), SHUT_WR);
+      shutdownClient();
       clientShut_ = true;
       if (clientEof_) return close();
     }

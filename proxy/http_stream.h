@@ -20,8 +20,9 @@ namespace tandem::proxy {
 
 class HttpStream final : public Session {
  public:
+  // `tls`: the bind's TLS termination, or null for plain HTTP.
   HttpStream(Worker& worker, FrontendRuntime& frontend, UniqueFd fd, const sockaddr_storage& peer,
-             bool tls);
+             const TlsContext* tls);
   void start() override;
   void stopWhenIdle(bool closeIdle) override;
 
@@ -57,7 +58,6 @@ class HttpStream final : public Session {
   void abort();
 
   Phase phase_ = Phase::WaitRequest;
-  bool tls_;
   // Taken from the worker's pool for one request and given back when the connection goes idle:
   // an idle keep-alive connection holds no parser (and no buffers).
   std::unique_ptr<HttpParser> request_;

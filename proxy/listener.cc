@@ -13,9 +13,10 @@ namespace tandem::proxy {
 
 std::unique_ptr<Session> makeSession(Worker& worker, FrontendRuntime& frontend, const Bind& bind,
                                      UniqueFd fd, const sockaddr_storage& peer) {
+  const TlsContext* tls = frontend.tlsFor(bind);
   if (frontend.config->mode == Mode::Http)
-    return std::make_unique<HttpStream>(worker, frontend, std::move(fd), peer, bind.ssl);
-  return std::make_unique<TcpStream>(worker, frontend, std::move(fd), peer);
+    return std::make_unique<HttpStream>(worker, frontend, std::move(fd), peer, tls);
+  return std::make_unique<TcpStream>(worker, frontend, std::move(fd), peer, tls);
 }
 
 Listener::Listener(Worker& worker, FrontendRuntime& frontend, const Bind& bind, UniqueFd fd)

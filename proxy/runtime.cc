@@ -168,6 +168,16 @@ std::unique_ptr<Runtime> Runtime::build(const Config& config, std::string* error
       auto it = byName.find(fc.defaultBackend);
       if (it != byName.end()) fe->defaultBackend = it->second;
     }
+    for (const auto& bind : fc.binds) {
+      if (!bind.ssl) continue;
+      std::string tlsError;
+      auto tls = TlsContext::build(bind, c.tls, fc.mode, &tlsError);
+      if (!tls) {
+        *error = "frontend " + fc.name + " bind " + bind.endpoint.toString() + ": " + tlsError;
+        return nullptr;
+      }
+      fe->tls[&bind] = std::move(tls);
+    }
     rt->frontends_.push_back(std::move(fe));
   }
   return rt;

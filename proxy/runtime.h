@@ -16,6 +16,7 @@
 #include "proxy/acl.h"
 #include "proxy/config.h"
 #include "proxy/rate_limiter.h"
+#include "proxy/tls_context.h"
 
 namespace tandem::proxy {
 
@@ -83,6 +84,12 @@ struct FrontendRuntime {
   BackendRuntime* defaultBackend = nullptr;
   std::map<std::string, std::unique_ptr<RateLimiter>> rateLimiters;  // by table name
   std::atomic<uint32_t> connections{0};
+  // TLS termination, by bind (only binds with `crt:` have one).
+  std::map<const Bind*, std::unique_ptr<TlsContext>> tls;
+  const TlsContext* tlsFor(const Bind& bind) const {
+    auto it = tls.find(&bind);
+    return it == tls.end() ? nullptr : it->second.get();
+  }
 };
 
 // Error responses: a configured errorfile, or a built-in page with HAProxy's wording.

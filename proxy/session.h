@@ -18,6 +18,7 @@
 #include "proxy/load_balancer.h"
 #include "proxy/runtime.h"
 #include "proxy/server_connection.h"
+#include "proxy/tls_context.h"
 
 namespace tandem::proxy {
 
@@ -25,7 +26,9 @@ class Worker;
 
 class Session : public ServerConnection::Owner {
  public:
-  Session(Worker& worker, FrontendRuntime& frontend, UniqueFd fd, const sockaddr_storage& peer);
+  // `tls`: terminate TLS on this connection (the bind's context), or null for plain TCP.
+  Session(Worker& worker, FrontendRuntime& frontend, UniqueFd fd, const sockaddr_storage& peer,
+          const TlsContext* tls = nullptr);
   ~Session() override;
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -87,6 +90,13 @@ class Session : public ServerConnection::Owner {
 
   // Reads from fd into buf; returns bytes read, 0 on EOF, -1 on EAGAIN, -2 on error.
   static ssize_t readInto(int fd, IoBuffer& buf);
+  // The client side, plain or TLS, with the same contracts as readInto and sendv (a TLS
+  // handshake runs inside the first reads; record bytes OpenSSL already holds are read without
+  // waiting for the socket). shutdownClient() sends FIN, after close_notify on TLS.
+  ssize_t readClient(IoBuffer& buf);
+  ssize_t sendClient(iovec* iov, int count);
+  void shutdownClient();
+  bool tls() const { return ssl_ != nullptr; }
   // Gathered send without SIGPIPE; returns what sendmsg returns.
   static ssize_t sendv(int fd, iovec* iov, int count);
 
@@ -114,6 +124,9 @@ class Session : public ServerConnection::Owner {
   bool writing_ = false;
   bool dead_ = false;
   bool timerPending_ = false;
+  SslPtr ssl_;                      // set on a TLS bind
+  bool tlsReadWantsWrite_ = false;  // SSL_read needs the socket writable (handshake records)
+  bool tlsFatal_ = false;           // no close_notify after a fatal TLS error
   int64_t deadlineUs_ = INT64_MAX;  // when onTimeout() is due
   int64_t timerFiresUs_ = 0;        // when the pending timer event fires
   int64_t nowUs() const;

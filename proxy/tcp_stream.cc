@@ -10,8 +10,8 @@
 namespace tandem::proxy {
 
 TcpStream::TcpStream(Worker& worker, FrontendRuntime& frontend, UniqueFd fd,
-                     const sockaddr_storage& peer)
-    : Session(worker, frontend, std::move(fd), peer) {}
+                     const sockaddr_storage& peer, const TlsContext* tls)
+    : Session(worker, frontend, std::move(fd), peer, tls) {}
 
 Duration TcpStream::idleTimeout() const {
   // Like HAProxy in TCP mode: the longer of the client and server inactivity timeouts.
@@ -19,6 +19,7 @@ Duration TcpStream::idleTimeout() const {
 }
 
 void TcpStream::start() {
+  if (dead()) return;  // TLS set-up failed
   backend_ = frontend_.defaultBackend;
   if (!backend_) return close();
   startConnect();
@@ -55,7 +56,7 @@ void TcpStream::onClientReadable() {
     if (in_->head == 0) return wantClientRead(false);
     in_->compact();
   }
-  ssize_t n = readInto(fd_.get(), *in_);
+  ssize_t n = readClient(*in_);
   if (n == -1) return;
   if (n == -2) return close();
   if (n == 0) {
@@ -120,7 +121,8 @@ bool TcpStream::flushToServer() {
 bool TcpStream::flushToClient() {
   ServerConnection& sc = *serverConn_;
   if (sc.in && !sc.in->empty()) {
-    ssize_t n = ::send(fd_.get(), sc.in->begin(), sc.in->size(), MSG_NOSIGNAL);
+    iovec piece{sc.in->begin(), sc.in->size()};
+    ssize_t n = sendClient(&piece, 1);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
         wantClientWrite(true);
@@ -134,7 +136,7 @@ bool TcpStream::flushToClient() {
   bool done = !sc.in || sc.in->empty();
   wantClientWrite(!done);
   if (done && sc.eof && !clientShut_) {
-    ::shutdown(fd_.get(), SHUT_WR);  // carry the server's FIN to the client
+    shutdownClient();  // carry the server's FIN to the client
     clientShut_ = true;
   }
   if (done) worker_.buffers().release(sc.in);

@@ -44,11 +44,6 @@ Worker::~Worker() {
 bool Worker::openListeners(std::string* error, MasterChannel* master) {
   for (auto& fe : runtime_.frontends()) {
     for (const auto& bind : fe->config->binds) {
-      if (bind.ssl) {
-        *error = "frontend " + fe->config->name + " bind " + bind.endpoint.toString() +
-                 ": TLS termination is not implemented yet";
-        return false;
-      }
       UniqueFd fd;
       if (master) {
         fd = master->takeListenSocket(listenKey(bind, index_));

@@ -1,0 +1,151 @@
+#include "proxy/tls_context.h"
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <strings.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace tandem::proxy {
+namespace {
+
+std::string opensslError() {
+  unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) return "unknown OpenSSL error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof(buf));
+  return buf;
+}
+
+int versionNumber(const std::string& v) {
+  if (v == "TLSv1.0") return TLS1_VERSION;
+  if (v == "TLSv1.1") return TLS1_1_VERSION;
+  if (v == "TLSv1.3") return TLS1_3_VERSION;
+  return TLS1_2_VERSION;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// DNS names a certificate answers for: its SAN DNS entries, else its subject CN.
+std::vector<std::string> certificateNames(X509* cert) {
+  std::vector<std::string> names;
+  auto* sans =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (sans) {
+    for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
+      const GENERAL_NAME* n = sk_GENERAL_NAME_value(sans, i);
+      if (n->type != GEN_DNS) continue;
+      const unsigned char* data = ASN1_STRING_get0_data(n->d.dNSName);
+      names.emplace_back(reinterpret_cast<const char*>(data),
+                         static_cast<size_t>(ASN1_STRING_length(n->d.dNSName)));
+    }
+    GENERAL_NAMES_free(sans);
+  }
+  if (names.empty()) {
+    char cn[256];
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof(cn)) > 0)
+      names.emplace_back(cn);
+  }
+  return names;
+}
+
+}  // namespace
+
+std::unique_ptr<TlsContext> TlsContext::build(const Bind& bind, const TlsDefaults& defaults,
+                                              Mode mode, std::string* error) {
+  auto tls = std::unique_ptr<TlsContext>(new TlsContext());
+  std::vector<std::string> alpn = bind.alpn;
+  if (alpn.empty() && mode == Mode::Http) alpn = {"http/1.1"};
+  for (const auto& p : alpn) {
+    if (p.empty() || p.size() > 255) continue;
+    tls->alpn_.push_back(static_cast<unsigned char>(p.size()));
+    tls->alpn_.insert(tls->alpn_.end(), p.begin(), p.end());
+  }
+  for (const auto& file : bind.certificates) {
+    SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+    if (!ctx) return *error = opensslError(), nullptr;
+    SSL_CTX* c = ctx.get();
+    SSL_CTX_set_min_proto_version(c, versionNumber(defaults.minVersion));
+    if (!defaults.ciphers.empty() && SSL_CTX_set_cipher_list(c, defaults.ciphers.c_str()) != 1)
+      return *error = "global.tls.ciphers: " + opensslError(), nullptr;
+    if (!defaults.ciphersuites.empty() &&
+        SSL_CTX_set_ciphersuites(c, defaults.ciphersuites.c_str()) != 1)
+      return *error = "global.tls.ciphersuites: " + opensslError(), nullptr;
+    // No renegotiation (a DoS lever and a source of WANT_READ inside writes); a client that
+    // leaves without close_notify is an ordinary EOF, as with plain TCP.
+    uint64_t options = SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                       SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION;
+    if (!defaults.tickets) options |= SSL_OP_NO_TICKET;
+    SSL_CTX_set_options(c, options);
+    // Partial writes and a moving buffer match how streams send; released buffers keep an idle
+    // TLS connection's memory near a plain one's.
+    SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                            SSL_MODE_RELEASE_BUFFERS);
+    static const unsigned char kSessionContext[] = "tandem";
+    SSL_CTX_set_session_id_context(c, kSessionContext, sizeof(kSessionContext) - 1);
+    if (SSL_CTX_use_certificate_chain_file(c, file.c_str()) != 1)
+      return *error = "certificate " + file + ": " + opensslError(), nullptr;
+    if (SSL_CTX_use_PrivateKey_file(c, file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(c) != 1)
+      return *error = "private key in " + file + ": " + opensslError(), nullptr;
+    SSL_CTX_set_tlsext_servername_callback(c, onServerName);
+    SSL_CTX_set_tlsext_servername_arg(c, tls.get());
+    if (!tls->alpn_.empty()) SSL_CTX_set_alpn_select_cb(c, onAlpn, tls.get());
+    for (const auto& name : certificateNames(SSL_CTX_get0_certificate(c))) {
+      std::string n = lower(name);
+      if (n.rfind("*.", 0) == 0)
+        tls->wildcard_.emplace(n.substr(2), c);  // the first certificate naming it wins
+      else
+        tls->exact_.emplace(n, c);
+    }
+    tls->contexts_.push_back(std::move(ctx));
+  }
+  if (tls->contexts_.empty()) return *error = "a TLS bind needs a certificate", nullptr;
+  return tls;
+}
+
+SslPtr TlsContext::accept(int fd) const {
+  SslPtr ssl(SSL_new(contexts_.front().get()));
+  if (!ssl || SSL_set_fd(ssl.get(), fd) != 1) return nullptr;
+  SSL_set_accept_state(ssl.get());
+  return ssl;
+}
+
+SSL_CTX* TlsContext::forName(const std::string& host) const {
+  std::string h = lower(host);
+  if (auto it = exact_.find(h); it != exact_.end()) return it->second;
+  size_t dot = h.find('.');
+  if (dot != std::string::npos)
+    if (auto it = wildcard_.find(h.substr(dot + 1)); it != wildcard_.end()) return it->second;
+  return nullptr;
+}
+
+int TlsContext::onServerName(SSL* ssl, int*, void* arg) {
+  auto* self = static_cast<const TlsContext*>(arg);
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  if (!name) return SSL_TLSEXT_ERR_OK;  // no SNI: the default certificate
+  SSL_CTX* ctx = self->forName(name);
+  if (ctx && ctx != SSL_get_SSL_CTX(ssl)) SSL_set_SSL_CTX(ssl, ctx);
+  return SSL_TLSEXT_ERR_OK;  // an unknown name gets the default certificate, as HAProxy does
+}
+
+int TlsContext::onAlpn(SSL*, const unsigned char** out, unsigned char* outlen,
+                       const unsigned char* in, unsigned int inlen, void* arg) {
+  auto* self = static_cast<const TlsContext*>(arg);
+  unsigned char* selected = nullptr;
+  // Our order first (server preference), among what the client offers.
+  if (SSL_select_next_proto(&selected, outlen, self->alpn_.data(),
+                            static_cast<unsigned int>(self->alpn_.size()), in,
+                            inlen) != OPENSSL_NPN_NEGOTIATED)
+    return SSL_TLSEXT_ERR_NOACK;  // no common protocol: carry on without ALPN
+  *out = selected;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+}  // namespace tandem::proxy

@@ -1,0 +1,49 @@
+// TLS termination on a `bind` with `crt:` (HAProxy's `bind ... ssl crt`): one OpenSSL server
+// context per certificate file, the first one the default, the others chosen by SNI (exact or
+// wildcard names from the certificate's SAN DNS entries, else its CN). `global.tls` sets the
+// ciphers, TLS 1.3 ciphersuites, minimum version and session tickets; `alpn` the protocols
+// offered (HTTP frontends default to http/1.1). Built once at start and shared by every worker
+// thread (SSL_new on a shared SSL_CTX is thread-safe).
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proxy/config.h"
+
+namespace tandem::proxy {
+
+struct SslCtxFree {
+  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
+};
+struct SslFree {
+  void operator()(SSL* s) const { SSL_free(s); }
+};
+using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
+using SslPtr = std::unique_ptr<SSL, SslFree>;
+
+class TlsContext {
+ public:
+  // nullptr + *error when a certificate or a setting does not load.
+  static std::unique_ptr<TlsContext> build(const Bind& bind, const TlsDefaults& defaults, Mode mode,
+                                           std::string* error);
+  // A new server-side connection state on `fd` (the handshake runs inside the first reads).
+  SslPtr accept(int fd) const;
+
+ private:
+  static int onServerName(SSL* ssl, int* alert, void* arg);
+  static int onAlpn(SSL* ssl, const unsigned char** out, unsigned char* outlen,
+                    const unsigned char* in, unsigned int inlen, void* arg);
+  SSL_CTX* forName(const std::string& host) const;
+
+  std::vector<SslCtxPtr> contexts_;           // [0] is the default certificate
+  std::map<std::string, SSL_CTX*> exact_;     // "www.example.com"
+  std::map<std::string, SSL_CTX*> wildcard_;  // "example.com" for "*.example.com"
+  std::vector<unsigned char> alpn_;           // wire format, in preference order
+};
+
+}  // namespace tandem::proxy
