@@ -48,12 +48,28 @@ def parse_latency(text):
     return out
 
 
-def wrk(port, conns, seconds, cpus, close=False):
+def make_cert(tmp):
+    """A self-signed P-256 certificate + key in one PEM, for both proxies' TLS binds."""
+    pem = os.path.join(tmp, "bench.pem")
+    if not os.path.exists(pem):
+        key, crt = os.path.join(tmp, "bench.key"), os.path.join(tmp, "bench.crt")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+                        "/CN=bench.test", "-keyout", key, "-out", crt],
+                       check=True, capture_output=True, timeout=60)
+        with open(pem, "w") as out:
+            for part in (crt, key):
+                with open(part) as f:
+                    out.write(f.read())
+    return pem
+
+
+def wrk(port, conns, seconds, cpus, close=False, scheme="http"):
     args = ["taskset", "-c", cpus, "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency",
             "--timeout", "5s"]
     if close:
         args += ["-H", "Connection: close"]
-    args.append(f"http://127.0.0.1:{port}/")
+    args.append(f"{scheme}://127.0.0.1:{port}/")
     r = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 30)
     m = re.search(r"(\d+) requests in ([\d.]+)s", r.stdout)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", r.stdout)
@@ -73,8 +89,9 @@ class Proxies:
     """HAProxy and Tandem with equivalent configs, HTTP and TCP frontends."""
 
     def __init__(self, tmp, backend, threads, cpus, tandem):
-        self.ports = {"haproxy": {"http": free_port(), "tcp": free_port()},
-                      "tandem": {"http": free_port(), "tcp": free_port()}}
+        self.ports = {"haproxy": {"http": free_port(), "tcp": free_port(), "https": free_port()},
+                      "tandem": {"http": free_port(), "tcp": free_port(), "https": free_port()}}
+        pem = make_cert(tmp)
         hp, tp = self.ports["haproxy"], self.ports["tandem"]
         hcfg = os.path.join(tmp, f"haproxy-{threads}.cfg")
         with open(hcfg, "w") as f:
@@ -88,6 +105,7 @@ defaults
 frontend fh
   mode http
   bind 127.0.0.1:{hp['http']}
+  bind 127.0.0.1:{hp['https']} ssl crt {pem} alpn http/1.1
   default_backend bh
 backend bh
   mode http
@@ -105,7 +123,9 @@ backend bt
             f.write(f"""global: {{ threads: {threads}, maxconn: 9500, log: {{ target: stderr, level: warning }} }}
 defaults: {{ timeout: {{ connect: 5s, client: 50s, server: 50s }} }}
 frontends:
-  fh: {{ bind: "127.0.0.1:{tp['http']}", default_backend: bh }}
+  fh:
+    bind: [ "127.0.0.1:{tp['http']}", {{ address: "127.0.0.1:{tp['https']}", crt: {pem} }} ]
+    default_backend: bh
 listens:
   lt:
     mode: tcp
@@ -130,12 +150,13 @@ backends:
 
 
 def run_scenario(proxies, name, kind, conns, close, rounds, seconds, wrk_cpus):
+    scheme = "https" if kind == "https" else "http"
     results = {"haproxy": [], "tandem": []}
     for r in range(rounds):
         for who in ("haproxy", "tandem"):
             pid = proxies.procs[who].pid
             u0, s0 = cpu_split(pid)
-            w = wrk(proxies.ports[who][kind], conns, seconds, wrk_cpus, close)
+            w = wrk(proxies.ports[who][kind], conns, seconds, wrk_cpus, close, scheme)
             u1, s1 = cpu_split(pid)
             n = max(1, w["requests"])
             w["cpu_us_per_req"] = ((u1 - u0) + (s1 - s0)) * 1e6 / n
@@ -295,7 +316,10 @@ def main():
         for name, kind, conns, close in (("keep-alive, 50 conns, 1 thread", "http", 50, False),
                                          ("keep-alive, 500 conns, 1 thread", "http", 500, False),
                                          ("close per request, 50 conns, 1 thread", "http", 50, True),
-                                         ("TCP mode, 50 conns, 1 thread", "tcp", 50, False)):
+                                         ("TCP mode, 50 conns, 1 thread", "tcp", 50, False),
+                                         ("TLS keep-alive, 50 conns, 1 thread", "https", 50, False),
+                                         ("TLS handshake per request, 50 conns, 1 thread", "https",
+                                          50, True)):
             if not wanted(name):
                 continue
             rows.append(run_scenario(one, name, kind, conns, close, a.rounds, a.seconds, "1"))
