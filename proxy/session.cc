@@ -180,6 +180,12 @@ ssize_t Session::sendClient(iovec* iov, int count) {
   if (!ssl_)
     return count == 1 ? ::send(fd_.get(), iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL)
                       : sendv(fd_.get(), iov, count);
+  if (!SSL_is_init_finished(ssl_.get())) {
+    // Nothing can be said before the handshake is done (a 408 to a client that never finished
+    // its hello, say): SSL_write would only ask to read, and the socket stays writable.
+    errno = EPIPE;
+    return -1;
+  }
   // One TLS record for a head and its body: gather them. A write retried after WANT_WRITE
   // offers the same bytes again (nothing was consumed), possibly more.
   const char* data = static_cast<const char*>(iov[0].iov_base);
@@ -197,10 +203,9 @@ ssize_t Session::sendClient(iovec* iov, int count) {
   if (n > 0) return n;
   switch (SSL_get_error(ssl_.get(), n)) {
     case SSL_ERROR_WANT_WRITE:
-    case SSL_ERROR_WANT_READ:
       errno = EAGAIN;
       return -1;
-    default:
+    default:  // WANT_READ cannot happen without renegotiation: a failure like the others
       tlsFatal_ = true;
       ERR_clear_error();
       errno = EPIPE;

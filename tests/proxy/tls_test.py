@@ -15,6 +15,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
@@ -51,7 +52,7 @@ class TlsTest(unittest.TestCase):
         cfg = f"""
 global: {{ threads: 2, log: {{ target: stderr, level: info }} }}
 defaults:
-  timeout: {{ connect: 1s, client: 10s, server: 10s }}
+  timeout: {{ connect: 1s, client: 10s, server: 10s, http_request: 500ms }}
 frontends:
   web:
     bind:
@@ -170,6 +171,27 @@ backends:
         r = self.fetch("/", "-o", "/dev/null", "-w", "%{http_code}")
         self.assertEqual(r.stdout, b"200")
         self.assertIsNone(self.proxy.proc.poll())
+
+
+    def test_unfinished_handshake_times_out_without_spinning(self):
+        def cpu():
+            with open(f"/proc/{self.proxy.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        before = cpu()
+        t0 = time.monotonic()
+        with socket.create_connection(("127.0.0.1", self.tls_port)) as s:
+            s.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")  # half a ClientHello
+            s.settimeout(5)
+            try:
+                while s.recv(65536):
+                    pass
+            except ConnectionResetError:
+                pass
+        took = time.monotonic() - t0
+        self.assertLess(took, 3.0)  # timeout http_request (500ms) closed it
+        self.assertGreater(took, 0.4)
+        self.assertLess(cpu() - before, 0.2, "the proxy spun while waiting")
 
 
 class TlsMinVersionTest(unittest.TestCase):
