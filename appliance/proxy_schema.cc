@@ -572,7 +572,8 @@ void readCertificates(LoaderState& st, const YAML::Node& n, const std::string& p
   }
 }
 
-std::vector<proxy::Bind> readBinds(LoaderState& st, MapReader& parent, bool required) {
+std::vector<proxy::Bind> readBinds(LoaderState& st, MapReader& parent, bool required,
+                                   proxy::Mode mode) {
   std::vector<proxy::Bind> out;
   YAML::Node n = parent.get("bind");
   if (!n.IsDefined()) {
@@ -619,8 +620,15 @@ std::vector<proxy::Bind> readBinds(LoaderState& st, MapReader& parent, bool requ
       } else if (b.ssl) {
         st.yaml.error(items[i], path, "ssl needs at least one certificate: add 'crt: FILE.pem'");
       }
-      if (YAML::Node a = m->get("alpn"); a.IsDefined())
+      if (YAML::Node a = m->get("alpn"); a.IsDefined()) {
         b.alpn = readStrings(st, a, m->pathOf("alpn"));
+        // Offering a protocol the proxy does not speak would break every client that picks it.
+        for (const auto& p : b.alpn)
+          if (mode == proxy::Mode::Http && p != "http/1.1" && p != "http/1.0")
+            st.yaml.error(a, m->pathOf("alpn"),
+                          "'" + p + "': an HTTP frontend speaks HTTP/1.1 to its clients; offer "
+                          "http/1.1 (HTTP/2 is not supported)");
+      }
       m->integer("backlog", &b.backlog, 1, 65535);
       m->boolean("v6only", &b.v6only);
       m->finish();
@@ -1005,7 +1013,7 @@ void readFrontendBody(LoaderState& st, MapReader& m, proxy::Frontend* fe, bool i
   m.choice<Mode>("mode", &fe->mode, kModes);
   readTimeouts(st, m, &fe->timeouts);
   m.integer("maxconn", &fe->maxconn, 0, 10000000);
-  fe->binds = readBinds(st, m, /*required=*/true);
+  fe->binds = readBinds(st, m, /*required=*/true, fe->mode);
   fe->acls = readAcls(st, m, fe->mode);
   fe->rateLimits = readRateLimits(st, m);
   fe->httpRequest = readHttpRequestRules(st, m, &fe->acls, &fe->rateLimits);
