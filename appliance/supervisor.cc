@@ -262,16 +262,31 @@ std::unique_ptr<Supervisor::Worker> Supervisor::spawnWorker(const Config& cfg,
                        {theirs.get(), snapshot.get()}, error))
     return nullptr;
   theirs.reset();
-  // The handover: the worker reads it before it opens anything.
+  // The handover: the worker reads it once its configuration is loaded, which may take a
+  // while (names to resolve, certificates). The supervisor's loop must not wait for that: the
+  // whole handover goes into the socket buffer at once (sized for ~100k server states), and
+  // what does not fit fails this start instead of blocking.
+  int room = 16 << 20;
+  if (::setsockopt(ours.get(), SOL_SOCKET, SO_SNDBUFFORCE, &room, sizeof(room)) != 0)
+    ::setsockopt(ours.get(), SOL_SOCKET, SO_SNDBUF, &room, sizeof(room));
+  bool sent = true;
+  size_t handed = 0;
   for (const auto& [key, bind] : socketKeys(cfg)) {
     auto it = sockets_.find(key);
-    if (it != sockets_.end()) proxy::sendListenSocket(ours.get(), key, it->second.get());
+    if (it == sockets_.end()) continue;
+    sent = sent && proxy::sendListenSocket(ours.get(), key, it->second.get(), false);
+    ++handed;
   }
   std::vector<health::SavedServerState> states;
   const auto& source = current_ ? current_->servers : lastServers_;
   for (const auto& [k, s] : source) states.push_back(s);
-  proxy::sendSavedStates(ours.get(), states);
-  proxy::sendGo(ours.get());
+  sent =
+      sent && proxy::sendSavedStates(ours.get(), states, false) && proxy::sendGo(ours.get(), false);
+  if (!sent) {
+    *error = std::string("handing the sockets and server states to the new worker: ") +
+             std::strerror(errno);
+    return nullptr;  // the child is killed and reaped with its Worker
+  }
   w->channel = std::move(ours);
   w->channelEv.reset(
       event_new(base_.get(), w->channel.get(), EV_READ | EV_PERSIST, onChannel, raw));
@@ -279,7 +294,7 @@ std::unique_ptr<Supervisor::Worker> Supervisor::spawnWorker(const Config& cfg,
   log_.info(
       "started proxy worker {} (generation {}, {} listening socket(s), {} server state(s) "
       "carried over)",
-      w->child->pid(), generation, socketKeys(cfg).size(), states.size());
+      w->child->pid(), generation, handed, states.size());
   return w;
 }
 
@@ -426,7 +441,7 @@ void Supervisor::retire(std::unique_ptr<Worker> w) {
 bool Supervisor::openSockets(const Config& cfg, std::vector<std::string>* added,
                              std::string* error) {
   for (const auto& [key, bind] : socketKeys(cfg)) {
-    if (sockets_.count(key) || bind.ssl) continue;
+    if (sockets_.count(key)) continue;
     UniqueFd fd = proxy::makeListenSocket(bind.endpoint, bind.backlog, bind.v6only, error);
     if (!fd) {
       for (const auto& k : *added) sockets_.erase(k);

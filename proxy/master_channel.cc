@@ -39,16 +39,16 @@ int workerThreads(const Config& config) {
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-bool sendListenSocket(int channel, const std::string& key, int fd) {
-  return sendMessage(channel, "listen " + key, fd);
+bool sendListenSocket(int channel, const std::string& key, int fd, bool block) {
+  return sendMessage(channel, "listen " + key, fd, block);
 }
 
-bool sendSavedStates(int channel, const std::vector<health::SavedServerState>& states) {
-  return sendStatesChunked(channel, "states", states, true);
+bool sendSavedStates(int channel, const std::vector<health::SavedServerState>& states, bool block) {
+  return sendStatesChunked(channel, "states", states, block);
 }
 
-bool sendGo(int channel) {
-  return sendMessage(channel, "go");
+bool sendGo(int channel, bool block) {
+  return sendMessage(channel, "go", -1, block);
 }
 
 bool parseStatesMessage(const std::string& message, std::vector<health::SavedServerState>* out) {

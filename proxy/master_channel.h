@@ -31,9 +31,11 @@ std::string listenKey(const Bind& bind, int worker);
 int workerThreads(const Config& config);
 
 // Master side: the handover a new worker receives before it starts.
-bool sendListenSocket(int channel, const std::string& key, int fd);
-bool sendSavedStates(int channel, const std::vector<health::SavedServerState>& states);
-bool sendGo(int channel);
+// `block` false: fail with EAGAIN instead of waiting for the worker to read.
+bool sendListenSocket(int channel, const std::string& key, int fd, bool block = true);
+bool sendSavedStates(int channel, const std::vector<health::SavedServerState>& states,
+                     bool block = true);
+bool sendGo(int channel, bool block = true);
 // Parses "states\n..." or "state LINE" into *out (appending); false when it is neither.
 bool parseStatesMessage(const std::string& message, std::vector<health::SavedServerState>* out);
 

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <memory>
 
+#include "proxy/tls_context.h"
+
 namespace tandem::proxy {
 namespace {
 
@@ -22,19 +24,6 @@ struct X509Free {
 struct PkeyFree {
   void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
 };
-struct CtxFree {
-  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
-};
-
-std::string opensslError() {
-  unsigned long e = ERR_get_error();
-  ERR_clear_error();
-  if (e == 0) return "unknown OpenSSL error";
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof(buf));
-  return buf;
-}
-
 }  // namespace
 
 std::optional<std::string> checkCertificateFile(const std::string& path) {
@@ -60,7 +49,7 @@ std::optional<std::string> checkCertificateFile(const std::string& path) {
 }
 
 std::optional<TlsDefaultsError> checkTlsDefaults(const TlsDefaults& tls) {
-  std::unique_ptr<SSL_CTX, CtxFree> ctx(SSL_CTX_new(TLS_server_method()));
+  SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
   if (!ctx) return TlsDefaultsError{"", opensslError()};
   if (!tls.ciphers.empty() && SSL_CTX_set_cipher_list(ctx.get(), tls.ciphers.c_str()) != 1)
     return TlsDefaultsError{"ciphers", "OpenSSL accepts none of these ciphers: " + opensslError()};

@@ -8,8 +8,6 @@
 #include <cctype>
 
 namespace tandem::proxy {
-namespace {
-
 std::string opensslError() {
   unsigned long e = ERR_get_error();
   ERR_clear_error();
@@ -18,6 +16,8 @@ std::string opensslError() {
   ERR_error_string_n(e, buf, sizeof(buf));
   return buf;
 }
+
+namespace {
 
 int versionNumber(const std::string& v) {
   if (v == "TLSv1.0") return TLS1_VERSION;

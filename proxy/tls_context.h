@@ -26,6 +26,9 @@ struct SslFree {
 using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
 using SslPtr = std::unique_ptr<SSL, SslFree>;
 
+// The oldest error on OpenSSL's (thread-local) queue, in words; the queue is cleared.
+std::string opensslError();
+
 class TlsContext {
  public:
   // nullptr + *error when a certificate or a setting does not load.

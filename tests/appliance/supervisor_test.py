@@ -320,6 +320,35 @@ class SupervisorTest(unittest.TestCase):
         self.assertIn("reload requested while generation", node.output(),
                       "no reload ever overlapped another in 5 tries")
 
+    def test_tls_binds_are_held_by_the_supervisor_and_survive_reloads(self):
+        key, crt = os.path.join(self.tmp, "t.key"), os.path.join(self.tmp, "t.crt")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+                        "/CN=t.test", "-addext", "subjectAltName=DNS:t.test", "-keyout", key,
+                        "-out", crt], check=True, capture_output=True, timeout=60)
+        pem = os.path.join(self.tmp, "t.pem")
+        with open(pem, "w") as out:
+            for part in (crt, key):
+                with open(part) as f:
+                    out.write(f.read())
+        tls_port = free_port()
+        extra = (f"listens:\n  secure:\n    bind: [ {{ address: \"127.0.0.1:{tls_port}\", "
+                 f"crt: {pem} }} ]\n    servers: [ {{ name: s1, address: \"{self.backends[0].address}\" }} ]\n")
+        node = self.start(extra=extra)
+        # 2 threads x (the plain bind + the TLS bind): the TLS sockets are the supervisor's too,
+        # so a reload hands them over instead of closing them under queued clients.
+        self.assertIn("(generation 1, 4 listening socket(s)", node.output())
+
+        def fetch():
+            return subprocess.run(["curl", "-sS", "--max-time", "5", "--cacert", crt, "--resolve",
+                                   f"t.test:{tls_port}:127.0.0.1", f"https://t.test:{tls_port}/"],
+                                  capture_output=True, timeout=10)
+        self.assertEqual(fetch().stdout.split()[0], b"s1")
+        code, reply = node.reload()
+        self.assertEqual((code, reply.get("ok")), (0, True), reply)
+        self.assertIn("(generation 2, 4 listening socket(s)", node.output())
+        self.assertEqual(fetch().stdout.split()[0], b"s1")
+
     def test_reloads_under_load_fail_no_request(self):
         node = self.start()
         sup_children_before = len(node.processes())
