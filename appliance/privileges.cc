@@ -44,6 +44,10 @@ bool dropPrivileges(const RunAs& runAs, std::string* error) {
     }
     gid = gr->gr_gid;
   }
+  // Already that user (started unprivileged, e.g. by a service manager): nothing to give up.
+  if (runAs.chroot.empty() && (!setUser || ::getuid() == uid) && ::getgid() == gid &&
+      ::geteuid() == ::getuid() && ::getuid() != 0)
+    return true;
   // Changing credentials clears the parent-death signal (prctl(2)); it is set again below so a
   // supervised worker still dies with its supervisor.
   int deathSignal = 0;

@@ -153,7 +153,8 @@ def run_scenario(proxies, name, kind, conns, close, rounds, seconds, wrk_cpus):
     scheme = "https" if kind == "https" else "http"
     results = {"haproxy": [], "tandem": []}
     for r in range(rounds):
-        for who in ("haproxy", "tandem"):
+        # A B, then B A: whatever favours going first or second cancels out over the rounds.
+        for who in (("haproxy", "tandem") if r % 2 == 0 else ("tandem", "haproxy")):
             pid = proxies.procs[who].pid
             u0, s0 = cpu_split(pid)
             w = wrk(proxies.ports[who][kind], conns, seconds, wrk_cpus, close, scheme)
@@ -173,8 +174,8 @@ def run_scenario(proxies, name, kind, conns, close, rounds, seconds, wrk_cpus):
         row[who]["rss_peak_kib"] = max(x["rss_peak_kib"] for x in rs)
         row[who]["errors"] = sum(x["errors"] for x in rs)
         row[who]["runs"] = [round(x["cpu_us_per_req"], 2) for x in rs]
-    # Each round runs HAProxy then Tandem back to back, so the ratio within a round is paired:
-    # slow drifts of the shared machine hit both sides of it alike.
+    # Each round runs both back to back (which one first alternates), so the ratio within a
+    # round is paired: slow drifts of the shared machine hit both sides of it alike.
     row["round_ratios"] = [t["cpu_us_per_req"] / h["cpu_us_per_req"]
                            for h, t in zip(results["haproxy"], results["tandem"])]
     return row
