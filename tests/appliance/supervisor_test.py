@@ -18,7 +18,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from harness import TANDEM, Backend, Node, free_port, get  # noqa
+from harness import TANDEM, Backend, Node, free_port, get, wait_port  # noqa
 
 
 def config(port, backends, sock, extra="", grace="3s", weights=None, log="info", global_extra=""):
@@ -282,6 +282,33 @@ class SupervisorTest(unittest.TestCase):
             c["name"] == "proxy" and c["restarts"] == 1 and c["state"] == "running"
             for c in s["children"]), "the restarted worker to serve")
         self.assertEqual(self.ids(node.child_pid("proxy"))[0], nobody.pw_uid)
+
+    def test_proxy_started_as_its_global_user_runs(self):
+        # A service manager may start the worker unprivileged already: nothing to give up then.
+        import grp
+        import pwd
+        nobody = pwd.getpwnam("nobody")
+        group = grp.getgrgid(nobody.pw_gid).gr_name
+        shared = tempfile.mkdtemp(prefix="tandem-asuser-")
+        self.addCleanup(shutil.rmtree, shared, True)
+        os.chmod(shared, 0o755)
+        path = os.path.join(shared, "p.yaml")
+        port = free_port()
+        with open(path, "w") as f:
+            f.write(f"global: {{ user: nobody, group: {group} }}\nfrontends:\n  f:\n"
+                    f"    bind: \"127.0.0.1:{port}\"\n    default_backend: b\nbackends:\n"
+                    f"  b: {{ servers: [ {{ name: s1, address: \"{self.backends[0].address}\" }} ] }}\n")
+        os.chmod(path, 0o644)
+        proc = subprocess.Popen(["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}",
+                                 "--clear-groups", TANDEM, "proxy", "-c", path],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            wait_port(port, proc=proc)
+            self.assertEqual(get(port, "/")[0], 200)
+            self.assertEqual(self.ids(proc.pid)[0], nobody.pw_uid)
+        finally:
+            proc.terminate()
+            proc.wait(10)
 
     def test_unknown_global_user_stops_the_worker_with_the_reason(self):
         node = self.start(global_extra=", user: tandem-no-such-user", wait_ready=False)
