@@ -626,8 +626,9 @@ std::vector<proxy::Bind> readBinds(LoaderState& st, MapReader& parent, bool requ
         for (const auto& p : b.alpn)
           if (mode == proxy::Mode::Http && p != "http/1.1" && p != "http/1.0")
             st.yaml.error(a, m->pathOf("alpn"),
-                          "'" + p + "': an HTTP frontend speaks HTTP/1.1 to its clients; offer "
-                          "http/1.1 (HTTP/2 is not supported)");
+                          "'" + p +
+                              "': an HTTP frontend speaks HTTP/1.1 to its clients; offer "
+                              "http/1.1 (HTTP/2 is not supported)");
       }
       m->integer("backlog", &b.backlog, 1, 65535);
       m->boolean("v6only", &b.v6only);

@@ -20,7 +20,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "tools"))
-from harness import Nginx, Process, free_port, wait_port  # noqa
+from harness import Nginx, Process, free_port, make_cert, wait_port  # noqa
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -46,22 +46,6 @@ def parse_latency(text):
         mult = {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
         out[pct] = float(val) * mult
     return out
-
-
-def make_cert(tmp):
-    """A self-signed P-256 certificate + key in one PEM, for both proxies' TLS binds."""
-    pem = os.path.join(tmp, "bench.pem")
-    if not os.path.exists(pem):
-        key, crt = os.path.join(tmp, "bench.key"), os.path.join(tmp, "bench.crt")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
-                        "/CN=bench.test", "-keyout", key, "-out", crt],
-                       check=True, capture_output=True, timeout=60)
-        with open(pem, "w") as out:
-            for part in (crt, key):
-                with open(part) as f:
-                    out.write(f.read())
-    return pem
 
 
 def wrk(port, conns, seconds, cpus, close=False, scheme="http"):
@@ -91,7 +75,7 @@ class Proxies:
     def __init__(self, tmp, backend, threads, cpus, tandem):
         self.ports = {"haproxy": {"http": free_port(), "tcp": free_port(), "https": free_port()},
                       "tandem": {"http": free_port(), "tcp": free_port(), "https": free_port()}}
-        pem = make_cert(tmp)
+        pem, _ = make_cert(tmp, "bench", "bench.test")
         hp, tp = self.ports["haproxy"], self.ports["tandem"]
         hcfg = os.path.join(tmp, f"haproxy-{threads}.cfg")
         with open(hcfg, "w") as f:

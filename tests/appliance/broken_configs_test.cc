@@ -123,8 +123,8 @@ std::vector<BrokenCase> cases() {
            "mismatched.pem }]\n    default_backend: app\n" + kBackend,
        3, 37, "frontends.web.bind[0].crt", "does not match its certificate"},
       {"alpn_h2_on_http",
-       "frontends:\n  web:\n    bind: [{ address: \"*:443\", alpn: [h2, http/1.1], crt: " +
-           kData + "good.pem }]\n    default_backend: app\n" + kBackend,
+       "frontends:\n  web:\n    bind: [{ address: \"*:443\", alpn: [h2, http/1.1], crt: " + kData +
+           "good.pem }]\n    default_backend: app\n" + kBackend,
        3, 38, "frontends.web.bind[0].alpn", "'h2': an HTTP frontend speaks HTTP/1.1"},
       // ---- references and routing
       {"default_backend_undefined", kFrontend + "backends:\n  ap:\n    servers: []\n", 4, 22,

@@ -18,7 +18,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from harness import TANDEM, Backend, Node, free_port, get, wait_port  # noqa
+from harness import TANDEM, Backend, Node, free_port, get, make_cert, wait_port  # noqa
 
 
 def config(port, backends, sock, extra="", grace="3s", weights=None, log="info", global_extra=""):
@@ -348,16 +348,7 @@ class SupervisorTest(unittest.TestCase):
                       "no reload ever overlapped another in 5 tries")
 
     def test_tls_binds_are_held_by_the_supervisor_and_survive_reloads(self):
-        key, crt = os.path.join(self.tmp, "t.key"), os.path.join(self.tmp, "t.crt")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
-                        "/CN=t.test", "-addext", "subjectAltName=DNS:t.test", "-keyout", key,
-                        "-out", crt], check=True, capture_output=True, timeout=60)
-        pem = os.path.join(self.tmp, "t.pem")
-        with open(pem, "w") as out:
-            for part in (crt, key):
-                with open(part) as f:
-                    out.write(f.read())
+        pem, crt = make_cert(self.tmp, "t", "t.test", ["t.test"])
         tls_port = free_port()
         extra = (f"listens:\n  secure:\n    bind: [ {{ address: \"127.0.0.1:{tls_port}\", "
                  f"crt: {pem} }} ]\n    servers: [ {{ name: s1, address: \"{self.backends[0].address}\" }} ]\n")

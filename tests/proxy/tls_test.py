@@ -19,24 +19,9 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from harness import Backend, Tandem, curl, free_port, get  # noqa
+from harness import Backend, Tandem, curl, free_port, get, make_cert  # noqa
 
 SIZES = [1024, 5 * 1024 * 1024, 50 * 1024 * 1024]
-
-
-def make_cert(tmp, name, cn, sans):
-    """A self-signed EC certificate and its key in one PEM (HAProxy's crt format)."""
-    key, crt = os.path.join(tmp, f"{name}.key"), os.path.join(tmp, f"{name}.crt")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", f"/CN={cn}",
-                    "-addext", "subjectAltName=" + ",".join(f"DNS:{s}" for s in sans),
-                    "-keyout", key, "-out", crt], check=True, capture_output=True, timeout=60)
-    pem = os.path.join(tmp, f"{name}.pem")
-    with open(pem, "w") as out:
-        for part in (crt, key):
-            with open(part) as f:
-                out.write(f.read())
-    return pem, crt
 
 
 class TlsTest(unittest.TestCase):

@@ -36,6 +36,27 @@ def wait_port(port, timeout=10.0, proc=None):
     raise RuntimeError(f"nothing listens on port {port} after {timeout}s")
 
 
+def make_cert(tmpdir, name="cert", cn="localhost", sans=None):
+    """A self-signed P-256 certificate and its key in one PEM (HAProxy's and Tandem's `crt`
+    format), made with the openssl CLI; returns (pem, certificate-only file for clients)."""
+    pem = os.path.join(tmpdir, f"{name}.pem")
+    crt = os.path.join(tmpdir, f"{name}.crt")
+    if os.path.exists(pem):
+        return pem, crt
+    key = os.path.join(tmpdir, f"{name}.key")
+    args = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", f"/CN={cn}",
+            "-keyout", key, "-out", crt]
+    if sans:
+        args[-4:-4] = ["-addext", "subjectAltName=" + ",".join(f"DNS:{s}" for s in sans)]
+    subprocess.run(args, check=True, capture_output=True, timeout=60)
+    with open(pem, "w") as out:
+        for part in (crt, key):
+            with open(part) as f:
+                out.write(f.read())
+    return pem, crt
+
+
 class Process:
     """A child process stopped by PID on cleanup, even when the test failed."""
 
