@@ -722,7 +722,7 @@ void HttpStream::sendLocalRaw(std::string response) {
 }
 
 void HttpStream::abort() {
-  close();
+  closeAbruptly();
 }
 
 void HttpStream::onTimeout() {

@@ -213,6 +213,10 @@ ssize_t Session::sendClient(iovec* iov, int count) {
   }
 }
 
+bool Session::tlsHandshakeDone() const {
+  return !ssl_ || SSL_is_init_finished(ssl_.get());
+}
+
 void Session::shutdownClient() {
   if (ssl_ && !tlsFatal_ && SSL_is_init_finished(ssl_.get())) {
     ERR_clear_error();

@@ -62,6 +62,13 @@ class Session : public ServerConnection::Owner {
   void disarmTimer();
   // Ends the session; the object is destroyed when the current callback returns.
   void close();
+  // Ends it as a failure: on TLS without close_notify, so the client cannot take a cut stream
+  // (a truncated body, a server reset, a timeout) for a complete one.
+  void closeAbruptly() {
+    tlsFatal_ = true;
+    close();
+  }
+  bool tlsHandshakeDone() const;
 
   // Picks a server in `backend` and starts a connection (from the idle pool when one is there).
   // On Connecting, server_ and serverConn_ are set; the stream hears onServerWritable() once

@@ -57,7 +57,10 @@ void TcpStream::onClientReadable() {
     in_->compact();
   }
   ssize_t n = readClient(*in_);
-  if (n == -1) return;
+  if (n == -1) {
+    if (tls()) updateInterest();  // the handshake may just have completed: see below
+    return;
+  }
   if (n == -2) return close();
   if (n == 0) {
     clientEof_ = true;
@@ -81,7 +84,7 @@ void TcpStream::onServerReadable() {
   }
   ssize_t n = readInto(sc.fd(), *sc.in);
   if (n == -1) return;
-  if (n == -2) return close();
+  if (n == -2) return closeAbruptly();  // a server reset: the client must not see a clean end
   if (n == 0) {
     sc.eof = true;
     sc.wantRead(false);
@@ -163,7 +166,9 @@ void TcpStream::updateInterest() {
   if (serverConn_ && serverConn_->connected) {
     ServerConnection& sc = *serverConn_;
     bool sroom = !sc.in || sc.in->space() > 0 || sc.in->head > 0;
-    sc.wantRead(!sc.eof && sroom);
+    // On TLS, nothing can go to the client before its handshake completes: a server that
+    // speaks first (SMTP, IMAP, FTP banners) waits in the kernel until then.
+    sc.wantRead(!sc.eof && sroom && tlsHandshakeDone());
   }
 }
 
@@ -173,7 +178,7 @@ void TcpStream::onTimeout() {
     return close();  // timeout queue
   }
   if (!connected_) return retryOrGiveUp();  // timeout connect
-  close();                                  // inactivity
+  closeAbruptly();                          // inactivity: not a clean end of the stream
 }
 
 }  // namespace tandem::proxy

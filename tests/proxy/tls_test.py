@@ -12,9 +12,11 @@ import random
 import shutil
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -177,6 +179,64 @@ backends:
         self.assertLess(took, 3.0)  # timeout http_request (500ms) closed it
         self.assertGreater(took, 0.4)
         self.assertLess(cpu() - before, 0.2, "the proxy spun while waiting")
+
+
+class TlsTcpServerFirstTest(unittest.TestCase):
+    """TLS offload in TCP mode in front of a server that speaks first (SMTP-style banner), and a
+    server reset that the client must see as an unclean end, not a TLS close_notify."""
+
+    def test_banner_first_server_and_reset(self):
+        tmp = tempfile.mkdtemp(prefix="tandem-tls-banner-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        pem, crt = make_cert(tmp, "a", "a.test", ["a.test"])
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        listener.settimeout(10)
+        self.addCleanup(listener.close)
+
+        def serve():  # every connection, the start-up port probe's included
+            while True:
+                try:
+                    c, _ = listener.accept()
+                except OSError:
+                    return
+                with c:
+                    c.settimeout(10)
+                    c.sendall(b"220 banner\r\n")  # before the client said anything
+                    got = c.recv(100)
+                    if got.startswith(b"RESET"):
+                        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        continue  # closed with a reset
+                    c.sendall(b"250 " + got)
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        port = free_port()
+        cfg = f"""
+listens:
+  smtps:
+    mode: tcp
+    bind: [ {{ address: "127.0.0.1:{port}", crt: {pem} }} ]
+    servers: [ {{ name: m1, address: "127.0.0.1:{listener.getsockname()[1]}" }} ]
+"""
+        proxy = Tandem(cfg, tmp, [port])
+        self.addCleanup(proxy.stop)
+        ctx = ssl.create_default_context(cafile=crt)
+        for reset in (False, True):
+            with socket.create_connection(("127.0.0.1", port)) as raw:
+                with ctx.wrap_socket(raw, server_hostname="a.test",
+                                     suppress_ragged_eofs=False) as s:
+                    s.settimeout(5)
+                    self.assertEqual(s.recv(100), b"220 banner\r\n")
+                    if not reset:
+                        s.sendall(b"HELO x\r\n")
+                        self.assertEqual(s.recv(100), b"250 HELO x\r\n")
+                        continue
+                    s.sendall(b"RESET\r\n")
+                    # No close_notify after a server reset: an unclean EOF (or a reset).
+                    with self.assertRaises((ssl.SSLEOFError, ConnectionResetError)):
+                        while s.recv(100):
+                            pass
 
 
 class TlsMinVersionTest(unittest.TestCase):
