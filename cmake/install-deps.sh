@@ -43,14 +43,20 @@ echo "install-deps: installing ${#missing[@]} package(s): ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 # Packages such as nginx, redis and mariadb start their service on install; the tests
 # start their own instances on private ports, so keep the package scripts from starting any.
-policy=/usr/sbin/policy-rc.d
+# (TANDEM_POLICY_RC_D names another path for the install test, tests/cmake/install_deps_test.py.)
+policy=${TANDEM_POLICY_RC_D:-/usr/sbin/policy-rc.d}
 own_policy=0
 if [ ! -e "$policy" ]; then
   printf '#!/bin/sh\nexit 101\n' > "$policy"
   chmod 755 "$policy"
   own_policy=1
 fi
-cleanup() { [ "$own_policy" = 1 ] && rm -f "$policy"; }
+# An EXIT trap's last status becomes the script's: an `[ … ] && rm` that is false when a
+# policy-rc.d was there already made a successful install exit 1 (make stopped on first run).
+cleanup() {
+  if [ "$own_policy" = 1 ]; then rm -f "$policy"; fi
+  return 0
+}
 trap cleanup EXIT
 
 apt_install() {

@@ -182,7 +182,7 @@ std::string AdminSocket::setState(const std::string& backend, const std::string&
     if (found) return "\n";
   }
   // An unchecked server has no monitor: its state is only the admin's.
-  setUncheckedServerState(*sr, backend, server, a, why);
+  setUncheckedServerState(runtime_, *sr, backend, server, a, why);
   return "\n";
 }
 
@@ -198,6 +198,7 @@ std::string AdminSocket::setWeight(const std::string& backend, const std::string
     if (found) return "\n";
   }
   sr->health.setEffectiveWeight(weight);
+  runtime_.reportUnchecked(Runtime::uncheckedState(backend, *sr));
   logging::get(logging::Component::Health)
       .info("Server {}/{} weight set to {}", backend, server, weight);
   return "\n";

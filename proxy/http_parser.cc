@@ -8,6 +8,43 @@
 
 namespace tandem::proxy {
 
+bool isValidHostHeader(std::string_view v) {
+  if (v.empty()) return true;  // allowed when the target has no authority (RFC 9110 §7.2)
+  std::string_view host = v, port;
+  if (v.front() == '[') {
+    size_t close = v.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    for (char c : v.substr(1, close - 1))
+      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return false;
+    std::string_view after = v.substr(close + 1);
+    if (!after.empty() && after.front() != ':') return false;
+    port = after.empty() ? after : after.substr(1);
+    host = {};
+  } else {
+    size_t colon = v.rfind(':');
+    if (colon != std::string_view::npos) {
+      host = v.substr(0, colon);
+      port = v.substr(colon + 1);
+    }
+    if (host.empty()) return false;
+    for (size_t i = 0; i < host.size(); ++i) {
+      unsigned char c = static_cast<unsigned char>(host[i]);
+      if (std::isalnum(c) || std::strchr("-._~!$&'()*+,;=", c) != nullptr) continue;
+      if (c == '%' && i + 2 < host.size() &&
+          std::isxdigit(static_cast<unsigned char>(host[i + 1])) &&
+          std::isxdigit(static_cast<unsigned char>(host[i + 2]))) {
+        i += 2;
+        continue;
+      }
+      return false;
+    }
+  }
+  if (port.size() > 5) return false;
+  for (char c : port)
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
 static_assert(sizeof(llhttp_t) <= 96, "grow HttpParser::impl_");
 
 namespace {
@@ -112,8 +149,15 @@ struct ParserCallbacks {
   static int onHeaderValueComplete(llhttp_t* p) {
     HttpParser* s = self(p);
     // RFC 9112 §5.2: obs-fold (a line starting with SP/HTAB continuing a value) is rejected.
-    for (char c : s->head_.headers.back().value.in(s->base_))
+    Span& value = s->head_.headers.back().value;
+    for (char c : value.in(s->base_))
       if (c == '\r' || c == '\n') return fail(s, "obsolete line folding in header value");
+    // RFC 9110 §5.5: OWS after the value is not part of it (llhttp drops only leading OWS).
+    while (value.length > 0) {
+      char last = s->base_[value.offset + value.length - 1];
+      if (last != ' ' && last != '\t') break;
+      --value.length;
+    }
     return 0;
   }
   static int onHeaderValue(llhttp_t* p, const char* at, size_t len) {
@@ -125,6 +169,10 @@ struct ParserCallbacks {
   static int onHeadersComplete(llhttp_t* p) {
     HttpParser* s = self(p);
     MessageHead& h = s->head_;
+    if (p->type == HTTP_REQUEST)
+      for (const auto& f : h.headers)
+        if (iequals(f.name.in(s->base_), "host") && !isValidHostHeader(f.value.in(s->base_)))
+          return fail(s, "invalid Host header");
     h.versionMajor = p->http_major;
     h.versionMinor = p->http_minor;
     h.status = p->status_code;

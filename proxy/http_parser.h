@@ -51,6 +51,11 @@ enum class ParseEvent {
   Error,            // malformed; see errorReason()
 };
 
+// RFC 9110 §7.2 / RFC 3986 §3.2.2: a Host value is `host [ ":" port ]` — a reg-name
+// (unreserved, pct-encoded, sub-delims), an IPv4 address or a bracketed IP literal — or empty.
+// A space, a slash or an "@" in it is never a host: such a request gets 400.
+bool isValidHostHeader(std::string_view value);
+
 class HttpParser {
  public:
   enum class Kind { Request, Response };

@@ -97,9 +97,19 @@ class HttpStream::View final : public RequestView {
   std::string_view path_;
 };
 
+// What a built-in frontend needs of a request head, copied so that it outlives the input buffer
+// while the form body arrives.
+struct HttpStream::PendingBuiltin {
+  std::string method, target, authorization, host, origin, referer, secFetchSite;
+  bool head = false;
+  size_t bodyLength = 0;
+};
+
 HttpStream::HttpStream(Worker& worker, FrontendRuntime& frontend, UniqueFd fd,
                        const sockaddr_storage& peer, const TlsContext* tls)
     : Session(worker, frontend, std::move(fd), peer, tls) {}
+
+HttpStream::~HttpStream() = default;
 
 void HttpStream::start() {
   if (dead()) return;  // TLS set-up failed
@@ -143,6 +153,7 @@ void HttpStream::onClientReadable() {
     switch (phase_) {
       case Phase::WaitRequest:
       case Phase::ReadHead:
+      case Phase::ReadBuiltinBody:
       case Phase::LocalResponse:
         return close();
       case Phase::Tunnel:
@@ -188,6 +199,10 @@ void HttpStream::processClientInput() {
       }
       onRequestHead();
       headJustParsed = true;
+    } else if (phase_ == Phase::ReadBuiltinBody) {
+      size_t have = in_ ? in_->tail - in_->head : 0;
+      if (have < builtin_->bodyLength) break;
+      return answerBuiltin(std::string_view(in_->bytes + in_->head, builtin_->bodyLength));
     } else if ((phase_ == Phase::Connect || phase_ == Phase::Exchange) && !requestDone_) {
       if (!in_ || (parsed_ == in_->tail && !headJustParsed)) break;
       headJustParsed = false;
@@ -228,18 +243,7 @@ void HttpStream::onRequestHead() {
   }
   if (hosts > 1 || (!clientHttp10_ && hosts == 0)) return sendLocal(400);
   upgrade_ = h.connectionUpgrade && hasUpgradeHeader;
-  if (fe.config->builtin != Frontend::Builtin::None) {
-    BuiltinRequest req{h.method.in(base), h.url.in(base), {}, client_, {}};
-    for (const auto& f : h.headers)
-      if (iequals(f.name.in(base), "authorization")) req.authorization = f.value.in(base);
-    Worker& worker = worker_;
-    req.setState = [&worker](const std::string& b, const std::string& s, health::AdminState a) {
-      return worker.requestAdminState(b, s, a, "set from the stats page");
-    };
-    std::string reply = builtinResponse(worker_.runtime(), *fe.config, req);
-    if (h.isHead) reply.resize(reply.find("\r\n\r\n") + 4);
-    return sendLocalRaw(std::move(reply));
-  }
+  if (fe.config->builtin != Frontend::Builtin::None) return startBuiltin(h, base);
 
   View view(*this, h, base);
   std::vector<size_t> edits;
@@ -320,6 +324,51 @@ void HttpStream::onRequestHead() {
   giveUpStatus_ = 503;
   phase_ = Phase::Connect;
   startConnect();
+}
+
+void HttpStream::startBuiltin(const MessageHead& h, const char* base) {
+  builtin_ = std::make_unique<PendingBuiltin>();
+  PendingBuiltin& p = *builtin_;
+  p.method = h.method.in(base);
+  p.target = h.url.in(base);
+  p.head = h.isHead;
+  for (const auto& f : h.headers) {
+    std::string_view name = f.name.in(base);
+    std::string_view value = f.value.in(base);
+    if (iequals(name, "authorization"))
+      p.authorization = value;
+    else if (iequals(name, "host"))
+      p.host = value;
+    else if (iequals(name, "origin"))
+      p.origin = value;
+    else if (iequals(name, "referer"))
+      p.referer = value;
+    else if (iequals(name, "sec-fetch-site"))
+      p.secFetchSite = value;
+  }
+  if (h.chunked || h.contentLength > kBuiltinBodyLimit) {
+    clientKeepAlive_ = false;
+    return sendLocalRaw(builtinBodyRefused(h.chunked));
+  }
+  if (h.contentLength == 0) return answerBuiltin({});
+  p.bodyLength = h.contentLength;
+  in_->head = parsed_;  // the head is copied; keep only the body
+  fwdEnd_ = parsed_;
+  phase_ = Phase::ReadBuiltinBody;
+}
+
+void HttpStream::answerBuiltin(std::string_view body) {
+  const PendingBuiltin& p = *builtin_;
+  BuiltinRequest req{p.method, p.target,  p.authorization, client_, p.host,
+                     p.origin, p.referer, p.secFetchSite,  body,    {}};
+  Worker& worker = worker_;
+  req.setState = [&worker](const std::string& b, const std::string& s, health::AdminState a) {
+    return worker.requestAdminState(b, s, a, "set from the stats page");
+  };
+  std::string reply = builtinResponse(worker_.runtime(), *frontend_.config, req);
+  if (p.head) reply.resize(reply.find("\r\n\r\n") + 4);
+  builtin_.reset();
+  sendLocalRaw(std::move(reply));
 }
 
 void HttpStream::buildServerHead(const MessageHead& h, const char* base,
@@ -596,6 +645,10 @@ bool HttpStream::flushToServer() {
   reqHeadSent_ += h;
   left -= h;
   if (left) consumeClient(left);
+  // `timeout server` is an inactivity timeout, as HAProxy's: a request body still flowing to the
+  // server is activity, so a long upload is not cut off while the server is reading it.
+  if (n > 0 && phase_ == Phase::Exchange && !respHeadDone_)
+    armTimer(backend_->config->timeouts.server);
   bool done = reqHeadSent_ == reqHead_.size() && (!in_ || fwdEnd_ <= in_->head);
   sc.wantWrite(!done);
   if (in_ && in_->empty() && phase_ != Phase::Tunnel && requestDone_)
@@ -730,6 +783,7 @@ void HttpStream::onTimeout() {
     case Phase::WaitRequest:
       return close();  // keep-alive or first-request idle time is over
     case Phase::ReadHead:
+    case Phase::ReadBuiltinBody:
       return sendLocal(408);
     case Phase::Connect:
       if (queuedOn) {
@@ -753,6 +807,7 @@ void HttpStream::updateInterest() {
   switch (phase_) {
     case Phase::WaitRequest:
     case Phase::ReadHead:
+    case Phase::ReadBuiltinBody:
       wantClient = room;
       break;
     // Reading stays on between requests (no epoll_ctl per request); pipelined bytes just wait

@@ -23,13 +23,25 @@ class HttpStream final : public Session {
   // `tls`: the bind's TLS termination, or null for plain HTTP.
   HttpStream(Worker& worker, FrontendRuntime& frontend, UniqueFd fd, const sockaddr_storage& peer,
              const TlsContext* tls);
+  ~HttpStream() override;
   void start() override;
   void stopWhenIdle(bool closeIdle) override;
 
  private:
-  enum class Phase { WaitRequest, ReadHead, Connect, Exchange, Tunnel, LocalResponse };
+  // ReadBuiltinBody: a POST to a built-in frontend (the stats page's admin form) waits for its
+  // small body before it is answered locally.
+  enum class Phase {
+    WaitRequest,
+    ReadHead,
+    ReadBuiltinBody,
+    Connect,
+    Exchange,
+    Tunnel,
+    LocalResponse
+  };
 
   class View;
+  struct PendingBuiltin;
 
   void onClientReadable() override;
   void onClientWritable() override;
@@ -39,6 +51,8 @@ class HttpStream final : public Session {
 
   void processClientInput();
   void onRequestHead();
+  void startBuiltin(const MessageHead& h, const char* base);
+  void answerBuiltin(std::string_view body);
   void buildServerHead(const MessageHead& h, const char* base, const std::vector<size_t>& edits);
   PickContext pickContext() const override { return PickContext{&client_, hashKey_, hashKey_}; }
   void onServerConnected() override;
@@ -87,6 +101,7 @@ class HttpStream final : public Session {
   bool keepAlivePromised_ = false;   // the last response head did not say Connection: close
   bool noBodyResponse_ = false;      // the request was HEAD
   std::vector<bool> respRuleMatch_;  // http_response rules whose condition held for this request
+  std::unique_ptr<PendingBuiltin> builtin_;  // phase ReadBuiltinBody
   uint64_t requests_ = 0;
 };
 

@@ -53,6 +53,17 @@ int runProxy(const Config& config, std::unique_ptr<MasterChannel> master,
   for (auto& w : workers) w->setPeers(peers);
   health::HealthMonitor::StateHook onState;
   if (master) onState = [m = master.get()](const health::SavedServerState& s) { m->sendState(s); };
+  // Unchecked servers keep the state an admin gave them across a reload or a crash, as checked
+  // ones do, and report it the same way.
+  if (master) {
+    for (const auto& st : master->savedStates()) {
+      ServerRuntime* sr = runtime->findServer(st.backend, st.server);
+      if (!sr || sr->config->check.enabled) continue;
+      setUncheckedServerState(*runtime, *sr, st.backend, st.server, st.admin,
+                              "carried over from the previous worker");
+    }
+    runtime->setUncheckedStateHook(onState);
+  }
   for (auto& w : workers)
     w->startHealthChecks(
         threads, master ? master->savedStates() : std::vector<health::SavedServerState>{}, onState);
@@ -72,6 +83,10 @@ int runProxy(const Config& config, std::unique_ptr<MasterChannel> master,
     for (auto& w : workers)
       if (auto* hm = w->healthMonitor())
         for (auto& st : hm->save()) states.push_back(std::move(st));
+    for (auto& be : runtime->backends())
+      for (auto& s : be->servers)
+        if (!s->config->check.enabled)
+          states.push_back(Runtime::uncheckedState(be->config->name, *s));
     master->sendStates(states);
   }
   if (beforeServing && !beforeServing(&error)) {

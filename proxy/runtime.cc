@@ -120,6 +120,21 @@ const std::string& ErrorPages::response(int status) const {
   return fallback;
 }
 
+health::SavedServerState Runtime::uncheckedState(const std::string& backend,
+                                                 const ServerRuntime& server) {
+  health::SavedServerState s;
+  s.backend = backend;
+  s.server = server.config->name;
+  s.checksUp = true;  // nothing checks it: in rotation unless an admin says otherwise
+  health::ServerState st = server.health.state();
+  s.admin = st == health::ServerState::Maint   ? health::AdminState::Maint
+            : st == health::ServerState::Drain ? health::AdminState::Drain
+                                               : health::AdminState::Ready;
+  s.weight = server.health.effectiveWeight();
+  s.configWeight = server.config->weight;
+  return s;
+}
+
 std::unique_ptr<Runtime> Runtime::build(const Config& config, std::string* error) {
   std::unique_ptr<Runtime> rt(new Runtime(config));
   for (auto& f : builtinFrontends(config)) rt->config_.frontends.push_back(std::move(f));

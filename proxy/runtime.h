@@ -6,12 +6,14 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "health/saved_state.h"
 #include "health/server_health.h"
 #include "proxy/acl.h"
 #include "proxy/config.h"
@@ -117,6 +119,18 @@ class Runtime {
   // By names (the admin socket, the stats page); null when there is no such server.
   ServerRuntime* findServer(std::string_view backend, std::string_view server);
 
+  // Unchecked servers have no health monitor to report their state: the state an admin gives
+  // one goes to this hook (the supervisor's channel), so `tandem status` and the VRRP weight
+  // read what the proxy itself routes by. Set once, before the worker threads start.
+  using StateHook = std::function<void(const health::SavedServerState&)>;
+  void setUncheckedStateHook(StateHook hook) { uncheckedStateHook_ = std::move(hook); }
+  void reportUnchecked(const health::SavedServerState& s) const {
+    if (uncheckedStateHook_) uncheckedStateHook_(s);
+  }
+  // What an unchecked server's state looks like to the supervisor (and to the next worker).
+  static health::SavedServerState uncheckedState(const std::string& backend,
+                                                 const ServerRuntime& server);
+
  private:
   explicit Runtime(const Config& c) : config_(c), errors_(c.errorFiles) {}
   Config config_;
@@ -124,6 +138,7 @@ class Runtime {
   std::vector<std::unique_ptr<BackendRuntime>> backends_;
   ErrorPages errors_;
   std::atomic<uint32_t> connections_{0};
+  StateHook uncheckedStateHook_;
 };
 
 }  // namespace tandem::proxy

@@ -4,6 +4,8 @@
 
 #include <cctype>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "health/server_state.h"
 #include "proxy/runtime.h"
@@ -99,34 +101,17 @@ std::string urlDecode(std::string_view s) {
   return out;
 }
 
-std::string urlEncode(std::string_view s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
-// The target without the admin parameters (b, s, action), and those parameters.
+// The target without the admin parameters (b, s, action), and those parameters. HAProxy's form
+// names one backend and any number of servers (`s` repeated, one per ticked box).
 struct AdminQuery {
   std::string base;
-  std::string backend, server, action;
+  std::string backend, action;
+  std::vector<std::string> servers;
 };
 
-AdminQuery splitAdminQuery(std::string_view target) {
-  AdminQuery q;
-  size_t mark = target.find('?');
-  q.base = std::string(target.substr(0, mark));
-  if (mark == std::string_view::npos) return q;
+// Takes b, s and action out of `a=1&b=2…` into *q; returns what is left, in order.
+std::string takeAdminParams(std::string_view query, AdminQuery* q) {
   std::string rest;
-  std::string_view query = target.substr(mark + 1);
   while (!query.empty()) {
     size_t amp = query.find('&');
     std::string_view item = query.substr(0, amp);
@@ -135,14 +120,67 @@ AdminQuery splitAdminQuery(std::string_view target) {
     std::string_view key = item.substr(0, eq);
     std::string value = eq == std::string_view::npos ? "" : urlDecode(item.substr(eq + 1));
     if (key == "b")
-      q.backend = value;
+      q->backend = value;
     else if (key == "s")
-      q.server = value;
+      q->servers.push_back(value);
     else if (key == "action")
-      q.action = value;
-    else
+      q->action = value;
+    else if (!item.empty())
       rest += (rest.empty() ? "" : "&") + std::string(item);
   }
+  return rest;
+}
+
+std::string_view trimmed(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool iequal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+// "https://host:port/path" -> "host:port".
+std::string_view authorityOf(std::string_view url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return {};
+  url.remove_prefix(scheme + 3);
+  return url.substr(0, url.find_first_of("/?#"));
+}
+
+// Cross-site request forgery: a browser that holds the page's Basic credentials attaches them
+// to a form any other site makes it post. Browsers say where a request comes from
+// (Sec-Fetch-Site, Origin, Referer); an admin action must come from this page itself. Scripts
+// (curl, HAProxy-era tooling) send none of these and are not browsers, so they still work.
+// Returns why a request is refused, or "" when it may act.
+std::string crossSiteReason(const BuiltinRequest& r) {
+  std::string_view site = trimmed(r.secFetchSite);
+  if (!site.empty() && site != "same-origin" && site != "none")
+    return "Sec-Fetch-Site: " + std::string(site);
+  std::string_view host = trimmed(r.host);
+  std::string_view origin = trimmed(r.origin);
+  if (!origin.empty()) {
+    if (!iequal(authorityOf(origin), host)) return "Origin " + std::string(origin);
+    return "";
+  }
+  std::string_view referer = trimmed(r.referer);
+  if (!referer.empty() && !iequal(authorityOf(referer), host))
+    return "Referer " + std::string(authorityOf(referer));
+  return "";
+}
+
+AdminQuery splitAdminQuery(std::string_view target) {
+  AdminQuery q;
+  size_t mark = target.find('?');
+  q.base = std::string(target.substr(0, mark));
+  if (mark == std::string_view::npos) return q;
+  std::string rest = takeAdminParams(target.substr(mark + 1), &q);
   if (!rest.empty()) q.base += "?" + rest;
   return q;
 }
@@ -238,14 +276,14 @@ std::string html(Runtime& rt, const Stats& stats, bool admin) {
       << htmlEscape(r.address) << "</td><td>" << r.state << "</td><td>" << r.weight << "</td><td>"
       << r.active << "</td><td>" << r.served << "</td><td>" << (r.backup ? "yes" : "") << "</td>";
     if (admin) {
-      // One small form per action; everything rides in the action URL, the body stays empty.
-      std::string sep = stats.uri.find('?') == std::string::npos ? "?" : "&";
+      // One small form per action, posting HAProxy's form fields (b, s, action) in its body.
       o << "<td>";
       for (const char* action : {"ready", "drain", "maint"})
-        o << "<form method=\"post\" style=\"display:inline\" action=\""
-          << htmlEscape(stats.uri + sep + "b=" + urlEncode(r.backend) +
-                        "&s=" + urlEncode(r.server) + "&action=" + action)
-          << "\"><button>" << action << "</button></form> ";
+        o << "<form method=\"post\" style=\"display:inline\" action=\"" << htmlEscape(stats.uri)
+          << "\"><input type=\"hidden\" name=\"b\" value=\"" << htmlEscape(r.backend)
+          << "\"><input type=\"hidden\" name=\"s\" value=\"" << htmlEscape(r.server)
+          << "\"><input type=\"hidden\" name=\"action\" value=\"" << action << "\"><button>"
+          << action << "</button></form> ";
       o << "</td>";
     }
     o << "</tr>";
@@ -303,6 +341,13 @@ std::vector<Frontend> builtinFrontends(const Config& config) {
   return out;
 }
 
+std::string builtinBodyRefused(bool chunked) {
+  if (chunked)
+    return response(411, "Length Required", "text/plain", "send the form with a Content-Length\n");
+  return response(413, "Payload Too Large", "text/plain",
+                  "a form body is at most " + std::to_string(kBuiltinBodyLimit) + " bytes\n");
+}
+
 std::string builtinResponse(Runtime& rt, const Frontend& fe, const BuiltinRequest& req) {
   std::string_view method = req.method;
   std::string_view target = req.target;
@@ -331,6 +376,15 @@ std::string builtinResponse(Runtime& rt, const Frontend& fe, const BuiltinReques
                       stats.adminAllowedFrom.empty()
                           ? "the stats page is read-only (no admin_allowed_from)\n"
                           : "this address may not change server states (admin_allowed_from)\n");
+    std::string crossSite = crossSiteReason(req);
+    if (!crossSite.empty())
+      return response(403, "Forbidden", "text/plain",
+                      "cross-site request refused (" + crossSite +
+                          "): server states change only from this page or a script\n");
+    takeAdminParams(req.body, &q);  // the form body (HAProxy's), after any URL parameters
+    if (q.servers.empty() || q.backend.empty())
+      return response(400, "Bad Request", "text/plain",
+                      "name a backend (b=) and at least one server (s=)\n");
     health::AdminState state;
     if (q.action == "ready")
       state = health::AdminState::Ready;
@@ -340,9 +394,14 @@ std::string builtinResponse(Runtime& rt, const Frontend& fe, const BuiltinReques
       state = health::AdminState::Maint;
     else
       return response(400, "Bad Request", "text/plain", "action must be ready, drain or maint\n");
-    if (!req.setState || !req.setState(q.backend, q.server, state))
-      return response(404, "Not Found", "text/plain",
-                      "no server '" + q.server + "' in backend '" + q.backend + "'\n");
+    for (const auto& server : q.servers)
+      if (!rt.findServer(q.backend, server))
+        return response(404, "Not Found", "text/plain",
+                        "no server '" + server + "' in backend '" + q.backend + "'\n");
+    for (const auto& server : q.servers)
+      if (!req.setState || !req.setState(q.backend, server, state))
+        return response(404, "Not Found", "text/plain",
+                        "no server '" + server + "' in backend '" + q.backend + "'\n");
     // Post/Redirect/Get: a refresh of the page does not repeat the action.
     return response(303, "See Other", "text/plain", "done\n", "location: " + stats.uri + "\r\n");
   }

@@ -29,11 +29,27 @@ struct BuiltinRequest {
   std::string_view target;
   std::string_view authorization;  // the Authorization header's value, if any
   IpAddress client;
+  // Where a browser says the request comes from (empty when absent): admin actions must come
+  // from the page itself, never from a form another site makes the browser post.
+  std::string_view host;
+  std::string_view origin;
+  std::string_view referer;
+  std::string_view secFetchSite;
+  // A POST's form body (application/x-www-form-urlencoded, HAProxy's `curl -d
+  // "s=srv&action=drain&b=be"`); at most kBuiltinBodyLimit bytes.
+  std::string_view body;
   // Sets a server's administrative state (the stats page's admin buttons); false when there
   // is no such server.
   std::function<bool(const std::string& backend, const std::string& server, health::AdminState)>
       setState;
 };
+
+// The largest form body a built-in frontend reads (an admin action is a few dozen bytes).
+inline constexpr size_t kBuiltinBodyLimit = 4096;
+
+// The answer to a built-in frontend's request whose body it will not read: 411 for a chunked
+// body, 413 for one over kBuiltinBodyLimit.
+std::string builtinBodyRefused(bool chunked);
 
 // A complete HTTP/1.1 response (Connection: close) for one request to a built-in frontend.
 std::string builtinResponse(Runtime& runtime, const Frontend& frontend,

@@ -234,18 +234,18 @@ bool Worker::requestAdminState(const std::string& backend, const std::string& se
   auto pending = std::make_shared<Pending>();
   pending->left = peers_.size();
   for (Worker* w : peers_) {
-    w->post([w, pending, sr, backend, server, state, why] {
+    w->post([w, pending, sr, backend, server, state, why, rt = &runtime_] {
       if (auto* m = w->healthMonitor())
         if (m->setAdminState(backend, server, state, why)) pending->found = true;
       // The last worker to look: nobody checks this server, its state is only the admin's.
       if (pending->left.fetch_sub(1) == 1 && !pending->found)
-        setUncheckedServerState(*sr, backend, server, state, why);
+        setUncheckedServerState(*rt, *sr, backend, server, state, why);
     });
   }
   return true;
 }
 
-void setUncheckedServerState(ServerRuntime& sr, const std::string& backend,
+void setUncheckedServerState(const Runtime& runtime, ServerRuntime& sr, const std::string& backend,
                              const std::string& server, health::AdminState state,
                              const std::string& why) {
   health::ServerState before = sr.health.state();
@@ -253,10 +253,11 @@ void setUncheckedServerState(ServerRuntime& sr, const std::string& backend,
                               : state == health::AdminState::Drain ? health::ServerState::Drain
                                                                    : health::ServerState::Up;
   sr.health.setState(after);
-  if (before != after)
-    logging::get(logging::Component::Health)
-        .warn("Server {}/{} is {} (was {}), reason: {}.", backend, server, toString(after),
-              toString(before), why);
+  if (before == after) return;
+  logging::get(logging::Component::Health)
+      .warn("Server {}/{} is {} (was {}), reason: {}.", backend, server, toString(after),
+            toString(before), why);
+  runtime.reportUnchecked(Runtime::uncheckedState(backend, sr));
 }
 
 void Worker::onTaskEvent(evutil_socket_t, short, void* arg) {

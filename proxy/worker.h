@@ -147,9 +147,10 @@ class Worker {
   std::thread thread_;
 };
 
-// An unchecked server's state is only the admin's: set it (and log the change) directly.
-void setUncheckedServerState(ServerRuntime& server, const std::string& backend,
-                             const std::string& serverName, health::AdminState state,
-                             const std::string& why);
+// An unchecked server's state is only the admin's: set it (log the change and report it through
+// the runtime's unchecked-state hook) directly.
+void setUncheckedServerState(const Runtime& runtime, ServerRuntime& server,
+                             const std::string& backend, const std::string& serverName,
+                             health::AdminState state, const std::string& why);
 
 }  // namespace tandem::proxy

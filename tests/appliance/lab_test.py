@@ -25,6 +25,10 @@ def netns_list():
 
 
 class LabTest(unittest.TestCase):
+    # One ctest entry: the methods run in order on one set-up (tests/tools/list_tests.py).
+    CTEST_PER_CLASS = True
+    CTEST_TIMEOUT = 900
+
     reports = {}
 
     @classmethod

@@ -325,6 +325,32 @@ class SupervisorTest(unittest.TestCase):
         self.assertTrue(os.path.exists(path))
         self.assertIn("s1", self.admin(path, "show servers state"))
 
+    def test_status_shows_what_the_admin_socket_set_on_unchecked_servers(self):
+        # An unchecked server put in MAINT answers 503 and the admin socket says MAINT:
+        # `tandem status` must say the same (it said UP), and so must the next worker.
+        path = os.path.join(self.tmp, "admin.sock")
+        plain = f'''
+  plain:
+    servers:
+      - {{ name: p1, address: "{self.backends[0].address}" }}
+'''
+        node = self.start(global_extra=f", admin_socket: {{ path: {path} }}", extra=plain)
+        plain_state = lambda s: [x["state"] for b in s["backends"] if b["name"] == "plain"
+                                 for x in b["servers"]]
+        self.assertEqual(plain_state(node.status()), ["UP"])
+        self.assertEqual(self.admin(path, "set server plain/p1 state maint"), "\n")
+        s = node.wait(lambda s: plain_state(s) == ["MAINT"], "plain/p1 MAINT in status")
+        be = [b for b in s["backends"] if b["name"] == "plain"][0]
+        self.assertEqual((be["up"], be["maint_or_drain"]), (0, 1))
+        self.assertRegex(node.ctl("status").stdout, r"plain\s+0 up.*p1\(MAINT\)")
+        code, reply = node.reload()
+        self.assertEqual((code, reply.get("ok")), (0, True), reply)
+        node.wait(lambda s: not s["draining_workers"], "the old worker to finish")
+        self.assertEqual(plain_state(node.status()), ["MAINT"])
+        self.assertRegex(self.admin(path, "show servers state"), r"plain\s+p1\s.*MAINT")
+        self.admin(path, "set server plain/p1 state ready")
+        node.wait(lambda s: plain_state(s) == ["UP"], "plain/p1 back UP in status")
+
     def test_reload_asked_during_a_reload_reads_the_file_again(self):
         node = self.start()
         base = config(self.port, self.backends, self.sock)

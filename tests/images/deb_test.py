@@ -33,6 +33,10 @@ def sh(*args, check=True, timeout=600, **kw):
 
 
 class DebPackageTest(unittest.TestCase):
+    # One ctest entry: the methods run in order on one set-up (tests/tools/list_tests.py).
+    CTEST_PER_CLASS = True
+    CTEST_TIMEOUT = 1500
+
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="tandem-deb-", dir="/var/tmp")

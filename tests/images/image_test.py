@@ -95,6 +95,10 @@ class Vm:
 
 
 class ApplianceImageTest(unittest.TestCase):
+    # One ctest entry: the methods run in order on one set-up (tests/tools/list_tests.py).
+    CTEST_PER_CLASS = True
+    CTEST_TIMEOUT = 1500
+
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="tandem-image-", dir="/var/tmp")

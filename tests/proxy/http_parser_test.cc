@@ -114,6 +114,31 @@ TEST(HttpParser, RejectsSmugglingShapes) {
   }
 }
 
+TEST(HttpParser, HostMustBeAHost) {
+  // RFC 9110 §7.2 with RFC 3986's host syntax: a space (or a slash, an "@") is never a host.
+  for (const char* host : {"a b", "a/b", "user@a", "a:80x", "[::1", "[zz]", "a:123456", ":80"}) {
+    HttpParser p(HttpParser::Kind::Request);
+    std::string buf = std::string("GET / HTTP/1.1\r\nHost: ") + host + "\r\n\r\n";
+    EXPECT_EQ(feed(p, buf).event, ParseEvent::Error) << "accepted Host: " << host;
+  }
+  for (const char* host : {"a.test", "a.test:8080", "127.0.0.1:80", "[::1]:80", "[2001:2::1]",
+                           "xn--bcher-kva.test", "a_b.test", "a%41.test", ""}) {
+    HttpParser p(HttpParser::Kind::Request);
+    std::string buf = std::string("GET / HTTP/1.1\r\nHost: ") + host + "\r\n\r\n";
+    EXPECT_EQ(feed(p, buf).event, ParseEvent::HeadComplete) << "refused Host: " << host;
+  }
+  EXPECT_TRUE(isValidHostHeader("a.test:"));  // an empty port is allowed by RFC 3986
+}
+
+TEST(HttpParser, TabIsOptionalWhitespaceAroundValues) {
+  // RFC 9110 §5.6.3: OWS is SP or HTAB, before and after a field value; neither is part of it.
+  HttpParser p(HttpParser::Kind::Request);
+  std::string buf = "GET / HTTP/1.1\r\nHost:\ta.test\t\r\nX-A: \t1 2\t \r\n\r\n";
+  ASSERT_EQ(feed(p, buf).event, ParseEvent::HeadComplete);
+  EXPECT_EQ(header(p, buf, 0), "Host: a.test");
+  EXPECT_EQ(header(p, buf, 1), "X-A: 1 2");
+}
+
 TEST(HttpParser, TooManyHeaders) {
   HttpParser p(HttpParser::Kind::Request, 3);
   std::string buf = "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n";

@@ -312,6 +312,24 @@ backends:
         self.assertEqual(status, 504)
         self.assertLess(time.monotonic() - t0, 1.5)
 
+    def test_upload_longer_than_timeout_server_is_delivered_whole(self):
+        # `timeout server` (300 ms on "slow") is an inactivity timeout: a body that keeps
+        # flowing for 1.2 s must reach the server whole and bring back its 200.
+        pieces = [os.urandom(4096) for _ in range(24)]
+        with socket.create_connection(("127.0.0.1", self.port["slow"]), timeout=10) as s:
+            s.sendall(b"POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n"
+                      % sum(map(len, pieces)))
+            t0 = time.monotonic()
+            for p in pieces:
+                s.sendall(p)
+                time.sleep(0.05)
+            self.assertGreater(time.monotonic() - t0, 1.0)
+            status, _, body, _ = recv_response(s, timeout=5)
+        self.assertEqual(status, 200, body)
+        got = json.loads(body)
+        self.assertEqual(got["size"], 24 * 4096)
+        self.assertEqual(got["sha256"], hashlib.sha256(b"".join(pieces)).hexdigest())
+
     def test_408_when_the_head_is_too_slow(self):
         with socket.create_connection(("127.0.0.1", self.port["rr"])) as s:
             s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # never finished
@@ -389,10 +407,14 @@ backends:
         self.assertEqual((status, body), (200, b""))
         self.assertEqual(headers["content-length"], "3")
         with socket.create_connection(("127.0.0.1", self.port["routing"])) as s:
-            for path in ("/status/204", "/status/304", "/echo"):
+            for path, want in (("/status/204", 204), ("/status/304", 304), ("/echo", 200)):
                 s.sendall(f"GET {path} HTTP/1.1\r\nHost: a\r\n\r\n".encode())
                 status, _, body, _ = recv_response(s)
-            self.assertEqual(status, 200)  # the connection survived the bodiless responses
+                self.assertEqual(status, want, path)
+                if want != 200:
+                    self.assertEqual(body, b"", path)
+            # The connection survived the bodiless responses: /echo came back on it, whole.
+            self.assertEqual(json.loads(body)["path"], "/echo")
 
     def test_expect_100_continue(self):
         body = b"x" * 100000
@@ -430,7 +452,9 @@ backends:
                 got = b""
                 want = 2 + (0 if len(msg) < 126 else 2) + len(msg)
                 while len(got) < want:
-                    got += s.recv(65536)
+                    d = s.recv(65536)
+                    self.assertTrue(d, "the tunnel closed before the echo")
+                    got += d
                 self.assertEqual(got[-len(msg):], msg)
 
     # ---- rules and headers ------------------------------------------------------------------

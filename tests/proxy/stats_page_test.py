@@ -167,8 +167,10 @@ stats:
         self.assertNotIn('<form method="post"', self.page("127.0.0.1"))
         self.assertTrue(self.post("127.0.0.1", "b=app&s=a1&action=maint").startswith("403"))
         html = self.page("127.0.0.2")
-        self.assertIn('<form method="post" style="display:inline" '
-                      'action="/stats?b=app&amp;s=a1&amp;action=drain">', html)
+        self.assertIn('<form method="post" style="display:inline" action="/stats">'
+                      '<input type="hidden" name="b" value="app">'
+                      '<input type="hidden" name="s" value="a1">'
+                      '<input type="hidden" name="action" value="drain">', html)
         self.assertEqual(self.states()["a1"], "UP")
         unauth = curl("-s", "--interface", "127.0.0.2", "-X", "POST", "-o", "/dev/null", "-w",
                       "%{http_code}", f"http://127.0.0.1:{self.stats}/stats?b=app&s=a1&action=maint")
@@ -187,6 +189,59 @@ stats:
         self.wait_state("a2", "UP")
         served = {get(self.port, "/")[2] for _ in range(20)}
         self.assertEqual(served, {b"a1\n", b"a2\n"})
+
+    def form(self, body, *headers):
+        args = ["-s", "--interface", "127.0.0.2", "-u", "admin:s3cret", "-o", "/dev/null",
+                "-w", "%{http_code}", "-d", body]
+        for h in headers:
+            args += ["-H", h]
+        return curl(*args, f"http://127.0.0.1:{self.stats}/stats").stdout
+
+    def test_haproxy_form_body_sets_several_servers(self):
+        # HAProxy's admin form: `curl -d "s=srv&action=drain&b=be"`, `s` once per server.
+        self.assertEqual(self.form("s=a1&s=a2&action=drain&b=app"), "303")
+        self.wait_state("a1", "DRAIN")
+        self.wait_state("a2", "DRAIN")
+        self.assertEqual(self.form("b=app&s=a1&s=a2&action=ready"), "303")
+        self.wait_state("a1", "UP")
+        self.wait_state("a2", "UP")
+        self.assertEqual(self.form("b=app&action=ready"), "400")  # no server named
+        self.assertEqual(self.form("b=app&s=a1&s=zz&action=maint"), "404")
+        self.assertEqual(self.states()["a1"], "UP", "a 404 must change nothing")
+        chunked = curl("-s", "--interface", "127.0.0.2", "-u", "admin:s3cret", "-o", "/dev/null",
+                       "-w", "%{http_code}", "-H", "Transfer-Encoding: chunked", "-d",
+                       "b=app&s=a1&action=maint", f"http://127.0.0.1:{self.stats}/stats")
+        self.assertEqual(chunked.stdout, "411")
+        self.assertEqual(self.form("b=app&s=a1&action=maint&pad=" + "x" * 5000), "413")
+        self.assertEqual(self.states()["a1"], "UP")
+
+    def test_cross_site_posts_are_refused(self):
+        # A browser holding the Basic credentials posts a form another site made: it says so in
+        # Sec-Fetch-Site / Origin / Referer, and nothing changes.
+        here = f"127.0.0.1:{self.stats}"
+        for headers in (["Origin: http://evil.example"],
+                        ["Sec-Fetch-Site: cross-site"],
+                        ["Sec-Fetch-Site: same-site", f"Origin: http://{here}"],
+                        ["Origin: null"],
+                        ["Referer: http://evil.example/page"]):
+            self.assertEqual(self.form("b=app&s=a1&action=maint", *headers), "403", headers)
+            self.assertEqual(self.post_with("b=app&s=a1&action=maint", headers), "403", headers)
+        time.sleep(0.2)
+        self.assertEqual(self.states()["a1"], "UP")
+        # The page's own buttons: same origin.
+        self.assertEqual(self.form("b=app&s=a1&action=drain", f"Origin: http://{here}",
+                                   "Sec-Fetch-Site: same-origin",
+                                   f"Referer: http://{here}/stats"), "303")
+        self.wait_state("a1", "DRAIN")
+        self.assertEqual(self.form("b=app&s=a1&action=ready"), "303")
+        self.wait_state("a1", "UP")
+
+    def post_with(self, query, headers):
+        args = ["-s", "--interface", "127.0.0.2", "-u", "admin:s3cret", "-X", "POST", "-o",
+                "/dev/null", "-w", "%{http_code}"]
+        for h in headers:
+            args += ["-H", h]
+        return curl(*args, f"http://127.0.0.1:{self.stats}/stats?{query}").stdout
 
     def test_maint_an_unchecked_server_and_bad_requests(self):
         self.assertTrue(self.post("127.0.0.2", "b=plain&s=p1&action=maint").startswith("303"))

@@ -131,6 +131,15 @@ class Tandem(Process):
 _leftover = {}  # bytes read past one response, by socket id (pipelined responses)
 
 
+def _recv_more(sock):
+    """More bytes of a message that is not complete yet: a close here is an error (a loop on
+    recv() returning b"" would spin until the whole test file times out)."""
+    d = sock.recv(65536)
+    if not d:
+        raise ConnectionError("closed in the middle of a chunked body")
+    return d
+
+
 def recv_response(sock, timeout=5.0):
     """Reads one HTTP/1 response (Content-Length, chunked or until close).
     Returns (status, headers dict lower-cased, body bytes, raw head)."""
@@ -165,17 +174,17 @@ def recv_response(sock, timeout=5.0):
         out = b""
         while True:
             while b"\r\n" not in body:
-                body += sock.recv(65536)
+                body += _recv_more(sock)
             line, body = body.split(b"\r\n", 1)
             n = int(line.split(b";")[0], 16)
             if n == 0:
                 while not body.startswith(b"\r\n") and b"\r\n\r\n" not in body:
-                    body += sock.recv(65536)
+                    body += _recv_more(sock)
                 end = 2 if body.startswith(b"\r\n") else body.index(b"\r\n\r\n") + 4
                 _leftover[id(sock)] = body[end:]
                 break
             while len(body) < n + 2:
-                body += sock.recv(65536)
+                body += _recv_more(sock)
             out += body[:n]
             body = body[n + 2:]
         body = out
