@@ -10,7 +10,7 @@ CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 30
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build test demo deb image image-drill bench bench-failover bench-drills fuzz fuzz-smoke asan clean format
+.PHONY: all deps build test demo deb image image-drill bench bench-failover bench-drills fuzz fuzz-smoke sanitize asan soak clean format
 
 all: build
 
@@ -70,7 +70,9 @@ bench-failover: build
 FUZZ_TARGETS = config_loader_fuzz http_parser_fuzz
 fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DTANDEM_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
-	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target $(FUZZ_TARGETS) | grep -v '^\[' || true
+	@# A failed build stops here: fuzzing stale binaries would pass for the wrong code.
+	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target $(FUZZ_TARGETS) >$(FUZZ_DIR)/build.log 2>&1 \
+	  || { tail -60 $(FUZZ_DIR)/build.log; exit 1; }
 
 # A short fuzzing run of each target, seeded with a small corpus, as CI does.
 fuzz-smoke: fuzz
@@ -84,14 +86,19 @@ fuzz-smoke: fuzz
 	  grep -E '^#[0-9]+.*DONE' $(FUZZ_DIR)/$$t.log | tail -1 | sed "s/^/$$t: /"; \
 	done
 
-# The whole test suite under AddressSanitizer and UndefinedBehaviorSanitizer.
-asan: deps
-	@cmake -S . -B build-asan -DTANDEM_SANITIZE=ON -DTANDEM_WERROR=$(TANDEM_WERROR) >/dev/null
-	@cmake --build build-asan -j $(JOBS)
-	@cd build-asan && ctest -j $(JOBS) --output-on-failure
+# The unit tests and the proxy, health, supervisor and VRRP integration suites against an
+# ASan+UBSan build; a sanitizer report (leak, overflow, undefined behaviour) fails the run even
+# when its test passed (tests/tools/run-sanitized.sh). CI runs it.
+SAN_DIR ?= build-asan
+sanitize: deps
+	@cmake -S . -B $(SAN_DIR) -DTANDEM_SANITIZE=ON -DTANDEM_WERROR=$(TANDEM_WERROR) >/dev/null
+	@cmake --build $(SAN_DIR) -j $(JOBS) >$(SAN_DIR)/build.log 2>&1 || { tail -60 $(SAN_DIR)/build.log; exit 1; }
+	@JOBS=$(JOBS) bash tests/tools/run-sanitized.sh $(SAN_DIR)
+
+asan: sanitize
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) $(FUZZ_DIR) build-asan
+	rm -rf $(BUILD_DIR) $(FUZZ_DIR) $(SAN_DIR)

@@ -33,6 +33,13 @@ bool Child::start(const std::vector<std::string>& argv, const std::vector<int>& 
     *error = role_ + " is already running";
     return false;
   }
+  // The child receives them as fds 3.. (a fixed array: no allocation after fork).
+  constexpr size_t kMaxInherit = 8;
+  if (inherit.size() > kMaxInherit) {
+    *error = role_ + ": " + std::to_string(inherit.size()) + " descriptors to pass, at most " +
+             std::to_string(kMaxInherit);
+    return false;
+  }
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -51,9 +58,8 @@ bool Child::start(const std::vector<std::string>& argv, const std::vector<int>& 
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     // First out of the way (one inherited fd may sit where another must go), then into place;
     // dup2 clears FD_CLOEXEC on the copy.
-    constexpr int kMaxInherit = 8;
     int moved[kMaxInherit];
-    size_t count = inherit.size() < kMaxInherit ? inherit.size() : kMaxInherit;
+    size_t count = inherit.size();
     for (size_t i = 0; i < count; ++i) {
       moved[i] = ::fcntl(inherit[i], F_DUPFD_CLOEXEC, 64);
       if (moved[i] < 0) ::_exit(126);

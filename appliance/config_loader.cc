@@ -110,6 +110,7 @@ void readGlobal(LoaderState& st, const YAML::Node& node, Config* out) {
                     "chroot directory '" + out->runAs.chroot + "' does not exist on this machine");
   m.integer("threads", &out->proxy.threads, 0, 64);
   m.integer("maxconn", &out->proxy.maxconn, 1, 10000000);
+  out->proxy.maxconnSet = m.has("maxconn");
   m.duration("hard_stop_after", &out->proxy.gracePeriod, DefaultUnit::Milliseconds, 0s, 24h);
   if (YAML::Node a = m.get("admin_socket"); a.IsDefined()) {
     MapReader am(st.yaml, a, m.pathOf("admin_socket"));

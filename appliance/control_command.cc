@@ -84,6 +84,8 @@ int runStatus(const ControlOptions& o, std::ostream& out, std::ostream& err) {
       out << "STOPPED";
     out << ", restarts " << c.value("restarts", 0);
     if (c.contains("last_exit")) out << ", last exit: " << c.value("last_exit", "");
+    if (c.value("crash_loop", false))
+      out << ", CRASH LOOP (" << c.value("recent_crashes", 0) << " crashes in the last minute)";
     out << "\n";
   }
   if (!(*j)["draining_workers"].empty())

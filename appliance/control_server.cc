@@ -11,9 +11,43 @@
 #include <cstring>
 #include <optional>
 
+#include <nlohmann/json.hpp>
+
 #include "common/logging.h"
 
 namespace tandem::appliance {
+
+ControlLine nextControlLine(std::string_view received, bool closed) {
+  ControlLine out;
+  size_t eol = received.find('\n');
+  if (eol == std::string_view::npos) {
+    if (received.size() > kMaxControlLine) {
+      out.tooLong = true;
+      return out;
+    }
+    if (!closed) return out;
+    eol = received.size();
+  } else if (eol > kMaxControlLine) {
+    out.tooLong = true;
+    return out;
+  }
+  out.complete = true;
+  out.line = std::string(received.substr(0, eol));
+  if (!out.line.empty() && out.line.back() == '\r') out.line.pop_back();
+  return out;
+}
+
+ControlRequest parseControlRequest(std::string_view line) {
+  if (line == "status") return ControlRequest::Status;
+  if (line == "reload") return ControlRequest::Reload;
+  return ControlRequest::Unknown;
+}
+
+std::string unknownControlRequestReply(std::string_view line) {
+  nlohmann::json j{{"ok", false},
+                   {"error", "unknown request '" + std::string(line) + "' (status, reload)"}};
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 struct ControlServer::Client {
   ControlServer* owner = nullptr;
@@ -104,13 +138,10 @@ void ControlServer::onClient(evutil_socket_t, short what, void* arg) {
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (n <= 0 && c->in.find('\n') == std::string::npos && c->in.empty()) return self->drop(c);
   if (n > 0) c->in.append(buf, static_cast<size_t>(n));
-  size_t eol = c->in.find('\n');
-  if (eol == std::string::npos && n > 0) {
-    if (c->in.size() > 4096) self->drop(c);
-    return;
-  }
-  std::string line = c->in.substr(0, eol);
-  if (!line.empty() && line.back() == '\r') line.pop_back();
+  ControlLine next = nextControlLine(c->in, n <= 0);
+  if (next.tooLong) return self->drop(c);
+  if (!next.complete) return;
+  std::string line = std::move(next.line);
   // Stop reading; the reply may take a while (reload). Keep the client alive until then.
   event_del(&c->ev);
   c->added = false;

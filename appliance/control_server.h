@@ -11,10 +11,31 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/fd.h"
 
 namespace tandem::appliance {
+
+// The longest request line a client may send before it is dropped.
+inline constexpr size_t kMaxControlLine = 4096;
+
+// One request line out of what a client sent so far: complete at '\n' (a '\r' before it is
+// dropped), or at the end when the client closed; tooLong past kMaxControlLine without one.
+struct ControlLine {
+  bool complete = false;
+  bool tooLong = false;
+  std::string line;
+};
+ControlLine nextControlLine(std::string_view received, bool closed);
+
+// The requests the control socket understands.
+enum class ControlRequest { Status, Reload, Unknown };
+ControlRequest parseControlRequest(std::string_view line);
+
+// The JSON answer to a line that is not a request; never throws, whatever bytes the line holds
+// (what is not UTF-8 is replaced).
+std::string unknownControlRequestReply(std::string_view line);
 
 class ControlServer {
  public:

@@ -1,10 +1,14 @@
 #include "appliance/supervisor.h"
 
+#include "appliance/restart_policy.h"
+#include "proxy/fd_budget.h"
+
 #include <event2/event.h>
 #include <event2/event_struct.h>
 #include <net/if.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -34,6 +38,7 @@
 #include "proxy/socket_util.h"
 #include "proxy/stats_page.h"
 #include "vrrp/address_manager.h"
+#include "vrrp/control_socket.h"
 
 namespace tandem::appliance {
 namespace {
@@ -131,6 +136,7 @@ class Supervisor {
     EventPtr hardStop;
     int generation = 0;
     bool ready = false;
+    Clock::time_point readyAt;
     bool draining = false;
     bool dead = false;
     Duration grace{0};
@@ -145,8 +151,12 @@ class Supervisor {
   void onWorkerExit(Worker* w, const siginfo_t& status);
   void onWorkerReady(Worker* w);
   void retire(std::unique_ptr<Worker> w);
-  void scheduleRestart(const char* what, Duration* delay, event* ev);
-  void scheduleProxyRestart();
+  void scheduleRestart(const char* what, Duration delay, event* ev);
+  void scheduleProxyRestart(Duration delay);
+  // A child crashed: its restart delay, and a loud line when its crashes have become a loop.
+  Duration crashed(const char* what, RestartPolicy& policy, Duration ran, const std::string& how);
+  RestartPolicy::Limits proxyRestartLimits() const;
+  RestartPolicy::Limits agentRestartLimits() const;
   void restartProxy();
   std::unique_ptr<Worker>* slotOf(Worker* w);
   void reapLater();
@@ -159,7 +169,7 @@ class Supervisor {
   void startAgent();
   void onAgentExit(const siginfo_t& status);
   void removeVips(const char* why);
-  void scheduleAgentRestart();
+  void scheduleAgentRestart(Duration delay);
 
   // ---- liveness ----
   void startProbe(bool initiallyUp);
@@ -169,7 +179,9 @@ class Supervisor {
   void sendLiveness();
 
   // ---- reload / stop / control ----
-  void reload(ControlServer::Reply reply);
+  // onlyIfChanged: a queued reload (asked during another) whose file is what the generation
+  // just started from answers "unchanged" instead of swapping workers for nothing.
+  void reload(ControlServer::Reply reply, bool onlyIfChanged = false);
   void failReload(const std::string& why);
   void finishReload();
   void replyReload(const json& j);
@@ -200,7 +212,8 @@ class Supervisor {
   std::map<std::string, health::SavedServerState> lastServers_;
   int proxyRestarts_ = 0;
   std::string lastProxyExit_;
-  Duration proxyDelay_{0};
+  RestartPolicy proxyRestart_{proxyRestartLimits()};
+  Duration proxyRestartDelay_{0};
   EventPtr proxyRestartEv_;
 
   std::unique_ptr<Config> pendingConfig_;
@@ -211,6 +224,9 @@ class Supervisor {
   // SIGHUP, which would make it read the file); retried while the agent is not listening.
   bool sendAgentReload();
   std::string agentControlPath_;  // where the running agent listens
+  // A reload moved vrrp.control_socket: the agent binds the new path as it applies the reload,
+  // or stays on the old one when it cannot. Confirmed by the first message the new path takes.
+  std::string agentControlPathMoving_;
   bool agentReloadDue_ = false;
   // A reload asked for while another runs: done after it, with a fresh read of the file.
   bool reloadAgain_ = false;
@@ -220,7 +236,7 @@ class Supervisor {
   std::unique_ptr<Child> agent_;
   int agentRestarts_ = 0;
   std::string lastAgentExit_;
-  Duration agentDelay_{0};
+  RestartPolicy agentRestart_{agentRestartLimits()};
   EventPtr agentRestartEv_;
   std::unique_ptr<vrrp::AddressManager> addresses_;
 
@@ -361,30 +377,54 @@ void Supervisor::onWorkerExit(Worker* w, const siginfo_t& status) {
     } else {
       log_.error("proxy worker (generation {}) {}; the VRRP agent is told at once",
                  dead->generation, how);
-      // A worker that served for a while earns a fresh, short restart delay.
-      if (dead->ready && secondsSince(dead->child->startedAt()) > 10) proxyDelay_ = Duration(0);
+      Duration served = dead->ready
+                            ? std::chrono::duration_cast<Duration>(Clock::now() - dead->readyAt)
+                            : Duration(0);
+      proxyRestartDelay_ = crashed("proxy worker", proxyRestart_, served, how);
     }
   }
   graveyard_.push_back(std::move(dead));
   reapLater();
   updateLiveness("proxy worker " + how);
-  if (!current_ && !pending_ && !stopping_) scheduleProxyRestart();
+  if (!current_ && !pending_ && !stopping_) scheduleProxyRestart(proxyRestartDelay_);
   maybeExit();
 }
 
-// A crashed child restarts after `*delay` (the configured first delay when 0), which doubles up
-// to restart_delay.max for the next time.
-void Supervisor::scheduleRestart(const char* what, Duration* delay, event* ev) {
-  if (evtimer_pending(ev, nullptr)) return;  // one restart at a time: keep the one scheduled
-  Duration now = delay->count() ? *delay : config_.supervisor.restartDelay;
-  *delay = std::min(config_.supervisor.restartDelayMax, Duration(now.count() * 2));
-  log_.info("restarting the {} in {}", what, formatDuration(now));
-  timeval tv = toTimeval(now);
+RestartPolicy::Limits Supervisor::proxyRestartLimits() const {
+  // The listening sockets stay open here while the worker is down: clients queue in the
+  // backlog, so the back-off stays short whatever restart_delay.max says for the agent.
+  return {config_.supervisor.restartDelay,
+          std::min<Duration>(config_.supervisor.restartDelayMax, std::chrono::seconds(1))};
+}
+
+RestartPolicy::Limits Supervisor::agentRestartLimits() const {
+  return {config_.supervisor.restartDelay, config_.supervisor.restartDelayMax};
+}
+
+Duration Supervisor::crashed(const char* what, RestartPolicy& policy, Duration ran,
+                             const std::string& how) {
+  policy.setLimits(&policy == &proxyRestart_ ? proxyRestartLimits() : agentRestartLimits());
+  Clock::time_point now = Clock::now();
+  Duration delay = policy.onCrash(now, ran);
+  if (policy.crashLoop(now))
+    log_.critical(
+        "CRASH LOOP: the {} crashed {} times in the last {} (last: {}); still "
+        "restarting it, at most {} apart — the lines above say why it dies",
+        what, policy.recentCrashes(now), formatDuration(policy.limits().loopWindow), how,
+        formatDuration(policy.limits().cap));
+  return delay;
+}
+
+// One restart at a time: a restart already scheduled keeps its time.
+void Supervisor::scheduleRestart(const char* what, Duration delay, event* ev) {
+  if (evtimer_pending(ev, nullptr)) return;
+  log_.info("restarting the {} in {}", what, formatDuration(delay));
+  timeval tv = toTimeval(delay);
   event_add(ev, &tv);
 }
 
-void Supervisor::scheduleProxyRestart() {
-  scheduleRestart("proxy worker", &proxyDelay_, proxyRestartEv_.get());
+void Supervisor::scheduleProxyRestart(Duration delay) {
+  scheduleRestart("proxy worker", delay, proxyRestartEv_.get());
 }
 
 void Supervisor::restartProxy() {
@@ -393,13 +433,14 @@ void Supervisor::restartProxy() {
   current_ = spawnWorker(config_, configText_, generation_, &error);
   if (!current_) {
     log_.error("cannot start the proxy worker: {}", error);
-    return scheduleProxyRestart();
+    return scheduleProxyRestart(proxyRestart_.onStartFailure());
   }
   ++proxyRestarts_;
 }
 
 void Supervisor::onWorkerReady(Worker* w) {
   w->ready = true;
+  w->readyAt = Clock::now();
   if (w == pending_.get()) return finishReload();
   if (w != current_.get()) return;
   log_.info("proxy worker {} is serving", w->child->pid());
@@ -481,10 +522,11 @@ void Supervisor::startAgent() {
       !agent_->start({exe_, "vrrp", "-c", configPath_, "--supervised", "--config-fd", "3"},
                      {snapshot.get()}, &error)) {
     log_.error("cannot start the VRRP agent: {}", error);
-    return scheduleAgentRestart();
+    return scheduleAgentRestart(agentRestart_.onStartFailure());
   }
   log_.info("started VRRP agent {}", agent_->pid());
   agentControlPath_ = config_.vrrp.controlSocket;
+  agentControlPathMoving_.clear();
   agentReloadDue_ = false;  // it starts on the current generation
   sendLiveness();
 }
@@ -500,11 +542,12 @@ void Supervisor::onAgentExit(const siginfo_t& status) {
     return;
   }
   log_.error("VRRP agent {}", how);
-  // An agent that ran for a while earns a fresh, short restart delay.
-  if (agent_ && secondsSince(agent_->startedAt()) > 10) agentDelay_ = Duration(0);
+  Duration ran = agent_ ? std::chrono::duration_cast<Duration>(Clock::now() - agent_->startedAt())
+                        : Duration(0);
+  Duration delay = crashed("VRRP agent", agentRestart_, ran, how);
   // keepalived leaves the VIP on a dead master; the backup takes it too and both answer.
   removeVips("the VRRP agent died");
-  if (!config_.vrrp.instances.empty()) scheduleAgentRestart();
+  if (!config_.vrrp.instances.empty()) scheduleAgentRestart(delay);
 }
 
 void Supervisor::removeVips(const char* why) {
@@ -527,8 +570,8 @@ void Supervisor::removeVips(const char* why) {
     }
 }
 
-void Supervisor::scheduleAgentRestart() {
-  scheduleRestart("VRRP agent", &agentDelay_, agentRestartEv_.get());
+void Supervisor::scheduleAgentRestart(Duration delay) {
+  scheduleRestart("VRRP agent", delay, agentRestartEv_.get());
 }
 
 // ------------------------------------------------------------------------------------------
@@ -607,13 +650,14 @@ bool Supervisor::sendAgentReload() {
   std::strcpy(sa.sun_path, agentControlPath_.c_str());
   UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0 ||
-      !sendMessage(fd.get(), "reload", snapshot.get(), false)) {
+      !sendMessage(fd.get(), vrrp::toString(vrrp::AgentMessage::Reload), snapshot.get(), false)) {
     log_.warn("the VRRP agent does not take its reload on {} yet ({}): retrying", agentControlPath_,
               std::strerror(errno));
     return false;
   }
-  // The agent follows a changed control_socket as it applies this.
-  agentControlPath_ = config_.vrrp.controlSocket;
+  // The agent follows a changed control_socket as it applies this, if it can bind it.
+  if (config_.vrrp.controlSocket != agentControlPath_)
+    agentControlPathMoving_ = config_.vrrp.controlSocket;
   return true;
 }
 
@@ -621,23 +665,40 @@ void Supervisor::sendLiveness() {
   liveSent_ = true;
   if (config_.vrrp.instances.empty()) return;
   if (agentReloadDue_ && agent_ && agent_->running()) agentReloadDue_ = !sendAgentReload();
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  const std::string& path = config_.vrrp.controlSocket;
-  if (path.size() >= sizeof(sa.sun_path)) return;
-  std::strcpy(sa.sun_path, path.c_str());
   UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  auto sendAll = [&](const std::string& path) {
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (path.size() >= sizeof(sa.sun_path)) return false;
+    std::strcpy(sa.sun_path, path.c_str());
+    bool sent = true;
+    using vrrp::AgentMessage;
+    for (const char* msg :
+         {vrrp::toString(backendsUp_ ? AgentMessage::BackendsUp : AgentMessage::BackendsDown),
+          vrrp::toString(live_ ? AgentMessage::ProxyUp : AgentMessage::ProxyDown)})
+      sent = ::sendto(fd.get(), msg, std::strlen(msg), MSG_NOSIGNAL,
+                      reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) >= 0 &&
+             sent;
+    return sent;
+  };
+  // A moved socket counts once the agent listens there; until then (or if it never can bind
+  // it) liveness keeps going where the agent is known to listen.
+  if (!agentControlPathMoving_.empty()) {
+    if (sendAll(agentControlPathMoving_)) {
+      log_.info("the VRRP agent listens on {} now", agentControlPathMoving_);
+      agentControlPath_ = agentControlPathMoving_;
+      agentControlPathMoving_.clear();
+      return;
+    }
+  }
   // The agent may not have its socket yet (starting): the periodic resend covers that.
-  for (const char* msg :
-       {backendsUp_ ? "backends up" : "backends down", live_ ? "proxy up" : "proxy down"})
-    ::sendto(fd.get(), msg, std::strlen(msg), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&sa),
-             sizeof(sa));
+  sendAll(agentControlPath_.empty() ? config_.vrrp.controlSocket : agentControlPath_);
 }
 
 // ------------------------------------------------------------------------------------------
 // reload
 
-void Supervisor::reload(ControlServer::Reply reply) {
+void Supervisor::reload(ControlServer::Reply reply, bool onlyIfChanged) {
   if (stopping_) {
     if (reply) reply(dumpJson(json{{"ok", false}, {"error", "the node is stopping"}}));
     return;
@@ -676,6 +737,12 @@ void Supervisor::reload(ControlServer::Reply reply) {
                      {"errors", errors}});
     return;
   }
+  if (onlyIfChanged && r.source == configText_) {
+    log_.info("reload: the file is what generation {} runs: nothing to change", generation_);
+    notifier_.ready("serving, generation " + std::to_string(generation_));
+    replyReload(json{{"ok", true}, {"generation", generation_}, {"unchanged", true}});
+    return;
+  }
   pendingConfig_ = std::make_unique<Config>(std::move(*r.config));
   pendingConfigText_ = std::move(r.source);
   std::string error;
@@ -701,7 +768,7 @@ void Supervisor::replyReload(const json& j) {
     return;
   }
   reloadReplies_ = std::move(next);
-  reload(nullptr);
+  reload(nullptr, true);
 }
 
 void Supervisor::failReload(const std::string& why) {
@@ -719,7 +786,7 @@ void Supervisor::failReload(const std::string& why) {
   pendingConfig_.reset();
   if (!stopping_)
     notifier_.ready("serving, generation " + std::to_string(generation_) + " (last reload failed)");
-  if (!current_ && !stopping_) scheduleProxyRestart();
+  if (!current_ && !stopping_) scheduleProxyRestart(proxyRestart_.onStartFailure());
   replyReload(json{{"ok", false}, {"generation", generation_}, {"error", why}});
 }
 
@@ -801,6 +868,13 @@ void Supervisor::maybeExit() {
   if (!stopping_) return;
   if (agent_ && agent_->running()) return;
   if (current_ || pending_ || !draining_.empty()) return;
+  // A worker that gave up root (global.user) or chrooted cannot remove its admin socket file
+  // as it leaves; every worker has ended now, so the file is nobody's.
+  if (const auto& admin = config_.proxy.adminSocket) {
+    struct stat st {};
+    if (::lstat(admin->path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode))
+      ::unlink(admin->path.c_str());
+  }
   log_.info("stopped");
   event_base_loopbreak(base_.get());
 }
@@ -815,8 +889,13 @@ json Supervisor::status() const {
   j["uptime_s"] = secondsSince(started_);
   j["state"] = stopping_ ? "stopping" : (pending_ ? "reloading" : "running");
   json children = json::array();
-  auto child = [](const char* name, const Child* c, int restarts, const std::string& lastExit) {
-    json e{{"name", name}, {"restarts", restarts}};
+  auto child = [](const char* name, const Child* c, int restarts, const std::string& lastExit,
+                  const RestartPolicy& policy) {
+    Clock::time_point now = Clock::now();
+    json e{{"name", name},
+           {"restarts", restarts},
+           {"recent_crashes", policy.recentCrashes(now)},
+           {"crash_loop", policy.crashLoop(now)}};
     if (c && c->running()) {
       e["state"] = "running";
       e["pid"] = c->pid();
@@ -827,10 +906,10 @@ json Supervisor::status() const {
     if (!lastExit.empty()) e["last_exit"] = lastExit;
     return e;
   };
-  children.push_back(
-      child("proxy", current_ ? current_->child.get() : nullptr, proxyRestarts_, lastProxyExit_));
+  children.push_back(child("proxy", current_ ? current_->child.get() : nullptr, proxyRestarts_,
+                           lastProxyExit_, proxyRestart_));
   if (!config_.vrrp.instances.empty() || agent_)
-    children.push_back(child("vrrp", agent_.get(), agentRestarts_, lastAgentExit_));
+    children.push_back(child("vrrp", agent_.get(), agentRestarts_, lastAgentExit_, agentRestart_));
   j["children"] = children;
   json old = json::array();
   for (const auto& d : draining_)
@@ -906,10 +985,14 @@ void Supervisor::handleControl(const std::string& request, ControlServer::Reply 
 }
 
 void Supervisor::handleControlRequest(const std::string& request, ControlServer::Reply reply) {
-  if (request == "status") return reply(dumpJson(status()));
-  if (request == "reload") return reload(std::move(reply));
-  reply(dumpJson(
-      json{{"ok", false}, {"error", "unknown request '" + request + "' (status, reload)"}}));
+  switch (parseControlRequest(request)) {
+    case ControlRequest::Status:
+      return reply(dumpJson(status()));
+    case ControlRequest::Reload:
+      return reload(std::move(reply));
+    case ControlRequest::Unknown:
+      return reply(unknownControlRequestReply(request));
+  }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -918,6 +1001,15 @@ int Supervisor::run() {
   ::signal(SIGPIPE, SIG_IGN);
   log_.info("tandem {} supervising {}", "run", configPath_);
   std::string error;
+  // The workers inherit this process's open-file limit: raise it here, or refuse to start with
+  // the numbers rather than start a worker that cannot serve its maxconn.
+  proxy::Config sized = config_.proxy;
+  proxy::FdBudget fds = proxy::fitFdLimit(sized);
+  if (!fds.ok) {
+    log_.error("cannot start: {}", fds.error);
+    return 1;
+  }
+  if (!fds.info.empty()) log_.info("{}", fds.info);
   std::vector<std::string> added;
   if (!openSockets(config_, &added, &error)) {
     log_.error("cannot start: {}", error);

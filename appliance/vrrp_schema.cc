@@ -4,12 +4,22 @@
 #include <set>
 
 #include "appliance/schema.h"
+#include "vrrp/script_user.h"
 
 namespace tandem::appliance::schema {
 
 using namespace std::chrono_literals;
 
 namespace {
+
+// keepalived's enable_script_security, always on: the agent is root, so a command whose program
+// (or a directory above it) someone else can change is refused, at the command's line.
+void checkScriptSecurity(LoaderState& st, MapReader& m, const std::string& key,
+                         const std::string& command) {
+  if (command.empty()) return;
+  std::string problem = vrrp::scriptSecurityProblem(command);
+  if (!problem.empty()) st.yaml.error(m.get(key), m.pathOf(key), problem);
+}
 
 void readScripts(LoaderState& st, const YAML::Node& node, const std::string& path,
                  vrrp::Config* out) {
@@ -30,6 +40,7 @@ void readScripts(LoaderState& st, const YAML::Node& node, const std::string& pat
     if (m.require("command")) m.string("command", &s.command);
     if (m.has("command") && s.command.empty())
       st.yaml.error(m.get("command"), m.pathOf("command"), "command is empty");
+    checkScriptSecurity(st, m, "command", s.command);
     m.duration("interval", &s.interval, DefaultUnit::Seconds, 10ms, 1h);
     m.duration("timeout", &s.timeout, DefaultUnit::Seconds, 10ms, 1h);
     m.integer("weight", &s.weight, -253, 253);  // keepalived's range
@@ -295,6 +306,11 @@ void readInstance(LoaderState& st, const std::string& name, const YAML::Node& no
     nm.string("fault", &in->notify.fault);
     nm.string("stop", &in->notify.stop);
     nm.string("any", &in->notify.any);
+    checkScriptSecurity(st, nm, "master", in->notify.master);
+    checkScriptSecurity(st, nm, "backup", in->notify.backup);
+    checkScriptSecurity(st, nm, "fault", in->notify.fault);
+    checkScriptSecurity(st, nm, "stop", in->notify.stop);
+    checkScriptSecurity(st, nm, "any", in->notify.any);
     nm.finish();
   }
   if (YAML::Node g = m.get("garp"); g.IsDefined()) {
@@ -316,6 +332,15 @@ void readVrrp(LoaderState& st, const YAML::Node& node, vrrp::Config* out) {
   m.string("notify_fifo", &out->notifyFifo);
   m.string("state_dir", &out->stateDir);
   m.string("control_socket", &out->controlSocket);
+  m.string("script_user", &out->scriptUser);
+  m.string("script_group", &out->scriptGroup);
+  {
+    std::string error, warning;
+    if (!vrrp::resolveScriptUser(out->scriptUser, out->scriptGroup, &error, &warning)) {
+      const char* key = error.rfind("no group", 0) == 0 ? "script_group" : "script_user";
+      st.yaml.error(m.get(key), m.pathOf(key), error);
+    }
+  }
   if (YAML::Node s = m.get("scripts"); s.IsDefined()) readScripts(st, s, m.pathOf("scripts"), out);
   std::set<std::string> scriptNames;
   for (const auto& s : out->scripts) scriptNames.insert(s.name);
@@ -352,6 +377,14 @@ void readVrrp(LoaderState& st, const YAML::Node& node, vrrp::Config* out) {
     }
     all.finish();
   }
+  bool runsCommands = !out->scripts.empty();
+  for (const auto& in : out->instances)
+    runsCommands = runsCommands || !in.notify.master.empty() || !in.notify.backup.empty() ||
+                   !in.notify.fault.empty() || !in.notify.stop.empty() || !in.notify.any.empty();
+  std::string error, warning;
+  if (runsCommands && out->scriptUser.empty() &&
+      vrrp::resolveScriptUser("", out->scriptGroup, &error, &warning) && !warning.empty())
+    st.yaml.warning(node, "vrrp", warning);
   m.finish();
 }
 

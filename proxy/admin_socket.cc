@@ -1,5 +1,7 @@
 #include "proxy/admin_socket.h"
 
+#include "proxy/admin_command.h"
+
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -127,34 +129,25 @@ ServerRuntime* AdminSocket::find(const std::string& backend, const std::string& 
 }
 
 std::string AdminSocket::execute(const std::string& line) {
-  std::istringstream in(line);
-  std::vector<std::string> w;
-  for (std::string t; in >> t;) w.push_back(t);
-  auto split = [](const std::string& bs, std::string* b, std::string* s) {
-    size_t slash = bs.find('/');
-    if (slash == std::string::npos) return false;
-    *b = bs.substr(0, slash);
-    *s = bs.substr(slash + 1);
-    return true;
-  };
-  std::string b, s;
-  if (w.empty() || w[0] == "help")
-    return "Commands:\n  show servers state\n  disable server <backend>/<server>\n"
-           "  enable server <backend>/<server>\n"
-           "  set server <backend>/<server> state ready|drain|maint\n"
-           "  set server <backend>/<server> weight <0-256>\n";
-  if (w.size() == 3 && w[0] == "show" && w[1] == "servers" && w[2] == "state") return showServers();
-  if (w.size() == 3 && (w[0] == "disable" || w[0] == "enable") && w[1] == "server" &&
-      split(w[2], &b, &s))
-    return setState(b, s, w[0] == "disable" ? "maint" : "ready");
-  if (w.size() == 5 && w[0] == "set" && w[1] == "server" && split(w[2], &b, &s)) {
-    if (w[3] == "state") return setState(b, s, w[4]);
-    if (w[3] == "weight") {
-      char* end = nullptr;
-      long v = std::strtol(w[4].c_str(), &end, 10);
-      if (*end || v < 0 || v > 256) return "Weight must be 0-256.\n";
-      return setWeight(b, s, static_cast<int>(v));
-    }
+  AdminCommand c = parseAdminCommand(line);
+  switch (c.kind) {
+    case AdminCommand::Kind::Help:
+      return "Commands:\n  show servers state\n  disable server <backend>/<server>\n"
+             "  enable server <backend>/<server>\n"
+             "  set server <backend>/<server> state ready|drain|maint\n"
+             "  set server <backend>/<server> weight <0-256>\n";
+    case AdminCommand::Kind::ShowServers:
+      return showServers();
+    case AdminCommand::Kind::SetState:
+      return setState(c.backend, c.server, c.state);
+    case AdminCommand::Kind::BadState:
+      return "State must be ready, drain or maint.\n";
+    case AdminCommand::Kind::SetWeight:
+      return setWeight(c.backend, c.server, c.weight);
+    case AdminCommand::Kind::BadWeight:
+      return "Weight must be 0-256.\n";
+    case AdminCommand::Kind::Unknown:
+      break;
   }
   return "Unknown command. Try 'help'.\n";
 }

@@ -214,6 +214,7 @@ struct AdminSocketConfig {
 struct Config {
   int threads = 0;           // 0: one per core
   uint32_t maxconn = 20000;  // global
+  bool maxconnSet = false;   // written in the file (else lowered to fit the open-file limit)
   TlsDefaults tls;
   std::map<int, std::string> errorFiles;  // status -> file with a full HTTP response
   std::vector<Frontend> frontends;

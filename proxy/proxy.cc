@@ -9,16 +9,26 @@
 
 #include "common/logging.h"
 #include "proxy/admin_socket.h"
+#include "proxy/fd_budget.h"
 #include "proxy/runtime.h"
 #include "proxy/worker.h"
 
 namespace tandem::proxy {
 
-int runProxy(const Config& config, std::unique_ptr<MasterChannel> master,
+int runProxy(const Config& fileConfig, std::unique_ptr<MasterChannel> master,
              const BeforeServing& beforeServing) {
   auto& log = logging::get(logging::Component::Proxy);
   evthread_use_pthreads();  // workers are woken from the signal thread (event_active)
   ::signal(SIGPIPE, SIG_IGN);
+
+  Config config = fileConfig;
+  FdBudget fds = fitFdLimit(config);
+  if (!fds.ok) {
+    log.error("cannot start: {}", fds.error);
+    return 1;
+  }
+  if (!fds.info.empty()) log.info("{}", fds.info);
+  if (!fds.warning.empty()) log.warn("{}", fds.warning);
 
   std::string error;
   std::unique_ptr<Runtime> runtime = Runtime::build(config, &error);

@@ -220,7 +220,8 @@ void Worker::post(std::function<void()> fn) {
       return;
     }
   }
-  fn();  // the loop has ended: nothing runs on it any more
+  // The loop has ended (the worker is stopping): the task is dropped. Running it here, on the
+  // caller's thread, would touch this worker's state (its health monitor) from another thread.
 }
 
 bool Worker::requestAdminState(const std::string& backend, const std::string& server,

@@ -92,7 +92,7 @@ class Worker {
   // when already on this worker's thread or before the thread started. For admin commands.
   void runOnLoop(const std::function<void()>& fn);
   // Queues `fn` on this worker's loop and returns at once (thread-safe; never waits, so two
-  // workers posting to each other cannot deadlock).
+  // workers posting to each other cannot deadlock). Dropped once the loop has ended.
   void post(std::function<void()> fn);
 
   // An administrative server state (ready/drain/maint) asked for from a worker thread (the

@@ -41,7 +41,16 @@ class Agent {
       log.error("cannot open a netlink socket");
       return 1;
     }
-    notifier_ = std::make_unique<Notifier>(base_.get(), config_);
+    std::string userError, userWarning;
+    auto user =
+        resolveScriptUser(config_.scriptUser, config_.scriptGroup, &userError, &userWarning);
+    if (!user) {
+      log.error("cannot start: vrrp.script_user: {}", userError);
+      return 1;
+    }
+    if (!userWarning.empty() && !config_.scripts.empty()) log.warn("{}", userWarning);
+    scriptUser_ = *user;
+    notifier_ = std::make_unique<Notifier>(base_.get(), config_, scriptUser_);
     links_ = std::make_unique<LinkMonitor>(base_.get(), [this](int ifindex, bool up) {
       auto it = linkUp_.find(ifindex);
       if (it != linkUp_.end() && it->second == up) return;
@@ -128,12 +137,12 @@ class Agent {
     std::map<std::string, std::unique_ptr<TrackScriptRunner>> next;
     for (const auto& s : config_.scripts) {
       auto it = scripts_.find(s.name);
-      if (it != scripts_.end() && it->second->script() == s) {
+      if (it != scripts_.end() && it->second->script() == s && it->second->user() == scriptUser_) {
         next[s.name] = std::move(it->second);
         continue;
       }
       auto runner = std::make_unique<TrackScriptRunner>(
-          base_.get(), s, [this](const std::string&, bool) { recomputeAll(); });
+          base_.get(), s, scriptUser_, [this](const std::string&, bool) { recomputeAll(); });
       if (it != scripts_.end()) runner->assume(it->second->ok());
       runner->start();
       next[s.name] = std::move(runner);
@@ -151,7 +160,7 @@ class Agent {
     scripts_.clear();
     for (const auto& s : config_.scripts) {
       scripts_[s.name] = std::make_unique<TrackScriptRunner>(
-          base_.get(), s, [this](const std::string&, bool) { recomputeAll(); });
+          base_.get(), s, scriptUser_, [this](const std::string&, bool) { recomputeAll(); });
     }
   }
 
@@ -183,7 +192,18 @@ class Agent {
     }
     if (next->stateDir != config_.stateDir || next->notifyFifo != config_.notifyFifo)
       log.warn("state_dir and notify_fifo changes apply at the next restart");
-    bool scriptsChanged = next->scripts != config_.scripts;
+    std::string userError, userWarning;
+    auto user = resolveScriptUser(next->scriptUser, next->scriptGroup, &userError, &userWarning);
+    if (!user) {
+      log.error("reload failed: vrrp.script_user: {}; keeping the running configuration",
+                userError);
+      return;
+    }
+    bool scriptsChanged = next->scripts != config_.scripts || *user != scriptUser_;
+    scriptUser_ = *user;
+    notifier_->setUser(scriptUser_);
+    config_.scriptUser = next->scriptUser;
+    config_.scriptGroup = next->scriptGroup;
     std::vector<std::unique_ptr<VrrpInstance>> kept;
     int unchanged = 0, started = 0, stopped = 0;
     for (const auto& c : next->instances) {
@@ -278,6 +298,7 @@ class Agent {
   std::unique_ptr<event_base, BaseFree> base_;
   AddressManager addresses_;
   std::unique_ptr<Notifier> notifier_;
+  ScriptUser scriptUser_;
   std::unique_ptr<LinkMonitor> links_;
   std::unique_ptr<ControlSocket> control_;
   std::unique_ptr<event, EventFree> reloadEv_;  // a control-socket reload, run off its callback

@@ -2,8 +2,8 @@
 
 #include "common/pidfd.h"
 
+#include <grp.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,7 +23,7 @@ ChildProcess::~ChildProcess() {
 }
 
 bool ChildProcess::start(const std::string& command, const std::vector<std::string>& args,
-                         Duration timeout, Done done) {
+                         const ScriptUser& user, Duration timeout, Done done) {
   if (pid_ > 0) return false;
   // A simple command ("/usr/local/bin/notify.sh" or "logger vrrp") gets the arguments appended,
   // as keepalived passes them to a script; a shell snippet (with ; | & > < $ ` or parentheses)
@@ -35,21 +35,34 @@ bool ChildProcess::start(const std::string& command, const std::vector<std::stri
   std::vector<char*> argv;
   for (auto& a : argvStore) argv.push_back(a.data());
   argv.push_back(nullptr);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  // The child starts with default signal handling (the agent may block or catch some).
-  sigset_t none, all;
+  // Everything the child needs is ready before fork(): between fork and exec it makes only
+  // async-signal-safe system calls.
+  bool switchUser = ::geteuid() == 0 && (user.uid != 0 || user.gid != 0);
+  const gid_t* groups = user.groups.empty() ? &user.gid : user.groups.data();
+  size_t groupCount = user.groups.empty() ? 1 : user.groups.size();
+  sigset_t none;
   sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, "/bin/sh", nullptr, &attr, argv.data(), environ);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) return false;
+  pid_t pid = ::fork();
+  if (pid < 0) return false;
+  if (pid == 0) {
+    // Default signal handling and an empty mask (the agent blocks or catches some).
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (switchUser && (::setgroups(groupCount, groups) != 0 || ::setgid(user.gid) != 0 ||
+                       ::setuid(user.uid) != 0))
+      ::_exit(126);
+    if (::chdir("/") != 0) ::_exit(126);
+    ::execve("/bin/sh", argv.data(), environ);
+    ::_exit(127);
+  }
   UniqueFd fd = pidfdForChild(pid);
-  if (!fd) return false;
+  if (!fd) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return false;
+  }
   pid_ = pid;
   pidfd_ = std::move(fd);
   done_ = std::move(done);

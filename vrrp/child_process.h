@@ -1,5 +1,6 @@
-// Running short commands (track scripts, notify hooks) without blocking the agent: spawned with
-// posix_spawn, their exit seen through a pidfd on the event loop, killed on timeout.
+// Running short commands (track scripts, notify hooks) without blocking the agent: started as
+// the script user (vrrp.script_user), their exit seen through a pidfd on the event loop, killed
+// on timeout.
 #pragma once
 
 #include <event2/event.h>
@@ -12,6 +13,7 @@
 
 #include "common/duration.h"
 #include "common/fd.h"
+#include "vrrp/script_user.h"
 
 namespace tandem::vrrp {
 
@@ -26,10 +28,11 @@ class ChildProcess {
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
 
-  // Runs `/bin/sh -c command` with `args` as $1.. ; false when a child is still running or the
-  // spawn failed (then done is not called).
-  bool start(const std::string& command, const std::vector<std::string>& args, Duration timeout,
-             Done done);
+  // Runs `/bin/sh -c command` with `args` as $1.. as `user`; false when a child is still
+  // running or the fork failed (then done is not called). A child that cannot become `user`
+  // exits 126 without running anything.
+  bool start(const std::string& command, const std::vector<std::string>& args,
+             const ScriptUser& user, Duration timeout, Done done);
   bool running() const { return pid_ > 0; }
 
  private:

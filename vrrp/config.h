@@ -106,6 +106,10 @@ struct Config {
   std::string notifyFifo;  // optional: ordered event stream (keepalived notify_fifo)
   std::string stateDir = "/run/tandem";
   std::string controlSocket = "/run/tandem/vrrp.sock";  // proxy liveness from the supervisor
+  // Who runs track scripts and notify hooks (keepalived's script_user); empty: the package's
+  // `tandem` user when it exists, else root (script_user.h).
+  std::string scriptUser;
+  std::string scriptGroup;
 
   bool operator==(const Config&) const = default;
 };

@@ -13,6 +13,32 @@
 
 namespace tandem::vrrp {
 
+const char* toString(AgentMessage m) {
+  switch (m) {
+    case AgentMessage::Reload:
+      return "reload";
+    case AgentMessage::ProxyUp:
+      return "proxy up";
+    case AgentMessage::ProxyDown:
+      return "proxy down";
+    case AgentMessage::BackendsUp:
+      return "backends up";
+    case AgentMessage::BackendsDown:
+      return "backends down";
+    case AgentMessage::Unknown:
+      break;
+  }
+  return "";
+}
+
+AgentMessage parseAgentMessage(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  for (AgentMessage m : {AgentMessage::Reload, AgentMessage::ProxyUp, AgentMessage::ProxyDown,
+                         AgentMessage::BackendsUp, AgentMessage::BackendsDown})
+    if (text == toString(m)) return m;
+  return AgentMessage::Unknown;
+}
+
 ControlSocket::ControlSocket(event_base* base, const std::string& path, ProxyState onProxy,
                              ProxyState onBackends, Reload onReload, std::string* error)
     : base_(base),
@@ -53,15 +79,22 @@ void ControlSocket::onReadable(evutil_socket_t, short, void* arg) {
     UniqueFd passed;  // closed here unless a "reload" takes it
     ssize_t n = receiveMessage(self->fd_.get(), &msg, &passed);
     if (n <= 0) return;
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == '\r')) msg.pop_back();
-    if (msg == "reload") {
-      if (self->onReload_) self->onReload_(std::move(passed));
-    } else if (msg == "proxy up" || msg == "proxy down") {
-      self->onProxy_(msg == "proxy up");
-    } else if (msg == "backends up" || msg == "backends down") {
-      if (self->onBackends_) self->onBackends_(msg == "backends up");
-    } else {
-      logging::get(logging::Component::Vrrp).warn("control socket: unknown message '{}'", msg);
+    switch (parseAgentMessage(msg)) {
+      case AgentMessage::Reload:
+        if (self->onReload_) self->onReload_(std::move(passed));
+        break;
+      case AgentMessage::ProxyUp:
+      case AgentMessage::ProxyDown:
+        self->onProxy_(parseAgentMessage(msg) == AgentMessage::ProxyUp);
+        break;
+      case AgentMessage::BackendsUp:
+      case AgentMessage::BackendsDown:
+        if (self->onBackends_)
+          self->onBackends_(parseAgentMessage(msg) == AgentMessage::BackendsUp);
+        break;
+      case AgentMessage::Unknown:
+        logging::get(logging::Component::Vrrp).warn("control socket: unknown message '{}'", msg);
+        break;
     }
   }
 }

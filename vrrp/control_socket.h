@@ -12,10 +12,17 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "common/fd.h"
 
 namespace tandem::vrrp {
+
+// The supervisor -> agent messages, defined once for both ends.
+enum class AgentMessage { Reload, ProxyUp, ProxyDown, BackendsUp, BackendsDown, Unknown };
+const char* toString(AgentMessage m);
+// One datagram's text (a trailing newline or CR is ignored).
+AgentMessage parseAgentMessage(std::string_view text);
 
 class ControlSocket {
  public:

@@ -16,8 +16,8 @@ namespace tandem::vrrp {
 
 using namespace std::chrono_literals;
 
-Notifier::Notifier(event_base* base, const Config& config)
-    : child_(base), stateDir_(config.stateDir) {
+Notifier::Notifier(event_base* base, const Config& config, ScriptUser user)
+    : child_(base), user_(std::move(user)), stateDir_(config.stateDir) {
   auto& log = logging::get(logging::Component::Vrrp);
   std::error_code ec;
   std::filesystem::create_directories(stateDir_, ec);
@@ -63,7 +63,7 @@ void Notifier::runNext() {
   while (!queue_.empty()) {
     Job job = std::move(queue_.front());
     queue_.pop_front();
-    if (child_.start(job.command, job.args, 30s, [this, cmd = job.command](int code) {
+    if (child_.start(job.command, job.args, user_, 30s, [this, cmd = job.command](int code) {
           if (code != 0)
             logging::get(logging::Component::Vrrp).warn("notify '{}' exited with {}", cmd, code);
           runNext();

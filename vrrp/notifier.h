@@ -18,7 +18,9 @@ namespace tandem::vrrp {
 
 class Notifier {
  public:
-  Notifier(event_base* base, const Config& config);
+  Notifier(event_base* base, const Config& config, ScriptUser user);
+  // A reload that changed vrrp.script_user: hooks queued from now on run as `user`.
+  void setUser(ScriptUser user) { user_ = std::move(user); }
 
   // Queues the hooks of `instance` for its new state; writes the FIFO line and the state file.
   void transition(const Instance& instance, State state, uint8_t priority);
@@ -32,6 +34,7 @@ class Notifier {
   void runNext();
 
   ChildProcess child_;
+  ScriptUser user_;
   std::deque<Job> queue_;
   std::string stateDir_;
   UniqueFd fifo_;

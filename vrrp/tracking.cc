@@ -16,8 +16,13 @@ uint8_t effectivePriority(uint8_t configured, int weightSum) {
   return static_cast<uint8_t>(std::clamp(int{configured} + weightSum, 1, 254));
 }
 
-TrackScriptRunner::TrackScriptRunner(event_base* base, const TrackScript& script, Changed changed)
-    : base_(base), script_(script), changed_(std::move(changed)), child_(base) {
+TrackScriptRunner::TrackScriptRunner(event_base* base, const TrackScript& script, ScriptUser user,
+                                     Changed changed)
+    : base_(base),
+      script_(script),
+      user_(std::move(user)),
+      changed_(std::move(changed)),
+      child_(base) {
   evtimer_assign(&timer_, base_, onTimer, this);
 }
 
@@ -32,7 +37,7 @@ void TrackScriptRunner::start() {
 void TrackScriptRunner::onTimer(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<TrackScriptRunner*>(arg);
   if (!self->child_.running()) {
-    bool started = self->child_.start(self->script_.command, {}, self->script_.timeout,
+    bool started = self->child_.start(self->script_.command, {}, self->user_, self->script_.timeout,
                                       [self](int code) { self->result(code); });
     if (!started) self->result(-1);
   }

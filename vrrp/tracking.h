@@ -27,13 +27,14 @@ uint8_t effectivePriority(uint8_t configured, int weightSum);
 class TrackScriptRunner {
  public:
   using Changed = std::function<void(const std::string& name, bool ok)>;
-  TrackScriptRunner(event_base* base, const TrackScript& script, Changed changed);
+  TrackScriptRunner(event_base* base, const TrackScript& script, ScriptUser user, Changed changed);
   ~TrackScriptRunner();
   void start();
   bool ok() const { return ok_; }
   // Starts from a known verdict instead of OK (the previous version of this script, on reload).
   void assume(bool ok) { ok_ = ok; }
   const TrackScript& script() const { return script_; }
+  const ScriptUser& user() const { return user_; }
 
  private:
   static void onTimer(evutil_socket_t, short, void* arg);
@@ -41,6 +42,7 @@ class TrackScriptRunner {
 
   event_base* base_;
   TrackScript script_;
+  ScriptUser user_;
   Changed changed_;
   ChildProcess child_;
   struct event timer_;

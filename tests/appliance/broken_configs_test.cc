@@ -340,6 +340,18 @@ std::vector<BrokenCase> cases() {
       {"supervisor_control_socket_mode",
        kFrontend + kBackend + "supervisor:\n  control_socket: { path: /run/t.sock, mode: rw }\n",
        10, 46, "supervisor.control_socket.mode", "octal file mode"},
+      {"vrrp_script_missing",
+       "vrrp:\n  scripts:\n    chk: { command: /nonexistent/chk.sh --quick }\n", 3, 21,
+       "vrrp.scripts.chk.command", "/nonexistent/chk.sh: No such file"},
+      {"vrrp_script_not_on_path",
+       "vrrp:\n  scripts:\n    chk:\n      command: no-such-checker-xyz\n", 4, 16,
+       "vrrp.scripts.chk.command", "no program 'no-such-checker-xyz' on PATH"},
+      {"vrrp_notify_relative_path", vrrp(kVrrpBase + "      notify: { master: ./up.sh }\n"), 7, 25,
+       "vrrp.instances.VI_1.notify.master", "relative path"},
+      {"vrrp_script_user_unknown", "vrrp:\n  script_user: no-such-user-xyz\n", 2, 16,
+       "vrrp.script_user", "no user 'no-such-user-xyz'"},
+      {"vrrp_script_group_unknown", "vrrp:\n  script_user: nobody\n  script_group: nogroup-xyz\n",
+       3, 17, "vrrp.script_group", "no group 'nogroup-xyz'"},
       {"supervisor_unknown_key", kFrontend + kBackend + "supervisor:\n  restart: 1s\n", 10, 3,
        "supervisor.restart", "unknown key 'restart'"},
   };
@@ -389,6 +401,32 @@ TEST(BrokenConfig, AllErrorsReportedInOneRun) {
   LoadResult r = loadConfigString(yaml, "multi.yaml");
   EXPECT_FALSE(r.config);
   EXPECT_EQ(r.diagnostics.errorCount(), 4u);
+}
+
+// keepalived's enable_script_security: the agent is root, so a script anyone can rewrite is
+// refused at its line, naming the file and the fix.
+TEST(BrokenConfig, WorldWritableScriptIsRefusedAtItsCommand) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("tandem-unsafe-script-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::filesystem::permissions(dir, std::filesystem::perms(0755));
+  std::string script = (dir / "chk.sh").string();
+  std::ofstream(script) << "#!/bin/sh\nexit 0\n";
+  std::filesystem::permissions(script, std::filesystem::perms(0777));
+  std::string yaml = "vrrp:\n  scripts:\n    chk:\n      command: \"" + script + " -q\"\n";
+  LoadResult unsafe = loadConfigString(yaml, "unsafe.yaml");
+  std::filesystem::permissions(script, std::filesystem::perms(0755));
+  LoadResult safe = loadConfigString(yaml, "safe.yaml");
+  std::filesystem::remove_all(dir);
+  ASSERT_FALSE(unsafe.config);
+  ASSERT_EQ(unsafe.diagnostics.errorCount(), 1u);
+  const auto& d = unsafe.diagnostics.all()[0];
+  EXPECT_EQ(d.path, "vrrp.scripts.chk.command");
+  EXPECT_EQ(d.location.line, 4);
+  EXPECT_EQ(d.location.column, 16);
+  EXPECT_NE(d.message.find(script + " is writable by everyone"), std::string::npos) << d.message;
+  EXPECT_NE(d.message.find("chmod go-w " + script), std::string::npos) << d.message;
+  EXPECT_TRUE(safe.config) << safe.diagnostics.all()[0].format();
 }
 
 TEST(BrokenConfig, BackupOnlyBackendIsAWarningNotAnError) {

@@ -162,7 +162,31 @@ class LabTest(unittest.TestCase):
             tandem("reload", "-s", sock)
 
     def test_j_hung_proxy_fails_the_probe_and_the_vip_moves(self):
-        s = json.loads(tandem("status", "-s", f"{self.dir}/n1.sock", "--json").stdout)
+        # First a reload moves vrrp.control_socket somewhere the agent cannot bind (under a
+        # regular file): the agent stays on its socket, and the supervisor's liveness must keep
+        # reaching it there — the VIP moving below proves it.
+        cfg, sock, log_path = f"{self.dir}/n1.yaml", f"{self.dir}/n1.sock", f"{self.dir}/n1.log"
+        with open(cfg) as f:
+            original = f.read()
+        old_ctl, bad_ctl = f"{self.dir}/n1-vrrp.sock", f"{self.dir}/n1.yaml/vrrp.sock"
+        self.addCleanup(tandem, "reload", "-s", sock)
+        self.addCleanup(lambda: open(cfg, "w").write(original))
+        before = os.path.getsize(log_path)
+        with open(cfg, "w") as f:
+            f.write(original.replace(old_ctl, bad_ctl))
+        r = tandem("reload", "-s", sock, "--json")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with open(log_path) as f:
+                f.seek(before)
+                if f"staying on {old_ctl}" in f.read():
+                    break
+            time.sleep(0.05)
+        with open(log_path) as f:
+            f.seek(before)
+            self.assertIn(f"staying on {old_ctl}", f.read())
+        s = json.loads(tandem("status", "-s", sock, "--json").stdout)
         pid = [c["pid"] for c in s["children"] if c["name"] == "proxy"][0]
         os.kill(pid, 19)  # SIGSTOP: alive but not answering, as a hung worker
         try:

@@ -202,8 +202,31 @@ class SupervisorTest(unittest.TestCase):
                 self.assertNotEqual(body.split()[0], b"s3")
         delays = re.findall(r"restarting the proxy worker in (\d+)ms", node.output())
         self.assertEqual(delays, ["100", "200", "400"])
+        proxy = [c for c in node.status()["children"] if c["name"] == "proxy"][0]
+        self.assertEqual((proxy["recent_crashes"], proxy["crash_loop"]), (3, False))
         self.assertRegex(node.output(), r"proxy worker \(generation 1\) killed by signal 9")
         self.assertIn("s3 is DOWN (was UP), reason: state carried over", node.output())
+
+    def test_crash_loop_is_reported_and_the_back_off_stays_short(self):
+        # restart_delay.max is 2 s here: the proxy worker's back-off still stops at 1 s (the
+        # supervisor holds its sockets, clients queue), and 5 crashes within a minute are a
+        # crash loop in the log and in status, while the supervisor keeps restarting it.
+        node = self.start()
+        for i in range(6):
+            pid = node.child_pid("proxy")
+            os.kill(pid, signal.SIGKILL)
+            node.wait(lambda s, pid=pid: any(c["name"] == "proxy" and c.get("pid") not in (None, pid)
+                                             for c in s["children"]),
+                      "the proxy worker to be restarted", timeout=20)
+        delays = re.findall(r"restarting the proxy worker in (\S+)", node.output())
+        self.assertEqual(delays, ["100ms", "200ms", "400ms", "800ms", "1s", "1s"])
+        self.assertRegex(node.output(), r"CRASH LOOP: the proxy worker crashed 5 times in the "
+                                        r"last 1m")
+        proxy = [c for c in node.status()["children"] if c["name"] == "proxy"][0]
+        self.assertEqual((proxy["recent_crashes"], proxy["crash_loop"]), (6, True))
+        self.assertIn("CRASH LOOP (6 crashes in the last minute)", node.ctl("status").stdout)
+        node.wait(lambda s: s["proxy"]["ready"], "the restarted worker to serve")
+        self.assertEqual(get(self.port, "/")[0], 200)
 
     def test_restarted_worker_runs_the_validated_configuration_not_the_edited_file(self):
         node = self.start()
@@ -264,7 +287,9 @@ class SupervisorTest(unittest.TestCase):
         import pwd
         nobody = pwd.getpwnam("nobody")
         group = grp.getgrgid(nobody.pw_gid).gr_name
-        node = self.start(global_extra=f", user: nobody, group: {group}")
+        admin_path = os.path.join(self.tmp, "admin.sock")
+        node = self.start(global_extra=f", user: nobody, group: {group}, "
+                                       f"admin_socket: {{ path: {admin_path} }}")
         for generation in (1, 2):
             pid = node.child_pid("proxy")
             uid, gid, groups = self.ids(pid)
@@ -282,6 +307,12 @@ class SupervisorTest(unittest.TestCase):
             c["name"] == "proxy" and c["restarts"] == 1 and c["state"] == "running"
             for c in s["children"]), "the restarted worker to serve")
         self.assertEqual(self.ids(node.child_pid("proxy"))[0], nobody.pw_uid)
+        # The unprivileged worker cannot remove its admin socket file from root's directory as
+        # it leaves: the supervisor does, once every worker has ended.
+        self.assertTrue(os.path.exists(admin_path))
+        node.stop()
+        self.assertEqual(node.proc.returncode, 0, node.output())
+        self.assertFalse(os.path.exists(admin_path), "admin socket file left behind")
 
     def test_proxy_started_as_its_global_user_runs(self):
         # A service manager may start the worker unprivileged already: nothing to give up then.
@@ -372,6 +403,23 @@ class SupervisorTest(unittest.TestCase):
                 break
         self.assertIn("reload requested while generation", node.output(),
                       "no reload ever overlapped another in 5 tries")
+
+    def test_queued_reload_of_an_unchanged_file_swaps_nothing(self):
+        # A reload asked while another starts re-reads the file; when it is what the starting
+        # generation already runs, it answers "unchanged" instead of a second worker swap.
+        node = self.start()
+        for attempt in range(5):
+            before = node.status()["generation"]
+            os.kill(node.pid, signal.SIGHUP)  # reload 1 starts a worker on the same file
+            code, reply = node.reload()
+            self.assertEqual((code, reply.get("ok")), (0, True), reply)
+            if reply.get("unchanged"):
+                break
+        self.assertTrue(reply.get("unchanged"), "no reload ever overlapped another in 5 tries")
+        self.assertEqual(reply["generation"], before + 1)  # only the SIGHUP's generation
+        node.wait(lambda s: not s["draining_workers"], "the old worker to finish")
+        self.assertEqual(node.status()["generation"], before + 1)
+        self.assertIn("nothing to change", node.output())
 
     def test_tls_binds_are_held_by_the_supervisor_and_survive_reloads(self):
         pem, crt = make_cert(self.tmp, "t", "t.test", ["t.test"])

@@ -187,6 +187,10 @@ backends:
         self.assertIsNotNone(m, self.log()[-3000:])
 
     def test_wrong_status_down_after_exactly_fall_checks_then_up_after_rise(self):
+        # The backend's third server hangs: traffic below must not wait on it (each test runs
+        # on its own, so it may not be DOWN yet).
+        self.assertIsNotNone(self.wait_log(r"Server status/hang is DOWN",
+                                           timeout=INTER * FALL + TIMEOUT * FALL + 3))
         start = len(self.log())
         t0 = time.monotonic()
         self.set_health("a1", "status:500")

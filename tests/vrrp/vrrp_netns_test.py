@@ -24,13 +24,15 @@ unittest.addModuleCleanup(shutil.rmtree, RUN_DIR, True)
 ADDR = {"A": "198.18.0.1", "B": "198.18.0.2", "C": "198.18.0.10"}
 
 
-def config(prio, version=3, advert="100ms", extra=""):
+def config(prio, version=3, advert="100ms", extra="", script_user="root"):
     # Every agent gets its own control socket and state directory under RUN_DIR, never the
-    # system's /run/tandem.
+    # system's /run/tandem. Scripts here read files in private (0700) test directories: they
+    # run as root unless a test is about script_user.
     tag = f"{prio}-{time.monotonic_ns()}"
     return f"""
 global: {{ log: {{ target: stderr, level: info }} }}
 vrrp:
+  script_user: {script_user}
   control_socket: {RUN_DIR}/ctl-{tag}.sock
   state_dir: {RUN_DIR}/state-{tag}
   instances:
@@ -433,6 +435,34 @@ class VrrpTrackingTest(VrrpLab):
         while time.monotonic() < deadline and self.holders() != ["A"]:
             time.sleep(0.01)
         self.assertEqual(self.holders(), ["A"], self.logs())
+
+    def test_scripts_and_hooks_run_as_script_user(self):
+        # keepalived's script_user: the agent stays root, its scripts do not. The track script
+        # (weight 0: failing means FAULT, no VIP) passes only as uid 65534, and every hook
+        # records the uid it ran as.
+        os.chmod(self.tmp, 0o755)
+        out_dir = os.path.join(self.tmp, "out")
+        os.mkdir(out_dir)
+        os.chmod(out_dir, 0o777)  # where nobody may write (scripts themselves live elsewhere)
+        out = os.path.join(out_dir, "uids")
+        scripts = ("    chk: { command: \"/bin/sh -c 'test $(id -u) = 65534'\", interval: 100ms, "
+                   "weight: 0 }\n")
+        extra = (f"      track_script: [chk]\n"
+                 f"      notify:\n"
+                 f"        any: \"id -u >> {out}\"\n")
+        cfg = with_scripts(config(150, extra=extra, script_user="nobody"), scripts)
+        a = self.start("A", cfg)
+        self.assertIsNotNone(self.wait_holder("A", 3), self.logs())
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and not (os.path.exists(out) and
+                                                   "\n" in open(out).read()):
+            time.sleep(0.02)
+        a.stop()
+        with open(out) as f:
+            uids = f.read().split()
+        self.assertTrue(uids, self.logs())
+        self.assertEqual(set(uids), {"65534"}, self.logs())
+        self.assertNotIn("FAULT", a.output())
 
     def test_notify_hooks_run_in_order_and_state_file_follows(self):
         out = os.path.join(self.tmp, "notify.log")
