@@ -10,7 +10,7 @@ CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 30
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build test demo deb image image-drill bench bench-failover bench-drills fuzz fuzz-smoke sanitize asan soak clean format
+.PHONY: all deps build test demo deb image image-drill bench bench-failover bench-drills fuzz fuzz-smoke sanitize asan soak soak-smoke clean format
 
 all: build
 
@@ -56,6 +56,18 @@ bench: build
 	@DRILL_ROUNDS=$(DRILL_ROUNDS) python3 bench/drills.py --tandem $(BUILD_DIR)/tandem \
 	  --out $(BUILD_DIR)/bench-drills.md
 
+# One node under mixed traffic with a reload every 10 s and a worker kill every 60 s: failed
+# requests outside the kill windows, RSS/fd slopes, zombies (bench/soak.py; bench/README.md).
+# CI runs the 60 s form (soak-smoke).
+SOAK_SECONDS ?= 600
+soak: build
+	@TANDEM_BINARY=$(BUILD_DIR)/tandem python3 bench/soak.py --seconds $(SOAK_SECONDS) \
+	  --out $(BUILD_DIR)/soak.md
+
+soak-smoke: build
+	@TANDEM_BINARY=$(BUILD_DIR)/tandem python3 bench/soak.py --seconds 60 --kill-every 30 \
+	  --sample-every 5 --out $(BUILD_DIR)/soak-smoke.md
+
 # Every failover drill on the Tandem lab and on a keepalived + HAProxy pair, side by side.
 bench-drills: build
 	@DRILL_ROUNDS=$(DRILL_ROUNDS) python3 bench/drills.py --tandem $(BUILD_DIR)/tandem \
@@ -67,7 +79,8 @@ bench-failover: build
 	  python3 bench/failover.py
 
 # libFuzzer targets (clang, ASan+UBSan), built in their own tree.
-FUZZ_TARGETS = config_loader_fuzz http_parser_fuzz
+FUZZ_TARGETS = config_loader_fuzz http_parser_fuzz vrrp_packet_fuzz condition_parser_fuzz \
+  control_commands_fuzz
 fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DTANDEM_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	@# A failed build stops here: fuzzing stale binaries would pass for the wrong code.
@@ -76,9 +89,12 @@ fuzz: deps
 
 # A short fuzzing run of each target, seeded with a small corpus, as CI does.
 fuzz-smoke: fuzz
-	@rm -rf $(FUZZ_DIR)/corpus && mkdir -p $(FUZZ_DIR)/corpus/config_loader_fuzz $(FUZZ_DIR)/corpus/http_parser_fuzz
+	@rm -rf $(FUZZ_DIR)/corpus && for t in $(FUZZ_TARGETS); do mkdir -p $(FUZZ_DIR)/corpus/$$t; done
 	@cp examples/*.yaml $(FUZZ_DIR)/corpus/config_loader_fuzz/
 	@cp tests/fuzz/http_corpus/* $(FUZZ_DIR)/corpus/http_parser_fuzz/
+	@cp tests/fuzz/vrrp_corpus/* $(FUZZ_DIR)/corpus/vrrp_packet_fuzz/
+	@cp tests/fuzz/condition_corpus/* $(FUZZ_DIR)/corpus/condition_parser_fuzz/
+	@cp tests/fuzz/control_corpus/* $(FUZZ_DIR)/corpus/control_commands_fuzz/
 	@for t in $(FUZZ_TARGETS); do \
 	  $(FUZZ_DIR)/tests/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
 	    -rss_limit_mb=2048 $(FUZZ_DIR)/corpus/$$t 2>$(FUZZ_DIR)/$$t.log \

@@ -62,6 +62,10 @@ void TcpStream::onClientReadable() {
     return;
   }
   if (n == -2) return close();
+  // A TLS client gone before its handshake finished can never be answered, and the server's
+  // side is not read until then: end the session now (it would wait for `timeout client`,
+  // holding a server connection, and hold up a stop).
+  if (n == 0 && !tlsHandshakeDone()) return close();
   if (n == 0) {
     clientEof_ = true;
     wantClientRead(false);

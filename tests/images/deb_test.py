@@ -116,7 +116,8 @@ class DebPackageTest(unittest.TestCase):
         return json.loads(r.stdout) if r.returncode == 0 else None
 
     def test_1_lintian_is_clean_of_errors(self):
-        r = sh("lintian", self.deb, check=False)
+        r = sh("lintian", "--fail-on", "error", self.deb, check=False)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)  # also: lintian itself failed
         self.assertNotIn("\nE: ", "\n" + r.stdout, r.stdout)
         info = sh("dpkg-deb", "-f", self.deb, "Depends").stdout
         self.assertIn("libevent", info)  # computed by dpkg-shlibdeps

@@ -127,8 +127,11 @@ class ApplianceImageTest(unittest.TestCase):
         stats = json.loads(http(vm.stats_port, "/stats;json").split("\r\n\r\n", 1)[1])
         self.assertEqual([f["name"] for f in stats["frontends"]], ["www"])
         serial = vm.serial_tail(200000)
-        self.assertTrue("Started tandem.service" in serial or "tandem.service" in serial,
-                        vm.serial_tail())
+        # systemd's own line on the serial console (console=ttyS0): the unit started, and never
+        # failed first (a "Failed to start tandem.service" also names the unit).
+        self.assertRegex(serial, r"Started tandem\.service|Started Tandem load-balancer",
+                         vm.serial_tail())
+        self.assertNotIn("Failed to start tandem", serial, vm.serial_tail())
         print(f"\nimage built in {self.build_seconds:.0f} s: {' / '.join(self.report)}; "
               f"first boot to the proxy answering (TCG): {seconds:.0f} s; qcow2 "
               f"{os.path.getsize(self.qcow2) / 2**20:.0f} MiB", file=sys.stderr)

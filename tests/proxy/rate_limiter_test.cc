@@ -48,6 +48,22 @@ TEST(RateLimiter, FullTableForgetsIdleEntriesAndNeverRefusesNewcomers) {
   EXPECT_FALSE(r.hit(ip("198.19.0.1"), 0));
 }
 
+TEST(RateLimiter, IdleEntriesMakeRoomSoNewcomersAreCounted) {
+  RateLimiter r(table(1, 1s, /*size=*/64));  // one entry per shard, expire 30 s
+  for (int i = 0; i < 1000; ++i) {           // every shard full at t=0
+    std::string a = "198.18." + std::to_string(i / 256) + "." + std::to_string(i % 256);
+    r.hit(ip(a.c_str()), 0);
+  }
+  const int64_t s = 1000000;
+  // Within `expire`, a full shard cannot track a newcomer: never refused, and not counted.
+  EXPECT_FALSE(r.hit(ip("198.19.0.1"), 1 * s));
+  EXPECT_FALSE(r.hit(ip("198.19.0.1"), 1 * s + 1));
+  // Past `expire`, idle entries are forgotten: the newcomer is tracked, and limited.
+  EXPECT_FALSE(r.hit(ip("198.19.0.1"), 31 * s));
+  EXPECT_TRUE(r.hit(ip("198.19.0.1"), 31 * s + 1));
+  EXPECT_LE(r.entries(), 64u);
+}
+
 TEST(RateLimiter, IPv6SourcesAreDistinct) {
   RateLimiter r(table(1, 10s));
   EXPECT_FALSE(r.hit(ip("2001:db8::1"), 0));

@@ -87,10 +87,54 @@ backends:
                        cafile=self.b_crt)
         self.assertEqual((r.returncode, r.stdout), (0, b"200"), r.stderr)
         r = self.fetch("/", "-o", "/dev/null", host="a.test", cafile=self.b_crt)
-        self.assertNotEqual(r.returncode, 0)  # a.test gets certificate A, not B
+        # a.test gets certificate A, not B: curl's 60 is "peer certificate cannot be
+        # authenticated" (any other failure would not prove which certificate came).
+        self.assertEqual(r.returncode, 60, r.stderr)
         out = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{self.tls_port}",
                               "-noservername"], input=b"", capture_output=True, timeout=30).stdout
         self.assertIn(b"CN = a.test", out)  # no SNI: the first certificate
+
+    def test_unknown_sni_gets_the_default_certificate(self):
+        out = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{self.tls_port}",
+                              "-servername", "unknown.test"], input=b"", capture_output=True,
+                             timeout=30).stdout
+        self.assertIn(b"CN = a.test", out)  # HAProxy's rule: the first certificate
+        self.assertNotIn(b"CN = b.test", out)
+
+    def test_session_resumes_with_a_ticket(self):
+        # global.tls.tickets defaults to on: a returning client resumes without a full
+        # handshake (TLS 1.3 PSK from the ticket).
+        sess = os.path.join(self.tmp, "session.pem")
+        base = ["openssl", "s_client", "-connect", f"127.0.0.1:{self.tls_port}", "-servername",
+                "a.test", "-CAfile", self.a_crt]
+        # -ign_eof: stay until the server closes (timeout http_request), so the ticket that
+        # follows the TLS 1.3 handshake is read and kept.
+        first = subprocess.run(base + ["-sess_out", sess, "-ign_eof"], input=b"",
+                               capture_output=True, timeout=30).stdout
+        self.assertIn(b"New, TLSv1.3", first)
+        again = subprocess.run(base + ["-sess_in", sess], input=b"", capture_output=True,
+                               timeout=30).stdout
+        self.assertIn(b"Reused, TLSv1.3", again)
+
+    def test_renegotiation_is_refused(self):
+        # TLS 1.2 renegotiation ("R" in s_client) is a CPU lever for a client: refused.
+        # The TCP-mode TLS listener: no request timeout to race (same TLS settings).
+        p = subprocess.Popen(["openssl", "s_client", "-connect", f"127.0.0.1:{self.tcp}",
+                              "-servername", "a.test", "-tls1_2", "-CAfile", self.a_crt],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+        try:
+            time.sleep(0.5)  # handshake done
+            p.stdin.write(b"R\n")
+            p.stdin.flush()
+            time.sleep(1.0)
+            out = p.communicate(timeout=20)[0]  # closes stdin: s_client leaves
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.assertIn(b"RENEGOTIATING", out)
+        self.assertIn(b"no renegotiation", out, out[-2000:])
 
     def test_plain_http_is_redirected_unless_ssl_fc(self):
         status, headers, _, _ = get(self.http, "/path?q=1")
@@ -195,6 +239,8 @@ class TlsTcpServerFirstTest(unittest.TestCase):
         listener.settimeout(10)
         self.addCleanup(listener.close)
 
+        ended = []  # when the proxy ended a server connection without a byte from its client
+
         def serve():  # every connection, the start-up port probe's included
             while True:
                 try:
@@ -204,7 +250,13 @@ class TlsTcpServerFirstTest(unittest.TestCase):
                 with c:
                     c.settimeout(10)
                     c.sendall(b"220 banner\r\n")  # before the client said anything
-                    got = c.recv(100)
+                    try:
+                        got = c.recv(100)
+                    except OSError:
+                        got = b""
+                    if not got:
+                        ended.append(time.monotonic())
+                        continue
                     if got.startswith(b"RESET"):
                         c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                         continue  # closed with a reset
@@ -237,6 +289,19 @@ listens:
                     with self.assertRaises((ssl.SSLEOFError, ConnectionResetError)):
                         while s.recv(100):
                             pass
+        # A client that leaves before its handshake (a port scan, a health probe): the session
+        # and its server connection end at once, not at `timeout client` (default 30 s) — the
+        # proxy's descriptors come back to what they were.
+        time.sleep(0.3)
+        base = proxy.fd_count()
+        before = len(ended)
+        with socket.create_connection(("127.0.0.1", port)):
+            pass
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and (len(ended) == before or proxy.fd_count() > base):
+            time.sleep(0.02)
+        self.assertGreater(len(ended), before, "the server never saw the connection end")
+        self.assertLessEqual(proxy.fd_count(), base, "the session outlived its client")
 
 
 class TlsMinVersionTest(unittest.TestCase):
@@ -248,7 +313,7 @@ class TlsMinVersionTest(unittest.TestCase):
         self.addCleanup(web.stop)
         port = free_port()
         cfg = f"""
-global: {{ tls: {{ min_version: TLSv1.3 }} }}
+global: {{ tls: {{ min_version: TLSv1.3, tickets: false }} }}
 frontends:
   web:
     bind: [ {{ address: "127.0.0.1:{port}", crt: {pem} }} ]
@@ -263,8 +328,17 @@ backends:
         ok = curl(*base, f"https://a.test:{port}/")
         self.assertEqual(ok.stdout, b"200", ok.stderr)
         old = curl(*base, "--tls-max", "1.2", f"https://a.test:{port}/")
-        self.assertNotEqual(old.returncode, 0)
+        # curl's 35: the handshake failed (protocol_version alert), not any other error.
+        self.assertEqual(old.returncode, 35, old.stderr)
         self.assertNotEqual(old.stdout, b"200")
+        # tickets: false — no session ticket is issued: the client has no session to keep
+        # (with tickets on, TlsTest.test_session_resumes_with_a_ticket keeps and reuses one).
+        sess = os.path.join(tmp, "session.pem")
+        first = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}",
+                                "-servername", "a.test", "-CAfile", crt, "-sess_out", sess],
+                               input=b"", capture_output=True, timeout=30).stdout
+        self.assertIn(b"New, TLSv1.3", first)
+        self.assertFalse(os.path.exists(sess), "a session ticket was issued")
 
 
 if __name__ == "__main__":
