@@ -106,8 +106,12 @@ fuzz-smoke: fuzz
 # ASan+UBSan build; a sanitizer report (leak, overflow, undefined behaviour) fails the run even
 # when its test passed (tests/tools/run-sanitized.sh). CI runs it.
 SAN_DIR ?= build-asan
+# -O1 -g1 (line tables: enough for the reports' stack traces) builds in about half the time of
+# -O2 -g, which matters on CI's 2 cores; assertions stay on.
 sanitize: deps
-	@cmake -S . -B $(SAN_DIR) -DTANDEM_SANITIZE=ON -DTANDEM_WERROR=$(TANDEM_WERROR) >/dev/null
+	@cmake -S . -B $(SAN_DIR) -DTANDEM_SANITIZE=ON -DTANDEM_WERROR=$(TANDEM_WERROR) \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
+	  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" >/dev/null
 	@cmake --build $(SAN_DIR) -j $(JOBS) >$(SAN_DIR)/build.log 2>&1 || { tail -60 $(SAN_DIR)/build.log; exit 1; }
 	@JOBS=$(JOBS) bash tests/tools/run-sanitized.sh $(SAN_DIR)
 

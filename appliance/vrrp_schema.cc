@@ -335,10 +335,12 @@ void readVrrp(LoaderState& st, const YAML::Node& node, vrrp::Config* out) {
   m.string("script_user", &out->scriptUser);
   m.string("script_group", &out->scriptGroup);
   {
+    // A user missing here may exist on the node the file is written for (as global.user): a
+    // warning here; the agent refuses to start without it.
     std::string error, warning;
     if (!vrrp::resolveScriptUser(out->scriptUser, out->scriptGroup, &error, &warning)) {
       const char* key = error.rfind("no group", 0) == 0 ? "script_group" : "script_user";
-      st.yaml.error(m.get(key), m.pathOf(key), error);
+      st.yaml.warning(m.get(key), m.pathOf(key), error);
     }
   }
   if (YAML::Node s = m.get("scripts"); s.IsDefined()) readScripts(st, s, m.pathOf("scripts"), out);
@@ -364,7 +366,9 @@ void readVrrp(LoaderState& st, const YAML::Node& node, vrrp::Config* out) {
         auto key = std::make_pair(in.interface, static_cast<int>(in.virtualRouterId));
         auto [pos, fresh] = vrids.emplace(key, name);
         if (!fresh) {
-          const YAML::Node& inst = it->second;
+          // A copy: yaml-cpp's iterator hands out a temporary pair, so a reference to its
+          // `second` dangles (ASan: stack-use-after-scope).
+          YAML::Node inst = it->second;
           YAML::Node vr = inst["virtual_router_id"];
           st.yaml.error(vr, p + ".virtual_router_id",
                         "virtual_router_id " + std::to_string(in.virtualRouterId) +

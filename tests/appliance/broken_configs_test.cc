@@ -348,10 +348,6 @@ std::vector<BrokenCase> cases() {
        "vrrp.scripts.chk.command", "no program 'no-such-checker-xyz' on PATH"},
       {"vrrp_notify_relative_path", vrrp(kVrrpBase + "      notify: { master: ./up.sh }\n"), 7, 25,
        "vrrp.instances.VI_1.notify.master", "relative path"},
-      {"vrrp_script_user_unknown", "vrrp:\n  script_user: no-such-user-xyz\n", 2, 16,
-       "vrrp.script_user", "no user 'no-such-user-xyz'"},
-      {"vrrp_script_group_unknown", "vrrp:\n  script_user: nobody\n  script_group: nogroup-xyz\n",
-       3, 17, "vrrp.script_group", "no group 'nogroup-xyz'"},
       {"supervisor_unknown_key", kFrontend + kBackend + "supervisor:\n  restart: 1s\n", 10, 3,
        "supervisor.restart", "unknown key 'restart'"},
   };
@@ -427,6 +423,25 @@ TEST(BrokenConfig, WorldWritableScriptIsRefusedAtItsCommand) {
   EXPECT_NE(d.message.find(script + " is writable by everyone"), std::string::npos) << d.message;
   EXPECT_NE(d.message.find("chmod go-w " + script), std::string::npos) << d.message;
   EXPECT_TRUE(safe.config) << safe.diagnostics.all()[0].format();
+}
+
+TEST(BrokenConfig, ScriptUserMissingHereIsAWarningAtItsKey) {
+  // As global.user: the file may be written for a node that has the user.
+  auto warningAt = [](const LoadResult& r, const std::string& path) -> const Diagnostic* {
+    for (const auto& d : r.diagnostics.all())
+      if (d.severity == Severity::Warning && d.path == path) return &d;
+    return nullptr;
+  };
+  LoadResult r = loadConfigString("vrrp:\n  script_user: no-such-user-xyz\n", "su.yaml");
+  ASSERT_TRUE(r.config);
+  const Diagnostic* d = warningAt(r, "vrrp.script_user");
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->location.line, 2);
+  EXPECT_NE(d->message.find("no user 'no-such-user-xyz'"), std::string::npos);
+  LoadResult g =
+      loadConfigString("vrrp:\n  script_user: nobody\n  script_group: ng-xyz\n", "g.yaml");
+  ASSERT_TRUE(g.config);
+  EXPECT_NE(warningAt(g, "vrrp.script_group"), nullptr);
 }
 
 TEST(BrokenConfig, BackupOnlyBackendIsAWarningNotAnError) {

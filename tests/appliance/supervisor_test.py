@@ -345,6 +345,47 @@ class SupervisorTest(unittest.TestCase):
         node = self.start(global_extra=", user: tandem-no-such-user", wait_ready=False)
         node.wait_output("global.user: no user 'tandem-no-such-user'")
 
+    def test_new_worker_dying_before_ready_fails_the_reload_and_keeps_the_old(self):
+        node = self.start()
+        old_pid = node.child_pid("proxy")
+        # Valid for `tandem check` (a user missing here may exist on the target node), fatal to
+        # the new worker before it serves.
+        node.write_config(config(self.port, self.backends, self.sock,
+                                 global_extra=", user: tandem-no-such-user"))
+        code, reply = node.reload()
+        self.assertEqual(reply.get("ok"), False, reply)
+        self.assertNotEqual(code, 0)
+        self.assertIn("before it was ready", reply.get("error", ""))
+        s = node.status()
+        self.assertEqual((s["generation"], node.child_pid("proxy")), (1, old_pid))
+        self.assertEqual(get(self.port, "/")[0], 200)  # the running generation serves on
+        self.assertEqual([c["restarts"] for c in s["children"] if c["name"] == "proxy"], [0])
+
+    def test_worker_chroots_and_dies_with_its_supervisor(self):
+        import pwd
+        jail = os.path.join(self.tmp, "jail")
+        os.mkdir(jail)
+        node = self.start(global_extra=f", user: nobody, chroot: {jail}")
+        pid = node.child_pid("proxy")
+        self.assertEqual(os.readlink(f"/proc/{pid}/root"), jail)
+        self.assertEqual(self.ids(pid)[0], pwd.getpwnam("nobody").pw_uid)
+        self.assertEqual(get(self.port, "/")[0], 200)
+        # Changing credentials clears the parent-death signal; the worker sets it again, so a
+        # supervisor killed outright does not leave an orphan worker serving.
+        os.kill(node.pid, signal.SIGKILL)
+        node.proc.wait(5)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            time.sleep(0.02)
+        alive = os.path.exists(f"/proc/{pid}")
+        if alive:
+            with open(f"/proc/{pid}/stat") as f:
+                alive = f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        self.assertFalse(alive, "the worker outlived its supervisor")
+
     def test_admin_socket_survives_a_reload(self):
         path = os.path.join(self.tmp, "admin.sock")
         node = self.start(global_extra=f", admin_socket: {{ path: {path} }}")

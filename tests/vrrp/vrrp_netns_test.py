@@ -586,6 +586,21 @@ class VrrpTrackingTest(VrrpLab):
             time.sleep(0.01)
         self.assertEqual(self.holders(), ["A"], self.logs())
 
+    def test_reload_of_a_broken_file_keeps_the_running_configuration(self):
+        a = self.start("A", config(150))
+        self.start("B", config(100))
+        self.assertIsNotNone(self.wait_holder("A", 3), self.logs())
+        self.assertIsNotNone(self.wait_log("B", "Entering BACKUP STATE", 3), self.logs())
+        with open(os.path.join(self.tmp, "A.yaml"), "w") as f:
+            f.write("vrrp:\n  instances: [ this is not valid\n")
+        a.proc.send_signal(signal.SIGHUP)
+        self.assertIsNotNone(self.wait_log("A", "keeping the running configuration", 3),
+                             self.logs())
+        # Still master on the running configuration: no step-down, no new election.
+        self.assert_sole_holder_for("A", 3 * 0.1 + skew_ms(100, 100) / 1000 + 0.1)
+        self.assertNotIn("Entering", self.since_master("A"))
+        self.assertEqual(a.proc.poll(), None, "the agent exited on a bad reload")
+
     def test_scripts_and_hooks_run_as_script_user(self):
         # keepalived's script_user: the agent stays root, its scripts do not. The track script
         # (weight 0: failing means FAULT, no VIP) passes only as uid 65534, and every hook
