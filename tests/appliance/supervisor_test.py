@@ -361,6 +361,65 @@ class SupervisorTest(unittest.TestCase):
         self.assertEqual(get(self.port, "/")[0], 200)  # the running generation serves on
         self.assertEqual([c["restarts"] for c in s["children"] if c["name"] == "proxy"], [0])
 
+    def children_of(self, pid):
+        out = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as f:
+                        if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                            out.append(int(entry))
+                except (OSError, ValueError, IndexError):
+                    pass
+        return out
+
+    def test_reload_timeout_rolls_back_the_new_sockets(self):
+        # A new worker that never becomes ready (stopped here the moment it appears): after
+        # supervisor.reload_timeout the reload fails, the worker is killed, the listening socket
+        # that only the new configuration had is closed again, the old generation serves on.
+        base = config(self.port, self.backends, self.sock).replace(
+            "  restart_delay:", "  reload_timeout: 1s\n  restart_delay:")
+        node = self.start()
+        node.write_config(base)
+        self.assertEqual(node.reload()[1].get("ok"), True)
+        node.wait(lambda s: not s["draining_workers"], "the old worker to finish")
+        extra_port = free_port()
+        added = base.replace("backends:\n", f"  extra: {{ bind: \"127.0.0.1:{extra_port}\", "
+                                            f"default_backend: app }}\nbackends:\n", 1)
+        for attempt in range(10):
+            generation = node.status()["generation"]
+            known = set(self.children_of(node.pid))
+            node.write_config(added)
+            result = {}
+            t = threading.Thread(target=lambda: result.update(r=node.reload()))
+            t.start()
+            stopped = None
+            deadline = time.monotonic() + 2
+            while stopped is None and time.monotonic() < deadline and t.is_alive():
+                for pid in set(self.children_of(node.pid)) - known:
+                    os.kill(pid, signal.SIGSTOP)
+                    stopped = pid
+                    break
+            t.join(30)
+            code, reply = result["r"]
+            if stopped is not None and not reply.get("ok"):
+                break
+            # Missed the window (the worker was ready first): put the file back and try again.
+            if stopped is not None:
+                os.kill(stopped, signal.SIGCONT)
+            node.write_config(base)
+            node.reload()
+            node.wait(lambda s: not s["draining_workers"], "the old worker to finish")
+        self.assertIsNotNone(stopped, "never caught a new worker before it was ready")
+        self.assertEqual(reply.get("ok"), False, reply)
+        self.assertIn("not ready in time", reply.get("error", ""))
+        self.assertEqual(node.status()["generation"], generation)
+        self.assertEqual(get(self.port, "/")[0], 200)
+        # The killed worker held a copy of the new socket until it was gone.
+        node.wait(lambda s: not s["draining_workers"], "the stopped worker to be killed")
+        with self.assertRaises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", extra_port), timeout=2).close()
+
     def test_worker_chroots_and_dies_with_its_supervisor(self):
         import pwd
         jail = os.path.join(self.tmp, "jail")
@@ -430,33 +489,77 @@ class SupervisorTest(unittest.TestCase):
         def returning(text):
             return base.replace("    default_backend: app",
                                 f"    http_request:\n      - return: {{ status: 200, string: {text} }}")
-        for attempt in range(5):
+        for attempt in range(10):
             node.write_config(returning(f"first{attempt}"))
+            known = set(self.children_of(node.pid))
             os.kill(node.pid, signal.SIGHUP)  # reload 1 reads "first" and starts a worker
+            # Held stopped until the second reload has queued behind it (else they might not
+            # meet at all); a worker caught too late just makes this attempt a plain one.
+            stopped = self.catch_new_worker(node, known)
             node.write_config(returning(f"second{attempt}"))
-            code, reply = node.reload()  # arrives while that worker starts
+            queued = node.output().count("reload requested while generation")
+            result = {}
+            t = threading.Thread(target=lambda: result.update(r=node.reload()))
+            t.start()
+            deadline = time.monotonic() + 5
+            while (stopped and time.monotonic() < deadline and
+                   node.output().count("reload requested while generation") == queued):
+                time.sleep(0.01)
+            if stopped:
+                os.kill(stopped, signal.SIGCONT)
+            t.join(30)
+            code, reply = result["r"]
             self.assertEqual((code, reply.get("ok")), (0, True), reply)
             # Whichever way the two met, the reply and the node reflect the file as it was
             # when the caller asked: the second edit.
             self.assertEqual(get(self.port, "/")[2], f"second{attempt}".encode())
             self.assertEqual(reply["generation"], node.status()["generation"])
-            if "reload requested while generation" in node.output():
+            if node.output().count("reload requested while generation") > queued:
                 break
         self.assertIn("reload requested while generation", node.output(),
-                      "no reload ever overlapped another in 5 tries")
+                      "no reload ever overlapped another in 10 tries")
+
+    def catch_new_worker(self, node, known, timeout=2.0):
+        """SIGSTOPs the first child of the supervisor that is not in `known` (a reload's new
+        worker, before it is ready); its pid, or None when none appeared in time."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for pid in set(self.children_of(node.pid)) - known:
+                os.kill(pid, signal.SIGSTOP)
+                return pid
+        return None
 
     def test_queued_reload_of_an_unchanged_file_swaps_nothing(self):
         # A reload asked while another starts re-reads the file; when it is what the starting
-        # generation already runs, it answers "unchanged" instead of a second worker swap.
+        # generation already runs, it answers "unchanged" instead of a second worker swap. The
+        # first reload's worker is held stopped so that the second surely queues behind it.
         node = self.start()
-        for attempt in range(5):
+        for attempt in range(10):
             before = node.status()["generation"]
+            known = set(self.children_of(node.pid))
             os.kill(node.pid, signal.SIGHUP)  # reload 1 starts a worker on the same file
-            code, reply = node.reload()
-            self.assertEqual((code, reply.get("ok")), (0, True), reply)
-            if reply.get("unchanged"):
-                break
-        self.assertTrue(reply.get("unchanged"), "no reload ever overlapped another in 5 tries")
+            stopped = self.catch_new_worker(node, known)
+            if stopped is None:
+                node.wait(lambda s: not s["draining_workers"], "the reload to finish")
+                continue
+            if node.status()["generation"] != before:  # it was ready before it was stopped
+                os.kill(stopped, signal.SIGCONT)
+                node.wait(lambda s: not s["draining_workers"], "the reload to finish")
+                continue
+            queued = node.output().count("reload requested while generation")
+            result = {}
+            t = threading.Thread(target=lambda: result.update(r=node.reload()))
+            t.start()
+            deadline = time.monotonic() + 10
+            while (time.monotonic() < deadline and
+                   node.output().count("reload requested while generation") == queued):
+                time.sleep(0.01)
+            os.kill(stopped, signal.SIGCONT)
+            t.join(30)
+            code, reply = result["r"]
+            break
+        self.assertEqual((code, reply.get("ok")), (0, True), reply)
+        self.assertTrue(reply.get("unchanged"), reply)
         self.assertEqual(reply["generation"], before + 1)  # only the SIGHUP's generation
         node.wait(lambda s: not s["draining_workers"], "the old worker to finish")
         self.assertEqual(node.status()["generation"], before + 1)
