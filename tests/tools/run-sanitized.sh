@@ -12,6 +12,9 @@ chmod 1777 "$reports"  # workers that dropped to global.user write here too
 
 export ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1"
 export UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=1"
+# Tests that cannot run under a sanitizer say so when they see this (a chrooted worker cannot
+# reach the report folder or /proc, and ASan spins when it cannot write its report).
+export TANDEM_SANITIZER_RUN=1
 export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")" && pwd)/lsan.supp"
 
 # Not here: the appliance image and .deb (they install the release build), the two-node lab

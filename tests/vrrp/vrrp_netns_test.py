@@ -614,8 +614,10 @@ class VrrpTrackingTest(VrrpLab):
                    "weight: 0 }\n")
         extra = (f"      track_script: [chk]\n"
                  f"      notify:\n"
-                 f"        any: \"id -u >> {out}\"\n")
+                 f"        any: \"echo $(id -u):$(id -g):$(id -G) >> {out}\"\n")
         cfg = with_scripts(config(150, extra=extra, script_user="nobody"), scripts)
+        # script_group: the group instead of the user's own (nogroup), and no other group.
+        cfg = cfg.replace("  script_user: nobody\n", "  script_user: nobody\n  script_group: daemon\n")
         a = self.start("A", cfg)
         self.assertIsNotNone(self.wait_holder("A", 3), self.logs())
         deadline = time.monotonic() + 3
@@ -626,7 +628,7 @@ class VrrpTrackingTest(VrrpLab):
         with open(out) as f:
             uids = f.read().split()
         self.assertTrue(uids, self.logs())
-        self.assertEqual(set(uids), {"65534"}, self.logs())
+        self.assertEqual(set(uids), {"65534:1:1"}, self.logs())
         self.assertNotIn("FAULT", a.output())
 
     def test_notify_hooks_run_in_order_and_state_file_follows(self):
