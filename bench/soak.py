@@ -30,7 +30,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "tools"))
-from harness import Backend, Node, free_port, make_cert  # noqa
+from harness import Backend, Node, free_port, get, make_cert  # noqa
 
 
 class Clients:
@@ -108,16 +108,9 @@ class Clients:
         return conn
 
     def fresh(self, conn):
-        with socket.create_connection(("127.0.0.1", self.ports["http"]), timeout=10) as s:
-            s.sendall(b"GET / HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n")
-            data = b""
-            while True:
-                d = s.recv(65536)
-                if not d:
-                    break
-                data += d
-        if not data.startswith(b"HTTP/1.1 200"):
-            raise RuntimeError(f"fresh: {data[:40]!r}")
+        status, _, _, _ = get(self.ports["http"], "/", timeout=10)  # Connection: close
+        if status != 200:
+            raise RuntimeError(f"fresh: status {status}")
         return None
 
     def tls(self, conn):
