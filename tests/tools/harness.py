@@ -17,10 +17,21 @@ TANDEM = os.environ.get("TANDEM_BINARY", os.path.join(HERE, "..", "..", "build",
 BACKEND = os.path.join(HERE, "backend.py")
 
 
+_given_ports = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on now. The kernel may hand the same free port out again once
+    the probing socket is closed, so one process never gets the same port twice (a config
+    with two binds on one port would not start)."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _given_ports:
+            _given_ports.add(port)
+            return port
+    raise RuntimeError("no fresh free port in 100 tries")
 
 
 def wait_port(port, timeout=10.0, proc=None):
