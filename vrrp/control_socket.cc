@@ -79,18 +79,18 @@ void ControlSocket::onReadable(evutil_socket_t, short, void* arg) {
     UniqueFd passed;  // closed here unless a "reload" takes it
     ssize_t n = receiveMessage(self->fd_.get(), &msg, &passed);
     if (n <= 0) return;
-    switch (parseAgentMessage(msg)) {
+    AgentMessage m = parseAgentMessage(msg);
+    switch (m) {
       case AgentMessage::Reload:
         if (self->onReload_) self->onReload_(std::move(passed));
         break;
       case AgentMessage::ProxyUp:
       case AgentMessage::ProxyDown:
-        self->onProxy_(parseAgentMessage(msg) == AgentMessage::ProxyUp);
+        self->onProxy_(m == AgentMessage::ProxyUp);
         break;
       case AgentMessage::BackendsUp:
       case AgentMessage::BackendsDown:
-        if (self->onBackends_)
-          self->onBackends_(parseAgentMessage(msg) == AgentMessage::BackendsUp);
+        if (self->onBackends_) self->onBackends_(m == AgentMessage::BackendsUp);
         break;
       case AgentMessage::Unknown:
         logging::get(logging::Component::Vrrp).warn("control socket: unknown message '{}'", msg);
