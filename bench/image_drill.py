@@ -76,6 +76,11 @@ class Prober(threading.Thread):
 import socket, sys, time, threading
 vip, stop_after = sys.argv[1], float(sys.argv[2])
 end = time.monotonic() + stop_after
+lock = threading.Lock()
+def say(line):
+    with lock:  # one whole line per write: probes run in parallel threads
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
 def one(t0):
     try:
         with socket.create_connection((vip, 80), timeout=0.2) as s:
@@ -87,9 +92,9 @@ def one(t0):
                 if not c: break
                 data += c
         body = data.split(b"\r\n\r\n", 1)[1].decode().strip() if b"\r\n\r\n" in data else ""
-        print(f"{t0:.6f} {time.monotonic():.6f} ok {body.replace(' ', '_')}", flush=True)
+        say(f"{t0:.6f} {time.monotonic():.6f} ok {'_'.join(body.split()) or '-'}")
     except OSError as e:
-        print(f"{t0:.6f} {time.monotonic():.6f} fail {type(e).__name__}", flush=True)
+        say(f"{t0:.6f} {time.monotonic():.6f} fail {type(e).__name__}")
 while time.monotonic() < end:
     threading.Thread(target=one, args=(time.monotonic(),), daemon=True).start()
     time.sleep(0.01)
@@ -105,8 +110,11 @@ time.sleep(0.3)
 
     def run(self):
         for line in self.proc.stdout:
-            t0, t1, status, what = line.split()
-            self.samples.append((float(t0), float(t1), status, what))
+            parts = line.split()
+            if len(parts) < 3:
+                continue
+            self.samples.append((float(parts[0]), float(parts[1]), parts[2],
+                                 "_".join(parts[3:])))
 
 
 def drill(image):
