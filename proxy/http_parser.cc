@@ -8,6 +8,10 @@
 
 namespace tandem::proxy {
 
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
 bool isValidHostHeader(std::string_view v) {
   if (v.empty()) return true;  // allowed when the target has no authority (RFC 9110 §7.2)
   std::string_view host = v, port;
@@ -48,10 +52,6 @@ bool isValidHostHeader(std::string_view v) {
 static_assert(sizeof(llhttp_t) <= 96, "grow HttpParser::impl_");
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
 
 // Applies `f` to each comma-separated token of a header value, trimmed.
 template <class F>

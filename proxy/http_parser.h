@@ -56,6 +56,9 @@ enum class ParseEvent {
 // A space, a slash or an "@" in it is never a host: such a request gets 400.
 bool isValidHostHeader(std::string_view value);
 
+// ASCII case-insensitive equality (header names, tokens): one helper for the proxy's HTTP code.
+bool iequals(std::string_view a, std::string_view b);
+
 class HttpParser {
  public:
   enum class Kind { Request, Response };

@@ -14,10 +14,6 @@
 namespace tandem::proxy {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
 bool isHopByHop(std::string_view name) {
   return iequals(name, "connection") || iequals(name, "keep-alive") ||
          iequals(name, "proxy-connection") || iequals(name, "upgrade") || iequals(name, "te") ||

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "health/server_state.h"
+#include "proxy/http_parser.h"
 #include "proxy/runtime.h"
 
 namespace tandem::proxy {
@@ -137,15 +138,6 @@ std::string_view trimmed(std::string_view s) {
   return s;
 }
 
-bool iequal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
 // "https://host:port/path" -> "host:port".
 std::string_view authorityOf(std::string_view url) {
   size_t scheme = url.find("://");
@@ -166,11 +158,11 @@ std::string crossSiteReason(const BuiltinRequest& r) {
   std::string_view host = trimmed(r.host);
   std::string_view origin = trimmed(r.origin);
   if (!origin.empty()) {
-    if (!iequal(authorityOf(origin), host)) return "Origin " + std::string(origin);
+    if (!iequals(authorityOf(origin), host)) return "Origin " + std::string(origin);
     return "";
   }
   std::string_view referer = trimmed(r.referer);
-  if (!referer.empty() && !iequal(authorityOf(referer), host))
+  if (!referer.empty() && !iequals(authorityOf(referer), host))
     return "Referer " + std::string(authorityOf(referer));
   return "";
 }
