@@ -154,7 +154,8 @@ class Supervisor {
   void scheduleRestart(const char* what, Duration delay, event* ev);
   void scheduleProxyRestart(Duration delay);
   // A child crashed: its restart delay, and a loud line when its crashes have become a loop.
-  Duration crashed(const char* what, RestartPolicy& policy, Duration ran, const std::string& how);
+  Duration crashed(const char* what, RestartPolicy& policy, RestartPolicy::Limits limits,
+                   Duration ran, const std::string& how);
   RestartPolicy::Limits proxyRestartLimits() const;
   RestartPolicy::Limits agentRestartLimits() const;
   void restartProxy();
@@ -380,7 +381,8 @@ void Supervisor::onWorkerExit(Worker* w, const siginfo_t& status) {
       Duration served = dead->ready
                             ? std::chrono::duration_cast<Duration>(Clock::now() - dead->readyAt)
                             : Duration(0);
-      proxyRestartDelay_ = crashed("proxy worker", proxyRestart_, served, how);
+      proxyRestartDelay_ =
+          crashed("proxy worker", proxyRestart_, proxyRestartLimits(), served, how);
     }
   }
   graveyard_.push_back(std::move(dead));
@@ -401,9 +403,9 @@ RestartPolicy::Limits Supervisor::agentRestartLimits() const {
   return {config_.supervisor.restartDelay, config_.supervisor.restartDelayMax};
 }
 
-Duration Supervisor::crashed(const char* what, RestartPolicy& policy, Duration ran,
-                             const std::string& how) {
-  policy.setLimits(&policy == &proxyRestart_ ? proxyRestartLimits() : agentRestartLimits());
+Duration Supervisor::crashed(const char* what, RestartPolicy& policy, RestartPolicy::Limits limits,
+                             Duration ran, const std::string& how) {
+  policy.setLimits(limits);  // a reload may have changed supervisor.restart_delay
   Clock::time_point now = Clock::now();
   Duration delay = policy.onCrash(now, ran);
   if (policy.crashLoop(now))
@@ -544,7 +546,7 @@ void Supervisor::onAgentExit(const siginfo_t& status) {
   log_.error("VRRP agent {}", how);
   Duration ran = agent_ ? std::chrono::duration_cast<Duration>(Clock::now() - agent_->startedAt())
                         : Duration(0);
-  Duration delay = crashed("VRRP agent", agentRestart_, ran, how);
+  Duration delay = crashed("VRRP agent", agentRestart_, agentRestartLimits(), ran, how);
   // keepalived leaves the VIP on a dead master; the backup takes it too and both answer.
   removeVips("the VRRP agent died");
   if (!config_.vrrp.instances.empty()) scheduleAgentRestart(delay);
