@@ -904,6 +904,14 @@ void readServers(LoaderState& st, MapReader& parent, proxy::Backend* be,
     }
     m.integer("weight", &s.weight, 0, 256);
     m.integer("maxconn", &s.maxconn, 0, 10000000);
+    m.integer("minconn", &s.minconn, 0, 10000000);
+    if (s.minconn && !s.maxconn)
+      st.yaml.error(m.get("minconn"), m.pathOf("minconn"),
+                    "minconn needs maxconn (the limit grows from minconn to maxconn)");
+    else if (s.minconn > s.maxconn)
+      st.yaml.error(m.get("minconn"), m.pathOf("minconn"),
+                    "minconn " + std::to_string(s.minconn) + " is above maxconn " +
+                        std::to_string(s.maxconn));
     m.boolean("backup", &s.backup);
     m.boolean("drain", &s.drain);
     m.boolean("disabled", &s.disabled);
@@ -997,6 +1005,12 @@ void readBackendBody(LoaderState& st, MapReader& m, proxy::Backend* be) {
   health::ServerCheckParams schedule;
   readBackendCheck(st, m, be, &schedule);
   readServers(st, m, be, schedule);
+  if (m.has("fullconn") &&
+      std::none_of(be->servers.begin(), be->servers.end(),
+                   [](const proxy::Server& s) { return s.minconn && s.minconn < s.maxconn; }))
+    st.yaml.error(m.get("fullconn"), m.pathOf("fullconn"),
+                  "fullconn has no effect: no server has a minconn below its maxconn (fullconn "
+                  "sets the backend load at which such servers reach maxconn)");
   if (be->mode == Mode::Tcp && be->forwardfor)
     st.yaml.error(m.get("forwardfor"), m.pathOf("forwardfor"), "forwardfor needs mode http");
   if (be->balance.algorithm == proxy::Balance::Algorithm::Uri && be->mode == Mode::Tcp)
@@ -1111,6 +1125,12 @@ void readBackends(LoaderState& st, const YAML::Node& node, proxy::Config* out) {
     be.acls = readAcls(st, m, be.mode);
     be.httpRequest = readHttpRequestRules(st, m, &be.acls, nullptr);
     be.httpResponse = readHttpResponseRules(st, m, &be.acls);
+    if (be.mode == Mode::Tcp) {
+      for (const char* k : {"http_request", "http_response"})
+        if (m.has(k))
+          st.yaml.error(m.keyNode(k), m.pathOf(k),
+                        std::string(k) + " needs mode http (this section is tcp)");
+    }
     m.finish();
     out->backends.push_back(std::move(be));
   }

@@ -156,6 +156,8 @@ struct Server {
   Endpoint address;
   int weight = 1;        // 0-256, HAProxy's range
   uint32_t maxconn = 0;  // 0: unlimited
+  // With minconn, the limit grows from minconn to maxconn with the backend's load (fullconn).
+  uint32_t minconn = 0;  // 0: the limit is maxconn
   bool backup = false;
   bool drain = false;     // starts in DRAIN
   bool disabled = false;  // starts in MAINT
@@ -183,6 +185,8 @@ struct Backend {
   std::vector<HttpResponseRule> httpResponse;
   std::map<std::string, Acl> acls;
   Timeouts timeouts;
+  // The backend load at which servers with minconn reach their maxconn. 0: a tenth of the
+  // maxconn of the frontends that route to it (HAProxy's default).
   uint32_t fullconn = 0;
 };
 

@@ -53,6 +53,30 @@ const char* redirectReason(int code) {
   }
 }
 
+// Header rules apply in order: a set replaces every earlier field of its name (from the message
+// or an earlier rule, of the frontend or the backend), a del removes them, an add appends one.
+// So a field of the message survives unless some set/del names it ...
+template <class Rule>
+bool replacedByRule(std::string_view name, const std::vector<const Rule*>& edits) {
+  for (const Rule* r : edits)
+    if (r->action != Rule::Action::AddHeader && iequals(r->name, name)) return true;
+  return false;
+}
+
+// ... and a field a rule writes survives unless a later set/del names it.
+template <class Rule>
+void appendRuleHeaders(std::string& o, const std::vector<const Rule*>& edits) {
+  for (size_t i = 0; i < edits.size(); ++i) {
+    const Rule& r = *edits[i];
+    if (r.action == Rule::Action::DelHeader) continue;
+    bool replacedLater = false;
+    for (size_t j = i + 1; j < edits.size() && !replacedLater; ++j)
+      replacedLater =
+          edits[j]->action != Rule::Action::AddHeader && iequals(edits[j]->name, r.name);
+    if (!replacedLater) o.append(r.name).append(": ").append(r.value).append("\r\n");
+  }
+}
+
 }  // namespace
 
 // What ACLs see of the request being routed.
@@ -242,65 +266,24 @@ void HttpStream::onRequestHead() {
   if (fe.config->builtin != Frontend::Builtin::None) return startBuiltin(h, base);
 
   View view(*this, h, base);
-  std::vector<size_t> edits;
-  for (size_t i = 0; i < fe.requestRules.size(); ++i) {
-    const RequestRule& rule = fe.requestRules[i];
-    if (!rule.when.eval(fe.acls, view)) continue;
-    const HttpRequestRule& r = *rule.config;
-    switch (r.action) {
-      case HttpRequestRule::Action::Deny:
-        return sendLocal(r.status);
-      case HttpRequestRule::Action::Redirect: {
-        std::string location;
-        std::string url(h.url.in(base));
-        if (!r.redirectScheme.empty())
-          location = r.redirectScheme + "://" + std::string(view.host()) + url;
-        else if (!r.redirectPrefix.empty())
-          location = r.redirectPrefix + url;
-        else
-          location = r.redirectLocation;
-        return sendLocalRaw("HTTP/1.1 " + std::to_string(r.status) + " " +
-                            redirectReason(r.status) + "\r\ncontent-length: 0\r\nlocation: " +
-                            location + "\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n");
-      }
-      case HttpRequestRule::Action::Return: {
-        std::string reply = "HTTP/1.1 " + std::to_string(r.status) + " " +
-                            std::string(reasonPhrase(r.status)) +
-                            "\r\ncontent-type: " + r.contentType +
-                            "\r\ncontent-length: " + std::to_string(r.body.size()) +
-                            "\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n";
-        if (!h.isHead) reply += r.body;
-        return sendLocalRaw(std::move(reply));
-      }
-      case HttpRequestRule::Action::Track: {
-        auto it = fe.rateLimiters.find(r.table);
-        if (it != fe.rateLimiters.end()) {
-          int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
-                            std::chrono::steady_clock::now().time_since_epoch())
-                            .count();
-          if (it->second->hit(client_, now)) return sendLocal(it->second->table().status);
-        }
-        break;
-      }
-      default:
-        edits.push_back(i);
-        break;
-    }
-  }
+  reqEdits_.clear();
+  respEdits_.clear();
+  if (!runRequestRules(fe.rules, view, &fe.rateLimiters, h, base)) return;
   BackendRuntime* be = fe.defaultBackend;
   for (const auto& route : fe.routes)
-    if (route.when.eval(fe.acls, view)) {
+    if (route.when.eval(fe.rules.acls, view)) {
       be = route.backend;
       break;
     }
   if (!be) return sendLocal(503);
   backend_ = be;
-  // Response rules are decided now, while the request head is at hand.
-  respRuleMatch_.assign(fe.responseRules.size(), false);
-  for (size_t i = 0; i < fe.responseRules.size(); ++i)
-    respRuleMatch_[i] = fe.responseRules[i].when.eval(fe.acls, view);
+  if (!runRequestRules(be->rules, view, nullptr, h, base)) return;
+  // Response rules are decided now, while the request head is at hand: the backend's first.
+  for (const HttpRules* rules : {static_cast<const HttpRules*>(&be->rules), &fe.rules})
+    for (const auto& rule : rules->response)
+      if (rule.when.eval(rules->acls, view)) respEdits_.push_back(rule.config);
 
-  buildServerHead(h, base, edits);
+  buildServerHead(h, base);
   if (be->config->balance.algorithm == Balance::Algorithm::Uri)
     hashKey_ =
         be->config->balance.uriWhole ? std::string(h.url.in(base)) : std::string(view.path());
@@ -320,6 +303,64 @@ void HttpStream::onRequestHead() {
   giveUpStatus_ = 503;
   phase_ = Phase::Connect;
   startConnect();
+}
+
+bool HttpStream::runRequestRules(
+    const HttpRules& rules, const RequestView& view,
+    const std::map<std::string, std::unique_ptr<RateLimiter>>* limiters, const MessageHead& h,
+    const char* base) {
+  for (const RequestRule& rule : rules.request) {
+    if (!rule.when.eval(rules.acls, view)) continue;
+    const HttpRequestRule& r = *rule.config;
+    switch (r.action) {
+      case HttpRequestRule::Action::Deny:
+        sendLocal(r.status);
+        return false;
+      case HttpRequestRule::Action::Redirect: {
+        std::string location;
+        std::string url(h.url.in(base));
+        if (!r.redirectScheme.empty())
+          location = r.redirectScheme + "://" + std::string(view.host()) + url;
+        else if (!r.redirectPrefix.empty())
+          location = r.redirectPrefix + url;
+        else
+          location = r.redirectLocation;
+        sendLocalRaw("HTTP/1.1 " + std::to_string(r.status) + " " + redirectReason(r.status) +
+                     "\r\ncontent-length: 0\r\nlocation: " + location +
+                     "\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n");
+        return false;
+      }
+      case HttpRequestRule::Action::Return: {
+        std::string reply = "HTTP/1.1 " + std::to_string(r.status) + " " +
+                            std::string(reasonPhrase(r.status)) +
+                            "\r\ncontent-type: " + r.contentType +
+                            "\r\ncontent-length: " + std::to_string(r.body.size()) +
+                            "\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n";
+        if (!h.isHead) reply += r.body;
+        sendLocalRaw(std::move(reply));
+        return false;
+      }
+      case HttpRequestRule::Action::Track: {
+        if (!limiters) break;  // tables exist in frontends only (the loader says so)
+        auto it = limiters->find(r.table);
+        if (it == limiters->end()) break;
+        int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+        if (it->second->hit(client_, now)) {
+          sendLocal(it->second->table().status);
+          return false;
+        }
+        break;
+      }
+      case HttpRequestRule::Action::SetHeader:
+      case HttpRequestRule::Action::AddHeader:
+      case HttpRequestRule::Action::DelHeader:
+        reqEdits_.push_back(&r);
+        break;
+    }
+  }
+  return true;
 }
 
 void HttpStream::startBuiltin(const MessageHead& h, const char* base) {
@@ -367,26 +408,17 @@ void HttpStream::answerBuiltin(std::string_view body) {
   sendLocalRaw(std::move(reply));
 }
 
-void HttpStream::buildServerHead(const MessageHead& h, const char* base,
-                                 const std::vector<size_t>& edits) {
-  const FrontendRuntime& fe = frontend_;
+void HttpStream::buildServerHead(const MessageHead& h, const char* base) {
   std::string& o = reqHead_;
   o.clear();
   o.append(h.method.in(base)).append(" ").append(h.url.in(base));
   o.append(clientHttp10_ ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
-  auto removedByRule = [&](std::string_view name) {
-    for (size_t i : edits) {
-      const HttpRequestRule& r = *fe.requestRules[i].config;
-      if (r.action != HttpRequestRule::Action::AddHeader && iequals(r.name, name)) return true;
-    }
-    return false;
-  };
   bool forwardfor = backend_->config->forwardfor;
   for (const auto& f : h.headers) {
     std::string_view name = f.name.in(base);
     if (isHopByHop(name) && !(upgrade_ && iequals(name, "upgrade"))) continue;
     if (forwardfor && iequals(name, "x-forwarded-proto")) continue;
-    if (removedByRule(name)) continue;
+    if (!reqEdits_.empty() && replacedByRule(name, reqEdits_)) continue;
     o.append(name).append(": ").append(f.value.in(base)).append("\r\n");
   }
   // Each side's connection is managed on its own: the server connection stays open for reuse.
@@ -394,12 +426,7 @@ void HttpStream::buildServerHead(const MessageHead& h, const char* base,
     o.append("connection: upgrade\r\n");
   else if (clientHttp10_)
     o.append("connection: keep-alive\r\n");
-  for (size_t i : edits) {
-    const HttpRequestRule& r = *fe.requestRules[i].config;
-    if (r.action == HttpRequestRule::Action::SetHeader ||
-        r.action == HttpRequestRule::Action::AddHeader)
-      o.append(r.name).append(": ").append(r.value).append("\r\n");
-  }
+  appendRuleHeaders(o, reqEdits_);
   if (forwardfor) {
     o.append("x-forwarded-for: ").append(client_.toString()).append("\r\n");
     o.append("x-forwarded-proto: ").append(tls() ? "https" : "http").append("\r\n");
@@ -569,26 +596,16 @@ void HttpStream::onResponseHead(size_t headEnd) {
   ServerConnection& sc = *serverConn_;
   const MessageHead& h = sc.response.head();
   const char* base = sc.in->bytes;
-  const FrontendRuntime& fe = frontend_;
   bool switching = h.status == 101 && upgrade_;
   if (sc.response.bodyDelimitedByEof()) clientKeepAlive_ = false;  // only close can end it
   if (!requestDone_ && !switching) clientKeepAlive_ = false;       // answered early
   std::string& o = respHead_;
   o.append("HTTP/1.1 ").append(std::to_string(h.status)).append(" ");
   o.append(h.reason.in(base)).append("\r\n");
-  auto removedByRule = [&](std::string_view name) {
-    for (size_t i = 0; i < fe.responseRules.size(); ++i) {
-      const HttpResponseRule& r = *fe.responseRules[i].config;
-      if (respRuleMatch_[i] && r.action != HttpResponseRule::Action::AddHeader &&
-          iequals(r.name, name))
-        return true;
-    }
-    return false;
-  };
   for (const auto& f : h.headers) {
     std::string_view name = f.name.in(base);
     if (isHopByHop(name) && !(switching && iequals(name, "upgrade"))) continue;
-    if (removedByRule(name)) continue;
+    if (!respEdits_.empty() && replacedByRule(name, respEdits_)) continue;
     o.append(name).append(": ").append(f.value.in(base)).append("\r\n");
   }
   keepAlivePromised_ = !switching && clientKeepAlive_;
@@ -598,11 +615,7 @@ void HttpStream::onResponseHead(size_t headEnd) {
     o.append("connection: close\r\n");
   else if (clientHttp10_)
     o.append("connection: keep-alive\r\n");
-  for (size_t i = 0; i < fe.responseRules.size(); ++i) {
-    const HttpResponseRule& r = *fe.responseRules[i].config;
-    if (respRuleMatch_[i] && r.action != HttpResponseRule::Action::DelHeader)
-      o.append(r.name).append(": ").append(r.value).append("\r\n");
-  }
+  appendRuleHeaders(o, respEdits_);
   o.append("\r\n");
   sc.in->head = static_cast<uint32_t>(headEnd);
   respFwdEnd_ = static_cast<uint32_t>(headEnd);

@@ -51,9 +51,14 @@ class HttpStream final : public Session {
 
   void processClientInput();
   void onRequestHead();
+  // One section's http_request rules, in order: false when one of them answered the request
+  // (deny, redirect, return, a rate limit); header edits are collected into reqEdits_.
+  bool runRequestRules(const HttpRules& rules, const RequestView& view,
+                       const std::map<std::string, std::unique_ptr<RateLimiter>>* limiters,
+                       const MessageHead& h, const char* base);
   void startBuiltin(const MessageHead& h, const char* base);
   void answerBuiltin(std::string_view body);
-  void buildServerHead(const MessageHead& h, const char* base, const std::vector<size_t>& edits);
+  void buildServerHead(const MessageHead& h, const char* base);
   PickContext pickContext() const override { return PickContext{&client_, hashKey_, hashKey_}; }
   void onServerConnected() override;
   void onNoServer() override { sendLocal(503); }
@@ -98,9 +103,12 @@ class HttpStream final : public Session {
   bool closeAfterFlush_ = false;
   bool stopRequested_ = false;
   bool closeIdleOnStop_ = true;
-  bool keepAlivePromised_ = false;   // the last response head did not say Connection: close
-  bool noBodyResponse_ = false;      // the request was HEAD
-  std::vector<bool> respRuleMatch_;  // http_response rules whose condition held for this request
+  bool keepAlivePromised_ = false;  // the last response head did not say Connection: close
+  bool noBodyResponse_ = false;     // the request was HEAD
+  // Header edits of this request, in the order they apply: the frontend's http_request rules
+  // then the backend's; the backend's http_response rules then the frontend's.
+  std::vector<const HttpRequestRule*> reqEdits_;
+  std::vector<const HttpResponseRule*> respEdits_;
   std::unique_ptr<PendingBuiltin> builtin_;  // phase ReadBuiltinBody
   uint64_t requests_ = 0;
 };

@@ -83,7 +83,7 @@ ServerRuntime* LoadBalancer::pick(const PickContext& ctx, const ServerRuntime* a
         s = scratch_.front();
         break;
     }
-    if (s->acquireSlot()) {
+    if (s->acquireSlot(backend_.serverLimit(*s))) {
       s->served.fetch_add(1, std::memory_order_relaxed);
       return s;
     }

@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace tandem::proxy {
@@ -120,6 +121,17 @@ const std::string& ErrorPages::response(int status) const {
   return fallback;
 }
 
+HttpRules::HttpRules(const std::map<std::string, Acl>& aclConfig,
+                     const std::vector<HttpRequestRule>& requestConfig,
+                     const std::vector<HttpResponseRule>& responseConfig) {
+  for (const auto& [name, acl] : aclConfig) {
+    aclNames.push_back(name);
+    acls.emplace_back(acl);
+  }
+  for (const auto& r : requestConfig) request.push_back({&r, {r.guard, aclNames}});
+  for (const auto& r : responseConfig) response.push_back({&r, {r.guard, aclNames}});
+}
+
 health::SavedServerState Runtime::uncheckedState(const std::string& backend,
                                                  const ServerRuntime& server) {
   health::SavedServerState s;
@@ -160,24 +172,34 @@ std::unique_ptr<Runtime> Runtime::build(const Config& config, std::string* error
       sr->health.setEffectiveWeight(sc.weight);
       be->servers.push_back(std::move(sr));
     }
+    be->rules = HttpRules(be->config->acls, be->config->httpRequest, be->config->httpResponse);
     byName[be->config->name] = be.get();
     rt->backends_.push_back(std::move(be));
+  }
+  // fullconn by default: a tenth of the connections the frontends routing here may hold.
+  std::map<BackendRuntime*, uint64_t> reachable;
+  for (const auto& fc : c.frontends) {
+    std::set<std::string> targets;
+    if (!fc.defaultBackend.empty()) targets.insert(fc.defaultBackend);
+    for (const auto& u : fc.useBackends) targets.insert(u.backend);
+    for (const auto& t : targets)
+      if (auto it = byName.find(t); it != byName.end())
+        reachable[it->second] += fc.maxconn ? fc.maxconn : c.maxconn;
+  }
+  for (auto& be : rt->backends_) {
+    be->fullconn = be->config->fullconn;
+    if (!be->fullconn)
+      be->fullconn = static_cast<uint32_t>(std::max<uint64_t>(1, reachable[be.get()] / 10));
   }
   for (const auto& fc : c.frontends) {
     auto fe = std::make_unique<FrontendRuntime>();
     fe->config = &fc;
-    for (const auto& [name, acl] : fc.acls) {
-      fe->aclNames.push_back(name);
-      fe->acls.emplace_back(acl);
-    }
+    fe->rules = HttpRules(fc.acls, fc.httpRequest, fc.httpResponse);
     for (const auto& [name, table] : fc.rateLimits)
       fe->rateLimiters[name] = std::make_unique<RateLimiter>(table);
-    for (const auto& r : fc.httpRequest) fe->requestRules.push_back({&r, {r.guard, fe->aclNames}});
-    for (const auto& r : fc.httpResponse)
-      fe->responseRules.push_back({&r, {r.guard, fe->aclNames}});
     for (const auto& u : fc.useBackends) {
       auto it = byName.find(u.backend);
-      if (it != byName.end()) fe->routes.push_back({it->second, {u.guard, fe->aclNames}});
+      if (it != byName.end()) fe->routes.push_back({it->second, {u.guard, fe->rules.aclNames}});
     }
     if (!fc.defaultBackend.empty()) {
       auto it = byName.find(fc.defaultBackend);

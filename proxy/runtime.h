@@ -5,6 +5,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -34,9 +35,8 @@ struct ServerRuntime {
   std::atomic<uint32_t> active{0};  // connections in use, across threads (for maxconn/leastconn)
   std::atomic<uint64_t> served{0};  // requests or TCP sessions sent to it
 
-  // Takes a connection slot; false when the server is at maxconn.
-  bool acquireSlot() {
-    uint32_t max = config->maxconn;
+  // Takes a connection slot; false when the server is at `max` (0: unlimited).
+  bool acquireSlot(uint32_t max) {
     uint32_t cur = active.load(std::memory_order_relaxed);
     do {
       if (max && cur >= max) return false;
@@ -44,21 +44,6 @@ struct ServerRuntime {
     return true;
   }
   void releaseSlot() { active.fetch_sub(1, std::memory_order_relaxed); }
-};
-
-struct BackendRuntime {
-  const Backend* config = nullptr;
-  size_t index = 0;
-  std::vector<std::unique_ptr<ServerRuntime>> servers;
-  std::atomic<uint32_t> queued{0};  // streams waiting for a maxconn slot, across workers
-};
-
-struct HeaderEdit {
-  enum class Kind { Set, Add, Del };
-  Kind kind;
-  std::string name;
-  std::string value;
-  CompiledCondition when;
 };
 
 struct RequestRule {
@@ -71,18 +56,83 @@ struct ResponseRule {
   CompiledCondition when;
 };
 
+struct BackendRuntime;
+
 struct Route {
   BackendRuntime* backend;
   CompiledCondition when;
 };
 
-struct FrontendRuntime {
-  const Frontend* config = nullptr;
+// The HTTP rules of one section (a frontend or a backend): its ACLs and the http_request /
+// http_response rules that test them. A backend's rules run after the frontend's, on the
+// backend the request was routed to; its response rules run before the frontend's (HAProxy).
+struct HttpRules {
   std::vector<std::string> aclNames;  // index -> name, for conditions
   std::vector<CompiledAcl> acls;
-  std::vector<RequestRule> requestRules;
-  std::vector<ResponseRule> responseRules;
-  std::vector<Route> routes;
+  std::vector<RequestRule> request;
+  std::vector<ResponseRule> response;
+
+  HttpRules() = default;
+  HttpRules(const std::map<std::string, Acl>& acls, const std::vector<HttpRequestRule>& request,
+            const std::vector<HttpResponseRule>& response);
+  bool empty() const { return request.empty() && response.empty(); }
+};
+
+struct BackendRuntime {
+  const Backend* config = nullptr;
+  size_t index = 0;
+  std::vector<std::unique_ptr<ServerRuntime>> servers;
+  HttpRules rules;
+  std::atomic<uint32_t> queued{0};  // streams waiting for a maxconn slot, across workers
+  // Streams using this backend now, queued ones included (HAProxy's beconn).
+  std::atomic<uint32_t> streams{0};
+  uint32_t fullconn = 0;  // configured, or derived from the frontends' maxconn at build
+
+  // A server's connection limit now (HAProxy's dynamic maxconn): maxconn, or with minconn a
+  // share of it that grows with the backend's load until `fullconn` streams use it.
+  uint32_t serverLimit(const ServerRuntime& s) const {
+    uint32_t max = s.config->maxconn, min = s.config->minconn;
+    if (!max || !min || min >= max || !fullconn) return max;
+    uint64_t load = streams.load(std::memory_order_relaxed);
+    if (load >= fullconn) return max;
+    uint64_t share = (load * max + fullconn - 1) / fullconn;  // rounded up
+    return static_cast<uint32_t>(std::max<uint64_t>(min, share));
+  }
+};
+
+// A stream's place in its backend's `streams` count: taken when the stream is given a backend,
+// given back when it leaves it (next request, end of the stream) — whatever path it leaves by.
+class BackendUse {
+ public:
+  BackendUse() = default;
+  BackendUse(const BackendUse&) = delete;
+  BackendUse& operator=(const BackendUse&) = delete;
+  ~BackendUse() { reset(); }
+  BackendUse& operator=(BackendRuntime* be) {
+    if (be != backend_) {
+      reset();
+      backend_ = be;
+      if (backend_) backend_->streams.fetch_add(1, std::memory_order_relaxed);
+    }
+    return *this;
+  }
+  void reset() {
+    if (backend_) backend_->streams.fetch_sub(1, std::memory_order_relaxed);
+    backend_ = nullptr;
+  }
+  BackendRuntime* get() const { return backend_; }
+  BackendRuntime* operator->() const { return backend_; }
+  BackendRuntime& operator*() const { return *backend_; }
+  explicit operator bool() const { return backend_ != nullptr; }
+
+ private:
+  BackendRuntime* backend_ = nullptr;
+};
+
+struct FrontendRuntime {
+  const Frontend* config = nullptr;
+  HttpRules rules;
+  std::vector<Route> routes;  // use_backend, tested with the frontend's ACLs
   BackendRuntime* defaultBackend = nullptr;
   std::map<std::string, std::unique_ptr<RateLimiter>> rateLimiters;  // by table name
   std::atomic<uint32_t> connections{0};

@@ -115,7 +115,7 @@ class Session : public ServerConnection::Owner {
   FrontendRuntime& frontend_;
   UniqueFd fd_;
   IpAddress client_;
-  BackendRuntime* backend_ = nullptr;
+  BackendUse backend_;
   ServerRuntime* server_ = nullptr;  // holds a connection slot while set
   ServerConnectionPtr serverConn_;
   IoBufferPtr in_;  // bytes from the client

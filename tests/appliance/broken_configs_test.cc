@@ -172,6 +172,23 @@ std::vector<BrokenCase> cases() {
        "frontends:\n  db:\n    mode: tcp\n    bind: \"*:3306\"\n    default_backend: db\n"
        "    acls:\n      x: { path: /a }\nbackends:\n  db:\n    mode: tcp\n    servers: []\n",
        7, 10, "frontends.db.acls.x", "inspects HTTP but the section is in tcp mode"},
+      {"http_rules_in_tcp_backend",
+       "frontends:\n  db:\n    mode: tcp\n    bind: \"*:3306\"\n    default_backend: db\n"
+       "backends:\n  db:\n    mode: tcp\n    servers: []\n    http_request:\n"
+       "      - deny: 403\n",
+       10, 5, "backends.db.http_request", "http_request needs mode http"},
+      {"minconn_without_maxconn",
+       kFrontend + "backends:\n  app:\n    servers:\n"
+                   "      - { name: s1, address: \"127.0.0.1:9001\", minconn: 5 }\n",
+       8, 57, "backends.app.servers[0].minconn", "minconn needs maxconn"},
+      {"minconn_above_maxconn",
+       kFrontend + "backends:\n  app:\n    servers:\n"
+                   "      - { name: s1, address: \"127.0.0.1:9001\", maxconn: 5, minconn: 8 }\n",
+       8, 69, "backends.app.servers[0].minconn", "minconn 8 is above maxconn 5"},
+      {"fullconn_without_minconn",
+       kFrontend + "backends:\n  app:\n    fullconn: 100\n    servers:\n"
+                   "      - { name: s1, address: \"127.0.0.1:9001\", maxconn: 5 }\n",
+       7, 15, "backends.app.fullconn", "fullconn has no effect"},
       // ---- rules
       {"rule_unknown_action", fe("    http_request:\n      - denyy: 403\n") + kBackend, 6, 9,
        "frontends.web.http_request[0].denyy", "unknown action 'denyy' (did you mean 'deny'?)"},

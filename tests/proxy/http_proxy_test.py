@@ -70,7 +70,7 @@ class HttpProxyTest(unittest.TestCase):
             f.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: %d\r\n"
                     b"Connection: close\r\n\r\n%s" % (len(body), body))
         names = ["rr", "routing", "lc", "src", "uri", "first", "backup", "allbk", "nosrv", "bad",
-                 "slow", "refused", "fwd", "queue", "qto", "limited"]
+                 "slow", "refused", "fwd", "queue", "qto", "limited", "berules", "dyn"]
         cls.port = {n: free_port() for n in names}
         b1, b2, b3 = (cls.b[n].address for n in ("b1", "b2", "b3"))
         cfg = f"""
@@ -85,6 +85,7 @@ frontends:
   src: {{ bind: "127.0.0.1:{cls.port['src']}", default_backend: src }}
   uri: {{ bind: "127.0.0.1:{cls.port['uri']}", default_backend: uri }}
   first: {{ bind: "127.0.0.1:{cls.port['first']}", default_backend: first }}
+  dyn: {{ bind: "127.0.0.1:{cls.port['dyn']}", default_backend: dyn }}
   backup: {{ bind: "127.0.0.1:{cls.port['backup']}", default_backend: backup }}
   allbk: {{ bind: "127.0.0.1:{cls.port['allbk']}", default_backend: allbk }}
   nosrv: {{ bind: "127.0.0.1:{cls.port['nosrv']}", default_backend: nosrv }}
@@ -101,6 +102,18 @@ frontends:
       - {{ track: per_ip }}
     default_backend: only_b1
   qto: {{ bind: "127.0.0.1:{cls.port['qto']}", default_backend: qto }}
+  berules:
+    bind: "127.0.0.1:{cls.port['berules']}"
+    acls:
+      to_guarded: {{ header: X-Route, equals: guarded }}
+    http_request:
+      - {{ set_header: {{ name: X-Order, value: frontend }} }}
+      - {{ set_header: {{ name: X-Frontend, value: "1" }} }}
+    http_response:
+      - {{ set_header: {{ name: X-Resp, value: frontend }} }}
+    use_backend:
+      - {{ backend: guarded, if: to_guarded }}
+    default_backend: only_b1
   routing:
     bind: "127.0.0.1:{cls.port['routing']}"
     acls:
@@ -148,6 +161,12 @@ backends:
     servers:
       - {{ name: b1, address: "{b1}", maxconn: 1 }}
       - {{ name: b2, address: "{b2}", maxconn: 1 }}
+  dyn:
+    balance: first
+    fullconn: 100
+    servers:
+      - {{ name: b1, address: "{b1}", maxconn: 10, minconn: 1 }}
+      - {{ name: b2, address: "{b2}", maxconn: 10 }}
   backup:
     servers:
       - {{ name: b1, address: "{b1}", disabled: true }}
@@ -177,6 +196,22 @@ backends:
   fwd:
     forwardfor: true
     servers: [ {{ name: b1, address: "{b1}" }} ]
+  guarded:
+    acls:
+      admin: {{ path_beg: /admin }}
+      moved: {{ path_beg: /moved }}
+      secret: {{ header: X-Secret, exists: true }}
+    http_request:
+      - {{ deny: 403, if: admin }}
+      - {{ redirect: {{ location: /new, code: 302 }}, if: moved }}
+      - {{ set_header: {{ name: X-Order, value: backend }} }}
+      - {{ del_header: X-Frontend }}
+      - {{ add_header: {{ name: X-Backend, value: guarded }} }}
+      - {{ del_header: X-Secret, if: secret }}
+    http_response:
+      - {{ set_header: {{ name: X-Resp, value: backend }} }}
+      - {{ set_header: {{ name: X-Served-By, value: guarded }} }}
+    servers: [ {{ name: b2, address: "{b2}" }} ]
 """
         cls.proxy = Tandem(cfg, cls.tmp, cls.port.values())
         cls.addClassCleanup(cls.proxy.stop)
@@ -239,6 +274,22 @@ backends:
         t.join()
         self.assertEqual(busy["server"], "b1")
         self.assertEqual(other, "b2")  # b1 is at maxconn 1
+
+    def test_minconn_and_fullconn_limit_a_server_while_the_backend_is_quiet(self):
+        # b1 may hold 10, but with 2 streams of the 100 of fullconn its limit is minconn (1):
+        # the second request goes to b2 (balance first), as HAProxy's dynamic maxconn.
+        busy = {}
+
+        def slow():
+            busy["server"] = get(self.port["dyn"], "/slow?ms=1500")[2].decode().split()[0]
+
+        t = threading.Thread(target=slow)
+        t.start()
+        time.sleep(0.3)
+        other = self.server_of(self.port["dyn"])
+        t.join()
+        self.assertEqual(busy["server"], "b1")
+        self.assertEqual(other, "b2")
 
     def test_backup_takes_over_when_no_active_server(self):
         seen = collections.Counter(self.server_of(self.port["backup"]) for _ in range(6))
@@ -484,6 +535,37 @@ backends:
         self.assertNotIn("x-remove-me", hdrs)
         self.assertEqual(headers.get("x-frame-options"), "DENY")
         self.assertNotIn("server", headers)
+
+    def test_backend_rules_run_after_the_frontends_on_the_chosen_backend(self):
+        port = self.port["berules"]
+        # The backend's deny and redirect, with the backend's own ACLs.
+        guarded = {"X-Route": "guarded"}
+        self.assertEqual(get(port, "/admin/users", guarded)[0], 403)
+        status, headers, _, _ = get(port, "/moved/x", guarded)
+        self.assertEqual((status, headers.get("location")), (302, "/new"))
+        # Another backend behind the same frontend does not run them: the server answers.
+        self.assertEqual(get(port, "/admin/users")[2], b"b1 not found\n")
+        # Request rules: the frontend's first, then the backend's (its set wins, its del sees
+        # what the frontend added); response rules: the backend's first, then the frontend's.
+        status, headers, body, _ = get(port, "/echo", {**guarded, "X-Secret": "s3cret"})
+        self.assertEqual(status, 200, body)
+        info = json.loads(body)
+        self.assertEqual(info["server"], "b2")
+        hdrs = collections.defaultdict(list)
+        for k, v in info["headers"]:
+            hdrs[k.lower()].append(v)
+        self.assertEqual(hdrs["x-order"], ["backend"])
+        self.assertEqual(hdrs["x-backend"], ["guarded"])
+        self.assertNotIn("x-frontend", hdrs)
+        self.assertNotIn("x-secret", hdrs)
+        self.assertEqual(headers.get("x-resp"), "frontend")
+        self.assertEqual(headers.get("x-served-by"), "guarded")
+        # Through the default backend, only the frontend's rules.
+        status, headers, body, _ = get(port, "/echo", {"X-Secret": "s3cret"})
+        hdrs = {k.lower(): v for k, v in json.loads(body)["headers"]}
+        self.assertEqual((hdrs.get("x-order"), hdrs.get("x-frontend")), ("frontend", "1"))
+        self.assertEqual(hdrs.get("x-secret"), "s3cret")
+        self.assertNotIn("x-served-by", headers)
 
     def test_forwardfor_proto_and_host_preserved(self):
         body = get(self.port["fwd"], "/echo", {"X-Forwarded-Proto": "https"})[2]

@@ -146,5 +146,56 @@ TEST(LoadBalancer, UriHashUsesThePathUnlessWhole) {
   EXPECT_EQ(spread.size(), 3u);
 }
 
+// HAProxy's dynamic maxconn: with minconn, a server's limit is max(minconn,
+// maxconn * backend streams / fullconn), and maxconn once the backend holds fullconn streams.
+TEST(LoadBalancer, MinconnGrowsTheLimitWithTheBackendLoadUpToMaxconnAtFullconn) {
+  Fixture f({1});
+  f.config.servers[0].maxconn = 100;
+  f.config.servers[0].minconn = 10;
+  f.runtime.fullconn = 1000;
+  const ServerRuntime& s = f.server(0);
+  EXPECT_EQ(f.runtime.serverLimit(s), 10u);  // idle backend: minconn
+  f.runtime.streams = 300;
+  EXPECT_EQ(f.runtime.serverLimit(s), 30u);
+  f.runtime.streams = 999;
+  EXPECT_EQ(f.runtime.serverLimit(s), 100u);  // 99.9 rounded up
+  f.runtime.streams = 5000;
+  EXPECT_EQ(f.runtime.serverLimit(s), 100u);
+  f.config.servers[0].minconn = 0;  // without minconn: the static maxconn
+  f.runtime.streams = 0;
+  EXPECT_EQ(f.runtime.serverLimit(s), 100u);
+}
+
+TEST(LoadBalancer, PickQueuesWhenTheDynamicLimitIsReached) {
+  Fixture f({1});
+  f.config.servers[0].maxconn = 50;
+  f.config.servers[0].minconn = 2;
+  f.runtime.fullconn = 100;
+  f.runtime.streams = 3;  // 50 * 3 / 100 = 1.5 -> below minconn: the limit is 2
+  LoadBalancer lb(f.runtime);
+  PickFailure why;
+  ASSERT_NE(lb.pick({}, nullptr, &why), nullptr);
+  ASSERT_NE(lb.pick({}, nullptr, &why), nullptr);
+  EXPECT_EQ(lb.pick({}, nullptr, &why), nullptr);
+  EXPECT_EQ(why, PickFailure::AllFull);
+  f.runtime.streams = 60;  // the limit is now 30: room again
+  EXPECT_NE(lb.pick({}, nullptr, &why), nullptr);
+}
+
+TEST(LoadBalancer, BackendUseCountsStreamsOnceAndGivesThemBack) {
+  Fixture f({1});
+  BackendRuntime other;
+  {
+    BackendUse use;
+    use = &f.runtime;
+    use = &f.runtime;  // the same backend again (a retry): still one stream
+    EXPECT_EQ(f.runtime.streams.load(), 1u);
+    use = &other;  // the next request goes elsewhere
+    EXPECT_EQ(f.runtime.streams.load(), 0u);
+    EXPECT_EQ(other.streams.load(), 1u);
+  }
+  EXPECT_EQ(other.streams.load(), 0u);  // the stream ended
+}
+
 }  // namespace
 }  // namespace tandem::proxy
