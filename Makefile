@@ -10,7 +10,7 @@ CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 30
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build test demo deb image image-drill bench bench-failover bench-drills fuzz fuzz-smoke sanitize asan soak soak-smoke clean format
+.PHONY: all deps build test demo deb image image-drill bench bench-failover bench-drills fuzz fuzz-smoke sanitize asan soak soak-smoke clean format reference
 
 all: build
 
@@ -25,6 +25,11 @@ build: deps $(BUILD_DIR)/CMakeCache.txt
 
 test: build
 	@cd $(BUILD_DIR) && ctest -j $(JOBS) --output-on-failure
+
+# docs/configuration.md, generated from the reference entries beside the schema readers (a test
+# fails when the checked-in copy is stale).
+reference: build
+	@$(BUILD_DIR)/tandem check --reference > docs/configuration.md
 
 # The main job on built-in defaults: validate the example configuration, show a rejected one,
 # bring up the two-node lab, send traffic through the VIP, run a failover drill and print its

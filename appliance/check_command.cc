@@ -1,4 +1,5 @@
 #include "appliance/check_command.h"
+#include "appliance/config_reference.h"
 
 #include <ostream>
 
@@ -9,6 +10,20 @@
 namespace tandem::appliance {
 
 int runCheck(const CheckOptions& options, std::ostream& out, std::ostream& err) {
+  if (options.reference) {
+    out << reference::markdown();
+    return kExitOk;
+  }
+  if (!options.explain.empty()) {
+    std::string why;
+    std::string text = reference::explain(options.explain, &why);
+    if (text.empty()) {
+      err << "tandem check --explain " << options.explain << ": " << why << "\n";
+      return kExitInvalid;
+    }
+    out << text;
+    return kExitOk;
+  }
   LoadResult r = loadConfigFile(options.configPath);
   for (const auto& d : r.diagnostics.sorted()) {
     if (options.quiet && d.severity == Severity::Warning) continue;

@@ -8,8 +8,10 @@ namespace tandem::appliance {
 
 struct CheckOptions {
   std::string configPath;
-  bool quiet = false;  // print errors only: no warnings, no success line
-  bool dump = false;   // print an outline of the loaded configuration
+  bool quiet = false;      // print errors only: no warnings, no success line
+  bool dump = false;       // print an outline of the loaded configuration
+  std::string explain;     // print the reference entry of this key path instead
+  bool reference = false;  // print the whole configuration reference (docs/configuration.md)
 };
 
 // Returns kExitOk when valid, kExitInvalid otherwise.

@@ -99,9 +99,19 @@ int runCli(int argc, char** argv) {
   CheckOptions check;
   auto* checkCmd =
       app.add_subcommand("check", "Validate a configuration file and report every error");
-  checkCmd->add_option("-c,--config", check.configPath, "Configuration file")
-      ->required()
-      ->option_text("FILE");
+  auto* configOpt = checkCmd->add_option("-c,--config", check.configPath, "Configuration file")
+                        ->option_text("FILE");
+  auto* explainOpt =
+      checkCmd
+          ->add_option("--explain", check.explain,
+                       "Print the reference entry of a key, e.g. backends.servers.weight")
+          ->option_text("KEY.PATH");
+  auto* referenceOpt = checkCmd->add_flag("--reference", check.reference,
+                                          "Print the whole configuration reference (Markdown)");
+  checkCmd->callback([configOpt, explainOpt, referenceOpt] {
+    if (configOpt->count() == 0 && explainOpt->count() == 0 && referenceOpt->count() == 0)
+      throw CLI::RequiredError("--config");
+  });
   checkCmd->add_flag("-q,--quiet", check.quiet, "Print errors only");
   checkCmd->add_flag("--dump", check.dump, "Print an outline of the loaded configuration");
 

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "appliance/condition_parser.h"
+#include "appliance/config_reference.h"
 #include "appliance/schema.h"
 #include "common/regex.h"
 #include "proxy/tls_certificate.h"
@@ -33,12 +34,21 @@ std::vector<std::string> readStrings(LoaderState& st, const YAML::Node& n,
 
 }  // namespace
 
+// ---- access logs ---------------------------------------------------------------------------
+
+void refuseAccessLog(LoaderState& st, MapReader& m) {
+  if (!m.has("log")) return;
+  st.yaml.error(m.keyNode("log"), m.pathOf("log"),
+                "per-request access logs (HAProxy's option httplog) are not written yet; remove "
+                "'log' here (global.log sets where Tandem's own log goes)");
+}
+
 // ---- timeouts -----------------------------------------------------------------------------
 
 void readTimeouts(LoaderState& st, MapReader& parent, proxy::Timeouts* to) {
   YAML::Node t = parent.get("timeout");
   if (!t.IsDefined()) return;
-  MapReader tm(st.yaml, t, parent.pathOf("timeout"));
+  MapReader tm(st.yaml, t, parent.pathOf("timeout"), "timeout");
   tm.duration("connect", &to->connect, DefaultUnit::Milliseconds, 1ms, 24h);
   tm.duration("client", &to->client, DefaultUnit::Milliseconds, 1ms, 24h);
   tm.duration("server", &to->server, DefaultUnit::Milliseconds, 1ms, 24h);
@@ -47,8 +57,12 @@ void readTimeouts(LoaderState& st, MapReader& parent, proxy::Timeouts* to) {
   tm.duration("queue", &to->queue, DefaultUnit::Milliseconds, 0ms, 24h);
   tm.duration("tunnel", &to->tunnel, DefaultUnit::Milliseconds, 1ms, 7 * 24h);
   tm.duration("check", &to->check, DefaultUnit::Milliseconds, 1ms, 1h);
-  tm.duration("client_fin", &to->clientFin, DefaultUnit::Milliseconds, 1ms, 1h);
-  tm.duration("server_fin", &to->serverFin, DefaultUnit::Milliseconds, 1ms, 1h);
+  for (const char* k : {"client_fin", "server_fin"})
+    if (tm.has(k))
+      st.yaml.error(tm.keyNode(k), tm.pathOf(k),
+                    std::string(k) +
+                        " is not applied yet: a half-closed side is bounded by "
+                        "timeout client/server (tunnel in a tunnel); remove it");
   tm.finish();
 }
 
@@ -106,7 +120,7 @@ bool isHttpToken(const std::string& s) {
 }
 
 std::optional<Acl> readAcl(LoaderState& st, const YAML::Node& node, const std::string& path) {
-  MapReader m(st.yaml, node, path);
+  MapReader m(st.yaml, node, path, "acl");
   if (!m.valid()) return std::nullopt;
   static const std::vector<std::string> kCriteria = {
       "host", "path", "path_beg", "path_end", "path_reg", "method", "header", "src", "ssl"};
@@ -317,11 +331,15 @@ struct HeaderArgs {
 
 HeaderArgs readHeaderArgs(LoaderState& st, const YAML::Node& n, const std::string& path) {
   HeaderArgs h;
-  MapReader m(st.yaml, n, path);
+  MapReader m(st.yaml, n, path, "header_args");
   if (m.require("name")) m.string("name", &h.name);
   if (m.require("value")) m.string("value", &h.value);
   if (!h.name.empty() && !isHttpToken(h.name))
     st.yaml.error(m.get("name"), m.pathOf("name"), "'" + h.name + "' is not a valid header name");
+  // A line break would smuggle another header (or a whole request) into the message.
+  if (h.value.find_first_of("\r\n") != std::string::npos || h.value.find('\0') != std::string::npos)
+    st.yaml.error(m.get("value"), m.pathOf("value"),
+                  "a header value is one line (no CR, LF or NUL)");
   m.finish();
   return h;
 }
@@ -380,7 +398,7 @@ std::vector<proxy::HttpRequestRule> readHttpRequestRules(
   auto items = readList(st.yaml, list, parent.pathOf("http_request"), false);
   for (size_t i = 0; i < items.size(); ++i) {
     std::string path = parent.pathOf("http_request") + "[" + std::to_string(i) + "]";
-    MapReader m(st.yaml, items[i], path);
+    MapReader m(st.yaml, items[i], path, "http_request");
     if (!m.valid()) continue;
     using A = proxy::HttpRequestRule::Action;
     proxy::HttpRequestRule r;
@@ -393,7 +411,7 @@ std::vector<proxy::HttpRequestRule> readHttpRequestRules(
       if (v.IsScalar()) {
         if (auto s = readInt(st.yaml, v, vpath, 200, 599)) r.status = static_cast<int>(*s);
       } else if (v.IsMap()) {
-        MapReader dm(st.yaml, v, vpath);
+        MapReader dm(st.yaml, v, vpath, "http_request.deny");
         dm.integer("status", &r.status, 200, 599);
         dm.finish();
       } else if (!v.IsNull()) {
@@ -402,7 +420,7 @@ std::vector<proxy::HttpRequestRule> readHttpRequestRules(
     } else if (action == "redirect") {
       r.action = A::Redirect;
       r.status = 302;
-      MapReader rm(st.yaml, v, vpath);
+      MapReader rm(st.yaml, v, vpath, "http_request.redirect");
       rm.string("scheme", &r.redirectScheme);
       rm.string("location", &r.redirectLocation);
       rm.string("prefix", &r.redirectPrefix);
@@ -428,7 +446,7 @@ std::vector<proxy::HttpRequestRule> readHttpRequestRules(
       r.action = A::Return;
       r.status = 200;
       r.contentType = "text/plain";
-      MapReader rm(st.yaml, v, vpath);
+      MapReader rm(st.yaml, v, vpath, "http_request.return");
       rm.integer("status", &r.status, 200, 599);
       rm.string("content_type", &r.contentType);
       std::string file;
@@ -489,7 +507,7 @@ std::vector<proxy::HttpResponseRule> readHttpResponseRules(LoaderState& st, MapR
   auto items = readList(st.yaml, list, parent.pathOf("http_response"), false);
   for (size_t i = 0; i < items.size(); ++i) {
     std::string path = parent.pathOf("http_response") + "[" + std::to_string(i) + "]";
-    MapReader m(st.yaml, items[i], path);
+    MapReader m(st.yaml, items[i], path, "http_response");
     if (!m.valid()) continue;
     using A = proxy::HttpResponseRule::Action;
     proxy::HttpResponseRule r;
@@ -527,7 +545,7 @@ std::map<std::string, proxy::RateLimitTable> readRateLimits(LoaderState& st, Map
       st.yaml.error(it->first, path, "invalid table name '" + name + "'");
       continue;
     }
-    MapReader tm(st.yaml, it->second, path);
+    MapReader tm(st.yaml, it->second, path, "rate_limit");
     proxy::RateLimitTable t;
     tm.choice<proxy::RateLimitTable::Key>("key", &t.key,
                                           {{"src", proxy::RateLimitTable::Key::Src}});
@@ -590,7 +608,7 @@ std::vector<proxy::Bind> readBinds(LoaderState& st, MapReader& parent, bool requ
     std::string addrPath = path;
     std::optional<MapReader> m;
     if (items[i].IsMap()) {
-      m.emplace(st.yaml, items[i], path);
+      m.emplace(st.yaml, items[i], path, "bind");
       m->require("address");
       addrNode.reset(m->get("address"));  // reset: Node::operator= would overwrite the map
       addrPath = m->pathOf("address");
@@ -688,7 +706,7 @@ void readStatusRanges(LoaderState& st, const YAML::Node& n, const std::string& p
 
 health::HttpExpect readHttpExpect(LoaderState& st, const YAML::Node& n, const std::string& path) {
   health::HttpExpect e;
-  MapReader m(st.yaml, n, path);
+  MapReader m(st.yaml, n, path, "http_expect");
   if (!m.valid()) return e;
   int kinds = m.has("status") + m.has("string") + m.has("rstring");
   m.boolean("negate", &e.negate);
@@ -715,7 +733,7 @@ health::HttpExpect readHttpExpect(LoaderState& st, const YAML::Node& n, const st
 health::TcpCheckStep readTcpStep(LoaderState& st, const YAML::Node& n, const std::string& path) {
   using S = health::TcpCheckStep;
   S s;
-  MapReader m(st.yaml, n, path);
+  MapReader m(st.yaml, n, path, "tcp_check_step");
   if (!m.valid()) return s;
   std::string action = ruleAction(st, m, {"connect", "send", "send_binary", "expect"});
   if (action.empty()) return s;
@@ -724,14 +742,16 @@ health::TcpCheckStep readTcpStep(LoaderState& st, const YAML::Node& n, const std
   if (action == "connect") {
     s.kind = S::Kind::Connect;
     if (v.IsMap()) {
-      MapReader cm(st.yaml, v, vpath);
+      MapReader cm(st.yaml, v, vpath, "tcp_check_step.connect");
       if (YAML::Node p = cm.get("port"); p.IsDefined())
         if (auto port = readInt(st.yaml, p, cm.pathOf("port"), 1, 65535))
           s.port = static_cast<uint16_t>(*port);
       cm.optionalDuration("timeout", &s.timeout, DefaultUnit::Milliseconds, 1ms, 1h);
       cm.finish();
-    } else if (!v.IsNull() && !(v.IsScalar() && readBool(st.yaml, v, vpath))) {
-      // readBool reported the problem
+    } else if (!v.IsNull()) {
+      auto b = readBool(st.yaml, v, vpath);  // reports anything not a boolean
+      if (b && !*b)
+        st.yaml.error(v, vpath, "'connect: false' would still connect; remove the step instead");
     }
   } else if (action == "send") {
     s.kind = S::Kind::Send;
@@ -743,7 +763,7 @@ health::TcpCheckStep readTcpStep(LoaderState& st, const YAML::Node& n, const std
         st.yaml.error(v, vpath, "expected hexadecimal bytes such as 2a310d0a, got '" + *d + "'");
   } else {
     s.kind = S::Kind::Expect;
-    MapReader em(st.yaml, v, vpath);
+    MapReader em(st.yaml, v, vpath, "tcp_check_step.expect");
     if (em.valid()) {
       int kinds = em.has("string") + em.has("rstring") + em.has("binary");
       if (kinds != 1) {
@@ -780,7 +800,7 @@ void readBackendCheck(LoaderState& st, MapReader& parent, proxy::Backend* be,
                       health::ServerCheckParams* schedule) {
   YAML::Node n = parent.get("check");
   if (!n.IsDefined()) return;
-  MapReader m(st.yaml, n, parent.pathOf("check"));
+  MapReader m(st.yaml, n, parent.pathOf("check"), "check");
   if (!m.valid()) return;
   using T = health::CheckType;
   health::CheckConfig c;
@@ -871,7 +891,7 @@ void readServers(LoaderState& st, MapReader& parent, proxy::Backend* be,
   std::map<std::string, int> names;
   for (size_t i = 0; i < items.size(); ++i) {
     std::string path = parent.pathOf("servers") + "[" + std::to_string(i) + "]";
-    MapReader m(st.yaml, items[i], path);
+    MapReader m(st.yaml, items[i], path, "server");
     if (!m.valid()) continue;
     proxy::Server s;
     s.check = schedule;
@@ -921,7 +941,7 @@ void readServers(LoaderState& st, MapReader& parent, proxy::Backend* be,
       if (c.IsScalar()) {
         if (auto b = readBool(st.yaml, c, cpath)) s.check.enabled = *b;
       } else {
-        MapReader cm(st.yaml, c, cpath);
+        MapReader cm(st.yaml, c, cpath, "server.check");
         s.check.enabled = true;
         cm.boolean("enabled", &s.check.enabled);
         cm.duration("inter", &s.check.inter, DefaultUnit::Milliseconds, 10ms, 24h);
@@ -962,7 +982,7 @@ proxy::Balance readBalance(LoaderState& st, MapReader& m, proxy::Balance b) {
   YAML::Node n = m.get("balance");
   if (!n.IsDefined()) return b;
   if (n.IsMap()) {
-    MapReader bm(st.yaml, n, m.pathOf("balance"));
+    MapReader bm(st.yaml, n, m.pathOf("balance"), "balance");
     if (bm.require("algorithm")) bm.choice<Alg>("algorithm", &b.algorithm, kAlgs);
     if (bm.has("whole")) {
       bm.boolean("whole", &b.uriWhole);
@@ -1022,8 +1042,6 @@ void readFrontendBody(LoaderState& st, MapReader& m, proxy::Frontend* fe, bool i
   const ProxyDefaults& d = st.defaults;
   fe->mode = d.mode;
   fe->timeouts = d.timeouts;
-  fe->httplog = d.httplog;
-  fe->dontlognull = d.dontlognull;
   fe->maxconn = d.maxconn;
   m.choice<Mode>("mode", &fe->mode, kModes);
   readTimeouts(st, m, &fe->timeouts);
@@ -1034,8 +1052,8 @@ void readFrontendBody(LoaderState& st, MapReader& m, proxy::Frontend* fe, bool i
   fe->httpRequest = readHttpRequestRules(st, m, &fe->acls, &fe->rateLimits);
   fe->httpResponse = readHttpResponseRules(st, m, &fe->acls);
   if (fe->mode == Mode::Tcp) {
-    for (const char* k : {"http_request", "http_response", "rate_limits"})
-      if (m.has(k))
+    for (const char* k : {"http_request", "http_response", "rate_limits", "use_backend"})
+      if ((!isListen || std::string_view(k) != "use_backend") && m.has(k))
         st.yaml.error(m.keyNode(k), m.pathOf(k),
                       std::string(k) + " needs mode http (this section is tcp)");
   }
@@ -1044,7 +1062,7 @@ void readFrontendBody(LoaderState& st, MapReader& m, proxy::Frontend* fe, bool i
       auto items = readList(st.yaml, u, m.pathOf("use_backend"), false);
       for (size_t i = 0; i < items.size(); ++i) {
         std::string path = m.pathOf("use_backend") + "[" + std::to_string(i) + "]";
-        MapReader um(st.yaml, items[i], path);
+        MapReader um(st.yaml, items[i], path, "use_backend");
         if (!um.valid()) continue;
         proxy::UseBackendRule r;
         if (um.require("backend")) {
@@ -1072,12 +1090,7 @@ void readFrontendBody(LoaderState& st, MapReader& m, proxy::Frontend* fe, bool i
                     "frontend has no default_backend and no use_backend rules");
     }
   }
-  if (YAML::Node l = m.get("log"); l.IsDefined()) {
-    MapReader lm(st.yaml, l, m.pathOf("log"));
-    lm.boolean("httplog", &fe->httplog);
-    lm.boolean("dontlognull", &fe->dontlognull);
-    lm.finish();
-  }
+  refuseAccessLog(st, m);
 }
 
 }  // namespace
@@ -1094,7 +1107,7 @@ void readFrontends(LoaderState& st, const YAML::Node& node, proxy::Config* out) 
       continue;
     }
     defineName(st, &st.frontendDefs, "frontend", name, it->first, path);
-    MapReader m(st.yaml, it->second, path);
+    MapReader m(st.yaml, it->second, path, "frontend");
     if (!m.valid()) continue;
     proxy::Frontend fe;
     fe.name = name;
@@ -1117,7 +1130,7 @@ void readBackends(LoaderState& st, const YAML::Node& node, proxy::Config* out) {
       continue;
     }
     defineName(st, &st.backendDefs, "backend", name, it->first, path);
-    MapReader m(st.yaml, it->second, path);
+    MapReader m(st.yaml, it->second, path, "backend");
     if (!m.valid()) continue;
     proxy::Backend be;
     be.name = name;
@@ -1150,7 +1163,7 @@ void readListens(LoaderState& st, const YAML::Node& node, proxy::Config* out) {
     }
     defineName(st, &st.frontendDefs, "frontend", name, it->first, path);
     defineName(st, &st.backendDefs, "backend", name, it->first, path);
-    MapReader m(st.yaml, it->second, path);
+    MapReader m(st.yaml, it->second, path, "listen");
     if (!m.valid()) continue;
     // A listen is a frontend and a backend of the same name, wired together.
     proxy::Frontend fe;
@@ -1170,7 +1183,7 @@ void readListens(LoaderState& st, const YAML::Node& node, proxy::Config* out) {
 }
 
 void readStats(LoaderState& st, const YAML::Node& node, proxy::Config* out) {
-  MapReader m(st.yaml, node, "stats");
+  MapReader m(st.yaml, node, "stats", "stats");
   if (!m.valid()) return;
   proxy::Stats s;
   if (m.require("bind")) {
@@ -1197,7 +1210,7 @@ void readStats(LoaderState& st, const YAML::Node& node, proxy::Config* out) {
           a.IsSequence() ? m.pathOf("auth") + "[" + std::to_string(i) + "]" : m.pathOf("auth");
       proxy::StatsUser u;
       if (items[i].IsMap()) {
-        MapReader um(st.yaml, items[i], p);
+        MapReader um(st.yaml, items[i], p, "stats.auth");
         if (um.require("user")) um.string("user", &u.user);
         if (um.require("password")) um.string("password", &u.password);
         um.finish();
@@ -1239,7 +1252,7 @@ void readStats(LoaderState& st, const YAML::Node& node, proxy::Config* out) {
 }
 
 void readPrometheus(LoaderState& st, const YAML::Node& node, proxy::Config* out) {
-  MapReader m(st.yaml, node, "prometheus");
+  MapReader m(st.yaml, node, "prometheus", "prometheus");
   if (!m.valid()) return;
   proxy::Prometheus p;
   if (m.require("bind")) {
@@ -1312,3 +1325,1711 @@ void crossCheckProxy(LoaderState& st, const proxy::Config& cfg) {
 }
 
 }  // namespace tandem::appliance::schema
+
+// ---- the configuration reference of the keys read above (config_reference.h) -------------
+
+namespace tandem::appliance::reference {
+
+const Part& proxyReference() {
+  static const Part part{
+      {
+          {.id = "frontend",
+           .title = "Frontend",
+           .doc = "One entry of the top-level frontends map (NAME -> frontend): the listening "
+                  "sockets, ACLs, HTTP rules and routing to backends of one HAProxy-style "
+                  "frontend. A listen section accepts the same keys except use_backend and "
+                  "default_backend, since it routes to its own servers."},
+          {.id = "bind",
+           .title = "Bind",
+           .doc = "The mapping form of one listening socket in the bind key of a frontend or "
+                  "listen, {address, crt, ...}. The bind key also takes a plain \"ADDRESS:PORT\" "
+                  "string, or a list mixing such strings and mappings (a single mapping must be "
+                  "written as a one-item list)."},
+          {.id = "timeout",
+           .title = "Timeouts",
+           .doc = "The timeout mapping under defaults, frontends, backends and listens; a section "
+                  "starts from defaults.timeout and overrides single keys. Client-side timeouts "
+                  "(client, http_request, keep_alive) are taken from the frontend, server-side "
+                  "ones (connect, server, queue, tunnel, check) from the backend."},
+          {.id = "acl",
+           .title = "ACL",
+           .doc = "One named test over the request, a value of the acls map (ACL NAME -> acl) of a "
+                  "frontend, backend or listen. It has exactly one criterion and is used by name "
+                  "in if/unless conditions (and, or, not, parentheses; HAProxy's implicit and, ! "
+                  "and || also work)."},
+          {.id = "http_request",
+           .title = "HTTP request rule",
+           .doc =
+               "One item of the http_request list of a frontend, listen or backend in mode http: "
+               "exactly one action key plus an optional if or unless condition. Rules run in order "
+               "on every request, the frontend's before the chosen backend's; deny, redirect, "
+               "return and an over-limit track answer the request and stop the rules."},
+          {.id = "http_request.deny",
+           .title = "Deny options",
+           .doc = "The mapping form of an http_request deny action, {status: N}; deny also takes a "
+                  "bare status code, or no value for 403."},
+          {.id = "http_request.redirect",
+           .title = "Redirect",
+           .doc = "The value of an http_request redirect action: exactly one of scheme, location "
+                  "or prefix, and an optional code."},
+          {.id = "http_request.return",
+           .title = "Return",
+           .doc = "The value of an http_request return action: a complete response made by the "
+                  "proxy itself (a maintenance page, a health endpoint) from a string or a file."},
+          {.id = "header_args",
+           .title = "Header name and value",
+           .doc = "The {name, value} mapping of a set_header or add_header action in http_request "
+                  "and http_response rules."},
+          {.id = "http_response",
+           .title = "HTTP response rule",
+           .doc = "One item of the http_response list of a frontend, listen or backend in mode "
+                  "http: one header action plus an optional if or unless condition, applied to the "
+                  "response head sent to the client. Conditions are evaluated on the request when "
+                  "it is routed (ACLs see the request, not the response)."},
+          {.id = "rate_limit",
+           .title = "Rate-limit table",
+           .doc = "One per-source request-rate table, a value of the rate_limits map (table NAME "
+                  "-> rate_limit) of a frontend or listen in mode http. An http_request track rule "
+                  "naming the table counts each request in it and refuses those over the limit."},
+          {.id = "use_backend",
+           .title = "use_backend rule",
+           .doc = "One item of the use_backend list of a frontend: the backend to route to when "
+                  "the rule's if/unless condition holds. Rules are tried in order; default_backend "
+                  "is used when none matches."},
+          {.id = "stats",
+           .title = "Stats page",
+           .doc = "The top-level stats section: HAProxy's statistics page (HTML, URI;csv and "
+                  "URI;json) on a listener of its own, with optional basic auth and server-state "
+                  "admin buttons."},
+          {.id = "stats.auth",
+           .title = "Stats user",
+           .doc = "One user of stats.auth in mapping form, {user, password}; the same user may be "
+                  "written as the string \"user:password\"."},
+          {.id = "prometheus",
+           .title = "Prometheus exporter",
+           .doc = "The top-level prometheus section: a Prometheus text-format (0.0.4) metrics "
+                  "endpoint on a listener of its own."},
+          {.id = "listen",
+           .title = "Listen",
+           .doc = "One named listen under `listens`: a frontend and a backend of the same name "
+                  "wired together (HAProxy's listen section), for a service with one pool."},
+          {.id = "backend",
+           .title = "Backend",
+           .doc =
+               "One named backend under `backends`: its server pool, load balancing, connection "
+               "retries, health checks and backend-side HTTP rules. A listen accepts the same keys "
+               "(there acls, http_request and http_response act on the listen's frontend side)."},
+          {.id = "balance",
+           .title = "Balance (mapping form)",
+           .doc =
+               "The mapping form of `balance` in a backend or listen, needed only for options such "
+               "as `whole`; the short form is the bare algorithm name (`balance: leastconn`)."},
+          {.id = "check",
+           .title = "Health check",
+           .doc = "The `check` mapping of a backend or listen: how its servers are health-checked "
+                  "and the default check schedule. Its presence turns checks on for every server "
+                  "of the section that does not say `check: false`."},
+          {.id = "http_expect",
+           .title = "HTTP check expectation",
+           .doc = "One rule of `check.expect` for a `type: http` check: a mapping, or a list of "
+                  "them that must all hold. Without any rule a 2xx or 3xx answer passes."},
+          {.id = "tcp_check_step",
+           .title = "TCP script step",
+           .doc = "One item of `check.steps` for a `type: tcp-script` check, holding exactly one "
+                  "action: connect, send, send_binary or expect. Steps run in order; when the "
+                  "first is not a connect, a connection to the server is opened first."},
+          {.id = "tcp_check_step.connect",
+           .title = "TCP script connect step",
+           .doc = "The mapping form of a tcp-script `connect` step (`connect: {port: 25}`); "
+                  "`connect:` with no value (or `true`) connects to the check port (check.port, "
+                  "else the server's port)."},
+          {.id = "tcp_check_step.expect",
+           .title = "TCP script expect step",
+           .doc = "The mapping of a tcp-script `expect` step: what must (or, negated, must not) "
+                  "arrive on the connection before the script goes on."},
+          {.id = "server",
+           .title = "Server",
+           .doc = "One item of the `servers` list of a backend or listen: a real server requests "
+                  "are balanced to, with its weight, limits, initial state and check settings."},
+          {.id = "server.check",
+           .title = "Server check (mapping form)",
+           .doc = "The mapping form of a server's `check` (a boolean is the short form): turns the "
+                  "health check on for this server and overrides the backend's check schedule for "
+                  "it."},
+      },
+      {
+          {.block = "frontend",
+           .key = "mode",
+           .type = "one of http, tcp",
+           .defaultValue = "defaults.mode (http)",
+           .example = "mode: tcp",
+           .equivalent = "HAProxy: mode",
+           .doc = "Selects HTTP processing (parsing, ACLs, rules, routing per request) or a plain "
+                  "TCP relay to default_backend. In tcp mode only src and ssl ACLs are allowed, "
+                  "http_request, http_response and rate_limits are rejected, and every backend "
+                  "used must be in the same mode.",
+           .effectTest =
+               "tests/proxy/tcp_and_integrity_test.py::TcpAndIntegrityTest::test_tcp_integrity"},
+          {.block = "frontend",
+           .key = "timeout",
+           .type = "mapping",
+           .defaultValue = "defaults.timeout",
+           .example = "timeout: { client: 30s, http_request: 5s }",
+           .equivalent = "HAProxy: timeout",
+           .doc = "Overrides single timeouts of defaults.timeout for this frontend. Only the "
+                  "client-side ones (client, http_request, keep_alive) take effect here; the "
+                  "server side follows the backend's values.",
+           .effectTest = "",
+           .child = "timeout"},
+          {.block = "frontend",
+           .key = "maxconn",
+           .type = "integer 0-10000000",
+           .defaultValue = "defaults.maxconn (0 = no per-frontend limit)",
+           .example = "maxconn: 5000",
+           .equivalent = "HAProxy: maxconn",
+           .doc = "Most concurrent client connections this frontend holds across all worker "
+                  "threads; at the limit its listeners stop accepting and new clients wait in the "
+                  "kernel backlog. 0 leaves only global.maxconn.",
+           .effectTest = ""},
+          {.block = "frontend",
+           .key = "bind",
+           .type = "\"ADDRESS:PORT\" string, or list of such strings and/or bind mappings",
+           .defaultValue = "required",
+           .example = "bind: [ \"*:80\", { address: \"*:443\", crt: site.pem } ]",
+           .equivalent = "HAProxy: bind",
+           .doc =
+               "The sockets the frontend listens on. ADDRESS is an IPv4 address, an [IPv6] address "
+               "in brackets, or * (or empty) for 0.0.0.0; host names are refused, and a bind that "
+               "overlaps another bind (including stats and prometheus) is rejected at load time.",
+           .effectTest =
+               "tests/proxy/tls_test.py::TlsTest::test_plain_http_is_redirected_unless_ssl_fc",
+           .child = "bind"},
+          {.block = "frontend",
+           .key = "acls",
+           .type = "map of NAME -> acl",
+           .defaultValue = "none",
+           .example = "acls: { is_api: { path_beg: /api/ } }",
+           .equivalent = "HAProxy: acl",
+           .doc = "Named request tests for the if/unless conditions of this frontend's rules. "
+                  "Names use letters, digits and _ - . : (and, or, not are reserved); LOCALHOST "
+                  "and ssl_fc are built in unless defined here.",
+           .effectTest =
+               "tests/proxy/"
+               "http_proxy_test.py::HttpProxyTest::test_routing_by_path_host_header_and_regex",
+           .child = "acl"},
+          {.block = "frontend",
+           .key = "rate_limits",
+           .type = "map of NAME -> rate_limit",
+           .defaultValue = "none",
+           .example = "rate_limits: { per_ip: { window: 10s, limit: 100 } }",
+           .equivalent = "HAProxy: stick-table type ip ... store http_req_rate(PERIOD)",
+           .doc = "Per-source request-rate tables that this frontend's http_request track rules "
+                  "count into. Needs mode http.",
+           .effectTest =
+               "tests/proxy/http_proxy_test.py::HttpProxyTest::test_rate_limit_per_source",
+           .child = "rate_limit"},
+          {.block = "frontend",
+           .key = "http_request",
+           .type = "list of mappings",
+           .defaultValue = "none",
+           .example = "http_request: [ { deny: 403, if: blocked } ]",
+           .equivalent = "HAProxy: http-request",
+           .doc = "Request rules run in order on every request before routing (deny, redirect, "
+                  "return, header edits, rate tracking). Needs mode http.",
+           .effectTest =
+               "tests/proxy/http_proxy_test.py::HttpProxyTest::test_deny_redirect_and_header_rules",
+           .child = "http_request"},
+          {.block = "frontend",
+           .key = "http_response",
+           .type = "list of mappings",
+           .defaultValue = "none",
+           .example = "http_response: [ { del_header: Server } ]",
+           .equivalent = "HAProxy: http-response",
+           .doc = "Header edits applied to every response sent to the client, after the chosen "
+                  "backend's own http_response rules. Needs mode http.",
+           .effectTest =
+               "tests/proxy/http_proxy_test.py::HttpProxyTest::test_deny_redirect_and_header_rules",
+           .child = "http_response"},
+          {.block = "frontend",
+           .key = "use_backend",
+           .type = "list of mappings",
+           .defaultValue = "none",
+           .example = "use_backend: [ { backend: api, if: is_api } ]",
+           .equivalent = "HAProxy: use_backend",
+           .doc = "Conditional routing per HTTP request: the first rule whose condition holds "
+                  "picks the backend, else default_backend is used (503 when there is none). "
+                  "Frontends only; each rule needs if or unless. A tcp-mode frontend currently "
+                  "ignores these rules and always uses default_backend.",
+           .effectTest =
+               "tests/proxy/"
+               "http_proxy_test.py::HttpProxyTest::test_routing_by_path_host_header_and_regex",
+           .child = "use_backend"},
+          {.block = "frontend",
+           .key = "default_backend",
+           .type = "string (backend or listen name)",
+           .defaultValue = "required unless use_backend rules exist or an unconditional "
+                           "deny/redirect/return answers every request",
+           .example = "default_backend: app",
+           .equivalent = "HAProxy: default_backend",
+           .doc = "The backend used when no use_backend rule matches; it must exist and be in the "
+                  "same mode as the frontend. Frontends only (a listen uses its own servers).",
+           .effectTest =
+               "tests/proxy/"
+               "http_proxy_test.py::HttpProxyTest::test_routing_by_path_host_header_and_regex"},
+          {.block = "frontend",
+           .key = "log",
+           .type = "refused",
+           .defaultValue = "none",
+           .example = "log: { httplog: true }",
+           .equivalent = "HAProxy: option httplog / option dontlognull",
+           .doc = "Refused: Tandem does not write per-request access logs yet, so `tandem check` "
+                  "rejects this key rather than let anyone believe requests are logged.",
+           .effectTest = "tests/appliance/broken_configs_test.cc::Table/"
+                         "BrokenConfigTest.RejectedAtExactLocation/access_log_in_frontend"},
+          {.block = "bind",
+           .key = "address",
+           .type = "address:port (IPv4, [IPv6] or *)",
+           .defaultValue = "required",
+           .example = "address: \"[::]:443\"",
+           .equivalent = "HAProxy: bind ADDRESS:PORT",
+           .doc = "The address and port to listen on; * or an empty host means 0.0.0.0 (IPv4 only) "
+                  "and host names are refused. The socket is bound with IP_FREEBIND, so a virtual "
+                  "IP not yet present on this node can be used.",
+           .effectTest =
+               "tests/proxy/tls_test.py::TlsTest::test_https_with_alpn_and_forwarded_proto"},
+          {.block = "bind",
+           .key = "ssl",
+           .type = "boolean",
+           .defaultValue = "false (true when crt is given)",
+           .example = "ssl: true",
+           .equivalent = "HAProxy: bind ... ssl",
+           .doc =
+               "Marks the socket as TLS. TLS needs crt, and a crt alone already turns TLS on, so "
+               "ssl: true without crt is rejected and ssl: false next to a crt is overridden.",
+           .effectTest = "tests/appliance/broken_configs_test.cc::Table/"
+                         "BrokenConfigTest.RejectedAtExactLocation/ssl_without_crt"},
+          {.block = "bind",
+           .key = "crt",
+           .type = "file path or list of file paths (a directory loads its *.pem)",
+           .defaultValue = "none",
+           .example = "crt: [ /etc/tandem/a.pem, /etc/tandem/b.pem ]",
+           .equivalent = "HAProxy: bind ... crt",
+           .doc = "Combined PEM files (certificate chain plus private key) that turn on TLS for "
+                  "this socket; each is checked at load time and relative paths resolve against "
+                  "the config file's folder. The certificate is picked by SNI (exact or wildcard "
+                  "name), the first one when the name is absent or unknown.",
+           .effectTest = "tests/proxy/tls_test.py::TlsTest::test_sni_picks_the_certificate"},
+          {.block = "bind",
+           .key = "alpn",
+           .type = "list of strings (a string for one)",
+           .defaultValue = "http/1.1 in mode http, none in mode tcp",
+           .example = "alpn: [ http/1.1 ]",
+           .equivalent = "HAProxy: bind ... alpn",
+           .doc = "Protocols offered in the TLS ALPN extension of a crt bind. An HTTP frontend may "
+                  "offer only http/1.1 and http/1.0 (HTTP/2 is not supported); a tcp one may offer "
+                  "any protocol its servers speak.",
+           .effectTest = ""},
+          {.block = "bind",
+           .key = "backlog",
+           .type = "integer 1-65535",
+           .defaultValue = "1024",
+           .example = "backlog: 4096",
+           .equivalent = "HAProxy: bind ... backlog",
+           .doc = "Length of the kernel accept queue given to listen() (the kernel caps it at "
+                  "net.core.somaxconn); applied again to sockets inherited across a reload.",
+           .effectTest = ""},
+          {.block = "bind",
+           .key = "v6only",
+           .type = "boolean",
+           .defaultValue = "true",
+           .example = "v6only: false",
+           .equivalent = "HAProxy: bind ... v6only",
+           .doc =
+               "Sets IPV6_V6ONLY on an IPv6 socket: true accepts IPv6 only, false lets [::]:PORT "
+               "also accept IPv4 clients as mapped addresses. No effect on IPv4 binds.",
+           .effectTest = ""},
+          {.block = "timeout",
+           .key = "connect",
+           .type = "duration",
+           .defaultValue = "5s",
+           .example = "connect: 2s",
+           .equivalent = "HAProxy: timeout connect",
+           .doc =
+               "How long to wait for a server to accept a TCP connection (1ms-24h); on expiry the "
+               "attempt fails and retries/redispatch apply, ending in 503. Taken from the backend.",
+           .effectTest = ""},
+          {.block = "timeout",
+           .key = "client",
+           .type = "duration",
+           .defaultValue = "50s",
+           .example = "client: 30s",
+           .equivalent = "HAProxy: timeout client",
+           .doc = "Client-side inactivity (1ms-24h): how long sending to a client that reads "
+                  "nothing may stall before the connection is dropped. In mode tcp the idle "
+                  "timeout is the longer of client and server. Taken from the frontend.",
+           .effectTest = ""},
+          {.block = "timeout",
+           .key = "server",
+           .type = "duration",
+           .defaultValue = "50s",
+           .example = "server: 30s",
+           .equivalent = "HAProxy: timeout server",
+           .doc = "Server-side inactivity (1ms-24h) while the request is sent and the response "
+                  "awaited or read: 504 when no response head has arrived, else the connection is "
+                  "cut. Taken from the backend.",
+           .effectTest =
+               "tests/proxy/http_proxy_test.py::HttpProxyTest::test_504_on_server_timeout"},
+          {.block = "timeout",
+           .key = "http_request",
+           .type = "duration",
+           .defaultValue = "10s",
+           .example = "http_request: 5s",
+           .equivalent = "HAProxy: timeout http-request",
+           .doc = "Time allowed from the connection's start (TLS handshake included) for a "
+                  "complete request head (1ms-24h): a partial head gets 408, a silent connection "
+                  "is closed. Taken from the frontend.",
+           .effectTest =
+               "tests/proxy/http_proxy_test.py::HttpProxyTest::test_408_when_the_head_is_too_slow"},
+          {.block = "timeout",
+           .key = "keep_alive",
+           .type = "duration",
+           .defaultValue = "2s",
+           .example = "keep_alive: 5s",
+           .equivalent = "HAProxy: timeout http-keep-alive",
+           .doc = "How long an idle client keep-alive connection waits for its next request before "
+                  "it is closed (0-24h); 0 uses http_request instead. Taken from the frontend.",
+           .effectTest = ""},
+          {.block = "timeout",
+           .key = "queue",
+           .type = "duration",
+           .defaultValue = "5s",
+           .example = "queue: 1s",
+           .equivalent = "HAProxy: timeout queue",
+           .doc =
+               "How long a request may wait for a free server slot when every usable server is at "
+               "its maxconn, then 503 (0-24h; 0 answers 503 at once). Taken from the backend.",
+           .effectTest =
+               "tests/proxy/http_proxy_test.py::HttpProxyTest::test_queue_timeout_gives_503"},
+          {.block = "timeout",
+           .key = "tunnel",
+           .type = "duration",
+           .defaultValue = "1h",
+           .example = "tunnel: 10m",
+           .equivalent = "HAProxy: timeout tunnel",
+           .doc =
+               "Inactivity timeout of an upgraded connection (WebSocket after 101 Switching "
+               "Protocols), replacing client and server for it (1ms-7d). Taken from the backend.",
+           .effectTest = ""},
+          {.block = "timeout",
+           .key = "check",
+           .type = "duration",
+           .defaultValue = "2s",
+           .example = "check: 1s",
+           .equivalent = "HAProxy: timeout check",
+           .doc = "Time allowed for one health check of a server of this backend, from connect to "
+                  "verdict (1ms-1h); on expiry the check fails as a timeout. It is the default of "
+                  "the backend's check.timeout.",
+           .effectTest = "tests/health/"
+                         "health_checks_test.py::HealthChecksTest::test_hanging_server_goes_down_"
+                         "with_a_timeout"},
+          {.block = "timeout",
+           .key = "client_fin",
+           .type = "refused",
+           .defaultValue = "none",
+           .example = "client_fin: 1s",
+           .equivalent = "HAProxy: timeout client-fin",
+           .doc = "Refused: HAProxy's timeout on a half-closed client side is not applied yet "
+                  "(timeout client, or tunnel in a tunnel, bounds it), so `tandem check` rejects "
+                  "the key.",
+           .effectTest = "tests/appliance/broken_configs_test.cc::Table/"
+                         "BrokenConfigTest.RejectedAtExactLocation/timeout_client_fin_refused"},
+          {.block = "timeout",
+           .key = "server_fin",
+           .type = "refused",
+           .defaultValue = "none",
+           .example = "server_fin: 1s",
+           .equivalent = "HAProxy: timeout server-fin",
+           .doc = "Refused: HAProxy's timeout on a half-closed server side is not applied yet "
+                  "(timeout server, or tunnel in a tunnel, bounds it), so `tandem check` rejects "
+                  "the key.",
+           .effectTest = "tests/appliance/broken_configs_test.cc::Table/"
+                         "BrokenConfigTest.RejectedAtExactLocation/timeout_server_fin_refused"},
+          {.block = "acl",
+           .key = "host",
+           .type = "string or list of strings",
+           .defaultValue = "none",
+           .example = "host: [ example.com, www.example.com ]",
+           .equivalent = "HAProxy: acl NAME hdr(host) -i VALUE",
+           .doc = "Matches when the Host header, port removed, equals one of the values, always "
+                  "case-insensitively. Needs mode http.",
+           .effectTest =
+               "tests/proxy/"
+               "http_proxy_test.py::HttpProxyTest::test_routing_by_path_host_header_and_regex"},
+          {.block = "acl",
+           .key = "path",
+           .type = "string or list of strings",
+           .defaultValue = "none",
+           .example = "path: /health",
+           .equivalent = "HAProxy: acl NAME path VALUE",
+           .doc = "Matches when the request path (query string excluded) equals one of the values; "
+                  "case-insensitive unless ignore_case: false. Needs mode http.",
+           .effectTest =
+               "tests/proxy/stats_page_test.py::StatsPageTest::test_return_answers_from_the_proxy"},
+          {.block = "acl",
+           .key = "path_beg",
+           .type = "string or list of strings",
+           .defaultValue = "none",
+           .example = "path_beg: [ /api/, /v1/ ]",
+           .equivalent = "HAProxy: acl NAME path_beg VALUE",
+           .doc = "Matches when the request path (query string excluded) starts with one of the "
+                  "values; case-insensitive unless ignore_case: false. Needs mode http.",
+           .effectTest =
+               "tests/proxy/"
+               "http_proxy_test.py::HttpProxyTest::test_routing_by_path_host_header_and_regex"},
+          {.block = "acl",
+           .key = "path_end",
+           .type = "string or list of strings",
+           .defaultValue = "none",
+           .example = "path_end: [ .jpg, .png ]",
+           .equivalent = "HAProxy: acl NAME path_end VALUE",
+           .doc = "Matches when the request path (query string excluded) ends with one of the "
+                  "values; case-insensitive unless ignore_case: false. Needs mode http.",
+           .effectTest = ""},
+          {.block = "acl",
+           .key = "path_reg",
+           .type = "regular expression or list of them (PCRE2)",
+           .defaultValue = "none",
+           .example = "path_reg: \"^/v[0-9]+/\"",
+           .equivalent = "HAProxy: acl NAME path_reg REGEX",
+           .doc = "Matches when one of the expressions finds a match anywhere in the request path "
+                  "(query string excluded); compiled at load time, case-insensitive unless "
+                  "ignore_case: false. Needs mode http.",
+           .effectTest =
+               "tests/proxy/"
+               "http_proxy_test.py::HttpProxyTest::test_routing_by_path_host_header_and_regex"},
+          {.block = "acl",
+           .key = "method",
+           .type = "string or list of strings",
+           .defaultValue = "none",
+           .example = "method: [ POST, PUT ]",
+           .equivalent = "HAProxy: acl NAME method VALUE",
+           .doc = "Matches when the request method equals one of the values, always "
+                  "case-sensitively; each value must be an HTTP token. Needs mode http.",
+           .effectTest =
+               "tests/proxy/"
+               "http_proxy_test.py::HttpProxyTest::test_routing_by_path_host_header_and_regex"},
+          {.block = "acl",
+           .key = "header",
+           .type = "string (header name)",
+           .defaultValue = "none",
+           .example = "header: User-Agent",
+           .equivalent = "HAProxy: acl NAME hdr(NAME) ...",
+           .doc = "Tests the request header of this name (any of its occurrences may match); needs "
+                  "exactly one of equals, contains, regex or exists. Needs mode http.",
+           .effectTest =
+               "tests/proxy/"
+               "http_proxy_test.py::HttpProxyTest::test_routing_by_path_host_header_and_regex"},
+          {.block = "acl",
+           .key = "src",
+           .type = "address or network, or list of them",
+           .defaultValue = "none",
+           .example = "src: [ 10.0.0.0/8, \"2001:db8::/32\", 192.0.2.7 ]",
+           .equivalent = "HAProxy: acl NAME src NETWORK",
+           .doc = "Matches when the client address is in one of the IPv4 or IPv6 networks (a bare "
+                  "address is a single host; host bits past the prefix are rejected). May be "
+                  "combined with src_file; allowed in mode tcp.",
+           .effectTest = ""},
+          {.block = "acl",
+           .key = "ssl",
+           .type = "boolean (only true)",
+           .defaultValue = "none",
+           .example = "ssl: true",
+           .equivalent = "HAProxy: ssl_fc",
+           .doc = "Matches when the client connection is TLS (it arrived on a bind with crt); ssl: "
+                  "false is rejected, use not in the condition. The built-in ACL ssl_fc does the "
+                  "same without a definition; allowed in mode tcp.",
+           .effectTest = ""},
+          {.block = "acl",
+           .key = "src_file",
+           .type = "file path or list of file paths",
+           .defaultValue = "none",
+           .example = "src_file: /etc/tandem/blocklist.txt",
+           .equivalent = "HAProxy: acl NAME src -f FILE",
+           .doc = "Files of addresses or networks, one per line with # comments, read at load time "
+                  "into the same list as src (a bad line is reported at its file and line). "
+                  "Relative paths resolve against the config file's folder; changes need a reload.",
+           .effectTest = ""},
+          {.block = "acl",
+           .key = "ignore_case",
+           .type = "boolean",
+           .defaultValue = "true",
+           .example = "ignore_case: false",
+           .equivalent = "HAProxy: -i (on by default here)",
+           .doc =
+               "Case-insensitive matching for path, path_beg, path_end, path_reg and the equals, "
+               "contains and regex header tests; host always ignores case and method never does.",
+           .effectTest = ""},
+          {.block = "acl",
+           .key = "equals",
+           .type = "string or list of strings",
+           .defaultValue = "none",
+           .example = "equals: [ \"yes\", \"1\" ]",
+           .equivalent = "HAProxy: acl NAME hdr(NAME) VALUE",
+           .doc = "With header: matches when a value of the header equals one of these strings, "
+                  "case-insensitively unless ignore_case: false.",
+           .effectTest = ""},
+          {.block = "acl",
+           .key = "contains",
+           .type = "string or list of strings",
+           .defaultValue = "none",
+           .example = "contains: mobile",
+           .equivalent = "HAProxy: acl NAME hdr_sub(NAME) VALUE",
+           .doc = "With header: matches when a value of the header contains one of these strings, "
+                  "case-insensitively unless ignore_case: false.",
+           .effectTest =
+               "tests/proxy/"
+               "http_proxy_test.py::HttpProxyTest::test_routing_by_path_host_header_and_regex"},
+          {.block = "acl",
+           .key = "regex",
+           .type = "regular expression or list of them (PCRE2)",
+           .defaultValue = "none",
+           .example = "regex: \"^Bearer \"",
+           .equivalent = "HAProxy: acl NAME hdr_reg(NAME) REGEX",
+           .doc = "With header: matches when one of these expressions finds a match in a value of "
+                  "the header; compiled at load time, case-insensitive unless ignore_case: false.",
+           .effectTest = ""},
+          {.block = "acl",
+           .key = "exists",
+           .type = "boolean (only true)",
+           .defaultValue = "none",
+           .example = "exists: true",
+           .equivalent = "HAProxy: acl NAME req.hdr(NAME) -m found",
+           .doc = "With header: matches when the header is present, whatever its value; exists: "
+                  "false is rejected, use not in the condition.",
+           .effectTest = "tests/proxy/"
+                         "http_proxy_test.py::HttpProxyTest::test_deny_redirect_and_header_rules"},
+          {.block = "http_request",
+           .key = "deny",
+           .type = "status code 200-599, empty, or mapping",
+           .defaultValue = "none (status 403)",
+           .example = "deny: 403",
+           .equivalent = "HAProxy: http-request deny [deny_status N]",
+           .doc = "Answers the request from the proxy with this status (403 when empty), using the "
+                  "defaults.errorfiles page for it if any, and closes the connection. Without an "
+                  "errorfile only 400, 403, 408, 429, 431, 500, 502, 503 and 504 have a built-in "
+                  "page; any other code is currently sent as 500.",
+           .effectTest =
+               "tests/proxy/http_proxy_test.py::HttpProxyTest::test_deny_redirect_and_header_rules",
+           .child = "http_request.deny"},
+          {.block = "http_request",
+           .key = "redirect",
+           .type = "mapping",
+           .defaultValue = "none",
+           .example = "redirect: { scheme: https, code: 301 }",
+           .equivalent = "HAProxy: http-request redirect",
+           .doc = "Answers with a redirect (no body, cache-control: no-cache) and closes the "
+                  "connection.",
+           .effectTest =
+               "tests/proxy/http_proxy_test.py::HttpProxyTest::test_deny_redirect_and_header_rules",
+           .child = "http_request.redirect"},
+          {.block = "http_request",
+           .key = "return",
+           .type = "mapping",
+           .defaultValue = "none",
+           .example = "return: { status: 503, string: \"maintenance\" }",
+           .equivalent = "HAProxy: http-request return",
+           .doc =
+               "Answers with a response made by the proxy itself (no backend involved; a frontend "
+               "whose rules answer every request needs no backend) and closes the connection.",
+           .effectTest =
+               "tests/proxy/stats_page_test.py::StatsPageTest::test_return_answers_from_the_proxy",
+           .child = "http_request.return"},
+          {.block = "http_request",
+           .key = "set_header",
+           .type = "mapping {name, value}",
+           .defaultValue = "none",
+           .example = "set_header: { name: X-Env, value: prod }",
+           .equivalent = "HAProxy: http-request set-header",
+           .doc =
+               "Replaces every occurrence of the header in the request sent to the server with one "
+               "field carrying the value (a later set_header or del_header of the same name wins).",
+           .effectTest =
+               "tests/proxy/http_proxy_test.py::HttpProxyTest::test_deny_redirect_and_header_rules",
+           .child = "header_args"},
+          {.block = "http_request",
+           .key = "add_header",
+           .type = "mapping {name, value}",
+           .defaultValue = "none",
+           .example = "add_header: { name: X-Via, value: tandem }",
+           .equivalent = "HAProxy: http-request add-header",
+           .doc = "Appends a header field to the request sent to the server, keeping any fields of "
+                  "that name already there.",
+           .effectTest = "",
+           .child = "header_args"},
+          {.block = "http_request",
+           .key = "del_header",
+           .type = "string (header name)",
+           .defaultValue = "none",
+           .example = "del_header: X-Internal",
+           .equivalent = "HAProxy: http-request del-header",
+           .doc = "Removes every field of this name (case-insensitive) from the request sent to "
+                  "the server.",
+           .effectTest = "tests/proxy/"
+                         "http_proxy_test.py::HttpProxyTest::test_deny_redirect_and_header_rules"},
+          {.block = "http_request",
+           .key = "track",
+           .type = "string (rate_limits table name)",
+           .defaultValue = "none",
+           .example = "track: per_ip",
+           .equivalent =
+               "HAProxy: http-request track-sc0 src table NAME (with a deny on sc_http_req_rate)",
+           .doc = "Counts the request in the named rate_limits table of this frontend under the "
+                  "client address; over the table's limit the request is refused with the table's "
+                  "status. Frontends and listens only.",
+           .effectTest =
+               "tests/proxy/http_proxy_test.py::HttpProxyTest::test_rate_limit_per_source"},
+          {.block = "http_request",
+           .key = "if",
+           .type = "string (condition over ACL names)",
+           .defaultValue = "none (always applies)",
+           .example = "if: is_api and not is_post",
+           .equivalent = "HAProxy: if CONDITION",
+           .doc =
+               "The rule applies only when the condition holds; names are ACLs of this section or "
+               "the built-in LOCALHOST and ssl_fc, checked at load time. Not together with unless.",
+           .effectTest = "tests/proxy/"
+                         "http_proxy_test.py::HttpProxyTest::test_deny_redirect_and_header_rules"},
+          {.block = "http_request",
+           .key = "unless",
+           .type = "string (condition over ACL names)",
+           .defaultValue = "none (always applies)",
+           .example = "unless: ssl_fc",
+           .equivalent = "HAProxy: unless CONDITION",
+           .doc = "The rule applies only when the condition does not hold. Not together with if.",
+           .effectTest =
+               "tests/proxy/tls_test.py::TlsTest::test_plain_http_is_redirected_unless_ssl_fc"},
+          {.block = "http_request.deny",
+           .key = "status",
+           .type = "integer 200-599",
+           .defaultValue = "403",
+           .example = "deny: { status: 429 }",
+           .equivalent = "HAProxy: http-request deny deny_status N",
+           .doc = "Status of the deny answer, the same as writing the bare code after deny; a code "
+                  "without a built-in page (400, 403, 408, 429, 431, 500, 502-504) or a "
+                  "defaults.errorfiles page is currently sent as 500.",
+           .effectTest = ""},
+          {.block = "http_request.redirect",
+           .key = "scheme",
+           .type = "one of http, https",
+           .defaultValue = "none",
+           .example = "redirect: { scheme: https }",
+           .equivalent = "HAProxy: http-request redirect scheme",
+           .doc = "Redirects to SCHEME://HOST followed by the original path and query, HOST being "
+                  "the request's Host header with its port removed.",
+           .effectTest = "tests/proxy/"
+                         "http_proxy_test.py::HttpProxyTest::test_deny_redirect_and_header_rules"},
+          {.block = "http_request.redirect",
+           .key = "location",
+           .type = "string (URL)",
+           .defaultValue = "none",
+           .example = "redirect: { location: \"https://example.com/moved\" }",
+           .equivalent = "HAProxy: http-request redirect location",
+           .doc = "Redirects to exactly this URL, whatever the request.",
+           .effectTest = ""},
+          {.block = "http_request.redirect",
+           .key = "prefix",
+           .type = "string (URL prefix)",
+           .defaultValue = "none",
+           .example = "redirect: { prefix: \"https://new.example.com\" }",
+           .equivalent = "HAProxy: http-request redirect prefix",
+           .doc = "Redirects to this prefix followed by the original path and query.",
+           .effectTest = ""},
+          {.block = "http_request.redirect",
+           .key = "code",
+           .type = "one of 301, 302, 303, 307, 308",
+           .defaultValue = "302",
+           .example = "redirect: { scheme: https, code: 301 }",
+           .equivalent = "HAProxy: http-request redirect ... code",
+           .doc = "Status code of the redirect.",
+           .effectTest = "tests/proxy/"
+                         "http_proxy_test.py::HttpProxyTest::test_deny_redirect_and_header_rules"},
+          {.block = "http_request.return",
+           .key = "status",
+           .type = "integer 200-599",
+           .defaultValue = "200",
+           .example = "return: { status: 503, string: \"down for maintenance\" }",
+           .equivalent = "HAProxy: http-request return status",
+           .doc = "Status code of the answer.",
+           .effectTest =
+               "tests/proxy/stats_page_test.py::StatsPageTest::test_return_answers_from_the_proxy"},
+          {.block = "http_request.return",
+           .key = "content_type",
+           .type = "string (one line)",
+           .defaultValue = "text/plain",
+           .example = "return: { content_type: text/html, file: maintenance.html }",
+           .equivalent = "HAProxy: http-request return content-type",
+           .doc = "Content-Type header of the answer.",
+           .effectTest =
+               "tests/proxy/stats_page_test.py::StatsPageTest::test_return_answers_from_the_proxy"},
+          {.block = "http_request.return",
+           .key = "string",
+           .type = "string",
+           .defaultValue = "none (empty body)",
+           .example = "return: { string: \"ok\" }",
+           .equivalent = "HAProxy: http-request return string",
+           .doc = "Body of the answer (not sent to HEAD requests). Not together with file.",
+           .effectTest =
+               "tests/proxy/stats_page_test.py::StatsPageTest::test_return_answers_from_the_proxy"},
+          {.block = "http_request.return",
+           .key = "file",
+           .type = "file path",
+           .defaultValue = "none",
+           .example = "return: { content_type: text/html, file: maintenance.html }",
+           .equivalent = "HAProxy: http-request return file",
+           .doc =
+               "File whose content is the body, read once at load time (edits need a reload); a "
+               "relative path resolves against the config file's folder. Not together with string.",
+           .effectTest =
+               "tests/proxy/stats_page_test.py::StatsPageTest::test_return_answers_from_the_proxy"},
+          {.block = "header_args",
+           .key = "name",
+           .type = "string (header name)",
+           .defaultValue = "required",
+           .example = "name: X-Frame-Options",
+           .equivalent = "HAProxy: set-header NAME ... / add-header NAME ...",
+           .doc = "Name of the header field to set or add; must be a valid HTTP token.",
+           .effectTest = "tests/proxy/"
+                         "http_proxy_test.py::HttpProxyTest::test_deny_redirect_and_header_rules"},
+          {.block = "header_args",
+           .key = "value",
+           .type = "string",
+           .defaultValue = "required",
+           .example = "value: DENY",
+           .equivalent = "HAProxy: set-header ... FMT / add-header ... FMT",
+           .doc = "Value of the header field, sent literally (no HAProxy log-format expansion such "
+                  "as %[src]).",
+           .effectTest = "tests/proxy/"
+                         "http_proxy_test.py::HttpProxyTest::test_deny_redirect_and_header_rules"},
+          {.block = "http_response",
+           .key = "set_header",
+           .type = "mapping {name, value}",
+           .defaultValue = "none",
+           .example = "set_header: { name: X-Frame-Options, value: DENY }",
+           .equivalent = "HAProxy: http-response set-header",
+           .doc = "Replaces every occurrence of the header in the response sent to the client with "
+                  "one field carrying the value.",
+           .effectTest =
+               "tests/proxy/http_proxy_test.py::HttpProxyTest::test_deny_redirect_and_header_rules",
+           .child = "header_args"},
+          {.block = "http_response",
+           .key = "add_header",
+           .type = "mapping {name, value}",
+           .defaultValue = "none",
+           .example = "add_header: { name: Vary, value: Origin }",
+           .equivalent = "HAProxy: http-response add-header",
+           .doc = "Appends a header field to the response sent to the client, keeping any fields "
+                  "of that name already there.",
+           .effectTest = "",
+           .child = "header_args"},
+          {.block = "http_response",
+           .key = "del_header",
+           .type = "string (header name)",
+           .defaultValue = "none",
+           .example = "del_header: Server",
+           .equivalent = "HAProxy: http-response del-header",
+           .doc = "Removes every field of this name (case-insensitive) from the response sent to "
+                  "the client.",
+           .effectTest = "tests/proxy/"
+                         "http_proxy_test.py::HttpProxyTest::test_deny_redirect_and_header_rules"},
+          {.block = "http_response",
+           .key = "if",
+           .type = "string (condition over ACL names)",
+           .defaultValue = "none (always applies)",
+           .example = "if: is_api",
+           .equivalent = "HAProxy: if CONDITION",
+           .doc = "The rule applies only when the condition holds, evaluated on the request when "
+                  "it is routed. Not together with unless.",
+           .effectTest = ""},
+          {.block = "http_response",
+           .key = "unless",
+           .type = "string (condition over ACL names)",
+           .defaultValue = "none (always applies)",
+           .example = "unless: LOCALHOST",
+           .equivalent = "HAProxy: unless CONDITION",
+           .doc = "The rule applies only when the condition does not hold, evaluated on the "
+                  "request when it is routed. Not together with if.",
+           .effectTest = ""},
+          {.block = "rate_limit",
+           .key = "key",
+           .type = "one of src",
+           .defaultValue = "src",
+           .example = "key: src",
+           .equivalent = "HAProxy: stick-table type ip + track-sc0 src",
+           .doc = "What requests are counted under: the client address (IPv4 and IPv6), the only "
+                  "key supported.",
+           .effectTest = ""},
+          {.block = "rate_limit",
+           .key = "window",
+           .type = "duration",
+           .defaultValue = "10s",
+           .example = "window: 10s",
+           .equivalent = "HAProxy: store http_req_rate(PERIOD)",
+           .doc = "Period the request rate is measured over (1ms-24h), as a sliding window like "
+                  "HAProxy's http_req_rate.",
+           .effectTest =
+               "tests/proxy/http_proxy_test.py::HttpProxyTest::test_rate_limit_per_source"},
+          {.block = "rate_limit",
+           .key = "limit",
+           .type = "integer 1-1000000000",
+           .defaultValue = "required",
+           .example = "limit: 100",
+           .equivalent = "HAProxy: http-request deny if { sc_http_req_rate(0) gt N }",
+           .doc = "Most requests one source may make per window; a tracked request that takes the "
+                  "rate above it is refused with status.",
+           .effectTest =
+               "tests/proxy/http_proxy_test.py::HttpProxyTest::test_rate_limit_per_source"},
+          {.block = "rate_limit",
+           .key = "status",
+           .type = "integer 400-599",
+           .defaultValue = "429",
+           .example = "status: 503",
+           .equivalent = "HAProxy: http-request deny deny_status N",
+           .doc = "Status of the answer to a request over the limit, with the defaults.errorfiles "
+                  "page for it if any; a code without a built-in page (400, 403, 408, 429, 431, "
+                  "500, 502-504) or an errorfile is currently sent as 500.",
+           .effectTest = ""},
+          {.block = "rate_limit",
+           .key = "size",
+           .type = "size (entries, accepts k/m/g)",
+           .defaultValue = "100k (102400 entries)",
+           .example = "size: 100k",
+           .equivalent = "HAProxy: stick-table size",
+           .doc = "Most sources tracked at once (split over 64 shards, at least one entry each); "
+                  "when full, entries idle longer than expire are dropped, and a source that still "
+                  "finds no room is not limited.",
+           .effectTest = "tests/proxy/"
+                         "rate_limiter_test.cc::RateLimiter."
+                         "FullTableForgetsIdleEntriesAndNeverRefusesNewcomers"},
+          {.block = "rate_limit",
+           .key = "expire",
+           .type = "duration",
+           .defaultValue = "30s",
+           .example = "expire: 30s",
+           .equivalent = "HAProxy: stick-table expire",
+           .doc = "How long a source's entry may stay idle before a full table may drop it "
+                  "(1ms-7d); shorter than window draws a warning.",
+           .effectTest =
+               "tests/proxy/"
+               "rate_limiter_test.cc::RateLimiter.IdleEntriesMakeRoomSoNewcomersAreCounted"},
+          {.block = "use_backend",
+           .key = "backend",
+           .type = "string (backend or listen name)",
+           .defaultValue = "required",
+           .example = "backend: api",
+           .equivalent = "HAProxy: use_backend NAME",
+           .doc = "The backend to route to when the condition holds; it must exist and be in the "
+                  "frontend's mode.",
+           .effectTest =
+               "tests/proxy/"
+               "http_proxy_test.py::HttpProxyTest::test_routing_by_path_host_header_and_regex"},
+          {.block = "use_backend",
+           .key = "if",
+           .type = "string (condition over ACL names)",
+           .defaultValue = "none (one of if, unless is required)",
+           .example = "if: is_api or is_api_host",
+           .equivalent = "HAProxy: use_backend NAME if CONDITION",
+           .doc = "The rule routes only when the condition holds. A rule with neither if nor "
+                  "unless is rejected (use default_backend).",
+           .effectTest =
+               "tests/proxy/"
+               "http_proxy_test.py::HttpProxyTest::test_routing_by_path_host_header_and_regex"},
+          {.block = "use_backend",
+           .key = "unless",
+           .type = "string (condition over ACL names)",
+           .defaultValue = "none (one of if, unless is required)",
+           .example = "unless: is_static",
+           .equivalent = "HAProxy: use_backend NAME unless CONDITION",
+           .doc = "The rule routes only when the condition does not hold. Not together with if.",
+           .effectTest = ""},
+          {.block = "stats",
+           .key = "bind",
+           .type = "address:port",
+           .defaultValue = "required",
+           .example = "bind: \"127.0.0.1:8404\"",
+           .equivalent = "HAProxy: bind (of a listen section with stats enable)",
+           .doc = "Listening address of the stats page (an IP or *, not a host name); it must not "
+                  "overlap any other bind.",
+           .effectTest = "tests/proxy/stats_page_test.py::StatsPageTest::test_stats_html_csv_json"},
+          {.block = "stats",
+           .key = "uri",
+           .type = "string (starts with /)",
+           .defaultValue = "/stats",
+           .example = "uri: \"/haproxy?stats\"",
+           .equivalent = "HAProxy: stats uri",
+           .doc =
+               "Where the page is served; URI;csv and URI;json give the same data as CSV and JSON, "
+               "other paths get 404. A query part (the classic /haproxy?stats) is allowed.",
+           .effectTest = "tests/proxy/stats_page_test.py::StatsPageTest::test_stats_html_csv_json"},
+          {.block = "stats",
+           .key = "refresh",
+           .type = "duration (bare number = seconds)",
+           .defaultValue = "10s",
+           .example = "refresh: 5s",
+           .equivalent = "HAProxy: stats refresh",
+           .doc = "Auto-refresh period of the HTML page, written as a meta refresh in whole "
+                  "seconds (1s-24h).",
+           .effectTest = "tests/proxy/stats_page_test.py::StatsPageTest::test_stats_html_csv_json"},
+          {.block = "stats",
+           .key = "auth",
+           .type = "list of \"user:password\" strings and/or mappings (a string for one)",
+           .defaultValue = "none (no authentication)",
+           .example = "auth: [ \"admin:s3cret\" ]",
+           .equivalent = "HAProxy: stats auth",
+           .doc = "Users allowed in with HTTP basic auth; anyone else gets 401. Without users the "
+                  "page is open to every client that reaches the bind.",
+           .effectTest = "tests/proxy/stats_page_test.py::StatsPageTest::test_stats_needs_auth",
+           .child = "stats.auth"},
+          {.block = "stats",
+           .key = "admin_allowed_from",
+           .type = "network or list of networks",
+           .defaultValue = "none (read-only page)",
+           .example = "admin_allowed_from: [ 10.0.0.0/8 ]",
+           .equivalent = "HAProxy: stats admin if { src NETWORK }",
+           .doc = "Clients in these networks get buttons to set servers ready, drain or maint and "
+                  "may POST such changes (cross-site posts are refused); others get a read-only "
+                  "page and 403 on POST. A warning is given when auth is empty.",
+           .effectTest = "tests/proxy/"
+                         "stats_page_test.py::StatsAdminTest::test_only_allowed_clients_see_and_"
+                         "use_the_buttons"},
+          {.block = "stats.auth",
+           .key = "user",
+           .type = "string",
+           .defaultValue = "required",
+           .example = "user: admin",
+           .equivalent = "HAProxy: stats auth USER:PASSWORD",
+           .doc = "User name accepted by the stats page's basic auth.",
+           .effectTest = "tests/proxy/stats_page_test.py::StatsPageTest::test_stats_html_csv_json"},
+          {.block = "stats.auth",
+           .key = "password",
+           .type = "string",
+           .defaultValue = "required",
+           .example = "password: s3cret",
+           .equivalent = "HAProxy: stats auth USER:PASSWORD",
+           .doc = "Clear-text password of the user; must not be empty.",
+           .effectTest = "tests/proxy/stats_page_test.py::StatsPageTest::test_stats_needs_auth"},
+          {.block = "prometheus",
+           .key = "bind",
+           .type = "address:port",
+           .defaultValue = "required",
+           .example = "bind: \"127.0.0.1:9101\"",
+           .equivalent =
+               "HAProxy: bind (of a frontend with http-request use-service prometheus-exporter)",
+           .doc = "Listening address of the metrics endpoint (an IP or *, not a host name); it "
+                  "must not overlap any other bind.",
+           .effectTest = "tests/proxy/stats_page_test.py::StatsPageTest::test_prometheus_exporter"},
+          {.block = "prometheus",
+           .key = "path",
+           .type = "string (starts with /)",
+           .defaultValue = "/metrics",
+           .example = "path: /metrics",
+           .equivalent =
+               "HAProxy: http-request use-service prometheus-exporter if { path /metrics }",
+           .doc = "Path the metrics are served at (query string ignored); other paths get 404.",
+           .effectTest = "tests/proxy/stats_page_test.py::StatsPageTest::test_prometheus_exporter"},
+          {.block = "backend",
+           .key = "mode",
+           .type = "one of http, tcp",
+           .defaultValue = "http (or defaults.mode)",
+           .example = "mode: tcp",
+           .equivalent = "HAProxy: mode",
+           .doc = "Declares the backend's protocol; every frontend routing to it must have the "
+                  "same mode, and forwardfor, balance uri and HTTP-inspecting ACLs need mode http. "
+                  "The frontend's mode decides how traffic is proxied.",
+           .effectTest = "tests/appliance/broken_configs_test.cc::Table/"
+                         "BrokenConfigTest.RejectedAtExactLocation/mode_mismatch"},
+          {.block = "backend",
+           .key = "timeout",
+           .type = "mapping",
+           .defaultValue = "from defaults.timeout",
+           .example = "timeout: { server: 30s, queue: 2s }",
+           .equivalent = "HAProxy: timeout",
+           .doc = "Timeouts of this backend, each key overriding the value from defaults; the "
+                  "backend's connect, server, queue, tunnel and check timeouts are the ones used "
+                  "for requests routed here.",
+           .effectTest =
+               "tests/proxy/http_proxy_test.py::HttpProxyTest::test_504_on_server_timeout",
+           .child = "timeout"},
+          {.block = "backend",
+           .key = "balance",
+           .type = "one of roundrobin, leastconn, source, uri, first, or mapping",
+           .defaultValue = "roundrobin (or defaults.balance)",
+           .example = "balance: leastconn",
+           .equivalent = "HAProxy: balance",
+           .doc = "How a server is chosen: roundrobin (smooth weighted), leastconn (fewest active "
+                  "connections per weight), source (weighted hash of the client IP), uri (weighted "
+                  "hash of the path; needs mode http) or first (first server in order with a free "
+                  "maxconn slot).",
+           .effectTest = "tests/proxy/"
+                         "http_proxy_test.py::HttpProxyTest::test_leastconn_avoids_the_busy_server",
+           .child = "balance"},
+          {.block = "backend",
+           .key = "forwardfor",
+           .type = "boolean",
+           .defaultValue = "false",
+           .example = "forwardfor: true",
+           .equivalent = "HAProxy: option forwardfor",
+           .doc = "Adds X-Forwarded-For with the client address and X-Forwarded-Proto (http or "
+                  "https) to every request sent to the servers; an X-Forwarded-Proto sent by the "
+                  "client is removed so it cannot be forged. Needs mode http.",
+           .effectTest =
+               "tests/proxy/"
+               "http_proxy_test.py::HttpProxyTest::test_forwardfor_proto_and_host_preserved"},
+          {.block = "backend",
+           .key = "retries",
+           .type = "integer 0-100",
+           .defaultValue = "3 (or defaults.retries)",
+           .example = "retries: 2",
+           .equivalent = "HAProxy: retries",
+           .doc = "How many further connection attempts follow a failed one (refused, socket "
+                  "error, timeout connect, or a bodiless idempotent request whose server closed "
+                  "before answering); when all retries + 1 attempts fail the client gets 503 (502 "
+                  "after a failure past connect).",
+           .effectTest = ""},
+          {.block = "backend",
+           .key = "redispatch",
+           .type = "boolean",
+           .defaultValue = "true (or defaults.redispatch)",
+           .example = "redispatch: false",
+           .equivalent = "HAProxy: option redispatch",
+           .doc = "When true, a retry avoids the server that just failed if another usable server "
+                  "exists; when false, a retry may pick any server again, including the failed "
+                  "one. Unlike HAProxy, on by default.",
+           .effectTest = ""},
+          {.block = "backend",
+           .key = "allbackups",
+           .type = "boolean",
+           .defaultValue = "false",
+           .example = "allbackups: true",
+           .equivalent = "HAProxy: option allbackups",
+           .doc = "When no active server is usable, balance traffic over all usable backup servers "
+                  "instead of only the first one in configuration order.",
+           .effectTest =
+               "tests/proxy/http_proxy_test.py::HttpProxyTest::test_allbackups_uses_every_backup"},
+          {.block = "backend",
+           .key = "fullconn",
+           .type = "integer 0-10000000",
+           .defaultValue = "0",
+           .example = "fullconn: 1000",
+           .equivalent = "HAProxy: fullconn",
+           .doc = "The backend load (streams using it, queued ones included) at which servers with "
+                  "a minconn reach their maxconn; below it their limit is max(minconn, maxconn * "
+                  "load / fullconn). 0 means a tenth of the maxconn of the frontends routing here. "
+                  "Refused when no server has a minconn below its maxconn.",
+           .effectTest = "tests/proxy/"
+                         "http_proxy_test.py::HttpProxyTest::test_minconn_and_fullconn_limit_a_"
+                         "server_while_the_backend_is_quiet"},
+          {.block = "backend",
+           .key = "check",
+           .type = "mapping",
+           .defaultValue = "none (no health checks)",
+           .example = "check: { type: http, uri: /health, inter: 2s }",
+           .equivalent = "HAProxy: option httpchk / option tcp-check / option mysql-check / option "
+                         "redis-check with default-server check inter fall rise",
+           .doc = "Health-checks every server of the backend (unless a server says check: false): "
+                  "how to check and how often. A server that fails `fall` checks in a row is DOWN "
+                  "and gets no traffic until `rise` checks pass.",
+           .effectTest = "tests/health/"
+                         "health_checks_test.py::HealthChecksTest::test_wrong_status_down_after_"
+                         "exactly_fall_checks_then_up_after_rise",
+           .child = "check"},
+          {.block = "backend",
+           .key = "servers",
+           .type = "list of mappings",
+           .defaultValue = "none (no servers: every request gets 503, with a warning)",
+           .example = "servers: [ { name: web1, address: \"10.0.0.11:80\" } ]",
+           .equivalent = "HAProxy: server",
+           .doc = "The backend's servers, in configuration order (the order balance first uses); "
+                  "server names are unique within the backend. A backend with only backup servers "
+                  "gets a warning.",
+           .effectTest =
+               "tests/proxy/"
+               "http_proxy_test.py::HttpProxyTest::test_roundrobin_follows_weights_exactly",
+           .child = "server"},
+          {.block = "backend",
+           .key = "acls",
+           .type = "map of NAME -> ACL mapping",
+           .defaultValue = "none",
+           .example = "acls: { is_api: { path_beg: /api/ } }",
+           .equivalent = "HAProxy: acl",
+           .doc = "Named conditions for the `if`/`unless` of this backend's http_request and "
+                  "http_response rules (frontend ACLs are not visible here; LOCALHOST and ssl_fc "
+                  "are built in). ACLs that inspect HTTP need mode http.",
+           .effectTest = "tests/proxy/"
+                         "http_proxy_test.py::HttpProxyTest::test_backend_rules_run_after_the_"
+                         "frontends_on_the_chosen_backend",
+           .child = "acl"},
+          {.block = "backend",
+           .key = "http_request",
+           .type = "list of mappings",
+           .defaultValue = "none",
+           .example = "http_request: [ { set_header: { name: X-Backend, value: api } } ]",
+           .equivalent = "HAProxy: http-request",
+           .doc = "Request rules run in order after the frontend's rules and routing chose this "
+                  "backend, before the request goes to a server (deny, redirect, return, "
+                  "set/add/del_header; track is refused, rate-limit tables exist only in frontends "
+                  "and listens). They run only in mode http.",
+           .effectTest = "tests/proxy/"
+                         "http_proxy_test.py::HttpProxyTest::test_backend_rules_run_after_the_"
+                         "frontends_on_the_chosen_backend",
+           .child = "http_request"},
+          {.block = "backend",
+           .key = "http_response",
+           .type = "list of mappings",
+           .defaultValue = "none",
+           .example = "http_response: [ { del_header: Server } ]",
+           .equivalent = "HAProxy: http-response",
+           .doc = "Header rules (set/add/del_header) applied to responses of this backend, before "
+                  "the frontend's response rules; their conditions are evaluated on the request. "
+                  "They run only in mode http.",
+           .effectTest = "tests/proxy/"
+                         "http_proxy_test.py::HttpProxyTest::test_backend_rules_run_after_the_"
+                         "frontends_on_the_chosen_backend",
+           .child = "http_response"},
+          {.block = "balance",
+           .key = "algorithm",
+           .type = "one of roundrobin, leastconn, source, uri, first",
+           .defaultValue = "required",
+           .example = "balance: { algorithm: uri, whole: true }",
+           .equivalent = "HAProxy: balance <algorithm>",
+           .doc = "The balancing algorithm, as in the short form of balance; uri needs mode http.",
+           .effectTest =
+               "tests/proxy/"
+               "http_proxy_test.py::HttpProxyTest::test_leastconn_avoids_the_busy_server"},
+          {.block = "balance",
+           .key = "whole",
+           .type = "boolean",
+           .defaultValue = "false",
+           .example = "balance: { algorithm: uri, whole: true }",
+           .equivalent = "HAProxy: balance uri whole",
+           .doc = "For balance uri, hash the whole request target including the query string "
+                  "instead of the path only. Allowed only with algorithm uri.",
+           .effectTest = ""},
+          {.block = "check",
+           .key = "type",
+           .type = "one of tcp, http, tcp-script, mysql, redis",
+           .defaultValue = "tcp",
+           .example = "type: http",
+           .equivalent = "HAProxy: option httpchk / option tcp-check / option mysql-check / option "
+                         "redis-check",
+           .doc = "What a check does: tcp only connects; http sends a request and judges the "
+                  "answer; tcp-script runs `steps`; mysql logs in as `user` and quits; redis sends "
+                  "PING and expects +PONG. The type decides which other keys are allowed.",
+           .effectTest = "tests/health/"
+                         "health_checks_test.py::RealServerChecksTest::test_redis_ping_pong_and_"
+                         "error_answer"},
+          {.block = "check",
+           .key = "timeout",
+           .type = "duration (1ms-1h)",
+           .defaultValue = "the backend's timeout.check (2s)",
+           .example = "timeout: 1s",
+           .equivalent = "HAProxy: timeout check",
+           .doc = "Time allowed for one whole check (connect and exchange) before it fails with a "
+                  "Layer4 or Layer7 timeout; a tcp-script step with its own timeout uses that "
+                  "instead for the step.",
+           .effectTest =
+               "tests/health/"
+               "check_keys_test.py::CheckKeysTest::test_check_timeout_overrides_timeout_check"},
+          {.block = "check",
+           .key = "inter",
+           .type = "duration (10ms-24h)",
+           .defaultValue = "2s",
+           .example = "inter: 500ms",
+           .equivalent = "HAProxy: inter",
+           .doc = "Interval between two checks of a server; first checks of the servers are spread "
+                  "over one interval. Default schedule for every server of the backend (server "
+                  "check.inter overrides).",
+           .effectTest = "tests/health/"
+                         "health_checks_test.py::HealthChecksTest::test_wrong_status_down_after_"
+                         "exactly_fall_checks_then_up_after_rise"},
+          {.block = "check",
+           .key = "fastinter",
+           .type = "duration (10ms-24h)",
+           .defaultValue = "none (inter)",
+           .example = "fastinter: 200ms",
+           .equivalent = "HAProxy: fastinter",
+           .doc = "Interval used while a server is in transition (failing checks while UP, or "
+                  "passing checks while DOWN), to confirm the change sooner.",
+           .effectTest =
+               "tests/health/"
+               "check_keys_test.py::CheckKeysTest::test_check_fastinter_used_while_going_down"},
+          {.block = "check",
+           .key = "downinter",
+           .type = "duration (10ms-24h)",
+           .defaultValue = "none (inter)",
+           .example = "downinter: 10s",
+           .equivalent = "HAProxy: downinter",
+           .doc = "Interval used while a server is DOWN.",
+           .effectTest = "tests/health/"
+                         "check_keys_test.py::CheckKeysTest::test_check_downinter_used_while_down"},
+          {.block = "check",
+           .key = "fall",
+           .type = "integer 1-1000",
+           .defaultValue = "3",
+           .example = "fall: 2",
+           .equivalent = "HAProxy: fall",
+           .doc = "Consecutive failed checks that take an UP server DOWN.",
+           .effectTest =
+               "tests/health/"
+               "check_keys_test.py::CheckKeysTest::test_check_fall_five_failures_before_down"},
+          {.block = "check",
+           .key = "rise",
+           .type = "integer 1-1000",
+           .defaultValue = "2",
+           .example = "rise: 1",
+           .equivalent = "HAProxy: rise",
+           .doc = "Consecutive passed checks that bring a DOWN server back UP.",
+           .effectTest =
+               "tests/health/"
+               "check_keys_test.py::CheckKeysTest::test_check_rise_four_successes_before_up"},
+          {.block = "check",
+           .key = "port",
+           .type = "integer 1-65535",
+           .defaultValue = "none (the server's port)",
+           .example = "port: 8081",
+           .equivalent = "HAProxy: port (server/default-server option)",
+           .doc =
+               "Port the checks connect to instead of each server's own port, for every server of "
+               "the backend (a server's check.port or a tcp-script connect port overrides it).",
+           .effectTest = "tests/health/"
+                         "check_keys_test.py::CheckKeysTest::test_check_port_checks_another_port_"
+                         "than_the_server"},
+          {.block = "check",
+           .key = "method",
+           .type = "string (HTTP method token)",
+           .defaultValue = "GET",
+           .example = "method: HEAD",
+           .equivalent = "HAProxy: http-check send meth",
+           .doc = "Method of the check request. Only with type http.",
+           .effectTest = "tests/health/check_keys_test.py::CheckKeysTest::test_check_method_head"},
+          {.block = "check",
+           .key = "uri",
+           .type = "string",
+           .defaultValue = "/",
+           .example = "uri: /health",
+           .equivalent = "HAProxy: http-check send uri",
+           .doc = "Request target of the check request; must start with / (or be *). Only with "
+                  "type http.",
+           .effectTest = "tests/health/"
+                         "health_checks_test.py::HealthChecksTest::test_wrong_status_down_after_"
+                         "exactly_fall_checks_then_up_after_rise"},
+          {.block = "check",
+           .key = "version",
+           .type = "one of HTTP/1.0, HTTP/1.1",
+           .defaultValue = "HTTP/1.1",
+           .example = "version: HTTP/1.0",
+           .equivalent = "HAProxy: http-check send ver",
+           .doc = "HTTP version of the check request; with HTTP/1.1 and no Host in headers, a Host "
+                  "header with the server's IPv4 address (or localhost) is added. Only with type "
+                  "http.",
+           .effectTest =
+               "tests/health/"
+               "check_keys_test.py::CheckKeysTest::test_check_version_http10_without_host"},
+          {.block = "check",
+           .key = "headers",
+           .type = "map of header NAME -> string",
+           .defaultValue = "none",
+           .example = "headers: { Host: www.example.com }",
+           .equivalent = "HAProxy: http-check send hdr",
+           .doc = "Header fields sent with every check request; names must be valid HTTP tokens. "
+                  "Only with type http.",
+           .effectTest =
+               "tests/health/"
+               "check_keys_test.py::CheckKeysTest::test_check_headers_sent_and_host_not_added"},
+          {.block = "check",
+           .key = "expect",
+           .type = "mapping or list of mappings",
+           .defaultValue = "none (any 2xx or 3xx passes)",
+           .example = "expect: [ { status: 200 }, { string: ok } ]",
+           .equivalent = "HAProxy: http-check expect",
+           .doc = "Rules the check response must all satisfy (status, body substring or body "
+                  "regex). Only with type http.",
+           .effectTest =
+               "tests/health/health_checks_test.py::HealthChecksTest::test_wrong_body_goes_down",
+           .child = "http_expect"},
+          {.block = "check",
+           .key = "steps",
+           .type = "list of mappings",
+           .defaultValue = "required with type tcp-script",
+           .example = "steps: [ { send: \"PING\\r\\n\" }, { expect: { string: \"+PONG\" } } ]",
+           .equivalent = "HAProxy: tcp-check connect / send / send-binary / expect",
+           .doc = "The ordered dialogue of a tcp-script check, at least one step; the check passes "
+                  "when every step succeeds. Only with type tcp-script.",
+           .effectTest = "tests/health/health_checks_test.py::HealthChecksTest::test_smtp_sequence",
+           .child = "tcp_check_step"},
+          {.block = "check",
+           .key = "user",
+           .type = "string",
+           .defaultValue = "required with type mysql",
+           .example = "user: haproxy_check",
+           .equivalent = "HAProxy: option mysql-check user",
+           .doc = "MySQL user the check logs in as, without a password; the check reads the "
+                  "server's greeting, sends the login, expects an OK packet and ends with "
+                  "COM_QUIT. Only with type mysql.",
+           .effectTest = "tests/health/"
+                         "health_checks_test.py::RealServerChecksTest::test_mysql_check_user_and_"
+                         "no_aborted_connections"},
+          {.block = "http_expect",
+           .key = "status",
+           .type = "status or range string (200, 200-399), or a list of them",
+           .defaultValue = "none (one of status, string, rstring is required)",
+           .example = "status: [ 200, \"301-302\" ]",
+           .equivalent = "HAProxy: http-check expect status",
+           .doc = "Passes when the response status is one of the codes or within one of the "
+                  "inclusive ranges (100-599).",
+           .effectTest = "tests/health/check_test.cc::HttpCheck.StatusListsRangesAndNegation"},
+          {.block = "http_expect",
+           .key = "string",
+           .type = "string",
+           .defaultValue = "none (one of status, string, rstring is required)",
+           .example = "string: '\"status\":\"ok\"'",
+           .equivalent = "HAProxy: http-check expect string",
+           .doc = "Passes when the response body (de-chunked, at most the first 16 KiB of the "
+                  "response) contains this text.",
+           .effectTest =
+               "tests/health/health_checks_test.py::HealthChecksTest::test_wrong_body_goes_down"},
+          {.block = "http_expect",
+           .key = "rstring",
+           .type = "string (PCRE2 regular expression)",
+           .defaultValue = "none (one of status, string, rstring is required)",
+           .example = "rstring: '\"status\":\\s*\"ok\"'",
+           .equivalent = "HAProxy: http-check expect rstring",
+           .doc = "Passes when the regular expression matches anywhere in the response body; an "
+                  "invalid expression is rejected at load time.",
+           .effectTest = "tests/health/check_test.cc::HttpCheck.StringAndRegexOnTheBody"},
+          {.block = "http_expect",
+           .key = "negate",
+           .type = "boolean",
+           .defaultValue = "false",
+           .example = "negate: true",
+           .equivalent = "HAProxy: http-check expect ! <match>",
+           .doc = "Inverts the rule: the check fails when the status, string or regex matches.",
+           .effectTest = "tests/health/check_test.cc::HttpCheck.StatusListsRangesAndNegation"},
+          {.block = "tcp_check_step",
+           .key = "connect",
+           .type = "empty, true, or mapping",
+           .defaultValue = "none",
+           .example = "- connect: { port: 25 }",
+           .equivalent = "HAProxy: tcp-check connect",
+           .doc = "Opens a new connection to the server (closing any previous one), on the check "
+                  "port or the port given; a Layer4 failure fails the check.",
+           .effectTest = "tests/health/health_checks_test.py::HealthChecksTest::test_smtp_sequence",
+           .child = "tcp_check_step.connect"},
+          {.block = "tcp_check_step",
+           .key = "send",
+           .type = "string",
+           .defaultValue = "none",
+           .example = "- send: \"EHLO tandem\\r\\n\"",
+           .equivalent = "HAProxy: tcp-check send",
+           .doc = "Sends these bytes as written (use YAML double-quote escapes such as \\r\\n for "
+                  "line ends).",
+           .effectTest =
+               "tests/health/health_checks_test.py::HealthChecksTest::test_smtp_sequence"},
+          {.block = "tcp_check_step",
+           .key = "send_binary",
+           .type = "string (hexadecimal bytes, even length)",
+           .defaultValue = "none",
+           .example = "- send_binary: 2a310d0a",
+           .equivalent = "HAProxy: tcp-check send-binary",
+           .doc = "Sends the bytes written in hexadecimal; anything but pairs of hex digits is "
+                  "rejected at load time.",
+           .effectTest = "tests/health/"
+                         "check_keys_test.py::CheckKeysTest::test_tcp_check_step_send_binary_sends_"
+                         "the_bytes"},
+          {.block = "tcp_check_step",
+           .key = "expect",
+           .type = "mapping",
+           .defaultValue = "none",
+           .example = "- expect: { string: \"220\" }",
+           .equivalent = "HAProxy: tcp-check expect",
+           .doc = "Waits for data matching a pattern in what the server sent since the previous "
+                  "match; fails at end of stream, after 16 KiB without a match, or at the timeout.",
+           .effectTest =
+               "tests/health/"
+               "health_checks_test.py::HealthChecksTest::test_tcp_check_step_timeout_applies",
+           .child = "tcp_check_step.expect"},
+          {.block = "tcp_check_step.connect",
+           .key = "port",
+           .type = "integer 1-65535",
+           .defaultValue = "none (check.port, else the server's port)",
+           .example = "connect: { port: 25 }",
+           .equivalent = "HAProxy: tcp-check connect port",
+           .doc = "Port this connect step uses instead of the check port or the server's port.",
+           .effectTest =
+               "tests/health/health_checks_test.py::HealthChecksTest::test_smtp_sequence"},
+          {.block = "tcp_check_step.connect",
+           .key = "timeout",
+           .type = "duration (1ms-1h)",
+           .defaultValue = "none (the check timeout)",
+           .example = "connect: { timeout: 500ms }",
+           .equivalent = "none (Tandem only)",
+           .doc = "Time allowed for this connect step alone, replacing the check's timeout for the "
+                  "step.",
+           .effectTest = "tests/health/"
+                         "check_keys_test.py::CheckKeysTest::test_tcp_check_step_connect_timeout"},
+          {.block = "tcp_check_step.expect",
+           .key = "string",
+           .type = "string",
+           .defaultValue = "none (one of string, rstring, binary is required)",
+           .example = "expect: { string: \"250 \" }",
+           .equivalent = "HAProxy: tcp-check expect string",
+           .doc = "Passes when the received data contains this text; the next expect searches "
+                  "after it.",
+           .effectTest =
+               "tests/health/health_checks_test.py::HealthChecksTest::test_smtp_sequence"},
+          {.block = "tcp_check_step.expect",
+           .key = "rstring",
+           .type = "string (PCRE2 regular expression)",
+           .defaultValue = "none (one of string, rstring, binary is required)",
+           .example = "expect: { rstring: \"^\\\\+OK\" }",
+           .equivalent = "HAProxy: tcp-check expect rstring",
+           .doc = "Passes when the regular expression matches the unread received data; an invalid "
+                  "expression is rejected at load time.",
+           .effectTest = "tests/health/"
+                         "check_keys_test.py::CheckKeysTest::test_tcp_check_step_expect_rstring"},
+          {.block = "tcp_check_step.expect",
+           .key = "binary",
+           .type = "string (hexadecimal bytes, even length)",
+           .defaultValue = "none (one of string, rstring, binary is required)",
+           .example = "expect: { binary: 2b4f4b }",
+           .equivalent = "HAProxy: tcp-check expect binary",
+           .doc = "Passes when the received data contains these bytes, written in hexadecimal.",
+           .effectTest =
+               "tests/health/check_keys_test.py::CheckKeysTest::test_tcp_check_step_expect_binary"},
+          {.block = "tcp_check_step.expect",
+           .key = "negate",
+           .type = "boolean",
+           .defaultValue = "false",
+           .example = "expect: { string: \"-ERR\", negate: true }",
+           .equivalent = "HAProxy: tcp-check expect ! <match>",
+           .doc = "Inverts the step: it fails as soon as the pattern arrives and passes only when "
+                  "the server ends the stream (or 16 KiB arrive) without it; a silent open "
+                  "connection makes it time out.",
+           .effectTest =
+               "tests/health/check_keys_test.py::CheckKeysTest::test_tcp_check_step_expect_negate"},
+          {.block = "tcp_check_step.expect",
+           .key = "timeout",
+           .type = "duration (1ms-1h)",
+           .defaultValue = "none (the check timeout)",
+           .example = "expect: { string: OK, timeout: 150ms }",
+           .equivalent = "none (Tandem only)",
+           .doc = "Time allowed for this step alone, replacing the check's timeout; when it passes "
+                  "the check fails with Layer7 timeout at step N.",
+           .effectTest =
+               "tests/health/"
+               "health_checks_test.py::HealthChecksTest::test_tcp_check_step_timeout_applies"},
+          {.block = "server",
+           .key = "name",
+           .type = "string ([A-Za-z0-9_.:-], at most 64)",
+           .defaultValue = "required",
+           .example = "name: web1",
+           .equivalent = "HAProxy: server <name>",
+           .doc = "The server's name, unique within its backend; it names the server in logs, the "
+                  "stats page, metrics and admin commands (backend/name).",
+           .effectTest = "tests/proxy/"
+                         "admin_socket_test.py::AdminSocketTest::test_drain_lets_the_request_in_"
+                         "flight_finish"},
+          {.block = "server",
+           .key = "address",
+           .type = "address:port (IPv4, [IPv6] or host name)",
+           .defaultValue = "required",
+           .example = "address: \"10.0.0.11:8080\"",
+           .equivalent = "HAProxy: server <name> <address>:<port>",
+           .doc = "Where requests for this server go; a host name is resolved once when the proxy "
+                  "starts, and a wildcard address such as 0.0.0.0 is rejected.",
+           .effectTest =
+               "tests/proxy/"
+               "http_proxy_test.py::HttpProxyTest::test_roundrobin_follows_weights_exactly"},
+          {.block = "server",
+           .key = "weight",
+           .type = "integer 0-256",
+           .defaultValue = "1",
+           .example = "weight: 3",
+           .equivalent = "HAProxy: weight",
+           .doc = "The server's share relative to the others in roundrobin, leastconn and the "
+                  "source/uri hashes; 0 takes it out of rotation. The admin socket can change it "
+                  "at run time.",
+           .effectTest =
+               "tests/proxy/"
+               "http_proxy_test.py::HttpProxyTest::test_roundrobin_follows_weights_exactly"},
+          {.block = "server",
+           .key = "maxconn",
+           .type = "integer 0-10000000",
+           .defaultValue = "0 (unlimited)",
+           .example = "maxconn: 500",
+           .equivalent = "HAProxy: maxconn (server option)",
+           .doc = "Most concurrent connections sent to this server; when every candidate is full a "
+                  "request waits in the backend queue (FIFO) up to timeout.queue, then gets 503.",
+           .effectTest =
+               "tests/proxy/"
+               "http_proxy_test.py::HttpProxyTest::test_maxconn_queue_serves_waiters_in_order"},
+          {.block = "server",
+           .key = "minconn",
+           .type = "integer 0-10000000",
+           .defaultValue = "0 (the limit is maxconn)",
+           .example = "minconn: 50",
+           .equivalent = "HAProxy: minconn",
+           .doc = "With maxconn, the server's limit while its backend is quiet: it grows from "
+                  "minconn to maxconn as the backend's load approaches fullconn (HAProxy's dynamic "
+                  "maxconn), so a busy backend queues less and a quiet one spares its servers. "
+                  "Needs maxconn; must not exceed it.",
+           .effectTest = "tests/proxy/"
+                         "load_balancer_test.cc::LoadBalancer."
+                         "MinconnGrowsTheLimitWithTheBackendLoadUpToMaxconnAtFullconn"},
+          {.block = "server",
+           .key = "backup",
+           .type = "boolean",
+           .defaultValue = "false",
+           .example = "backup: true",
+           .equivalent = "HAProxy: backup",
+           .doc = "Marks a backup server: it gets traffic only when no active server is usable "
+                  "(the first usable backup only, unless the backend sets allbackups).",
+           .effectTest =
+               "tests/proxy/"
+               "http_proxy_test.py::HttpProxyTest::test_backup_takes_over_when_no_active_server"},
+          {.block = "server",
+           .key = "drain",
+           .type = "boolean",
+           .defaultValue = "false",
+           .example = "drain: true",
+           .equivalent =
+               "none (Tandem only; HAProxy sets DRAIN at run time with set server ... state drain)",
+           .doc = "Starts the server in DRAIN: it takes no new traffic but keeps its connections "
+                  "and checks, until set ready. Cannot be combined with disabled.",
+           .effectTest =
+               "tests/health/"
+               "check_keys_test.py::CheckKeysTest::test_server_drain_takes_no_new_traffic"},
+          {.block = "server",
+           .key = "disabled",
+           .type = "boolean",
+           .defaultValue = "false",
+           .example = "disabled: true",
+           .equivalent = "HAProxy: disabled (server option)",
+           .doc = "Starts the server in MAINT: it gets no traffic until an admin sets it ready "
+                  "(admin socket or stats page). Cannot be combined with drain.",
+           .effectTest =
+               "tests/proxy/"
+               "http_proxy_test.py::HttpProxyTest::test_503_when_no_server_uses_the_errorfile"},
+          {.block = "server",
+           .key = "slowstart",
+           .type = "duration (0-24h)",
+           .defaultValue = "0s (off)",
+           .example = "slowstart: 60s",
+           .equivalent = "HAProxy: slowstart",
+           .doc =
+               "After health checks bring the server back UP, its effective weight ramps linearly "
+               "from near 0 to its weight over this time. Applies only to checked servers.",
+           .effectTest = "tests/health/"
+                         "health_checks_test.py::HealthChecksTest::test_slowstart_ramps_the_share_"
+                         "of_a_recovered_server"},
+          {.block = "server",
+           .key = "check",
+           .type = "boolean or mapping",
+           .defaultValue = "true when the backend has a check mapping, else false",
+           .example = "check: false",
+           .equivalent = "HAProxy: check (server option)",
+           .doc = "Turns health checking of this server on or off; the mapping form turns it on "
+                  "and overrides the schedule. Without a backend check mapping, a checked server "
+                  "gets a plain TCP connect check.",
+           .effectTest = "tests/health/"
+                         "check_keys_test.py::CheckKeysTest::test_server_check_true_checks_without_"
+                         "backend_check",
+           .child = "server.check"},
+          {.block = "server.check",
+           .key = "enabled",
+           .type = "boolean",
+           .defaultValue = "true",
+           .example = "check: { enabled: false, inter: 5s }",
+           .equivalent = "HAProxy: check / no-check",
+           .doc = "Whether this server is health-checked; the mapping form means on unless this "
+                  "says false.",
+           .effectTest =
+               "tests/health/"
+               "check_keys_test.py::CheckKeysTest::test_server_check_enabled_false_never_checked"},
+          {.block = "server.check",
+           .key = "inter",
+           .type = "duration (10ms-24h)",
+           .defaultValue = "the backend check's inter (2s)",
+           .example = "check: { inter: 1s }",
+           .equivalent = "HAProxy: inter",
+           .doc = "Interval between two checks of this server.",
+           .effectTest = "tests/health/"
+                         "check_keys_test.py::CheckKeysTest::test_server_check_inter_overrides_"
+                         "backend_inter"},
+          {.block = "server.check",
+           .key = "fastinter",
+           .type = "duration (10ms-24h)",
+           .defaultValue = "the backend check's fastinter (else inter)",
+           .example = "check: { fastinter: 200ms }",
+           .equivalent = "HAProxy: fastinter",
+           .doc = "Interval used while this server is in transition between UP and DOWN.",
+           .effectTest = "tests/health/"
+                         "check_keys_test.py::CheckKeysTest::test_server_check_fastinter_used_"
+                         "while_going_down"},
+          {.block = "server.check",
+           .key = "downinter",
+           .type = "duration (10ms-24h)",
+           .defaultValue = "the backend check's downinter (else inter)",
+           .example = "check: { downinter: 10s }",
+           .equivalent = "HAProxy: downinter",
+           .doc = "Interval used while this server is DOWN.",
+           .effectTest =
+               "tests/health/"
+               "check_keys_test.py::CheckKeysTest::test_server_check_downinter_used_while_down"},
+          {.block = "server.check",
+           .key = "fall",
+           .type = "integer 1-1000",
+           .defaultValue = "the backend check's fall (3)",
+           .example = "check: { fall: 2 }",
+           .equivalent = "HAProxy: fall",
+           .doc = "Consecutive failed checks that take this server DOWN.",
+           .effectTest =
+               "tests/health/"
+               "check_keys_test.py::CheckKeysTest::test_server_check_fall_overrides_backend_fall"},
+          {.block = "server.check",
+           .key = "rise",
+           .type = "integer 1-1000",
+           .defaultValue = "the backend check's rise (2)",
+           .example = "check: { rise: 1 }",
+           .equivalent = "HAProxy: rise",
+           .doc = "Consecutive passed checks that bring this server back UP.",
+           .effectTest =
+               "tests/health/"
+               "check_keys_test.py::CheckKeysTest::test_server_check_rise_overrides_backend_rise"},
+          {.block = "server.check",
+           .key = "port",
+           .type = "integer 1-65535",
+           .defaultValue = "the backend check's port (else the server's port)",
+           .example = "check: { port: 9000 }",
+           .equivalent = "HAProxy: port (server option)",
+           .doc = "Port the checks of this server connect to (a tcp-script connect port still "
+                  "overrides it).",
+           .effectTest =
+               "tests/health/"
+               "check_keys_test.py::CheckKeysTest::test_server_check_port_checks_another_port"},
+          {.block = "server.check",
+           .key = "addr",
+           .type = "string (IP address)",
+           .defaultValue = "none (the server's address)",
+           .example = "check: { addr: 10.0.1.11 }",
+           .equivalent = "HAProxy: addr (server option)",
+           .doc = "Address the checks of this server connect to instead of the server's. Applied "
+                  "only when both the server address and addr are IPv4; otherwise the server's "
+                  "address is checked.",
+           .effectTest =
+               "tests/health/"
+               "check_keys_test.py::CheckKeysTest::test_server_check_addr_checks_another_address"},
+      }};
+  return part;
+}
+
+}  // namespace tandem::appliance::reference

@@ -14,8 +14,6 @@ namespace tandem::appliance::schema {
 struct ProxyDefaults {
   proxy::Mode mode = proxy::Mode::Http;
   proxy::Timeouts timeouts;
-  bool httplog = true;
-  bool dontlognull = false;
   int retries = 3;
   bool redispatch = true;
   proxy::Balance balance;
@@ -48,6 +46,8 @@ struct LoaderState {
   std::string resolvePath(const std::string& p) const;
 };
 
+// `log:` of defaults, frontends and listens: refused until access logs exist.
+void refuseAccessLog(LoaderState& st, MapReader& m);
 // The `timeout:` block of defaults, frontends, backends and listens.
 void readTimeouts(LoaderState& st, MapReader& parent, proxy::Timeouts* to);
 void readGlobal(LoaderState& st, const YAML::Node& node, Config* out);

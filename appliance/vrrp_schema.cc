@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "appliance/config_reference.h"
 #include "appliance/schema.h"
 #include "vrrp/script_user.h"
 
@@ -33,7 +34,7 @@ void readScripts(LoaderState& st, const YAML::Node& node, const std::string& pat
       st.yaml.error(it->first, p, "invalid script name '" + name + "'");
       continue;
     }
-    MapReader m(st.yaml, it->second, p);
+    MapReader m(st.yaml, it->second, p, "vrrp_script");
     if (!m.valid()) continue;
     vrrp::TrackScript s;
     s.name = name;
@@ -75,7 +76,7 @@ void readVirtualIps(LoaderState& st, MapReader& m, vrrp::Instance* in) {
     std::string addrPath = p;
     std::optional<MapReader> vm;
     if (items[i].IsMap()) {
-      vm.emplace(st.yaml, items[i], p);
+      vm.emplace(st.yaml, items[i], p, "virtual_ipaddress");
       vm->require("address");
       addrNode.reset(vm->get("address"));  // reset: Node::operator= would overwrite the map
       addrPath = vm->pathOf("address");
@@ -126,7 +127,7 @@ void readVirtualIps(LoaderState& st, MapReader& m, vrrp::Instance* in) {
 void readInstance(LoaderState& st, const std::string& name, const YAML::Node& node,
                   const std::string& path, const std::set<std::string>& scripts,
                   vrrp::Instance* in) {
-  MapReader m(st.yaml, node, path);
+  MapReader m(st.yaml, node, path, "vrrp_instance");
   if (!m.valid()) return;
   in->name = name;
   if (m.require("interface")) {
@@ -179,7 +180,7 @@ void readInstance(LoaderState& st, const std::string& name, const YAML::Node& no
     st.yaml.warning(m.get("preempt_delay"), m.pathOf("preempt_delay"),
                     "preempt_delay has no effect with nopreempt");
   if (YAML::Node a = m.get("authentication"); a.IsDefined()) {
-    MapReader am(st.yaml, a, m.pathOf("authentication"));
+    MapReader am(st.yaml, a, m.pathOf("authentication"), "vrrp_instance.authentication");
     am.choice<vrrp::AuthType>("type", &in->authType,
                               {{"PASS", vrrp::AuthType::Pass}, {"NONE", vrrp::AuthType::None}});
     if (in->authType == vrrp::AuthType::Pass && am.require("password")) {
@@ -256,7 +257,7 @@ void readInstance(LoaderState& st, const std::string& name, const YAML::Node& no
       vrrp::TrackedScriptRef ref;
       YAML::Node nameNode = items[i];
       if (items[i].IsMap()) {
-        MapReader rm(st.yaml, items[i], p);
+        MapReader rm(st.yaml, items[i], p, "track_script");
         if (rm.require("name")) rm.string("name", &ref.name);
         nameNode.reset(rm.get("name"));
         if (YAML::Node w = rm.get("weight"); w.IsDefined())
@@ -293,14 +294,14 @@ void readInstance(LoaderState& st, const std::string& name, const YAML::Node& no
     if (tp.IsScalar()) {
       if (auto b = readBool(st.yaml, tp, p)) in->trackProxy.enabled = *b;
     } else {
-      MapReader pm(st.yaml, tp, p);
+      MapReader pm(st.yaml, tp, p, "track_proxy");
       pm.integer("weight", &in->trackProxy.weight, -253, 0);
       pm.integer("backends_down_weight", &in->trackProxy.backendsDownWeight, -254, 0);
       pm.finish();
     }
   }
   if (YAML::Node nt = m.get("notify"); nt.IsDefined()) {
-    MapReader nm(st.yaml, nt, m.pathOf("notify"));
+    MapReader nm(st.yaml, nt, m.pathOf("notify"), "notify");
     nm.string("master", &in->notify.master);
     nm.string("backup", &in->notify.backup);
     nm.string("fault", &in->notify.fault);
@@ -314,11 +315,14 @@ void readInstance(LoaderState& st, const std::string& name, const YAML::Node& no
     nm.finish();
   }
   if (YAML::Node g = m.get("garp"); g.IsDefined()) {
-    MapReader gm(st.yaml, g, m.pathOf("garp"));
+    MapReader gm(st.yaml, g, m.pathOf("garp"), "garp");
     gm.duration("master_delay", &in->garp.masterDelay, DefaultUnit::Seconds, 0s, 1h);
     gm.integer("master_repeat", &in->garp.masterRepeat, 1, 255);
     gm.duration("master_refresh", &in->garp.masterRefresh, DefaultUnit::Seconds, 0s, 24h);
-    gm.duration("interval", &in->garp.interval, DefaultUnit::Milliseconds, 0s, 1s);
+    if (gm.has("interval"))
+      st.yaml.error(gm.keyNode("interval"), gm.pathOf("interval"),
+                    "interval is not applied yet: a burst's gratuitous ARPs go back to back; "
+                    "remove it");
     gm.finish();
   }
   m.finish();
@@ -327,7 +331,7 @@ void readInstance(LoaderState& st, const std::string& name, const YAML::Node& no
 }  // namespace
 
 void readVrrp(LoaderState& st, const YAML::Node& node, vrrp::Config* out) {
-  MapReader m(st.yaml, node, "vrrp");
+  MapReader m(st.yaml, node, "vrrp", "vrrp");
   if (!m.valid()) return;
   m.string("notify_fifo", &out->notifyFifo);
   m.string("state_dir", &out->stateDir);
@@ -393,3 +397,576 @@ void readVrrp(LoaderState& st, const YAML::Node& node, vrrp::Config* out) {
 }
 
 }  // namespace tandem::appliance::schema
+
+// ---- the configuration reference of the keys read above (config_reference.h) -------------
+
+namespace tandem::appliance::reference {
+
+const Part& vrrpReference() {
+  static const Part part{
+      {
+          {.id = "vrrp",
+           .title = "VRRP",
+           .doc = "The top-level `vrrp:` mapping: the VRRP agent (keepalived's vrrp_script and "
+                  "vrrp_instance sections plus its global_defs script settings) - track scripts, "
+                  "virtual router instances, and where the agent keeps its control socket and "
+                  "state files."},
+          {.id = "vrrp_script",
+           .title = "Track script",
+           .doc = "One entry of vrrp.scripts (keepalived's vrrp_script), keyed by its name: a "
+                  "command the agent runs periodically as script_user. Instances that list it in "
+                  "track_script change priority or go to FAULT from its result."},
+          {.id = "vrrp_instance",
+           .title = "VRRP instance",
+           .doc = "One entry of vrrp.instances (keepalived's vrrp_instance), keyed by its name: "
+                  "one virtual router on one interface, with its VRID, priority, timers, virtual "
+                  "addresses, tracking and notify hooks. VRRP is spoken over IPv4; one VRID may be "
+                  "used once per interface."},
+          {.id = "vrrp_instance.authentication",
+           .title = "VRRPv2 authentication",
+           .doc = "The `authentication:` mapping of a vrrp instance: RFC 3768 simple-text password "
+                  "authentication, for pairing with keepalived's auth_type PASS. Only valid with "
+                  "version: 2 (VRRPv3 has no authentication)."},
+          {.id = "track_script",
+           .title = "Track script reference",
+           .doc = "The mapping form of one item of a vrrp instance's track_script list (a bare "
+                  "string names the script alone): which vrrp script the instance tracks and, "
+                  "optionally, a weight that overrides the script's own for this instance "
+                  "(keepalived's track_script NAME weight W)."},
+          {.id = "track_proxy",
+           .title = "Proxy tracking",
+           .doc = "The mapping form of a vrrp instance's track_proxy (a bare true/false switches "
+                  "tracking on or off with the default weights): how the instance reacts to the "
+                  "supervisor's verdict on the local proxy, reported over the agent's control "
+                  "socket."},
+          {.id = "notify",
+           .title = "Notify hooks",
+           .doc =
+               "The `notify:` mapping of a vrrp instance (keepalived's notify_* scripts): shell "
+               "commands run as script_user on state changes, one at a time in event order, each "
+               "called with the arguments INSTANCE NAME STATE PRIORITY and killed after 30 s."},
+          {.id = "garp",
+           .title = "Gratuitous ARP",
+           .doc = "The `garp:` mapping of a vrrp instance (keepalived's garp_master_* settings): "
+                  "the gratuitous ARP bursts a new master sends for its IPv4 virtual addresses so "
+                  "that neighbours update their ARP caches."},
+          {.id = "virtual_ipaddress",
+           .title = "Virtual address (mapping form)",
+           .doc = "The mapping form of one item of a vrrp instance's virtual_ipaddress list (a "
+                  "bare string is the address alone): the address plus the device and label it is "
+                  "added with, as keepalived's `ADDRESS dev IF label LABEL`."},
+      },
+      {
+          {.block = "vrrp",
+           .key = "notify_fifo",
+           .type = "file path",
+           .defaultValue = "none",
+           .example = "notify_fifo: /run/tandem/vrrp.fifo",
+           .equivalent = "keepalived: notify_fifo",
+           .doc = "FIFO (created with mode 0600 if missing) that receives one line per state "
+                  "change, INSTANCE \"NAME\" STATE PRIORITY, in order; lines are dropped when it "
+                  "is full. A change applies at the next agent restart, not on reload.",
+           .effectTest = ""},
+          {.block = "vrrp",
+           .key = "state_dir",
+           .type = "file path (directory)",
+           .defaultValue = "/run/tandem",
+           .example = "state_dir: /run/tandem",
+           .equivalent = "none (Tandem only)",
+           .doc = "Directory (created if missing) where the agent keeps one file per instance, "
+                  "vrrp-NAME.state, holding its current state (MASTER, BACKUP, FAULT, INIT). A "
+                  "change applies at the next agent restart, not on reload.",
+           .effectTest = "tests/vrrp/"
+                         "vrrp_netns_test.py::VrrpTrackingTest::test_notify_hooks_run_in_order_and_"
+                         "state_file_follows"},
+          {.block = "vrrp",
+           .key = "control_socket",
+           .type = "file path",
+           .defaultValue = "/run/tandem/vrrp.sock",
+           .example = "control_socket: /run/tandem/vrrp.sock",
+           .equivalent = "none (Tandem only)",
+           .doc = "Unix datagram socket on which the agent receives the supervisor's proxy "
+                  "liveness (proxy up/down); on reload the agent moves to a new path at once, or "
+                  "stays on the old one if it cannot bind the new.",
+           .effectTest = "tests/vrrp/"
+                         "vrrp_netns_test.py::VrrpTrackingTest::test_proxy_down_message_moves_the_"
+                         "vip_at_once"},
+          {.block = "vrrp",
+           .key = "script_user",
+           .type = "string",
+           .defaultValue = "none (user tandem if it exists, else root with a warning)",
+           .example = "script_user: tandem",
+           .equivalent = "keepalived: script_user",
+           .doc = "User that track scripts and notify hooks run as (the agent itself stays root). "
+                  "A user missing on this machine is a warning at check time; the agent refuses to "
+                  "start or reload without it.",
+           .effectTest =
+               "tests/vrrp/"
+               "vrrp_netns_test.py::VrrpTrackingTest::test_scripts_and_hooks_run_as_script_user"},
+          {.block = "vrrp",
+           .key = "script_group",
+           .type = "string",
+           .defaultValue = "none (the primary group of script_user, with its supplementary groups)",
+           .example = "script_group: tandem",
+           .equivalent = "keepalived: script_user USER GROUP",
+           .doc =
+               "Group that track scripts and notify hooks run as; when set it is their only group.",
+           .effectTest =
+               "tests/vrrp/"
+               "vrrp_netns_test.py::VrrpTrackingTest::test_scripts_and_hooks_run_as_script_user"},
+          {.block = "vrrp",
+           .key = "scripts",
+           .type = "map of NAME -> vrrp_script",
+           .defaultValue = "none",
+           .example = "scripts: { chk_dns: { command: \"/usr/local/bin/chk_dns\", interval: 2s, "
+                      "weight: -20 } }",
+           .equivalent = "keepalived: vrrp_script",
+           .doc = "Track scripts, keyed by name (1-64 characters of A-Z a-z 0-9 _ . : -), that "
+                  "instances reference in track_script.",
+           .effectTest = "tests/vrrp/"
+                         "vrrp_netns_test.py::VrrpTrackingTest::test_failing_track_script_lowers_"
+                         "priority_and_moves_the_vip",
+           .child = "vrrp_script"},
+          {.block = "vrrp",
+           .key = "instances",
+           .type = "map of NAME -> vrrp_instance",
+           .defaultValue = "none",
+           .example = "instances: { VI_1: { interface: eth0, virtual_router_id: 51, "
+                      "virtual_ipaddress: [198.18.0.100/24] } }",
+           .equivalent = "keepalived: vrrp_instance",
+           .doc = "Virtual router instances, keyed by name (1-64 characters of A-Z a-z 0-9 _ . : "
+                  "-); two instances may not share a virtual_router_id on one interface.",
+           .effectTest = "tests/vrrp/"
+                         "vrrp_netns_test.py::VrrpNetnsTest::test_election_takeover_and_preemption",
+           .child = "vrrp_instance"},
+          {.block = "vrrp_script",
+           .key = "command",
+           .type = "string (shell command)",
+           .defaultValue = "required",
+           .example = "command: \"/usr/local/bin/chk_dns --quick\"",
+           .equivalent = "keepalived: script",
+           .doc =
+               "Command run through /bin/sh -c as script_user; exit status 0 is success. Its "
+               "program and every directory above it must be changeable by root only and it must "
+               "exist (keepalived's enable_script_security, always on), checked at load time.",
+           .effectTest = "tests/vrrp/"
+                         "vrrp_netns_test.py::VrrpTrackingTest::test_failing_track_script_lowers_"
+                         "priority_and_moves_the_vip"},
+          {.block = "vrrp_script",
+           .key = "interval",
+           .type = "duration (bare number = seconds), 10ms to 1h",
+           .defaultValue = "1s",
+           .example = "interval: 2s",
+           .equivalent = "keepalived: interval",
+           .doc = "How often the command is started; a run still going at the next tick is not "
+                  "started twice.",
+           .effectTest = ""},
+          {.block = "vrrp_script",
+           .key = "timeout",
+           .type = "duration (bare number = seconds), 10ms to 1h",
+           .defaultValue = "1s",
+           .example = "timeout: 3s",
+           .equivalent = "keepalived: timeout",
+           .doc = "A run still going after this long is killed and counts as a failure; a timeout "
+                  "longer than interval is a warning.",
+           .effectTest = ""},
+          {.block = "vrrp_script",
+           .key = "weight",
+           .type = "integer -253 to 253",
+           .defaultValue = "0",
+           .example = "weight: -20",
+           .equivalent = "keepalived: weight",
+           .doc = "0: failing puts the tracking instances in FAULT; positive: added to their "
+                  "priority while the script succeeds; negative: added while it fails. The result "
+                  "is clamped to 1-254.",
+           .effectTest = "tests/vrrp/"
+                         "vrrp_netns_test.py::VrrpTrackingTest::test_failing_track_script_lowers_"
+                         "priority_and_moves_the_vip"},
+          {.block = "vrrp_script",
+           .key = "fall",
+           .type = "integer 1-1000",
+           .defaultValue = "1",
+           .example = "fall: 2",
+           .equivalent = "keepalived: fall",
+           .doc = "Consecutive failed runs that turn the script's state to failing.",
+           .effectTest = ""},
+          {.block = "vrrp_script",
+           .key = "rise",
+           .type = "integer 1-1000",
+           .defaultValue = "1",
+           .example = "rise: 2",
+           .equivalent = "keepalived: rise",
+           .doc = "Consecutive successful runs that turn the script's state back to OK.",
+           .effectTest = ""},
+          {.block = "vrrp_instance",
+           .key = "interface",
+           .type = "string (interface name, 1-15 characters)",
+           .defaultValue = "required",
+           .example = "interface: eth0",
+           .equivalent = "keepalived: interface",
+           .doc = "Interface the instance sends and receives advertisements on and adds its "
+                  "virtual addresses to (unless an address names its own dev); the instance is in "
+                  "FAULT while its link is down.",
+           .effectTest =
+               "tests/vrrp/"
+               "vrrp_netns_test.py::VrrpNetnsTest::test_election_takeover_and_preemption"},
+          {.block = "vrrp_instance",
+           .key = "virtual_router_id",
+           .type = "integer 1-255",
+           .defaultValue = "required",
+           .example = "virtual_router_id: 51",
+           .equivalent = "keepalived: virtual_router_id",
+           .doc = "VRID carried in every advertisement; adverts with another VRID are ignored. It "
+                  "must be unique per interface among this node's instances and equal on the peers "
+                  "of one virtual router.",
+           .effectTest = "tests/vrrp/"
+                         "vrrp_netns_test.py::VrrpNetnsTest::test_wire_format_v3_decodes_in_tshark_"
+                         "with_a_good_checksum"},
+          {.block = "vrrp_instance",
+           .key = "priority",
+           .type = "integer 1-254",
+           .defaultValue = "100",
+           .example = "priority: 150",
+           .equivalent = "keepalived: priority",
+           .doc = "Election priority: the highest effective priority (after track script and "
+                  "track_proxy weights) becomes master, ties going to the higher primary address.",
+           .effectTest =
+               "tests/vrrp/"
+               "vrrp_netns_test.py::VrrpNetnsTest::test_election_takeover_and_preemption"},
+          {.block = "vrrp_instance",
+           .key = "version",
+           .type = "integer 2-3",
+           .defaultValue = "3",
+           .example = "version: 2",
+           .equivalent = "keepalived: version (vrrp_version)",
+           .doc = "VRRP protocol version: 3 (RFC 5798, centisecond intervals) or 2 (RFC 3768, "
+                  "whole seconds, IPv4 only, optional PASS authentication); must match the peers.",
+           .effectTest = "tests/vrrp/"
+                         "vrrp_netns_test.py::VrrpNetnsTest::test_wire_format_v2_with_auth_decodes_"
+                         "in_tshark_with_a_good_checksum"},
+          {.block = "vrrp_instance",
+           .key = "advert_int",
+           .type = "duration (bare number = seconds); v3: 10ms to 40.95s in 10ms steps, v2: whole "
+                   "seconds 1s to 255s",
+           .defaultValue = "1s",
+           .example = "advert_int: 100ms",
+           .equivalent = "keepalived: advert_int",
+           .doc = "Interval between a master's advertisements; backups declare the master dead "
+                  "after 3 intervals plus skew, so it sets the failover time.",
+           .effectTest =
+               "tests/vrrp/"
+               "vrrp_netns_test.py::VrrpNetnsTest::test_election_takeover_and_preemption"},
+          {.block = "vrrp_instance",
+           .key = "state",
+           .type = "one of BACKUP, MASTER",
+           .defaultValue = "BACKUP",
+           .example = "state: MASTER",
+           .equivalent = "keepalived: state",
+           .doc = "Initial state: MASTER takes the virtual addresses at start without waiting for "
+                  "the master-down timer (and then follows the election); BACKUP starts as backup.",
+           .effectTest = ""},
+          {.block = "vrrp_instance",
+           .key = "preempt",
+           .type = "boolean",
+           .defaultValue = "true",
+           .example = "preempt: false",
+           .equivalent = "keepalived: nopreempt (inverted)",
+           .doc = "Whether a backup with a higher priority takes over from a lower-priority "
+                  "master; false keeps the current master.",
+           .effectTest =
+               "tests/vrrp/"
+               "vrrp_netns_test.py::VrrpNetnsTest::test_nopreempt_keeps_the_current_master"},
+          {.block = "vrrp_instance",
+           .key = "nopreempt",
+           .type = "boolean",
+           .defaultValue = "false",
+           .example = "nopreempt: true",
+           .equivalent = "keepalived: nopreempt",
+           .doc = "keepalived spelling of preempt: false; setting both preempt and nopreempt to "
+                  "contradicting values is an error.",
+           .effectTest = ""},
+          {.block = "vrrp_instance",
+           .key = "preempt_delay",
+           .type = "duration (bare number = seconds), 0 to 1000s",
+           .defaultValue = "0s",
+           .example = "preempt_delay: 30s",
+           .equivalent = "keepalived: preempt_delay",
+           .doc = "After start-up, how long a higher-priority backup accepts a lower-priority "
+                  "master before preempting it; a warning with preempt off.",
+           .effectTest = "tests/vrrp/"
+                         "vrrp_netns_test.py::VrrpNetnsTest::test_preempt_delay_holds_off_a_"
+                         "returning_higher_priority_node"},
+          {.block = "vrrp_instance",
+           .key = "authentication",
+           .type = "mapping",
+           .defaultValue = "none (no authentication)",
+           .example = "authentication: { type: PASS, password: secret }",
+           .equivalent = "keepalived: authentication",
+           .doc = "VRRPv2 simple-password authentication; adverts with another type or password "
+                  "are discarded. Needs version: 2.",
+           .effectTest = "tests/vrrp/"
+                         "vrrp_netns_test.py::VrrpNetnsTest::test_v2_with_pass_authentication_and_"
+                         "a_wrong_password_is_ignored",
+           .child = "vrrp_instance.authentication"},
+          {.block = "vrrp_instance",
+           .key = "unicast_src_ip",
+           .type = "string (IP address)",
+           .defaultValue = "none (the interface's primary IPv4 address)",
+           .example = "unicast_src_ip: 198.18.0.1",
+           .equivalent = "keepalived: unicast_src_ip",
+           .doc = "Source address of this instance's advertisements, also the tie-breaker address "
+                  "in elections; no unicast_peer may equal it.",
+           .effectTest = ""},
+          {.block = "vrrp_instance",
+           .key = "unicast_peer",
+           .type = "list of IP addresses (a scalar is a one-item list)",
+           .defaultValue = "none (multicast to 224.0.0.18)",
+           .example = "unicast_peer: [198.18.0.2]",
+           .equivalent = "keepalived: unicast_peer",
+           .doc = "Peers that advertisements are sent to by unicast instead of multicast; the "
+                  "instance then never joins the multicast group. An empty list is an error.",
+           .effectTest = "tests/vrrp/"
+                         "vrrp_netns_test.py::VrrpNetnsTest::test_unicast_peers_without_multicast"},
+          {.block = "vrrp_instance",
+           .key = "virtual_ipaddress",
+           .type = "list of ADDRESS[/PREFIX] strings or mappings (a scalar is a one-item list)",
+           .defaultValue = "required",
+           .example = "virtual_ipaddress: [198.18.0.100/24]",
+           .equivalent = "keepalived: virtual_ipaddress",
+           .doc = "Addresses the master adds (with their subnet prefix, /32 when omitted) and a "
+                  "backup removes; each listed once, all of one family. IPv6 is refused for now "
+                  "and VRRPv2 carries IPv4 only.",
+           .effectTest = "tests/vrrp/"
+                         "vrrp_netns_test.py::VrrpNetnsTest::test_election_takeover_and_preemption",
+           .child = "virtual_ipaddress"},
+          {.block = "vrrp_instance",
+           .key = "track_script",
+           .type = "list of script names or mappings (a scalar is a one-item list)",
+           .defaultValue = "none",
+           .example = "track_script: [chk_dns, { name: chk_disk, weight: -10 }]",
+           .equivalent = "keepalived: track_script",
+           .doc = "vrrp scripts whose results adjust this instance's priority or put it in FAULT "
+                  "(per the weight); each name must be defined in vrrp.scripts.",
+           .effectTest = "tests/vrrp/"
+                         "vrrp_netns_test.py::VrrpTrackingTest::test_failing_track_script_lowers_"
+                         "priority_and_moves_the_vip",
+           .child = "track_script"},
+          {.block = "vrrp_instance",
+           .key = "track_interface",
+           .type = "list of interface names (a scalar is a one-item list)",
+           .defaultValue = "none",
+           .example = "track_interface: [eth1]",
+           .equivalent = "keepalived: track_interface",
+           .doc = "Further interfaces whose link is watched: while any is down or missing, the "
+                  "instance is in FAULT (no per-interface weight).",
+           .effectTest = ""},
+          {.block = "vrrp_instance",
+           .key = "track_proxy",
+           .type = "boolean or mapping",
+           .defaultValue = "true (weight 0, backends_down_weight -254)",
+           .example = "track_proxy: { weight: -50 }",
+           .equivalent = "none (Tandem only; replaces a keepalived chk_haproxy track_script)",
+           .doc = "Whether the instance follows the supervisor's verdict on the local proxy; false "
+                  "ignores it, a mapping keeps it on and sets the weights.",
+           .effectTest = "",
+           .child = "track_proxy"},
+          {.block = "vrrp_instance",
+           .key = "notify",
+           .type = "mapping",
+           .defaultValue = "none",
+           .example = "notify: { master: \"/usr/local/bin/on_master\" }",
+           .equivalent =
+               "keepalived: notify_master / notify_backup / notify_fault / notify_stop / notify",
+           .doc = "Commands run on this instance's state changes.",
+           .effectTest = "tests/vrrp/"
+                         "vrrp_netns_test.py::VrrpTrackingTest::test_notify_hooks_run_in_order_and_"
+                         "state_file_follows",
+           .child = "notify"},
+          {.block = "vrrp_instance",
+           .key = "garp",
+           .type = "mapping",
+           .defaultValue = "none (master_delay 5s, master_repeat 5, master_refresh 60s)",
+           .example = "garp: { master_delay: 1s, master_repeat: 3 }",
+           .equivalent = "keepalived: garp_master_delay / garp_master_repeat / garp_master_refresh",
+           .doc = "Gratuitous ARP bursts sent for the virtual addresses when this node becomes "
+                  "master and while it stays master.",
+           .effectTest = "",
+           .child = "garp"},
+          {.block = "vrrp_instance.authentication",
+           .key = "type",
+           .type = "one of PASS, NONE",
+           .defaultValue = "NONE",
+           .example = "type: PASS",
+           .equivalent = "keepalived: auth_type",
+           .doc = "PASS sends and requires the password in every advertisement (RFC 3768 simple "
+                  "text); NONE disables it. PASS needs version: 2.",
+           .effectTest = "tests/vrrp/"
+                         "keepalived_interop_test.py::KeepalivedInteropTest::test_v2_pass_auth_"
+                         "tandem_master_keepalived_backup"},
+          {.block = "vrrp_instance.authentication",
+           .key = "password",
+           .type = "string (1-8 characters)",
+           .defaultValue = "required with type PASS",
+           .example = "password: secret",
+           .equivalent = "keepalived: auth_pass",
+           .doc = "Shared password compared with every received advertisement; a mismatch is "
+                  "logged and the advert discarded. Read only with type PASS.",
+           .effectTest = "tests/vrrp/"
+                         "vrrp_netns_test.py::VrrpNetnsTest::test_v2_with_pass_authentication_and_"
+                         "a_wrong_password_is_ignored"},
+          {.block = "track_script",
+           .key = "name",
+           .type = "string (a name defined in vrrp.scripts)",
+           .defaultValue = "required",
+           .example = "name: chk_dns",
+           .equivalent = "keepalived: track_script NAME",
+           .doc =
+               "The tracked vrrp script; an undefined name is an error with a did-you-mean hint.",
+           .effectTest = ""},
+          {.block = "track_script",
+           .key = "weight",
+           .type = "integer -253 to 253",
+           .defaultValue = "none (the script's own weight)",
+           .example = "weight: -30",
+           .equivalent = "keepalived: track_script NAME weight W",
+           .doc = "Overrides the script's weight for this instance only, with the same meaning (0: "
+                  "FAULT on failure, positive: added while OK, negative: added while failing).",
+           .effectTest = ""},
+          {.block = "track_proxy",
+           .key = "weight",
+           .type = "integer -253 to 0",
+           .defaultValue = "0",
+           .example = "weight: -50",
+           .equivalent = "none (Tandem only)",
+           .doc = "While the local proxy is down (worker gone or probe failing): 0 puts the "
+                  "instance in FAULT (priority 0 is sent, the peer takes over after its skew "
+                  "time); a negative value is added to the priority instead.",
+           .effectTest = ""},
+          {.block = "track_proxy",
+           .key = "backends_down_weight",
+           .type = "integer -254 to 0",
+           .defaultValue = "-254",
+           .example = "backends_down_weight: -100",
+           .equivalent = "none (Tandem only)",
+           .doc = "Added to the priority while the proxy serves but some backend has servers and "
+                  "none usable (all DOWN, MAINT or DRAIN), so a healthy peer wins; 0 disables it.",
+           .effectTest = ""},
+          {.block = "notify",
+           .key = "master",
+           .type = "string (shell command)",
+           .defaultValue = "none",
+           .example = "master: \"/usr/local/bin/on_master\"",
+           .equivalent = "keepalived: notify_master",
+           .doc = "Run when the instance enters MASTER; the program must pass the same "
+                  "root-only-writable check as track scripts.",
+           .effectTest = "tests/vrrp/"
+                         "vrrp_netns_test.py::VrrpTrackingTest::test_notify_hooks_run_in_order_and_"
+                         "state_file_follows"},
+          {.block = "notify",
+           .key = "backup",
+           .type = "string (shell command)",
+           .defaultValue = "none",
+           .example = "backup: \"/usr/local/bin/on_backup\"",
+           .equivalent = "keepalived: notify_backup",
+           .doc = "Run when the instance enters BACKUP.",
+           .effectTest = "tests/vrrp/"
+                         "vrrp_netns_test.py::VrrpTrackingTest::test_notify_hooks_run_in_order_and_"
+                         "state_file_follows"},
+          {.block = "notify",
+           .key = "fault",
+           .type = "string (shell command)",
+           .defaultValue = "none",
+           .example = "fault: \"/usr/local/bin/on_fault\"",
+           .equivalent = "keepalived: notify_fault",
+           .doc = "Run when the instance enters FAULT (link down, tracked script with weight 0 "
+                  "failing, local proxy down with track_proxy weight 0).",
+           .effectTest = ""},
+          {.block = "notify",
+           .key = "stop",
+           .type = "string (shell command)",
+           .defaultValue = "none",
+           .example = "stop: \"/usr/local/bin/on_stop\"",
+           .equivalent = "keepalived: notify_stop",
+           .doc = "Run when the instance stops (state INIT), e.g. when the agent shuts down.",
+           .effectTest = "tests/vrrp/"
+                         "vrrp_netns_test.py::VrrpTrackingTest::test_notify_hooks_run_in_order_and_"
+                         "state_file_follows"},
+          {.block = "notify",
+           .key = "any",
+           .type = "string (shell command)",
+           .defaultValue = "none",
+           .example = "any: \"logger -t vrrp\"",
+           .equivalent = "keepalived: notify",
+           .doc = "Run on every state change, after the state-specific hook; a simple command gets "
+                  "INSTANCE NAME STATE PRIORITY appended as arguments ($1-$4 in a shell command).",
+           .effectTest = "tests/vrrp/"
+                         "vrrp_netns_test.py::VrrpTrackingTest::test_notify_hooks_run_in_order_and_"
+                         "state_file_follows"},
+          {.block = "garp",
+           .key = "master_delay",
+           .type = "duration (bare number = seconds), 0 to 1h",
+           .defaultValue = "5s",
+           .example = "master_delay: 1s",
+           .equivalent = "keepalived: garp_master_delay",
+           .doc = "Delay of the second gratuitous ARP burst after becoming master; 0 sends no "
+                  "second burst and no refresh.",
+           .effectTest = ""},
+          {.block = "garp",
+           .key = "master_repeat",
+           .type = "integer 1-255",
+           .defaultValue = "5",
+           .example = "master_repeat: 3",
+           .equivalent = "keepalived: garp_master_repeat",
+           .doc = "Gratuitous ARPs sent per virtual IPv4 address in each burst (also when "
+                  "re-announcing after seeing another master).",
+           .effectTest = ""},
+          {.block = "garp",
+           .key = "master_refresh",
+           .type = "duration (bare number = seconds), 0 to 24h",
+           .defaultValue = "60s",
+           .example = "master_refresh: 10s",
+           .equivalent = "keepalived: garp_master_refresh",
+           .doc = "Period of repeated bursts while the node stays master, after the second burst; "
+                  "0 disables the refresh.",
+           .effectTest = ""},
+          {.block = "garp",
+           .key = "interval",
+           .type = "refused",
+           .defaultValue = "none",
+           .example = "interval: 10ms",
+           .equivalent = "keepalived: garp_interval",
+           .doc = "Refused: a gap between the gratuitous ARPs of one burst is not applied yet (a "
+                  "burst goes back to back), so `tandem check` rejects the key.",
+           .effectTest = "tests/appliance/broken_configs_test.cc::Table/"
+                         "BrokenConfigTest.RejectedAtExactLocation/garp_interval_refused"},
+          {.block = "virtual_ipaddress",
+           .key = "address",
+           .type = "string (IPv4 address with optional /PREFIX)",
+           .defaultValue = "required",
+           .example = "address: 198.18.0.100/24",
+           .equivalent = "keepalived: virtual_ipaddress ADDRESS",
+           .doc = "The virtual address and its subnet prefix (/32 when omitted; host bits are "
+                  "expected), as in the bare-string form.",
+           .effectTest = ""},
+          {.block = "virtual_ipaddress",
+           .key = "dev",
+           .type = "string (interface name, 1-15 characters)",
+           .defaultValue = "none (the instance interface)",
+           .example = "dev: eth1",
+           .equivalent = "keepalived: virtual_ipaddress ... dev",
+           .doc = "Interface the address is added to instead of the instance's interface.",
+           .effectTest = ""},
+          {.block = "virtual_ipaddress",
+           .key = "label",
+           .type = "string (at most 15 characters)",
+           .defaultValue = "none",
+           .example = "label: \"eth0:vip\"",
+           .equivalent = "keepalived: virtual_ipaddress ... label",
+           .doc = "Label given to the added address, as `ip addr add ... label LABEL` (for example "
+                  "eth0:vip).",
+           .effectTest = ""},
+      }};
+  return part;
+}
+
+}  // namespace tandem::appliance::reference

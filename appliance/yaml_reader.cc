@@ -145,8 +145,9 @@ std::vector<YAML::Node> readList(YamlContext& ctx, const YAML::Node& node, const
   return out;
 }
 
-MapReader::MapReader(YamlContext& ctx, const YAML::Node& node, std::string path)
-    : ctx_(ctx), node_(node), path_(std::move(path)) {
+MapReader::MapReader(YamlContext& ctx, const YAML::Node& node, std::string path,
+                     std::string_view block)
+    : ctx_(ctx), node_(node), path_(std::move(path)), block_(block) {
   if (!node.IsMap()) {
     ctx.error(node, path_.empty() ? "(top level)" : path_,
               "expected a mapping (key: value), got " + describe(node));
@@ -174,7 +175,7 @@ std::string MapReader::pathOf(std::string_view key) const {
 }
 
 YAML::Node MapReader::get(std::string_view key) {
-  declared_.emplace(key);
+  if (declared_.emplace(key).second) ctx_.declared(block_, key);
   if (!valid_) return YAML::Node(YAML::NodeType::Undefined);
   for (auto it = node_.begin(); it != node_.end(); ++it) {
     if (it->first.IsScalar() && it->first.Scalar() == key) return it->second;

@@ -29,9 +29,18 @@ class YamlContext {
   Diagnostics& diagnostics() { return diagnostics_; }
   const std::string& file() const { return file_; }
 
+  // Every (block, key) a MapReader of a documented block declares goes here when set: the
+  // reference's guard test checks them against the configuration reference.
+  using KeyRecorder = std::set<std::pair<std::string, std::string>>;  // = DeclaredKeys
+  void recordKeysInto(KeyRecorder* recorder) { recorder_ = recorder; }
+  void declared(std::string_view block, std::string_view key) {
+    if (recorder_ && !block.empty()) recorder_->emplace(block, key);
+  }
+
  private:
   std::string file_;
   Diagnostics& diagnostics_;
+  KeyRecorder* recorder_ = nullptr;
 };
 
 // Closest candidate within a small edit distance, for "did you mean" hints; empty if none.
@@ -78,7 +87,10 @@ std::vector<YAML::Node> readList(YamlContext& ctx, const YAML::Node& node, const
 // for as unknown, with a "did you mean" from the declared ones. Duplicate keys are errors.
 class MapReader {
  public:
-  MapReader(YamlContext& ctx, const YAML::Node& node, std::string path);
+  // `block`: the id of this mapping in the configuration reference (config_reference.h);
+  // empty for mappings whose keys are names the user chooses (frontends, acls, ...).
+  MapReader(YamlContext& ctx, const YAML::Node& node, std::string path,
+            std::string_view block = {});
   MapReader(const MapReader&) = delete;
   MapReader& operator=(const MapReader&) = delete;
 
@@ -125,6 +137,7 @@ class MapReader {
   YAML::Node node_;
   std::string path_;
   bool valid_ = false;
+  std::string block_;
   std::set<std::string, std::less<>> declared_;
 };
 

@@ -147,8 +147,6 @@ struct Frontend {
   std::string defaultBackend;
   uint32_t maxconn = 0;  // 0: only the global limit
   Timeouts timeouts;
-  bool httplog = true;
-  bool dontlognull = false;
 };
 
 struct Server {

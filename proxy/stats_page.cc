@@ -324,7 +324,6 @@ std::vector<Frontend> builtinFrontends(const Config& config) {
     b.endpoint = ep;
     f.binds.push_back(b);
     f.builtin = kind;
-    f.httplog = false;
     f.maxconn = 100;  // a dashboard, not a data path
     out.push_back(std::move(f));
   };

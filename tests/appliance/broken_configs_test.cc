@@ -189,6 +189,29 @@ std::vector<BrokenCase> cases() {
        kFrontend + "backends:\n  app:\n    fullconn: 100\n    servers:\n"
                    "      - { name: s1, address: \"127.0.0.1:9001\", maxconn: 5 }\n",
        7, 15, "backends.app.fullconn", "fullconn has no effect"},
+      {"access_log_in_defaults", "defaults:\n  log: { httplog: true }\n" + kFrontend + kBackend, 2,
+       3, "defaults.log", "per-request access logs (HAProxy's option httplog) are not written"},
+      {"access_log_in_frontend", fe("    log: { httplog: true }\n") + kBackend, 5, 5,
+       "frontends.web.log", "per-request access logs"},
+      {"timeout_client_fin_refused",
+       "defaults:\n  timeout: { client_fin: 1s }\n" + kFrontend + kBackend, 2, 14,
+       "defaults.timeout.client_fin", "client_fin is not applied yet"},
+      {"header_value_with_line_break",
+       fe("    http_request:\n      - set_header: { name: X-A, value: \"a\\r\\nX-Evil: 1\" }\n") +
+           kBackend,
+       6, 41, "frontends.web.http_request[0].set_header.value", "a header value is one line"},
+      {"use_backend_in_tcp",
+       "frontends:\n  db:\n    mode: tcp\n    bind: \"*:3306\"\n    default_backend: db\n"
+       "    use_backend:\n      - { backend: db, if: LOCALHOST }\n"
+       "backends:\n  db:\n    mode: tcp\n    servers: []\n",
+       6, 5, "frontends.db.use_backend", "use_backend needs mode http"},
+      {"timeout_server_fin_refused",
+       "defaults:\n  timeout: { server_fin: 1s }\n" + kFrontend + kBackend, 2, 14,
+       "defaults.timeout.server_fin", "server_fin is not applied yet"},
+      {"garp_interval_refused",
+       vrrp("      interface: eth0\n      virtual_router_id: 51\n      priority: 100\n"
+            "      virtual_ipaddress: [198.18.0.1/24]\n      garp: { interval: 10ms }\n"),
+       8, 15, "vrrp.instances.VI_1.garp.interval", "interval is not applied yet"},
       // ---- rules
       {"rule_unknown_action", fe("    http_request:\n      - denyy: 403\n") + kBackend, 6, 9,
        "frontends.web.http_request[0].denyy", "unknown action 'denyy' (did you mean 'deny'?)"},

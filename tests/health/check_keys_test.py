@@ -11,9 +11,9 @@ in what the in-test servers receive, in traffic and on the admin socket.
 import collections
 import os
 import re
+import select
 import shutil
 import socket
-import select
 import sys
 import tempfile
 import threading

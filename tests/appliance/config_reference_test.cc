@@ -1,0 +1,173 @@
+// The guard of the configuration reference: what the loader reads and what the reference
+// documents agree key for key, every documented key names the test that proves its effect,
+// and docs/configuration.md is what `tandem check --reference` generates.
+#include "appliance/config_reference.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "appliance/config_loader.h"
+
+namespace tandem::appliance::reference {
+namespace {
+
+const std::string kSource = TANDEM_SOURCE_DIR;
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Keys whose effect no test proves yet. This list only shrinks: a key added to the loader
+// without an effect test fails the guard, and a key here that gets its test must leave it.
+const std::set<std::string> kAwaitingEffectTest = {
+#include "config_reference_awaiting.inc"
+};
+
+// Loads files that between them reach every block, collecting what the readers ask for.
+DeclaredKeys declaredByTheLoader() {
+  DeclaredKeys declared;
+  for (const char* f : {"/examples/tandem.yaml", "/examples/minimal.yaml",
+                        "/tests/appliance/testdata/every_block.yaml"}) {
+    LoadResult r = loadConfigFile(kSource + f, &declared);
+    EXPECT_EQ(r.diagnostics.errorCount(), 0u) << f;
+    for (const auto& d : r.diagnostics.sorted())
+      if (d.severity == Severity::Error) ADD_FAILURE() << d.format();
+  }
+  return declared;
+}
+
+TEST(ConfigReference, EveryKeyTheLoaderReadsIsDocumented) {
+  for (const auto& [block, key] : declaredByTheLoader())
+    EXPECT_NE(findKey(block, key), nullptr)
+        << block << "." << key << " is read by the loader but has no entry in the reference";
+}
+
+TEST(ConfigReference, EveryDocumentedKeyIsReadByTheLoader) {
+  DeclaredKeys declared = declaredByTheLoader();
+  auto readIn = [&](std::string_view block, std::string_view key) {
+    return declared.count({std::string(block), std::string(key)}) > 0;
+  };
+  for (const KeyDoc* k : allKeys()) {
+    bool read = readIn(k->block, k->key) ||
+                ((k->block == "frontend" || k->block == "backend") && readIn("listen", k->key));
+    EXPECT_TRUE(read) << k->block << "." << k->key
+                      << " is documented but no test file reaches it (or the loader lost it)";
+  }
+}
+
+TEST(ConfigReference, EveryEntryIsComplete) {
+  std::set<std::string> ids;
+  for (const BlockDoc* b : allBlocks()) {
+    EXPECT_TRUE(ids.insert(std::string(b->id)).second) << "block " << b->id << " twice";
+    EXPECT_FALSE(b->title.empty() || b->doc.empty()) << b->id;
+    EXPECT_FALSE(pathsOf(b->id).empty()) << "block " << b->id << " is reached from no key";
+  }
+  std::set<std::pair<std::string, std::string>> keys;
+  for (const KeyDoc* k : allKeys()) {
+    std::string name = std::string(k->block) + "." + std::string(k->key);
+    EXPECT_TRUE(keys.insert({std::string(k->block), std::string(k->key)}).second)
+        << name << " twice";
+    EXPECT_NE(findBlock(k->block), nullptr) << name << ": unknown block";
+    EXPECT_FALSE(k->type.empty() || k->doc.empty() || k->example.empty() || k->equivalent.empty() ||
+                 k->defaultValue.empty())
+        << name << ": type, default, example, equivalent and doc are all needed";
+    if (!k->child.empty()) {
+      EXPECT_NE(findBlock(k->child), nullptr) << name << ": child";
+    }
+  }
+}
+
+// "tests/DIR/FILE.py::Class::method" or "tests/DIR/FILE.cc::Suite.Name" (parameterized:
+// "Prefix/Suite.Name/param") must name a test that exists.
+bool testExists(std::string_view id, std::string* why) {
+  std::string s(id);
+  size_t sep = s.find("::");
+  if (sep == std::string::npos) {
+    *why = "expected FILE::TEST";
+    return false;
+  }
+  std::string file = kSource + "/" + s.substr(0, sep);
+  std::string name = s.substr(sep + 2);
+  if (!std::filesystem::exists(file)) {
+    *why = "no file " + file;
+    return false;
+  }
+  std::string text = readFile(file);
+  if (file.ends_with(".py")) {
+    size_t c = name.find("::");
+    if (c == std::string::npos) {
+      *why = "expected Class::method";
+      return false;
+    }
+    std::string cls = name.substr(0, c), method = name.substr(c + 2);
+    if (text.find("class " + cls + "(") == std::string::npos) *why = "no class " + cls;
+    if (text.find("def " + method + "(") == std::string::npos) *why = "no method " + method;
+    return why->empty();
+  }
+  // GoogleTest: Suite.Name, or Prefix/Suite.Name/param for a parameterized case.
+  std::smatch m;
+  std::regex plain(R"(^([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)$)");
+  std::regex param(R"(^[A-Za-z0-9_]+/([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)/([A-Za-z0-9_]+)$)");
+  if (std::regex_match(name, m, plain)) {
+    if (!std::regex_search(
+            text, std::regex("TEST(_F|_P)?\\(" + m[1].str() + ",\\s*" + m[2].str() + "\\)")))
+      *why = "no test " + name;
+  } else if (std::regex_match(name, m, param)) {
+    if (text.find("TEST_P(" + m[1].str() + ", " + m[2].str() + ")") == std::string::npos ||
+        text.find("{\"" + m[3].str() + "\"") == std::string::npos)
+      *why = "no parameterized case " + name;
+  } else {
+    *why = "cannot read the test name '" + name + "'";
+  }
+  return why->empty();
+}
+
+TEST(ConfigReference, EveryKeyNamesTheTestThatProvesItsEffect) {
+  std::set<std::string> waiting;
+  for (const KeyDoc* k : allKeys()) {
+    std::string name = std::string(k->block) + "." + std::string(k->key);
+    if (k->effectTest.empty()) {
+      EXPECT_TRUE(kAwaitingEffectTest.count(name))
+          << name << " has no effect test: write one (a key that takes no effect must be "
+          << "refused by the loader)";
+      waiting.insert(name);
+      continue;
+    }
+    EXPECT_FALSE(kAwaitingEffectTest.count(name))
+        << name << " has its effect test now: remove it from config_reference_awaiting.inc";
+    std::string why;
+    EXPECT_TRUE(testExists(k->effectTest, &why)) << name << ": " << k->effectTest << ": " << why;
+  }
+  for (const auto& w : kAwaitingEffectTest)
+    EXPECT_TRUE(waiting.count(w)) << w << " is in the waiting list but not in the reference";
+}
+
+TEST(ConfigReference, CheckedInDocumentIsCurrent) {
+  std::string want = markdown();
+  std::string have = readFile(kSource + "/docs/configuration.md");
+  EXPECT_TRUE(have == want) << "docs/configuration.md is stale: run `make reference` "
+                               "(tandem check --reference > docs/configuration.md)";
+}
+
+TEST(ConfigReference, ExplainFindsKeysWithOrWithoutNames) {
+  std::string why;
+  std::string a = explain("backends.servers.weight", &why);
+  EXPECT_NE(a.find("backends.<name>.servers[].weight"), std::string::npos) << a << why;
+  EXPECT_EQ(explain("backends.app.servers[0].weight", &why), a);
+  EXPECT_NE(explain("listens.db.timeout.connect", &why).find("HAProxy: timeout connect"),
+            std::string::npos);
+  EXPECT_TRUE(explain("backends.servers.wieght", &why).empty());
+  EXPECT_NE(why.find("no key 'wieght' in server"), std::string::npos) << why;
+}
+
+}  // namespace
+}  // namespace tandem::appliance::reference
