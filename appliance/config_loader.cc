@@ -460,7 +460,9 @@ const Part& nodeReference() {
            .doc = "Group the proxy worker switches to (its only group); overrides the primary "
                   "group of `user`. A group unknown on this machine is a warning at check time and "
                   "stops the worker when it starts.",
-           .effectTest = ""},
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::HttpKeysTest::test_global_group_worker_runs_with_"
+                         "that_group_only"},
           {.block = "global",
            .key = "chroot",
            .type = "file path (directory)",
@@ -544,7 +546,9 @@ const Part& nodeReference() {
                   "(JOURNAL_STREAM set) and stderr otherwise; stderr uses a timestamped human "
                   "format, syslog goes through syslog(3) with facility and ident, journal sends "
                   "native journal fields.",
-           .effectTest = ""},
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::LogKeysTest::test_global_log_target_syslog_sends_"
+                         "lines_to_syslog_not_stderr"},
           {.block = "global.log",
            .key = "level",
            .type = "one of emerg, alert, crit, err, warning, notice, info, debug (also critical, "
@@ -564,7 +568,9 @@ const Part& nodeReference() {
            .example = "facility: local0",
            .equivalent = "HAProxy: log ... <facility> (global section)",
            .doc = "Syslog facility of the log lines; used only with target syslog.",
-           .effectTest = ""},
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::LogKeysTest::test_global_log_facility_sets_the_"
+                         "syslog_priority"},
           {.block = "global.log",
            .key = "ident",
            .type = "string",
@@ -573,7 +579,9 @@ const Part& nodeReference() {
            .equivalent = "HAProxy: log-tag",
            .doc = "Program identifier of the log lines (syslog ident, journal SYSLOG_IDENTIFIER); "
                   "used with targets syslog and journal.",
-           .effectTest = ""},
+           .effectTest =
+               "tests/proxy/"
+               "proxy_keys_test.py::LogKeysTest::test_global_log_ident_names_the_program"},
           {.block = "global.tls",
            .key = "ciphers",
            .type = "string (OpenSSL cipher list)",
@@ -585,7 +593,9 @@ const Part& nodeReference() {
            .doc = "Cipher list offered for TLS 1.2 and below on every TLS bind; an empty string "
                   "leaves OpenSSL's default. A list OpenSSL accepts none of is an error at check "
                   "time.",
-           .effectTest = ""},
+           .effectTest =
+               "tests/proxy/"
+               "proxy_keys_test.py::TlsKeysTest::test_global_tls_ciphers_limits_tls12_ciphers"},
           {.block = "global.tls",
            .key = "ciphersuites",
            .type = "string (OpenSSL TLS 1.3 ciphersuites)",
@@ -595,7 +605,9 @@ const Part& nodeReference() {
            .equivalent = "HAProxy: ssl-default-bind-ciphersuites",
            .doc = "TLS 1.3 ciphersuites offered on every TLS bind; an empty string leaves "
                   "OpenSSL's default. Suites OpenSSL rejects are an error at check time.",
-           .effectTest = ""},
+           .effectTest =
+               "tests/proxy/"
+               "proxy_keys_test.py::TlsKeysTest::test_global_tls_ciphersuites_limits_tls13_suites"},
           {.block = "global.tls",
            .key = "min_version",
            .type = "one of TLSv1.0, TLSv1.1, TLSv1.2, TLSv1.3",
@@ -647,7 +659,9 @@ const Part& nodeReference() {
            .doc = "Default proxy mode of frontends, backends and listens: http parses and routes "
                   "requests, tcp forwards bytes. A frontend and the backends it uses must have the "
                   "same mode.",
-           .effectTest = ""},
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::DefaultsKeysTest::test_defaults_mode_tcp_relays_"
+                         "bytes_unparsed"},
           {.block = "defaults",
            .key = "timeout",
            .type = "mapping",
@@ -678,7 +692,9 @@ const Part& nodeReference() {
            .equivalent = "HAProxy: retries",
            .doc = "Default number of extra connection attempts to a server after a failed connect, "
                   "before the request fails with 503.",
-           .effectTest = ""},
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::DefaultsKeysTest::test_defaults_retries_sets_the_"
+                         "attempts_of_backends_without_their_own"},
           {.block = "defaults",
            .key = "redispatch",
            .type = "boolean",
@@ -688,7 +704,9 @@ const Part& nodeReference() {
            .doc = "Default for backends: whether a retry after a failed connect avoids the server "
                   "that just failed when another is usable; false lets the balancer choose again "
                   "without avoiding it.",
-           .effectTest = ""},
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::DefaultsKeysTest::test_defaults_redispatch_false_"
+                         "lets_a_retry_pick_the_failed_server"},
           {.block = "defaults",
            .key = "maxconn",
            .type = "integer 0-10000000",
@@ -698,7 +716,9 @@ const Part& nodeReference() {
            .doc = "Default per-frontend limit of concurrent client connections, shared by all "
                   "worker threads; at the limit the listener pauses until a connection closes. 0 "
                   "means only global.maxconn applies.",
-           .effectTest = ""},
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::DefaultsKeysTest::test_defaults_maxconn_limits_"
+                         "frontends_without_their_own"},
           {.block = "defaults",
            .key = "balance",
            .type = "one of roundrobin, leastconn, source, uri, first",
@@ -708,7 +728,9 @@ const Part& nodeReference() {
            .doc = "Default load-balancing algorithm of backends and listens. Only the bare "
                   "algorithm name is accepted here (not the mapping form with `whole`), and uri "
                   "needs mode http in the backend.",
-           .effectTest = ""},
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::DefaultsKeysTest::test_defaults_balance_is_used_by_"
+                         "backends_without_their_own"},
           {.block = "defaults",
            .key = "errorfiles",
            .type = "map of HTTP status -> file path (statuses 200 400 401 403 404 405 407 408 410 "

@@ -633,6 +633,9 @@ std::vector<proxy::Bind> readBinds(LoaderState& st, MapReader& parent, bool requ
     if (m) {
       m->boolean("ssl", &b.ssl);
       if (YAML::Node c = m->get("crt"); c.IsDefined()) {
+        if (m->has("ssl") && !b.ssl)
+          st.yaml.error(m->get("ssl"), m->pathOf("ssl"),
+                        "'ssl: false' with a crt: the certificate turns TLS on; remove one");
         b.ssl = true;  // a certificate means TLS on this bind
         readCertificates(st, c, m->pathOf("crt"), &b);
       } else if (b.ssl) {
@@ -1479,7 +1482,9 @@ const Part& proxyReference() {
            .doc = "Overrides single timeouts of defaults.timeout for this frontend. Only the "
                   "client-side ones (client, http_request, keep_alive) take effect here; the "
                   "server side follows the backend's values.",
-           .effectTest = "",
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::HttpKeysTest::test_frontend_timeout_overrides_the_"
+                         "defaults_for_this_frontend",
            .child = "timeout"},
           {.block = "frontend",
            .key = "maxconn",
@@ -1490,7 +1495,9 @@ const Part& proxyReference() {
            .doc = "Most concurrent client connections this frontend holds across all worker "
                   "threads; at the limit its listeners stop accepting and new clients wait in the "
                   "kernel backlog. 0 leaves only global.maxconn.",
-           .effectTest = ""},
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::HttpKeysTest::test_frontend_maxconn_holds_new_"
+                         "clients_at_the_limit"},
           {.block = "frontend",
            .key = "bind",
            .type = "\"ADDRESS:PORT\" string, or list of such strings and/or bind mappings",
@@ -1628,7 +1635,8 @@ const Part& proxyReference() {
            .doc = "Protocols offered in the TLS ALPN extension of a crt bind. An HTTP frontend may "
                   "offer only http/1.1 and http/1.0 (HTTP/2 is not supported); a tcp one may offer "
                   "any protocol its servers speak.",
-           .effectTest = ""},
+           .effectTest =
+               "tests/proxy/proxy_keys_test.py::TlsKeysTest::test_bind_alpn_is_the_list_offered"},
           {.block = "bind",
            .key = "backlog",
            .type = "integer 1-65535",
@@ -1637,7 +1645,9 @@ const Part& proxyReference() {
            .equivalent = "HAProxy: bind ... backlog",
            .doc = "Length of the kernel accept queue given to listen() (the kernel caps it at "
                   "net.core.somaxconn); applied again to sockets inherited across a reload.",
-           .effectTest = ""},
+           .effectTest =
+               "tests/proxy/"
+               "proxy_keys_test.py::HttpKeysTest::test_bind_backlog_is_the_listen_queue_length"},
           {.block = "bind",
            .key = "v6only",
            .type = "boolean",
@@ -1647,7 +1657,9 @@ const Part& proxyReference() {
            .doc =
                "Sets IPV6_V6ONLY on an IPv6 socket: true accepts IPv6 only, false lets [::]:PORT "
                "also accept IPv4 clients as mapped addresses. No effect on IPv4 binds.",
-           .effectTest = ""},
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::BindV6onlyTest::test_bind_v6only_false_accepts_ipv4_"
+                         "clients_on_an_ipv6_socket"},
           {.block = "timeout",
            .key = "connect",
            .type = "duration",
@@ -1657,7 +1669,9 @@ const Part& proxyReference() {
            .doc =
                "How long to wait for a server to accept a TCP connection (1ms-24h); on expiry the "
                "attempt fails and retries/redispatch apply, ending in 503. Taken from the backend.",
-           .effectTest = ""},
+           .effectTest =
+               "tests/proxy/"
+               "proxy_keys_test.py::HttpKeysTest::test_timeout_connect_ends_a_hanging_connect"},
           {.block = "timeout",
            .key = "client",
            .type = "duration",
@@ -1667,7 +1681,9 @@ const Part& proxyReference() {
            .doc = "Client-side inactivity (1ms-24h): how long sending to a client that reads "
                   "nothing may stall before the connection is dropped. In mode tcp the idle "
                   "timeout is the longer of client and server. Taken from the frontend.",
-           .effectTest = ""},
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::HttpKeysTest::test_timeout_client_drops_a_client_"
+                         "that_stops_reading"},
           {.block = "timeout",
            .key = "server",
            .type = "duration",
@@ -1698,7 +1714,9 @@ const Part& proxyReference() {
            .equivalent = "HAProxy: timeout http-keep-alive",
            .doc = "How long an idle client keep-alive connection waits for its next request before "
                   "it is closed (0-24h); 0 uses http_request instead. Taken from the frontend.",
-           .effectTest = ""},
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::HttpKeysTest::test_timeout_keep_alive_closes_an_idle_"
+                         "client_connection"},
           {.block = "timeout",
            .key = "queue",
            .type = "duration",
@@ -1719,7 +1737,9 @@ const Part& proxyReference() {
            .doc =
                "Inactivity timeout of an upgraded connection (WebSocket after 101 Switching "
                "Protocols), replacing client and server for it (1ms-7d). Taken from the backend.",
-           .effectTest = ""},
+           .effectTest =
+               "tests/proxy/"
+               "proxy_keys_test.py::HttpKeysTest::test_timeout_tunnel_closes_an_idle_websocket"},
           {.block = "timeout",
            .key = "check",
            .type = "duration",
@@ -1794,7 +1814,9 @@ const Part& proxyReference() {
            .equivalent = "HAProxy: acl NAME path_end VALUE",
            .doc = "Matches when the request path (query string excluded) ends with one of the "
                   "values; case-insensitive unless ignore_case: false. Needs mode http.",
-           .effectTest = ""},
+           .effectTest =
+               "tests/proxy/"
+               "proxy_keys_test.py::HttpKeysTest::test_acl_path_end_matches_the_end_of_the_path"},
           {.block = "acl",
            .key = "path_reg",
            .type = "regular expression or list of them (PCRE2)",
@@ -1838,7 +1860,9 @@ const Part& proxyReference() {
            .doc = "Matches when the client address is in one of the IPv4 or IPv6 networks (a bare "
                   "address is a single host; host bits past the prefix are rejected). May be "
                   "combined with src_file; allowed in mode tcp.",
-           .effectTest = ""},
+           .effectTest =
+               "tests/proxy/"
+               "proxy_keys_test.py::HttpKeysTest::test_acl_src_matches_the_client_address"},
           {.block = "acl",
            .key = "ssl",
            .type = "boolean (only true)",
@@ -1848,7 +1872,9 @@ const Part& proxyReference() {
            .doc = "Matches when the client connection is TLS (it arrived on a bind with crt); ssl: "
                   "false is rejected, use not in the condition. The built-in ACL ssl_fc does the "
                   "same without a definition; allowed in mode tcp.",
-           .effectTest = ""},
+           .effectTest =
+               "tests/proxy/"
+               "proxy_keys_test.py::TlsKeysTest::test_acl_ssl_matches_connections_on_a_tls_bind"},
           {.block = "acl",
            .key = "src_file",
            .type = "file path or list of file paths",
@@ -1858,7 +1884,9 @@ const Part& proxyReference() {
            .doc = "Files of addresses or networks, one per line with # comments, read at load time "
                   "into the same list as src (a bad line is reported at its file and line). "
                   "Relative paths resolve against the config file's folder; changes need a reload.",
-           .effectTest = ""},
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::HttpKeysTest::test_acl_src_file_matches_addresses_"
+                         "and_networks_of_the_file"},
           {.block = "acl",
            .key = "ignore_case",
            .type = "boolean",
@@ -1868,7 +1896,9 @@ const Part& proxyReference() {
            .doc =
                "Case-insensitive matching for path, path_beg, path_end, path_reg and the equals, "
                "contains and regex header tests; host always ignores case and method never does.",
-           .effectTest = ""},
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::HttpKeysTest::test_acl_ignore_case_false_matches_"
+                         "case_sensitively"},
           {.block = "acl",
            .key = "equals",
            .type = "string or list of strings",
@@ -1877,7 +1907,9 @@ const Part& proxyReference() {
            .equivalent = "HAProxy: acl NAME hdr(NAME) VALUE",
            .doc = "With header: matches when a value of the header equals one of these strings, "
                   "case-insensitively unless ignore_case: false.",
-           .effectTest = ""},
+           .effectTest =
+               "tests/proxy/"
+               "proxy_keys_test.py::HttpKeysTest::test_acl_equals_matches_whole_header_values"},
           {.block = "acl",
            .key = "contains",
            .type = "string or list of strings",
@@ -1897,7 +1929,8 @@ const Part& proxyReference() {
            .equivalent = "HAProxy: acl NAME hdr_reg(NAME) REGEX",
            .doc = "With header: matches when one of these expressions finds a match in a value of "
                   "the header; compiled at load time, case-insensitive unless ignore_case: false.",
-           .effectTest = ""},
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::HttpKeysTest::test_acl_regex_matches_a_header_value"},
           {.block = "acl",
            .key = "exists",
            .type = "boolean (only true)",
@@ -1964,7 +1997,9 @@ const Part& proxyReference() {
            .equivalent = "HAProxy: http-request add-header",
            .doc = "Appends a header field to the request sent to the server, keeping any fields of "
                   "that name already there.",
-           .effectTest = "",
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::HttpKeysTest::test_http_request_add_header_appends_"
+                         "to_the_clients_field",
            .child = "header_args"},
           {.block = "http_request",
            .key = "del_header",
@@ -2017,7 +2052,9 @@ const Part& proxyReference() {
            .doc = "Status of the deny answer, the same as writing the bare code after deny; a code "
                   "without a built-in page (400, 403, 408, 429, 431, 500, 502-504) or a "
                   "defaults.errorfiles page is currently sent as 500.",
-           .effectTest = ""},
+           .effectTest =
+               "tests/proxy/"
+               "proxy_keys_test.py::HttpKeysTest::test_http_request_deny_status_is_the_answer"},
           {.block = "http_request.redirect",
            .key = "scheme",
            .type = "one of http, https",
@@ -2035,7 +2072,9 @@ const Part& proxyReference() {
            .example = "redirect: { location: \"https://example.com/moved\" }",
            .equivalent = "HAProxy: http-request redirect location",
            .doc = "Redirects to exactly this URL, whatever the request.",
-           .effectTest = ""},
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::HttpKeysTest::test_http_request_redirect_location_is_"
+                         "sent_as_is"},
           {.block = "http_request.redirect",
            .key = "prefix",
            .type = "string (URL prefix)",
@@ -2043,7 +2082,9 @@ const Part& proxyReference() {
            .example = "redirect: { prefix: \"https://new.example.com\" }",
            .equivalent = "HAProxy: http-request redirect prefix",
            .doc = "Redirects to this prefix followed by the original path and query.",
-           .effectTest = ""},
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::HttpKeysTest::test_http_request_redirect_prefix_"
+                         "keeps_path_and_query"},
           {.block = "http_request.redirect",
            .key = "code",
            .type = "one of 301, 302, 303, 307, 308",
@@ -2129,7 +2170,9 @@ const Part& proxyReference() {
            .equivalent = "HAProxy: http-response add-header",
            .doc = "Appends a header field to the response sent to the client, keeping any fields "
                   "of that name already there.",
-           .effectTest = "",
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::HttpKeysTest::test_http_response_add_header_keeps_"
+                         "the_servers_field",
            .child = "header_args"},
           {.block = "http_response",
            .key = "del_header",
@@ -2149,7 +2192,9 @@ const Part& proxyReference() {
            .equivalent = "HAProxy: if CONDITION",
            .doc = "The rule applies only when the condition holds, evaluated on the request when "
                   "it is routed. Not together with unless.",
-           .effectTest = ""},
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::HttpKeysTest::test_http_response_if_applies_only_"
+                         "when_the_condition_holds"},
           {.block = "http_response",
            .key = "unless",
            .type = "string (condition over ACL names)",
@@ -2158,7 +2203,9 @@ const Part& proxyReference() {
            .equivalent = "HAProxy: unless CONDITION",
            .doc = "The rule applies only when the condition does not hold, evaluated on the "
                   "request when it is routed. Not together with if.",
-           .effectTest = ""},
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::HttpKeysTest::test_http_response_unless_applies_only_"
+                         "when_the_condition_fails"},
           {.block = "rate_limit",
            .key = "key",
            .type = "one of src",
@@ -2167,7 +2214,9 @@ const Part& proxyReference() {
            .equivalent = "HAProxy: stick-table type ip + track-sc0 src",
            .doc = "What requests are counted under: the client address (IPv4 and IPv6), the only "
                   "key supported.",
-           .effectTest = ""},
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::HttpKeysTest::test_rate_limit_key_src_counts_each_"
+                         "client_address_apart"},
           {.block = "rate_limit",
            .key = "window",
            .type = "duration",
@@ -2197,7 +2246,9 @@ const Part& proxyReference() {
            .doc = "Status of the answer to a request over the limit, with the defaults.errorfiles "
                   "page for it if any; a code without a built-in page (400, 403, 408, 429, 431, "
                   "500, 502-504) or an errorfile is currently sent as 500.",
-           .effectTest = ""},
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::HttpKeysTest::test_rate_limit_status_answers_"
+                         "requests_over_the_limit"},
           {.block = "rate_limit",
            .key = "size",
            .type = "size (entries, accepts k/m/g)",
@@ -2250,7 +2301,9 @@ const Part& proxyReference() {
            .example = "unless: is_static",
            .equivalent = "HAProxy: use_backend NAME unless CONDITION",
            .doc = "The rule routes only when the condition does not hold. Not together with if.",
-           .effectTest = ""},
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::HttpKeysTest::test_use_backend_unless_routes_when_"
+                         "the_condition_fails"},
           {.block = "stats",
            .key = "bind",
            .type = "address:port",
@@ -2394,7 +2447,9 @@ const Part& proxyReference() {
                   "error, timeout connect, or a bodiless idempotent request whose server closed "
                   "before answering); when all retries + 1 attempts fail the client gets 503 (502 "
                   "after a failure past connect).",
-           .effectTest = ""},
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::HttpKeysTest::test_backend_retries_sets_the_number_"
+                         "of_connection_attempts"},
           {.block = "backend",
            .key = "redispatch",
            .type = "boolean",
@@ -2404,7 +2459,9 @@ const Part& proxyReference() {
            .doc = "When true, a retry avoids the server that just failed if another usable server "
                   "exists; when false, a retry may pick any server again, including the failed "
                   "one. Unlike HAProxy, on by default.",
-           .effectTest = ""},
+           .effectTest = "tests/proxy/"
+                         "proxy_keys_test.py::HttpKeysTest::test_backend_redispatch_false_retries_"
+                         "on_the_failed_server"},
           {.block = "backend",
            .key = "allbackups",
            .type = "boolean",
@@ -2513,7 +2570,9 @@ const Part& proxyReference() {
            .equivalent = "HAProxy: balance uri whole",
            .doc = "For balance uri, hash the whole request target including the query string "
                   "instead of the path only. Allowed only with algorithm uri.",
-           .effectTest = ""},
+           .effectTest =
+               "tests/proxy/"
+               "proxy_keys_test.py::HttpKeysTest::test_balance_whole_hashes_the_query_string_too"},
           {.block = "check",
            .key = "type",
            .type = "one of tcp, http, tcp-script, mysql, redis",

@@ -294,7 +294,7 @@ void Check::run() {
 void Check::waitFor(short what) {
   event_del(&io_);
   event_assign(&io_, base_, fd_.get(), what, onIo, this);
-  Duration timeout = target_.config ? target_.config->timeout : Duration(std::chrono::seconds(2));
+  Duration timeout = target_.config ? target_.config->timeout : target_.timeout;
   int64_t left = timeout.count() - (monotonicUs() - startedUs_);
   const Step& s = program_[step_];
   if (s.timeout) left = s.timeout->count() - (monotonicUs() - stepStartUs_);

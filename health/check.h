@@ -29,10 +29,14 @@ struct CheckTarget {
   sockaddr_storage address{};  // the server's address (port replaced by params.port/step port)
   socklen_t addressLength = 0;
   const CheckConfig* config = nullptr;  // null: plain TCP connect
+  // How long one check may take: the check mapping's timeout, else the backend's `timeout
+  // check` (a server with `check: true` in a backend without a check mapping).
+  Duration timeout = std::chrono::seconds(2);
   ServerCheckParams params;
   ServerHealth* health = nullptr;
-  int weight = 1;        // current weight (the admin socket may change it)
-  int configWeight = 1;  // as configured
+  int weight = 1;                              // current weight (the admin socket may change it)
+  int configWeight = 1;                        // as configured
+  AdminState configAdmin = AdminState::Ready;  // as configured (disabled, drain)
   Duration slowstart{0};
 };
 

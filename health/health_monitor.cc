@@ -165,6 +165,7 @@ SavedServerState HealthMonitor::saved(const Monitored& m) const {
   s.admin = m.tracker->admin();
   s.weight = m.target.weight;
   s.configWeight = m.target.configWeight;
+  s.configAdmin = m.target.configAdmin;
   return s;
 }
 
@@ -181,7 +182,8 @@ bool HealthMonitor::restore(const SavedServerState& s) {
     m->target.weight = s.weight;
     m->target.health->setEffectiveWeight(s.weight);
   }
-  if (auto t = m->tracker->restore(s.checksUp, s.admin)) report(*m, *t, nullptr);
+  if (auto t = m->tracker->restore(s.checksUp, s.adminFor(m->target.configAdmin)))
+    report(*m, *t, nullptr);
   return true;
 }
 

@@ -17,31 +17,42 @@ const char* adminName(AdminState a) {
   return "ready";
 }
 
+std::optional<AdminState> parseAdmin(std::string_view word) {
+  if (word == "ready") return AdminState::Ready;
+  if (word == "drain") return AdminState::Drain;
+  if (word == "maint") return AdminState::Maint;
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string formatSavedState(const SavedServerState& s) {
   return s.backend + " " + s.server + " " + (s.checksUp ? "up" : "down") + " " +
-         adminName(s.admin) + " " + std::to_string(s.weight) + " " + std::to_string(s.configWeight);
+         adminName(s.admin) + " " + std::to_string(s.weight) + " " +
+         std::to_string(s.configWeight) +
+         (s.configAdmin ? " " + std::string(adminName(*s.configAdmin)) : std::string());
 }
 
 std::optional<SavedServerState> parseSavedState(std::string_view line) {
   std::istringstream in{std::string(line)};
   SavedServerState s;
-  std::string op, admin, extra;
+  std::string op, admin, configAdmin, extra;
   if (!(in >> s.backend >> s.server >> op >> admin >> s.weight >> s.configWeight)) return {};
-  if (in >> extra) return {};
+  if (in >> configAdmin) {
+    if (in >> extra) return {};
+    if (auto a = parseAdmin(configAdmin))
+      s.configAdmin = *a;
+    else
+      return {};
+  }
   if (op == "up")
     s.checksUp = true;
   else if (op == "down")
     s.checksUp = false;
   else
     return {};
-  if (admin == "ready")
-    s.admin = AdminState::Ready;
-  else if (admin == "drain")
-    s.admin = AdminState::Drain;
-  else if (admin == "maint")
-    s.admin = AdminState::Maint;
+  if (auto a = parseAdmin(admin))
+    s.admin = *a;
   else
     return {};
   if (s.weight < 0 || s.weight > 256 || s.configWeight < 0 || s.configWeight > 256) return {};

@@ -69,7 +69,8 @@ int runProxy(const Config& fileConfig, std::unique_ptr<MasterChannel> master,
     for (const auto& st : master->savedStates()) {
       ServerRuntime* sr = runtime->findServer(st.backend, st.server);
       if (!sr || sr->config->check.enabled) continue;
-      setUncheckedServerState(*runtime, *sr, st.backend, st.server, st.admin,
+      setUncheckedServerState(*runtime, *sr, st.backend, st.server,
+                              st.adminFor(configuredAdmin(*sr->config)),
                               "carried over from the previous worker");
     }
     runtime->setUncheckedStateHook(onState);

@@ -104,8 +104,9 @@ bool resolve(const Endpoint& ep, sockaddr_storage* out, socklen_t* len, std::str
 }  // namespace
 
 ErrorPages::ErrorPages(const std::map<int, std::string>& files) {
-  for (int status : {400, 403, 408, 429, 431, 500, 502, 503, 504})
-    pages_[status] = builtinPage(status);
+  // Every status a deny or a rate limit may answer with (200-599) has a page: a `deny: 404`
+  // must answer 404, not the 500 of a missing page.
+  for (int status = 200; status <= 599; ++status) pages_[status] = builtinPage(status);
   for (const auto& [status, path] : files) {
     std::ifstream in(path, std::ios::binary);
     std::stringstream ss;
@@ -144,6 +145,7 @@ health::SavedServerState Runtime::uncheckedState(const std::string& backend,
                                                : health::AdminState::Ready;
   s.weight = server.health.effectiveWeight();
   s.configWeight = server.config->weight;
+  s.configAdmin = configuredAdmin(*server.config);
   return s;
 }
 

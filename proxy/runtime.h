@@ -23,6 +23,13 @@
 
 namespace tandem::proxy {
 
+// The admin state a server's configuration gives it: `disabled` is MAINT, `drain` is DRAIN.
+inline health::AdminState configuredAdmin(const Server& s) {
+  return s.disabled ? health::AdminState::Maint
+         : s.drain  ? health::AdminState::Drain
+                    : health::AdminState::Ready;
+}
+
 // The reason phrase HAProxy uses for an HTTP status ("Service Unavailable").
 const char* reasonPhrase(int status);
 

@@ -79,10 +79,12 @@ void Worker::startHealthChecks(int workerCount, const std::vector<health::SavedS
       t.address = s->address;
       t.addressLength = s->addressLength;
       t.config = be->config->check ? &*be->config->check : nullptr;
+      t.timeout = be->config->check ? be->config->check->timeout : be->config->timeouts.check;
       t.params = s->config->check;
       t.health = &s->health;
       t.weight = s->config->weight;
       t.configWeight = s->config->weight;
+      t.configAdmin = configuredAdmin(*s->config);
       t.slowstart = s->config->slowstart;
       targets.push_back(std::move(t));
     }

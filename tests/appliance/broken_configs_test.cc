@@ -212,6 +212,10 @@ std::vector<BrokenCase> cases() {
        vrrp("      interface: eth0\n      virtual_router_id: 51\n      priority: 100\n"
             "      virtual_ipaddress: [198.18.0.1/24]\n      garp: { interval: 10ms }\n"),
        8, 15, "vrrp.instances.VI_1.garp.interval", "interval is not applied yet"},
+      {"bind_ssl_false_with_crt",
+       "frontends:\n  web:\n    bind: [ { address: \"*:443\", ssl: false, crt: " + kData +
+           "good.pem } ]\n    default_backend: app\n" + kBackend,
+       3, 38, "frontends.web.bind[0].ssl", "'ssl: false' with a crt"},
       // ---- rules
       {"rule_unknown_action", fe("    http_request:\n      - denyy: 403\n") + kBackend, 6, 9,
        "frontends.web.http_request[0].denyy", "unknown action 'denyy' (did you mean 'deny'?)"},

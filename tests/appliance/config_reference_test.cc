@@ -7,7 +7,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -113,20 +112,31 @@ bool testExists(std::string_view id, std::string* why) {
     if (text.find("def " + method + "(") == std::string::npos) *why = "no method " + method;
     return why->empty();
   }
-  // GoogleTest: Suite.Name, or Prefix/Suite.Name/param for a parameterized case.
-  std::smatch m;
-  std::regex plain(R"(^([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)$)");
-  std::regex param(R"(^[A-Za-z0-9_]+/([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)/([A-Za-z0-9_]+)$)");
-  if (std::regex_match(name, m, plain)) {
-    if (!std::regex_search(
-            text, std::regex("TEST(_F|_P)?\\(" + m[1].str() + ",\\s*" + m[2].str() + "\\)")))
-      *why = "no test " + name;
-  } else if (std::regex_match(name, m, param)) {
-    if (text.find("TEST_P(" + m[1].str() + ", " + m[2].str() + ")") == std::string::npos ||
-        text.find("{\"" + m[3].str() + "\"") == std::string::npos)
-      *why = "no parameterized case " + name;
-  } else {
+  // GoogleTest: Suite.Name, or Prefix/Suite.Name/param for a parameterized case (clang-format
+  // writes the macros as `TEST(Suite, Name)`).
+  std::string param;
+  if (size_t slash = name.find('/'); slash != std::string::npos) {
+    size_t last = name.rfind('/');
+    if (last == slash) {
+      *why = "cannot read the test name '" + name + "'";
+      return false;
+    }
+    param = name.substr(last + 1);
+    name = name.substr(slash + 1, last - slash - 1);
+  }
+  size_t dot = name.find('.');
+  if (dot == std::string::npos) {
     *why = "cannot read the test name '" + name + "'";
+    return false;
+  }
+  std::string args = "(" + name.substr(0, dot) + ", " + name.substr(dot + 1) + ")";
+  if (!param.empty()) {
+    if (text.find("TEST_P" + args) == std::string::npos ||
+        text.find("{\"" + param + "\"") == std::string::npos)
+      *why = "no parameterized case " + s;
+  } else if (text.find("TEST" + args) == std::string::npos &&
+             text.find("TEST_F" + args) == std::string::npos) {
+    *why = "no test " + s;
   }
   return why->empty();
 }

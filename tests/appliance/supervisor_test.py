@@ -484,6 +484,49 @@ class SupervisorTest(unittest.TestCase):
         self.admin(path, "set server plain/p1 state ready")
         node.wait(lambda s: plain_state(s) == ["UP"], "plain/p1 back UP in status")
 
+    def test_disabled_and_drain_edited_in_the_file_take_effect_on_reload(self):
+        # The state carried from the previous worker keeps what was set at run time, but not
+        # against the file: a server newly `disabled` (or `drain`) in the file is MAINT (DRAIN)
+        # after the reload, and back UP once the line is gone (HAProxy keeps the configuration's
+        # maint apart from a forced one). Unchecked (plain/p1) and checked (app/s1) alike.
+        path = os.path.join(self.tmp, "admin.sock")
+        plain = lambda opts: f'''
+  plain:
+    servers:
+      - {{ name: p1, address: "{self.backends[0].address}"{opts} }}
+'''
+        global_extra = f", admin_socket: {{ path: {path} }}"
+        node = self.start(global_extra=global_extra, extra=plain(""))
+        state = lambda s, be, srv: [x["state"] for b in s["backends"] if b["name"] == be
+                                    for x in b["servers"] if x["name"] == srv][0]
+        node.wait(lambda s: state(s, "app", "s1") == "UP", "app/s1 UP")
+
+        def reload_with(text):
+            node.write_config(text)
+            code, reply = node.reload()
+            self.assertEqual((code, reply.get("ok")), (0, True), reply)
+            node.wait(lambda s: not s["draining_workers"], "the old worker to finish")
+            return node.status()
+
+        base = config(self.port, self.backends, self.sock, global_extra=global_extra,
+                      extra=plain(", disabled: true"))
+        drained = base.replace(f'name: s1, address: "{self.backends[0].address}", weight: 1',
+                               f'name: s1, address: "{self.backends[0].address}", weight: 1, '
+                               'drain: true')
+        self.assertNotEqual(drained, base)
+        s = reload_with(drained)
+        self.assertEqual((state(s, "plain", "p1"), state(s, "app", "s1")), ("MAINT", "DRAIN"))
+        # Set ready at run time, then a reload of the same file: the run-time state stays.
+        self.admin(path, "set server plain/p1 state ready")
+        node.wait(lambda s: state(s, "plain", "p1") == "UP", "plain/p1 ready")
+        s = reload_with(drained)
+        self.assertEqual(state(s, "plain", "p1"), "UP")
+        # The lines removed from the file: back in rotation.
+        s = reload_with(config(self.port, self.backends, self.sock, global_extra=global_extra,
+                               extra=plain("")))
+        node.wait(lambda s: state(s, "app", "s1") == "UP", "app/s1 UP after drain removed")
+        self.assertEqual(state(node.status(), "plain", "p1"), "UP")
+
     def test_reload_asked_during_a_reload_reads_the_file_again(self):
         node = self.start()
         base = config(self.port, self.backends, self.sock)

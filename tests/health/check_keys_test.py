@@ -240,6 +240,11 @@ class CheckKeysTest(unittest.TestCase):
       fall: 1
     servers:
       - {{ name: s, address: "127.0.0.1:{cls.full.port}" }}
+  tchk:
+    mode: tcp
+    timeout: {{ check: 200ms }}
+    servers:
+      - {{ name: s, address: "127.0.0.1:{cls.full.port}", check: {{ inter: {FAST}ms, fall: 1 }} }}
 """
         cfg = f"""
 global: {{ threads: 2, admin_socket: {{ path: {cls.admin_sock}, mode: "0600" }},
@@ -614,6 +619,17 @@ backends:
         # the step's 150 ms, not the backend's timeout.check of 5 s
         self.assertLess(int(m.group(1)), 1000)
         self.assertGreaterEqual(int(m.group(1)), 140)
+
+    def test_timeout_check_bounds_checks_of_a_backend_without_a_check_mapping(self):
+        # Servers checked (`check:` on the server) in a backend with no check mapping: their
+        # checks are bounded by the backend's timeout.check (200 ms), not a built-in 2 s.
+        if not self.full.full:
+            self.skipTest("could not fill a listener's accept queue here")
+        m = self.wait_log(r"Server tchk/s is DOWN.*reason: Layer4 timeout, "
+                          r"check duration: (\d+)ms", 5)
+        self.assertIsNotNone(m, self.log()[-3000:])
+        self.assertLess(int(m.group(1)), 1000)
+        self.assertGreaterEqual(int(m.group(1)), 190)
 
 
 if __name__ == "__main__":

@@ -201,8 +201,10 @@ backends:
       admin: {{ path_beg: /admin }}
       moved: {{ path_beg: /moved }}
       secret: {{ header: X-Secret, exists: true }}
+      hidden: {{ path_beg: /hidden }}
     http_request:
       - {{ deny: 403, if: admin }}
+      - {{ deny: 404, if: hidden }}
       - {{ redirect: {{ location: /new, code: 302 }}, if: moved }}
       - {{ set_header: {{ name: X-Order, value: backend }} }}
       - {{ del_header: X-Frontend }}
@@ -541,6 +543,10 @@ backends:
         # The backend's deny and redirect, with the backend's own ACLs.
         guarded = {"X-Route": "guarded"}
         self.assertEqual(get(port, "/admin/users", guarded)[0], 403)
+        # Any status answers as itself (there is a page for each, not a 500 for the missing).
+        status, _, body, _ = get(port, "/hidden/x", guarded)
+        self.assertEqual(status, 404)
+        self.assertIn(b"404 Not Found", body)
         status, headers, _, _ = get(port, "/moved/x", guarded)
         self.assertEqual((status, headers.get("location")), (302, "/new"))
         # Another backend behind the same frontend does not run them: the server answers.
