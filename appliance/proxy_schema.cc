@@ -45,7 +45,7 @@ void refuseAccessLog(LoaderState& st, MapReader& m) {
 
 // ---- timeouts -----------------------------------------------------------------------------
 
-void readTimeouts(LoaderState& st, MapReader& parent, proxy::Timeouts* to) {
+void readTimeouts(LoaderState& st, MapReader& parent, proxy::Timeouts* to, TimeoutSide side) {
   YAML::Node t = parent.get("timeout");
   if (!t.IsDefined()) return;
   MapReader tm(st.yaml, t, parent.pathOf("timeout"), "timeout");
@@ -63,6 +63,17 @@ void readTimeouts(LoaderState& st, MapReader& parent, proxy::Timeouts* to) {
                     std::string(k) +
                         " is not applied yet: a half-closed side is bounded by "
                         "timeout client/server (tunnel in a tunnel); remove it");
+  static const char* const kFrontendSide[] = {"client", "http_request", "keep_alive"};
+  static const char* const kBackendSide[] = {"connect", "server", "queue", "tunnel", "check"};
+  auto refuse = [&](const char* const* keys, size_t n, const char* here, const char* there) {
+    for (size_t i = 0; i < n; ++i)
+      if (tm.has(keys[i]))
+        st.yaml.error(tm.keyNode(keys[i]), tm.pathOf(keys[i]),
+                      std::string("timeout ") + keys[i] + " has no effect in a " + here + ": the " +
+                          there + "'s applies (set it there, or in defaults)");
+  };
+  if (side == TimeoutSide::Frontend) refuse(kBackendSide, 5, "frontend", "backend");
+  if (side == TimeoutSide::Backend) refuse(kFrontendSide, 3, "backend", "frontend");
   tm.finish();
 }
 
@@ -1011,14 +1022,14 @@ void defineName(LoaderState& st, std::map<std::string, Site>* defs, const std::s
 }
 
 // The backend half of a section (a backend, or a listen).
-void readBackendBody(LoaderState& st, MapReader& m, proxy::Backend* be) {
+void readBackendBody(LoaderState& st, MapReader& m, proxy::Backend* be, bool isListen) {
   const ProxyDefaults& d = st.defaults;
   be->mode = d.mode;
   be->timeouts = d.timeouts;
   be->retries = d.retries;
   be->redispatch = d.redispatch;
   m.choice<Mode>("mode", &be->mode, kModes);
-  readTimeouts(st, m, &be->timeouts);
+  readTimeouts(st, m, &be->timeouts, isListen ? TimeoutSide::Both : TimeoutSide::Backend);
   be->balance = readBalance(st, m, d.balance);
   m.boolean("forwardfor", &be->forwardfor);
   m.integer("retries", &be->retries, 0, 100);
@@ -1047,7 +1058,7 @@ void readFrontendBody(LoaderState& st, MapReader& m, proxy::Frontend* fe, bool i
   fe->timeouts = d.timeouts;
   fe->maxconn = d.maxconn;
   m.choice<Mode>("mode", &fe->mode, kModes);
-  readTimeouts(st, m, &fe->timeouts);
+  readTimeouts(st, m, &fe->timeouts, isListen ? TimeoutSide::Both : TimeoutSide::Frontend);
   m.integer("maxconn", &fe->maxconn, 0, 10000000);
   fe->binds = readBinds(st, m, /*required=*/true, fe->mode);
   fe->acls = readAcls(st, m, fe->mode);
@@ -1137,7 +1148,7 @@ void readBackends(LoaderState& st, const YAML::Node& node, proxy::Config* out) {
     if (!m.valid()) continue;
     proxy::Backend be;
     be.name = name;
-    readBackendBody(st, m, &be);
+    readBackendBody(st, m, &be, false);
     be.acls = readAcls(st, m, be.mode);
     be.httpRequest = readHttpRequestRules(st, m, &be.acls, nullptr);
     be.httpResponse = readHttpResponseRules(st, m, &be.acls);
@@ -1173,7 +1184,7 @@ void readListens(LoaderState& st, const YAML::Node& node, proxy::Config* out) {
     proxy::Backend be;
     fe.name = be.name = name;
     readFrontendBody(st, m, &fe, true);
-    readBackendBody(st, m, &be);
+    readBackendBody(st, m, &be, true);
     be.mode = fe.mode;
     fe.defaultBackend = name;
     if (!m.has("servers") && m.valid())

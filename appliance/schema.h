@@ -49,7 +49,12 @@ struct LoaderState {
 // `log:` of defaults, frontends and listens: refused until access logs exist.
 void refuseAccessLog(LoaderState& st, MapReader& m);
 // The `timeout:` block of defaults, frontends, backends and listens.
-void readTimeouts(LoaderState& st, MapReader& parent, proxy::Timeouts* to);
+// Which side reads the timeouts: a frontend applies client, http_request and keep_alive; a
+// backend connect, server, queue, tunnel and check; defaults and listens all of them. A timeout
+// of the other side is refused (it would have no effect).
+enum class TimeoutSide { Both, Frontend, Backend };
+void readTimeouts(LoaderState& st, MapReader& parent, proxy::Timeouts* to,
+                  TimeoutSide side = TimeoutSide::Both);
 void readGlobal(LoaderState& st, const YAML::Node& node, Config* out);
 void readDefaults(LoaderState& st, const YAML::Node& node, Config* out);
 void readFrontends(LoaderState& st, const YAML::Node& node, proxy::Config* out);

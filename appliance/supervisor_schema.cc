@@ -122,7 +122,9 @@ const Part& supervisorReference() {
            .equivalent = "keepalived: vrrp_script + track_script (a chk_haproxy script)",
            .doc = "The built-in liveness probe of the local proxy whose result the VRRP agent acts "
                   "on through track_proxy.",
-           .effectTest = "",
+           .effectTest = "tests/appliance/"
+                         "supervisor_keys_test.py::SupervisorKeysTest::test_supervisor_probe_"
+                         "address_is_the_probe_target",
            .child = "supervisor.probe"},
           {.block = "supervisor",
            .key = "restart_delay",
@@ -131,7 +133,9 @@ const Part& supervisorReference() {
            .example = "restart_delay: { initial: 100ms, max: 10s }",
            .equivalent = "none (Tandem only)",
            .doc = "Back-off before a crashed proxy worker or VRRP agent is restarted.",
-           .effectTest = "",
+           .effectTest = "tests/appliance/"
+                         "supervisor_keys_test.py::SupervisorKeysTest::test_supervisor_restart_"
+                         "delay_initial_is_the_first_restart_delay",
            .child = "supervisor.restart_delay"},
           {.block = "supervisor",
            .key = "reload_timeout",
@@ -142,7 +146,9 @@ const Part& supervisorReference() {
            .doc = "How long a reload waits for the new proxy worker to report ready; past it the "
                   "reload fails, the new worker is killed, sockets only the new configuration "
                   "opened are closed and the running generation keeps serving.",
-           .effectTest = ""},
+           .effectTest = "tests/appliance/"
+                         "supervisor_keys_test.py::SupervisorKeysTest::test_supervisor_reload_"
+                         "timeout_fails_a_reload_whose_worker_is_not_ready"},
           {.block = "supervisor.control_socket",
            .key = "path",
            .type = "file path (1-100 characters)",
@@ -150,7 +156,9 @@ const Part& supervisorReference() {
            .example = "path: /run/tandem/tandem.sock",
            .equivalent = "none (Tandem only)",
            .doc = "Path of the supervisor's control socket, as the bare-string form.",
-           .effectTest = ""},
+           .effectTest = "tests/appliance/"
+                         "supervisor_keys_test.py::SupervisorKeysTest::test_supervisor_control_"
+                         "socket_path_is_where_status_and_reload_connect"},
           {.block = "supervisor.control_socket",
            .key = "mode",
            .type = "octal file mode string, at most 0777",
@@ -159,7 +167,9 @@ const Part& supervisorReference() {
            .equivalent = "none (Tandem only)",
            .doc = "Permission bits of the control socket file, written as an octal string; who can "
                   "connect may read status and trigger reloads.",
-           .effectTest = ""},
+           .effectTest = "tests/appliance/"
+                         "supervisor_keys_test.py::SupervisorKeysTest::test_supervisor_control_"
+                         "socket_mode_lets_other_users_connect"},
           {.block = "supervisor.probe",
            .key = "type",
            .type = "one of auto, tcp, http, none",
@@ -170,7 +180,9 @@ const Part& supervisorReference() {
                   "status line as alive, none disables the probe (liveness is the worker process "
                   "alone). auto probes a configured address over TCP, otherwise the first non-TLS "
                   "wildcard or loopback bind with HTTP for an http frontend and TCP for a tcp one.",
-           .effectTest = ""},
+           .effectTest = "tests/appliance/"
+                         "supervisor_keys_test.py::SupervisorKeysTest::test_supervisor_probe_type_"
+                         "none_disables_the_probe"},
           {.block = "supervisor.probe",
            .key = "address",
            .type = "address:port (literal, non-wildcard IP)",
@@ -180,7 +192,9 @@ const Part& supervisorReference() {
            .equivalent = "none (Tandem only)",
            .doc = "Where the probe connects; required with type http. A bind on a virtual IP "
                   "cannot be probed on the backup node, so point it at a local listener.",
-           .effectTest = ""},
+           .effectTest = "tests/appliance/"
+                         "supervisor_keys_test.py::SupervisorKeysTest::test_supervisor_probe_"
+                         "address_is_the_probe_target"},
           {.block = "supervisor.probe",
            .key = "uri",
            .type = "string (path starting with /)",
@@ -188,7 +202,9 @@ const Part& supervisorReference() {
            .example = "uri: /health",
            .equivalent = "none (Tandem only)",
            .doc = "Request path of an HTTP probe.",
-           .effectTest = ""},
+           .effectTest = "tests/appliance/"
+                         "supervisor_keys_test.py::SupervisorKeysTest::test_supervisor_probe_uri_"
+                         "is_the_request_path"},
           {.block = "supervisor.probe",
            .key = "host",
            .type = "string",
@@ -196,7 +212,9 @@ const Part& supervisorReference() {
            .example = "host: www.example.com",
            .equivalent = "none (Tandem only)",
            .doc = "Host header of an HTTP probe, for routing rules that depend on it.",
-           .effectTest = ""},
+           .effectTest = "tests/appliance/"
+                         "supervisor_keys_test.py::SupervisorKeysTest::test_supervisor_probe_host_"
+                         "is_the_host_header"},
           {.block = "supervisor.probe",
            .key = "interval",
            .type = "duration (bare number = milliseconds), 10ms to 1h",
@@ -204,7 +222,9 @@ const Part& supervisorReference() {
            .example = "interval: 100ms",
            .equivalent = "keepalived: vrrp_script interval",
            .doc = "Pause between the end of one probe and the start of the next.",
-           .effectTest = ""},
+           .effectTest = "tests/appliance/"
+                         "supervisor_keys_test.py::SupervisorKeysTest::test_supervisor_probe_"
+                         "interval_spaces_the_probes"},
           {.block = "supervisor.probe",
            .key = "timeout",
            .type = "duration (bare number = milliseconds), 1ms to 1h",
@@ -213,7 +233,9 @@ const Part& supervisorReference() {
            .equivalent = "keepalived: vrrp_script timeout",
            .doc = "Time allowed for the connect and, for HTTP, again for the status line; running "
                   "out counts as a failed probe.",
-           .effectTest = ""},
+           .effectTest = "tests/appliance/"
+                         "supervisor_keys_test.py::SupervisorKeysTest::test_supervisor_probe_"
+                         "timeout_allows_a_slow_status_line"},
           {.block = "supervisor.probe",
            .key = "fall",
            .type = "integer 1-100",
@@ -222,7 +244,9 @@ const Part& supervisorReference() {
            .equivalent = "keepalived: vrrp_script fall",
            .doc = "Consecutive failed probes that mark the local proxy down (reported to the VRRP "
                   "agent at once).",
-           .effectTest = ""},
+           .effectTest = "tests/appliance/"
+                         "supervisor_keys_test.py::SupervisorKeysTest::test_supervisor_probe_fall_"
+                         "is_the_failures_that_mark_the_proxy_down"},
           {.block = "supervisor.probe",
            .key = "rise",
            .type = "integer 1-100",
@@ -230,7 +254,9 @@ const Part& supervisorReference() {
            .example = "rise: 3",
            .equivalent = "keepalived: vrrp_script rise",
            .doc = "Consecutive successful probes that mark the local proxy up again.",
-           .effectTest = ""},
+           .effectTest = "tests/appliance/"
+                         "supervisor_keys_test.py::SupervisorKeysTest::test_supervisor_probe_rise_"
+                         "is_the_successes_that_mark_the_proxy_up"},
           {.block = "supervisor.restart_delay",
            .key = "initial",
            .type = "duration (bare number = milliseconds), 10ms to 1h",
@@ -239,7 +265,9 @@ const Part& supervisorReference() {
            .equivalent = "none (Tandem only)",
            .doc = "Delay before the first restart of a crashed child; it doubles after each "
                   "further crash and returns to this value after a run of 5 s or more.",
-           .effectTest = ""},
+           .effectTest = "tests/appliance/"
+                         "supervisor_keys_test.py::SupervisorKeysTest::test_supervisor_restart_"
+                         "delay_initial_is_the_first_restart_delay"},
           {.block = "supervisor.restart_delay",
            .key = "max",
            .type = "duration (bare number = milliseconds), 10ms to 24h",
@@ -249,7 +277,9 @@ const Part& supervisorReference() {
            .doc = "Cap of the doubling restart delay of the VRRP agent; the proxy worker's delay "
                   "is capped at the smaller of this and 1 s, since clients queue on its sockets "
                   "meanwhile.",
-           .effectTest = ""},
+           .effectTest = "tests/appliance/"
+                         "supervisor_keys_test.py::SupervisorKeysTest::test_supervisor_restart_"
+                         "delay_max_caps_the_doubling"},
       }};
   return part;
 }

@@ -466,7 +466,9 @@ const Part& vrrpReference() {
            .doc = "FIFO (created with mode 0600 if missing) that receives one line per state "
                   "change, INSTANCE \"NAME\" STATE PRIORITY, in order; lines are dropped when it "
                   "is full. A change applies at the next agent restart, not on reload.",
-           .effectTest = ""},
+           .effectTest = "tests/vrrp/"
+                         "vrrp_keys_test.py::NotifyKeysTest::test_vrrp_notify_fifo_gets_one_line_"
+                         "per_state_change"},
           {.block = "vrrp",
            .key = "state_dir",
            .type = "file path (directory)",
@@ -560,7 +562,9 @@ const Part& vrrpReference() {
            .equivalent = "keepalived: interval",
            .doc = "How often the command is started; a run still going at the next tick is not "
                   "started twice.",
-           .effectTest = ""},
+           .effectTest =
+               "tests/vrrp/"
+               "vrrp_keys_test.py::TrackScriptKeysTest::test_vrrp_script_interval_spaces_the_runs"},
           {.block = "vrrp_script",
            .key = "timeout",
            .type = "duration (bare number = seconds), 10ms to 1h",
@@ -569,7 +573,9 @@ const Part& vrrpReference() {
            .equivalent = "keepalived: timeout",
            .doc = "A run still going after this long is killed and counts as a failure; a timeout "
                   "longer than interval is a warning.",
-           .effectTest = ""},
+           .effectTest = "tests/vrrp/"
+                         "vrrp_keys_test.py::TrackScriptKeysTest::test_vrrp_script_timeout_lets_a_"
+                         "slow_run_pass_and_kills_a_slower_one"},
           {.block = "vrrp_script",
            .key = "weight",
            .type = "integer -253 to 253",
@@ -589,7 +595,9 @@ const Part& vrrpReference() {
            .example = "fall: 2",
            .equivalent = "keepalived: fall",
            .doc = "Consecutive failed runs that turn the script's state to failing.",
-           .effectTest = ""},
+           .effectTest = "tests/vrrp/"
+                         "vrrp_keys_test.py::TrackScriptKeysTest::test_vrrp_script_fall_is_the_"
+                         "failures_that_make_it_fail"},
           {.block = "vrrp_script",
            .key = "rise",
            .type = "integer 1-1000",
@@ -597,7 +605,9 @@ const Part& vrrpReference() {
            .example = "rise: 2",
            .equivalent = "keepalived: rise",
            .doc = "Consecutive successful runs that turn the script's state back to OK.",
-           .effectTest = ""},
+           .effectTest = "tests/vrrp/"
+                         "vrrp_keys_test.py::TrackScriptKeysTest::test_vrrp_script_rise_is_the_"
+                         "successes_that_make_it_succeed"},
           {.block = "vrrp_instance",
            .key = "interface",
            .type = "string (interface name, 1-15 characters)",
@@ -664,7 +674,9 @@ const Part& vrrpReference() {
            .equivalent = "keepalived: state",
            .doc = "Initial state: MASTER takes the virtual addresses at start without waiting for "
                   "the master-down timer (and then follows the election); BACKUP starts as backup.",
-           .effectTest = ""},
+           .effectTest = "tests/vrrp/"
+                         "vrrp_keys_test.py::InstanceKeysTest::test_vrrp_instance_state_master_"
+                         "takes_the_vip_without_waiting"},
           {.block = "vrrp_instance",
            .key = "preempt",
            .type = "boolean",
@@ -684,7 +696,9 @@ const Part& vrrpReference() {
            .equivalent = "keepalived: nopreempt",
            .doc = "keepalived spelling of preempt: false; setting both preempt and nopreempt to "
                   "contradicting values is an error.",
-           .effectTest = ""},
+           .effectTest = "tests/vrrp/"
+                         "vrrp_keys_test.py::InstanceKeysTest::test_vrrp_instance_nopreempt_keeps_"
+                         "the_current_master"},
           {.block = "vrrp_instance",
            .key = "preempt_delay",
            .type = "duration (bare number = seconds), 0 to 1000s",
@@ -716,7 +730,9 @@ const Part& vrrpReference() {
            .equivalent = "keepalived: unicast_src_ip",
            .doc = "Source address of this instance's advertisements, also the tie-breaker address "
                   "in elections; no unicast_peer may equal it.",
-           .effectTest = ""},
+           .effectTest = "tests/vrrp/"
+                         "vrrp_keys_test.py::InstanceKeysTest::test_vrrp_instance_unicast_src_ip_"
+                         "is_the_advert_source"},
           {.block = "vrrp_instance",
            .key = "unicast_peer",
            .type = "list of IP addresses (a scalar is a one-item list)",
@@ -759,7 +775,9 @@ const Part& vrrpReference() {
            .equivalent = "keepalived: track_interface",
            .doc = "Further interfaces whose link is watched: while any is down or missing, the "
                   "instance is in FAULT (no per-interface weight).",
-           .effectTest = ""},
+           .effectTest = "tests/vrrp/"
+                         "vrrp_keys_test.py::InstanceKeysTest::test_vrrp_instance_track_interface_"
+                         "down_means_fault"},
           {.block = "vrrp_instance",
            .key = "track_proxy",
            .type = "boolean or mapping",
@@ -768,7 +786,9 @@ const Part& vrrpReference() {
            .equivalent = "none (Tandem only; replaces a keepalived chk_haproxy track_script)",
            .doc = "Whether the instance follows the supervisor's verdict on the local proxy; false "
                   "ignores it, a mapping keeps it on and sets the weights.",
-           .effectTest = "",
+           .effectTest = "tests/vrrp/"
+                         "vrrp_keys_test.py::TrackProxyKeysTest::test_vrrp_instance_track_proxy_"
+                         "false_ignores_the_proxy",
            .child = "track_proxy"},
           {.block = "vrrp_instance",
            .key = "notify",
@@ -790,7 +810,9 @@ const Part& vrrpReference() {
            .equivalent = "keepalived: garp_master_delay / garp_master_repeat / garp_master_refresh",
            .doc = "Gratuitous ARP bursts sent for the virtual addresses when this node becomes "
                   "master and while it stays master.",
-           .effectTest = "",
+           .effectTest =
+               "tests/vrrp/"
+               "vrrp_keys_test.py::GarpKeysTest::test_garp_master_repeat_is_the_burst_size",
            .child = "garp"},
           {.block = "vrrp_instance.authentication",
            .key = "type",
@@ -822,7 +844,9 @@ const Part& vrrpReference() {
            .equivalent = "keepalived: track_script NAME",
            .doc =
                "The tracked vrrp script; an undefined name is an error with a did-you-mean hint.",
-           .effectTest = ""},
+           .effectTest = "tests/vrrp/"
+                         "vrrp_keys_test.py::TrackScriptKeysTest::test_track_script_name_and_"
+                         "weight_pick_the_script_and_override_its_weight"},
           {.block = "track_script",
            .key = "weight",
            .type = "integer -253 to 253",
@@ -831,7 +855,9 @@ const Part& vrrpReference() {
            .equivalent = "keepalived: track_script NAME weight W",
            .doc = "Overrides the script's weight for this instance only, with the same meaning (0: "
                   "FAULT on failure, positive: added while OK, negative: added while failing).",
-           .effectTest = ""},
+           .effectTest = "tests/vrrp/"
+                         "vrrp_keys_test.py::TrackScriptKeysTest::test_track_script_name_and_"
+                         "weight_pick_the_script_and_override_its_weight"},
           {.block = "track_proxy",
            .key = "weight",
            .type = "integer -253 to 0",
@@ -841,7 +867,9 @@ const Part& vrrpReference() {
            .doc = "While the local proxy is down (worker gone or probe failing): 0 puts the "
                   "instance in FAULT (priority 0 is sent, the peer takes over after its skew "
                   "time); a negative value is added to the priority instead.",
-           .effectTest = ""},
+           .effectTest = "tests/vrrp/"
+                         "vrrp_keys_test.py::TrackProxyKeysTest::test_track_proxy_weight_lowers_"
+                         "the_priority_instead_of_fault"},
           {.block = "track_proxy",
            .key = "backends_down_weight",
            .type = "integer -254 to 0",
@@ -850,7 +878,9 @@ const Part& vrrpReference() {
            .equivalent = "none (Tandem only)",
            .doc = "Added to the priority while the proxy serves but some backend has servers and "
                   "none usable (all DOWN, MAINT or DRAIN), so a healthy peer wins; 0 disables it.",
-           .effectTest = ""},
+           .effectTest = "tests/vrrp/"
+                         "vrrp_keys_test.py::TrackProxyKeysTest::test_track_proxy_backends_down_"
+                         "weight_is_added_while_backends_are_down"},
           {.block = "notify",
            .key = "master",
            .type = "string (shell command)",
@@ -880,7 +910,8 @@ const Part& vrrpReference() {
            .equivalent = "keepalived: notify_fault",
            .doc = "Run when the instance enters FAULT (link down, tracked script with weight 0 "
                   "failing, local proxy down with track_proxy weight 0).",
-           .effectTest = ""},
+           .effectTest =
+               "tests/vrrp/vrrp_keys_test.py::NotifyKeysTest::test_notify_fault_runs_on_fault"},
           {.block = "notify",
            .key = "stop",
            .type = "string (shell command)",
@@ -910,7 +941,9 @@ const Part& vrrpReference() {
            .equivalent = "keepalived: garp_master_delay",
            .doc = "Delay of the second gratuitous ARP burst after becoming master; 0 sends no "
                   "second burst and no refresh.",
-           .effectTest = ""},
+           .effectTest =
+               "tests/vrrp/"
+               "vrrp_keys_test.py::GarpKeysTest::test_garp_master_delay_times_the_second_burst"},
           {.block = "garp",
            .key = "master_repeat",
            .type = "integer 1-255",
@@ -919,7 +952,9 @@ const Part& vrrpReference() {
            .equivalent = "keepalived: garp_master_repeat",
            .doc = "Gratuitous ARPs sent per virtual IPv4 address in each burst (also when "
                   "re-announcing after seeing another master).",
-           .effectTest = ""},
+           .effectTest =
+               "tests/vrrp/"
+               "vrrp_keys_test.py::GarpKeysTest::test_garp_master_repeat_is_the_burst_size"},
           {.block = "garp",
            .key = "master_refresh",
            .type = "duration (bare number = seconds), 0 to 24h",
@@ -928,7 +963,9 @@ const Part& vrrpReference() {
            .equivalent = "keepalived: garp_master_refresh",
            .doc = "Period of repeated bursts while the node stays master, after the second burst; "
                   "0 disables the refresh.",
-           .effectTest = ""},
+           .effectTest =
+               "tests/vrrp/"
+               "vrrp_keys_test.py::GarpKeysTest::test_garp_master_refresh_repeats_the_bursts"},
           {.block = "garp",
            .key = "interval",
            .type = "refused",
@@ -947,7 +984,9 @@ const Part& vrrpReference() {
            .equivalent = "keepalived: virtual_ipaddress ADDRESS",
            .doc = "The virtual address and its subnet prefix (/32 when omitted; host bits are "
                   "expected), as in the bare-string form.",
-           .effectTest = ""},
+           .effectTest = "tests/vrrp/"
+                         "vrrp_keys_test.py::InstanceKeysTest::test_virtual_ipaddress_address_sets_"
+                         "the_address_and_prefix"},
           {.block = "virtual_ipaddress",
            .key = "dev",
            .type = "string (interface name, 1-15 characters)",
@@ -955,7 +994,9 @@ const Part& vrrpReference() {
            .example = "dev: eth1",
            .equivalent = "keepalived: virtual_ipaddress ... dev",
            .doc = "Interface the address is added to instead of the instance's interface.",
-           .effectTest = ""},
+           .effectTest = "tests/vrrp/"
+                         "vrrp_keys_test.py::InstanceKeysTest::test_virtual_ipaddress_dev_puts_the_"
+                         "address_on_another_interface"},
           {.block = "virtual_ipaddress",
            .key = "label",
            .type = "string (at most 15 characters)",
@@ -964,7 +1005,9 @@ const Part& vrrpReference() {
            .equivalent = "keepalived: virtual_ipaddress ... label",
            .doc = "Label given to the added address, as `ip addr add ... label LABEL` (for example "
                   "eth0:vip).",
-           .effectTest = ""},
+           .effectTest = "tests/vrrp/"
+                         "vrrp_keys_test.py::InstanceKeysTest::test_virtual_ipaddress_label_labels_"
+                         "the_address"},
       }};
   return part;
 }
