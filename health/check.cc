@@ -20,6 +20,28 @@ int64_t monotonicUs() {
       .count();
 }
 
+// `addr` of a server's check (HAProxy's `check addr`), IPv4 or IPv6 whatever the server's own
+// family, on the server's port (a check `port` replaces it afterwards).
+void checkAddress(const std::string& addr, sockaddr_storage* ss, socklen_t* length) {
+  uint16_t port = ss->ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(ss)->sin_port
+                                           : reinterpret_cast<sockaddr_in6*>(ss)->sin6_port;
+  sockaddr_storage out{};
+  if (auto* v4 = reinterpret_cast<sockaddr_in*>(&out);
+      inet_pton(AF_INET, addr.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = port;
+    *length = sizeof(sockaddr_in);
+  } else if (auto* v6 = reinterpret_cast<sockaddr_in6*>(&out);
+             inet_pton(AF_INET6, addr.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = port;
+    *length = sizeof(sockaddr_in6);
+  } else {
+    return;  // the loader accepts IP addresses only
+  }
+  *ss = out;
+}
+
 timeval toTimeval(int64_t us) {
   if (us < 0) us = 0;
   return timeval{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
@@ -199,9 +221,16 @@ Check::Check(event_base* base, const CheckTarget& target, Done done)
       if (!hasHost && c->version == "HTTP/1.1") {
         char ip[INET6_ADDRSTRLEN] = "localhost";
         const auto& ss = target_.address;
-        if (ss.ss_family == AF_INET)
-          inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr, ip, sizeof(ip));
-        req += std::string("host: ") + ip + "\r\n";
+        std::string host = ip;
+        if (ss.ss_family == AF_INET &&
+            inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr, ip,
+                      sizeof(ip)))
+          host = ip;
+        else if (ss.ss_family == AF_INET6 &&
+                 inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr, ip,
+                           sizeof(ip)))
+          host = std::string("[") + ip + "]";  // RFC 9110 §7.2: an IPv6 literal in brackets
+        req += "host: " + host + "\r\n";
       }
       req += "connection: close\r\n\r\n";
       program_.push_back(step(Kind::Connect));
@@ -356,12 +385,9 @@ void Check::advance() {
           continue;
         }
         sockaddr_storage ss = target_.address;
+        socklen_t ssLength = target_.addressLength;
+        if (target_.params.addr) checkAddress(*target_.params.addr, &ss, &ssLength);
         uint16_t port = s.port.value_or(target_.params.port.value_or(0));
-        if (target_.params.addr) {
-          if (ss.ss_family == AF_INET)
-            inet_pton(AF_INET, target_.params.addr->c_str(),
-                      &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr);
-        }
         if (port) {
           if (ss.ss_family == AF_INET)
             reinterpret_cast<sockaddr_in*>(&ss)->sin_port = htons(port);
@@ -374,7 +400,7 @@ void Check::advance() {
         eof_ = false;
         int one = 1;
         setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        int rc = ::connect(fd_.get(), reinterpret_cast<sockaddr*>(&ss), target_.addressLength);
+        int rc = ::connect(fd_.get(), reinterpret_cast<sockaddr*>(&ss), ssLength);
         if (rc == 0) {
           ++step_;
           continue;

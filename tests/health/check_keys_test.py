@@ -41,11 +41,11 @@ class HttpCheckServer(threading.Thread):
     """A minimal HTTP responder that records every request it gets (time, status answered, raw
     head). `status` may be changed at any time to make the next checks fail or pass."""
 
-    def __init__(self):
+    def __init__(self, host="127.0.0.1"):
         super().__init__(daemon=True)
-        self.sock = socket.socket()
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((host, 0))
         self.sock.listen(64)
         self.sock.settimeout(0.1)
         self.port = self.sock.getsockname()[1]
@@ -202,6 +202,10 @@ class CheckKeysTest(unittest.TestCase):
             "fall", "rise", "fastinter", "downinter", "port", "method", "version", "headers",
             "sfall", "sfall_sibling", "srise", "sinter_fast", "sinter_slow", "sport", "saddr",
             "sfastinter", "sdowninter")}
+        cls.rec6 = HttpCheckServer("::1")  # for a check addr of the other family
+        cls.addClassCleanup(cls.rec6.close)
+        cls.rec6srv = HttpCheckServer("::1")  # an IPv6 server, checked over HTTP/1.1
+        cls.addClassCleanup(cls.rec6srv.close)
         cls.hang = socket.socket()  # accepts into the kernel backlog, never answers
         cls.hang.bind(("127.0.0.1", 0))
         cls.hang.listen(128)
@@ -224,7 +228,8 @@ class CheckKeysTest(unittest.TestCase):
         cls.port = {"drain": free_port()}
         r = lambda n: f"127.0.0.1:{cls.rec[n].port}"  # noqa: E731
         refused = {n: refused_port() for n in ("cport", "sport", "sport_plain", "sen_on",
-                                               "sen_map", "sen_bool", "strue", "snone")}
+                                               "sen_map", "sen_bool", "strue", "snone",
+                                               "saddr6")}
         http = "type: http, uri: /hc"
         ctimeout = ""
         if cls.full.full:
@@ -323,6 +328,9 @@ backends:
     check: {{ {http}, inter: {FAST}ms, fall: 1 }}
     servers:
       - {{ name: s, address: "{r('saddr')}", check: {{ addr: 127.0.0.2 }} }}
+      - {{ name: v6, address: "127.0.0.1:{refused['saddr6']}",
+           check: {{ addr: "::1", port: {cls.rec6.port} }} }}
+      - {{ name: v6srv, address: "[::1]:{cls.rec6srv.port}" }}
   sbin:
     mode: tcp
     check:
@@ -565,6 +573,20 @@ backends:
         self.assertEqual(self.rec["saddr"].count(), 0)
         with socket.create_connection(("127.0.0.1", self.rec["saddr"].port), timeout=2):
             pass  # the server's own address accepts connections
+
+    def test_server_check_addr_of_the_other_family_is_checked(self):
+        # An IPv4 server checked on an IPv6 address (::1, loopback): the checks reach it (they
+        # went to the server's own refused IPv4 address before) and the server stays UP.
+        self.wait_requests(self.rec6, 2)
+        self.assert_never_down("saddr/v6")
+
+    def test_http_check_of_an_ipv6_server_names_it_in_brackets(self):
+        # The Host of an HTTP/1.1 check is the server's address; an IPv6 literal goes in
+        # brackets (RFC 9110 7.2) - it was "localhost".
+        self.wait_requests(self.rec6srv, 1)
+        with self.rec6srv.lock:
+            head = self.rec6srv.requests[0][2]
+        self.assertIn(b"host: [::1]", head)
 
     def test_server_drain_takes_no_new_traffic(self):
         names = collections.Counter(get(self.port["drain"])[2].split()[0] for _ in range(20))
