@@ -1200,6 +1200,7 @@ void readStats(LoaderState& st, const YAML::Node& node, proxy::Config* out) {
   MapReader m(st.yaml, node, "stats", "stats");
   if (!m.valid()) return;
   proxy::Stats s;
+  s.timeouts = st.defaults.timeouts;
   if (m.require("bind")) {
     YAML::Node b = m.get("bind");
     if (auto str = readString(st.yaml, b, m.pathOf("bind"))) {
@@ -1269,6 +1270,7 @@ void readPrometheus(LoaderState& st, const YAML::Node& node, proxy::Config* out)
   MapReader m(st.yaml, node, "prometheus", "prometheus");
   if (!m.valid()) return;
   proxy::Prometheus p;
+  p.timeouts = st.defaults.timeouts;
   if (m.require("bind")) {
     YAML::Node b = m.get("bind");
     if (auto str = readString(st.yaml, b, m.pathOf("bind"))) {

@@ -199,11 +199,13 @@ struct Stats {
   Duration refresh = 10s;
   std::vector<StatsUser> auth;
   std::vector<Cidr> adminAllowedFrom;  // who may change server states from the page
+  Timeouts timeouts;                   // defaults.timeout, like any frontend
 };
 
 struct Prometheus {
   Endpoint bind;
   std::string path = "/metrics";
+  Timeouts timeouts;  // defaults.timeout, like any frontend
 };
 
 // The runtime API socket (HAProxy's `stats socket ... level admin`): line commands such as

@@ -316,7 +316,8 @@ std::string prometheus(Runtime& rt) {
 
 std::vector<Frontend> builtinFrontends(const Config& config) {
   std::vector<Frontend> out;
-  auto make = [&](const char* name, const Endpoint& ep, Frontend::Builtin kind) {
+  auto make = [&](const char* name, const Endpoint& ep, Frontend::Builtin kind,
+                  const Timeouts& timeouts) {
     Frontend f;
     f.name = name;
     f.mode = Mode::Http;
@@ -325,10 +326,14 @@ std::vector<Frontend> builtinFrontends(const Config& config) {
     f.binds.push_back(b);
     f.builtin = kind;
     f.maxconn = 100;  // a dashboard, not a data path
+    f.timeouts = timeouts;
     out.push_back(std::move(f));
   };
-  if (config.stats) make("stats", config.stats->bind, Frontend::Builtin::Stats);
-  if (config.prometheus) make("prometheus", config.prometheus->bind, Frontend::Builtin::Prometheus);
+  if (config.stats)
+    make("stats", config.stats->bind, Frontend::Builtin::Stats, config.stats->timeouts);
+  if (config.prometheus)
+    make("prometheus", config.prometheus->bind, Frontend::Builtin::Prometheus,
+         config.prometheus->timeouts);
   return out;
 }
 

@@ -4,13 +4,14 @@ auth and its admin buttons, the Prometheus exporter, and `http_request: return` 
 import json
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from harness import Backend, Tandem, curl as curl_bytes, free_port, get  # noqa
+from harness import Backend, Tandem, curl as curl_bytes, free_port, get, recv_response  # noqa
 
 
 class _Text:
@@ -34,6 +35,8 @@ class StatsPageTest(unittest.TestCase):
             f.write("<h1>welcome</h1>\n")
         dead = free_port()
         cfg = f"""
+defaults:
+  timeout: {{ http_request: 400ms }}
 frontends:
   web:
     bind: "127.0.0.1:{cls.port}"
@@ -64,6 +67,17 @@ prometheus:
         cls.proxy = Tandem(cfg, cls.tmp, [cls.port, cls.stats, cls.prom])
         cls.addClassCleanup(cls.proxy.stop)
         time.sleep(0.5)  # the dead server's check takes it DOWN
+
+    def test_stats_and_prometheus_take_the_defaults_timeouts(self):
+        # A client that never finishes its head gets 408 after defaults.timeout.http_request
+        # (400 ms here), not the built-in 10 s: the built-in frontends read defaults too.
+        for port in (self.stats, self.prom):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+                start = time.monotonic()
+                status, _, _, _ = recv_response(s, timeout=5)
+                self.assertEqual(status, 408)
+                self.assertLess(time.monotonic() - start, 3.0)
 
     def test_return_answers_from_the_proxy(self):
         status, headers, body, _ = get(self.port, "/welcome")
