@@ -979,6 +979,10 @@ void readServers(LoaderState& st, MapReader& parent, proxy::Backend* be,
     }
     if (s.drain && s.disabled)
       st.yaml.error(items[i], path, "a server is either drain or disabled, not both");
+    if (s.slowstart.count() > 0 && !s.check.enabled)
+      st.yaml.error(m.get("slowstart"), m.pathOf("slowstart"),
+                    "slowstart ramps a checked server back (after DOWN or MAINT); this server is "
+                    "not checked: add a check to the backend or the server");
     m.finish();
     be->servers.push_back(std::move(s));
   }
@@ -2997,9 +3001,9 @@ const Part& proxyReference() {
            .defaultValue = "0s (off)",
            .example = "slowstart: 60s",
            .equivalent = "HAProxy: slowstart",
-           .doc =
-               "After health checks bring the server back UP, its effective weight ramps linearly "
-               "from near 0 to its weight over this time. Applies only to checked servers.",
+           .doc = "After health checks bring the server back UP, or it leaves MAINT, its effective "
+                  "weight ramps linearly from near 0 to its weight over this time. Needs a checked "
+                  "server (refused otherwise).",
            .effectTest = "tests/health/"
                          "health_checks_test.py::HealthChecksTest::test_slowstart_ramps_the_share_"
                          "of_a_recovered_server"},

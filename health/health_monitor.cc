@@ -142,7 +142,12 @@ bool HealthMonitor::setAdminState(const std::string& backend, const std::string&
                                   AdminState state, const std::string& why) {
   Monitored* m = find(backend, server);
   if (!m) return false;
-  if (auto t = m->tracker->setAdmin(state, why)) report(*m, *t, nullptr);
+  if (auto t = m->tracker->setAdmin(state, why)) {
+    report(*m, *t, nullptr);
+    // Leaving maintenance ramps like recovering from DOWN (HAProxy's slowstart does both).
+    if (t->from == ServerState::Maint && isUpState(t->to) && m->target.slowstart.count() > 0)
+      beginSlowstart(*m);
+  }
   return true;
 }
 

@@ -216,12 +216,15 @@ std::vector<BrokenCase> cases() {
        "frontends:\n  web:\n    bind: [ { address: \"*:443\", ssl: false, crt: " + kData +
            "good.pem } ]\n    default_backend: app\n" + kBackend,
        3, 38, "frontends.web.bind[0].ssl", "'ssl: false' with a crt"},
-      {"timeout_server_in_a_frontend",
-       fe("    timeout: { client: 5s, server: 5s }\n") + kBackend, 5, 28,
-       "frontends.web.timeout.server", "timeout server has no effect in a frontend"},
+      {"timeout_server_in_a_frontend", fe("    timeout: { client: 5s, server: 5s }\n") + kBackend,
+       5, 28, "frontends.web.timeout.server", "timeout server has no effect in a frontend"},
       {"timeout_client_in_a_backend",
        kFrontend + "backends:\n  app:\n    timeout: { client: 5s }\n    servers: []\n", 7, 16,
        "backends.app.timeout.client", "timeout client has no effect in a backend"},
+      {"slowstart_without_check",
+       kFrontend + "backends:\n  app:\n    servers:\n"
+                   "      - { name: s1, address: \"127.0.0.1:9001\", slowstart: 10s }\n",
+       8, 59, "backends.app.servers[0].slowstart", "slowstart ramps a checked server"},
       // ---- rules
       {"rule_unknown_action", fe("    http_request:\n      - denyy: 403\n") + kBackend, 6, 9,
        "frontends.web.http_request[0].denyy", "unknown action 'denyy' (did you mean 'deny'?)"},

@@ -39,5 +39,28 @@ TEST(HealthMonitor, AdministrativeChangesAreTheOneWriterOfState) {
   EXPECT_FALSE(m.setAdminState("web", "nope", AdminState::Maint, "x"));
 }
 
+TEST(HealthMonitor, LeavingMaintenanceRampsTheWeightWithSlowstart) {
+  std::unique_ptr<event_base, BaseFree> base(event_base_new());
+  ServerHealth h;
+  h.setState(ServerState::Maint);  // `disabled: true`
+  h.setEffectiveWeight(100);
+  CheckTarget t;
+  t.backend = "web";
+  t.server = "web1";
+  t.health = &h;
+  t.weight = t.configWeight = 100;
+  t.slowstart = std::chrono::seconds(60);
+  HealthMonitor m(base.get(), {t}, {BackendMembers{"web", {{"web1", false, &h}}}});
+  EXPECT_TRUE(m.setAdminState("web", "web1", AdminState::Ready, "maintenance over"));
+  EXPECT_EQ(h.state(), ServerState::Up);
+  EXPECT_GE(h.effectiveWeight(), 1);
+  EXPECT_LT(h.effectiveWeight(), 10) << "a 60 s ramp has barely started";
+  // DRAIN back to READY is not a return to service: full weight at once.
+  EXPECT_TRUE(m.setWeight("web", "web1", 100));
+  EXPECT_TRUE(m.setAdminState("web", "web1", AdminState::Drain, "drain"));
+  EXPECT_TRUE(m.setAdminState("web", "web1", AdminState::Ready, "back"));
+  EXPECT_EQ(h.effectiveWeight(), 100);
+}
+
 }  // namespace
 }  // namespace tandem::health
