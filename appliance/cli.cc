@@ -76,6 +76,7 @@ int runVrrpCommand(const std::string& path, bool supervised, int snapshotFd) {
     for (const auto& d : next.diagnostics.sorted())
       logging::get(logging::Component::Config).warn("{}", d.format());
     if (!next.config) return std::nullopt;
+    logging::setup(next.config->log);  // global.log of the new file, for the agent too
     return next.config->vrrp;
   };
   return vrrp::runAgent(r.config->vrrp, std::move(options));

@@ -190,6 +190,16 @@ class Supervisor {
   void stopProxies();
   void maybeExit();
   void handleControl(const std::string& request, ControlServer::Reply reply);
+  std::unique_ptr<ControlServer> makeControl(std::string* error) {
+    return std::make_unique<ControlServer>(
+        base_.get(), config_.supervisor.controlSocket, config_.supervisor.controlMode,
+        [this](const std::string& req, ControlServer::Reply reply) {
+          handleControl(req, std::move(reply));
+        },
+        error);
+  }
+  // What a reload changed of the supervisor itself: its log and its control socket.
+  void applyOwnSettings(const Config& previous);
   void handleControlRequest(const std::string& request, ControlServer::Reply reply);
   json status() const;
 
@@ -248,6 +258,10 @@ class Supervisor {
   EventPtr livenessEv_;
 
   std::unique_ptr<ControlServer> control_;
+  // The control server a reload moved away from: it still answers the clients it has (the
+  // `tandem reload` that moved it waits for its reply there), then goes.
+  std::unique_ptr<ControlServer> retiredControl_;
+  EventPtr retireControlEv_;
   bool stopping_ = false;
   EventPtr stopTimerEv_;
   EventPtr reapEv_;
@@ -773,6 +787,33 @@ void Supervisor::replyReload(const json& j) {
   reload(nullptr, true);
 }
 
+void Supervisor::applyOwnSettings(const Config& previous) {
+  if (!(previous.log == config_.log)) {
+    logging::setup(config_.log);
+    log_.info("log settings of the new configuration applied");
+  }
+  const SupervisorConfig& was = previous.supervisor;
+  const SupervisorConfig& now = config_.supervisor;
+  if (was.controlSocket != now.controlSocket) {
+    std::string error;
+    auto moved = makeControl(&error);
+    if (!moved->ok()) {
+      log_.error("{}; the control socket stays at {}", error, was.controlSocket);
+      config_.supervisor.controlSocket = was.controlSocket;
+      return;
+    }
+    log_.info("control socket moved to {}", now.controlSocket);
+    retiredControl_ = std::move(control_);
+    control_ = std::move(moved);
+    timeval tv{5, 0};  // its clients have had their answers by then (they time out at 5 s)
+    event_add(retireControlEv_.get(), &tv);
+  } else if (was.controlMode != now.controlMode) {
+    if (::chmod(now.controlSocket.c_str(), now.controlMode) != 0)
+      log_.error("control socket {}: cannot set mode {:o}: {}", now.controlSocket, now.controlMode,
+                 std::strerror(errno));
+  }
+}
+
 void Supervisor::failReload(const std::string& why) {
   log_.error("reload failed: {}; the running configuration (generation {}) stays", why,
              generation_);
@@ -806,6 +847,7 @@ void Supervisor::finishReload() {
   retire(std::move(old));
   closeUnused();
   log_.info("reload done: generation {} serves (worker {})", generation_, current_->child->pid());
+  applyOwnSettings(previous);
   // The probe keeps its verdict across the reload unless its target changed.
   bool wasUp = probe_ && probe_->up();
   if (probeTarget(previous) != probeTarget(config_) ||
@@ -1033,6 +1075,12 @@ int Supervisor::run() {
         self->startAgent();
       },
       this));
+  retireControlEv_.reset(evtimer_new(
+      base_.get(),
+      [](evutil_socket_t, short, void* arg) {
+        static_cast<Supervisor*>(arg)->retiredControl_.reset();
+      },
+      this));
   reloadTimeoutEv_.reset(evtimer_new(
       base_.get(),
       [](evutil_socket_t, short, void* arg) {
@@ -1082,12 +1130,7 @@ int Supervisor::run() {
     signalEvents_.push_back(std::move(ev));
   }
 
-  control_ = std::make_unique<ControlServer>(
-      base_.get(), config_.supervisor.controlSocket, config_.supervisor.controlMode,
-      [this](const std::string& req, ControlServer::Reply reply) {
-        handleControl(req, std::move(reply));
-      },
-      &error);
+  control_ = makeControl(&error);
   if (!control_->ok()) log_.warn("{} (`tandem status` and `tandem reload` unavailable)", error);
 
   // A crashed earlier agent may have left addresses behind; the agent also checks at start.

@@ -22,6 +22,8 @@ struct Config {
   spdlog::level::level_enum level = spdlog::level::info;
   std::string facility = "daemon";
   std::string ident = "tandem";
+
+  bool operator==(const Config&) const = default;
 };
 
 enum class Component { Proxy, Health, Vrrp, Supervisor, Config };

@@ -527,6 +527,27 @@ class SupervisorTest(unittest.TestCase):
         node.wait(lambda s: state(s, "app", "s1") == "UP", "app/s1 UP after drain removed")
         self.assertEqual(state(node.status(), "plain", "p1"), "UP")
 
+    def test_reload_moves_the_control_socket_and_applies_the_log_settings(self):
+        # A reload that changes supervisor.control_socket and global.log takes effect for the
+        # supervisor itself (it said "reloaded" and kept both as they were).
+        node = self.start()
+        moved = os.path.join(self.tmp, "moved.sock")
+        node.write_config(config(self.port, self.backends, moved, log="warning"))
+        code, reply = node.reload()  # asked, and answered, on the old socket
+        self.assertEqual((code, reply.get("ok")), (0, True), reply)
+        old = node.socket
+        node.socket = moved
+        self.assertEqual(node.status()["generation"], 2)
+        deadline = time.monotonic() + 10
+        while os.path.exists(old) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertFalse(os.path.exists(old), "the old control socket outlived the move")
+        # Level warning now: another reload logs no "reloading" info line.
+        before = node.output().count("reloading ")
+        code, reply = node.reload()
+        self.assertEqual((code, reply.get("ok")), (0, True), reply)
+        self.assertEqual(node.output().count("reloading "), before)
+
     def test_reload_asked_during_a_reload_reads_the_file_again(self):
         node = self.start()
         base = config(self.port, self.backends, self.sock)
