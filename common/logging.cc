@@ -114,7 +114,14 @@ void setup(const Config& config) {
   }
   sink->set_pattern(pattern);
   for (const auto& [comp, name] : kComponents) {
-    spdlog::drop(name);
+    // get() hands loggers out by reference, and components keep them: a logger that exists is
+    // changed in place, never replaced (a reload replacing it left them pointing at freed ones).
+    if (auto existing = spdlog::get(name)) {
+      existing->sinks().assign(1, sink);
+      existing->set_level(config.level);
+      existing->flush_on(spdlog::level::warn);
+      continue;
+    }
     auto logger = std::make_shared<spdlog::logger>(name, sink);
     logger->set_level(config.level);
     logger->flush_on(spdlog::level::warn);

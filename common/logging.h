@@ -35,7 +35,9 @@ std::optional<Target> parseTarget(std::string_view name);
 // Syslog facility number (LOG_LOCAL0 ...) for a name such as "local0" or "daemon".
 std::optional<int> parseFacility(std::string_view name);
 
-// (Re)creates every component logger with sinks for `config`. Safe to call again on reload.
+// Sets every component logger's sink and level for `config`. May be called again (a reload)
+// where no other thread logs meanwhile (the supervisor, the agent): loggers are changed in
+// place, so the references get() returned stay valid.
 void setup(const Config& config);
 
 // The logger of one component; valid before setup() too (stderr, info).

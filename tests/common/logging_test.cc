@@ -31,9 +31,13 @@ TEST(Logging, EveryComponentHasItsOwnNamedLoggerAtTheConfiguredLevel) {
   EXPECT_EQ(get(Component::Vrrp).name(), "vrrp");
   EXPECT_EQ(get(Component::Supervisor).name(), "supervisor");
   EXPECT_EQ(get(Component::Vrrp).level(), spdlog::level::warn);
-  // Setting up again (a reload) replaces the loggers instead of failing on duplicates.
+  // Setting up again (a reload) changes the loggers in place: a reference a component kept
+  // from get() stays the same live logger (it was left pointing at a freed one).
+  spdlog::logger& kept = get(Component::Vrrp);
   setup(Config{Target::Syslog, spdlog::level::debug});
-  EXPECT_EQ(get(Component::Vrrp).level(), spdlog::level::debug);
+  EXPECT_EQ(&get(Component::Vrrp), &kept);
+  EXPECT_EQ(kept.level(), spdlog::level::debug);
+  EXPECT_EQ(kept.sinks().size(), 1u);
 }
 
 }  // namespace
