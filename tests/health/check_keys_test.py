@@ -416,36 +416,49 @@ backends:
         failing = [t for t, st, _ in self.rec["fall"].snapshot() if st == 500]
         self.assertGreaterEqual(len(failing), 5)
 
-    def test_check_rise_four_successes_before_up(self):
-        _, m = self.fail_then_wait_down(self.rec["rise"], "rise/s")
+    # Shared by the backend-level keys and their per-server overrides (same behaviour, set in
+    # another place).
+    def assert_four_successes_before_up(self, name):
+        _, m = self.fail_then_wait_down(self.rec[name], f"{name}/s")
         start = m.end()
-        self.rec["rise"].status = 200
-        up = self.wait_log(r"Server rise/s is UP", 5, start)
+        self.rec[name].status = 200
+        up = self.wait_log(rf"Server {name}/s is UP", 5, start)
         self.assertIsNotNone(up, self.log()[-3000:])
-        self.assertEqual(self.count(r"Health check for server rise/s succeeded", start, up.end()), 3)
+        self.assertEqual(
+            self.count(rf"Health check for server {name}/s succeeded", start, up.end()), 3)
 
-    def test_check_fastinter_used_while_going_down(self):
-        rec = self.rec["fastinter"]
+    def assert_fastinter_while_going_down(self, name):
+        rec = self.rec[name]
         self.wait_requests(rec, 1, SLOW / 1000 * 2 + 1)
         t_fail = time.monotonic()
-        self.fail_then_wait_down(rec, "fastinter/s", SLOW / 1000 + 3)
+        self.fail_then_wait_down(rec, f"{name}/s", SLOW / 1000 + 3)
         failing = [t for t, st, _ in rec.snapshot() if st == 500 and t >= t_fail]
         self.assertGreaterEqual(len(failing), 3)
         # inter is 1.5 s: without fastinter the 3 failures would span >= 3 s.
         span = failing[2] - failing[0]
         self.assertLess(span, 0.8, f"3 failing checks spanned {span:.3f}s")
 
-    def test_check_downinter_used_while_down(self):
-        rec = self.rec["downinter"]
-        self.fail_then_wait_down(rec, "downinter/s")
+    def assert_downinter_while_down(self, name):
+        rec = self.rec[name]
+        self.fail_then_wait_down(rec, f"{name}/s")
         t_fix = time.monotonic()
         start = len(self.log())
         rec.status = 200
-        up = self.wait_log(r"Server downinter/s is UP", SLOW / 1000 + 3, start)
+        up = self.wait_log(rf"Server {name}/s is UP", SLOW / 1000 + 3, start)
         self.assertIsNotNone(up, self.log()[-3000:])
         waited = time.monotonic() - t_fix
         # inter is 100 ms: without downinter it would be UP again within ~0.2 s.
         self.assertGreater(waited, 1.0, f"UP again after {waited:.3f}s")
+        return rec
+
+    def test_check_rise_four_successes_before_up(self):
+        self.assert_four_successes_before_up("rise")
+
+    def test_check_fastinter_used_while_going_down(self):
+        self.assert_fastinter_while_going_down("fastinter")
+
+    def test_check_downinter_used_while_down(self):
+        rec = self.assert_downinter_while_down("downinter")
         times = [t for t, _, _ in rec.snapshot()]
         last_fail = max(t for t, st, _ in rec.snapshot() if st == 500)
         after = [t for t in times if t > last_fail]
@@ -524,33 +537,13 @@ backends:
             self.count(r"Health check for server sfall/sibling failed", start, sib.end()), 2)
 
     def test_server_check_rise_overrides_backend_rise(self):
-        _, m = self.fail_then_wait_down(self.rec["srise"], "srise/s")
-        start = m.end()
-        self.rec["srise"].status = 200
-        up = self.wait_log(r"Server srise/s is UP", 5, start)
-        self.assertIsNotNone(up, self.log()[-3000:])
-        self.assertEqual(self.count(r"Health check for server srise/s succeeded", start, up.end()), 3)
+        self.assert_four_successes_before_up("srise")
 
     def test_server_check_fastinter_used_while_going_down(self):
-        rec = self.rec["sfastinter"]
-        self.wait_requests(rec, 1, SLOW / 1000 * 2 + 1)
-        t_fail = time.monotonic()
-        self.fail_then_wait_down(rec, "sfastinter/s", SLOW / 1000 + 3)
-        failing = [t for t, st, _ in rec.snapshot() if st == 500 and t >= t_fail]
-        self.assertGreaterEqual(len(failing), 3)
-        span = failing[2] - failing[0]
-        self.assertLess(span, 0.8, f"3 failing checks spanned {span:.3f}s")
+        self.assert_fastinter_while_going_down("sfastinter")
 
     def test_server_check_downinter_used_while_down(self):
-        rec = self.rec["sdowninter"]
-        self.fail_then_wait_down(rec, "sdowninter/s")
-        t_fix = time.monotonic()
-        start = len(self.log())
-        rec.status = 200
-        up = self.wait_log(r"Server sdowninter/s is UP", SLOW / 1000 + 3, start)
-        self.assertIsNotNone(up, self.log()[-3000:])
-        waited = time.monotonic() - t_fix
-        self.assertGreater(waited, 1.0, f"UP again after {waited:.3f}s")
+        self.assert_downinter_while_down("sdowninter")
 
     def test_server_check_port_checks_another_port(self):
         m = self.wait_log(r"Server sport/plain is DOWN.*Layer4 connection refused", 3)
