@@ -59,10 +59,11 @@ class VrrpKeysLab(VrrpLab):
 
     def start_pair(self, a_cfg, b_cfg=None):
         """A (the intended master) and B (priority 100), both settled: A holds the VIP, B is
-        a backup."""
+        a backup. B starts once A is master: started together, a B whose process came up
+        first (A slower under sanitizers) could win the first election before A's first advert."""
         self.start("A", a_cfg)
+        self.assertIsNotNone(self.wait_holder("A", 5), self.logs())
         self.start("B", b_cfg or config(100))
-        self.assertIsNotNone(self.wait_holder("A", 3), self.logs())
         self.assertIsNotNone(self.wait_log("B", "Entering BACKUP STATE", 3), self.logs())
         self.assertIsNotNone(wait_for(lambda: self.holders() == ["A"], 3), self.logs())
 
