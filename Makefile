@@ -2,7 +2,9 @@
 # Every target installs missing Debian packages first (quiet and idempotent).
 
 BUILD_DIR ?= build
-FUZZ_DIR ?= build-fuzz
+# One clang tree for the fuzz targets and the sanitizer run (ASan+UBSan, coverage-instrumented
+# for libFuzzer): CI builds the libraries once for both.
+FUZZ_DIR ?= build-san
 JOBS ?= $(shell nproc)
 # Warnings are errors in CI (CI=true) and wherever TANDEM_WERROR=ON is given.
 TANDEM_WERROR ?= $(if $(CI),ON,OFF)
@@ -83,11 +85,16 @@ bench-failover: build
 	@TANDEM_BINARY=$(BUILD_DIR)/tandem FAILOVER_OUT=$(BUILD_DIR)/bench-failover.md \
 	  python3 bench/failover.py
 
-# libFuzzer targets (clang, ASan+UBSan), built in their own tree.
+# libFuzzer targets (clang, ASan+UBSan), built in the sanitizer tree. -O1 -g1 (line tables:
+# enough for the reports' stack traces) builds fast on CI's 2 cores; assertions stay on.
 FUZZ_TARGETS = config_loader_fuzz http_parser_fuzz vrrp_packet_fuzz condition_parser_fuzz \
   control_commands_fuzz
-fuzz: deps
-	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DTANDEM_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+$(FUZZ_DIR)/CMakeCache.txt: | deps
+	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DTANDEM_FUZZ=ON \
+	  -DTANDEM_WERROR=$(TANDEM_WERROR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" >/dev/null
+
+fuzz: deps $(FUZZ_DIR)/CMakeCache.txt
 	@# A failed build stops here: fuzzing stale binaries would pass for the wrong code.
 	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target $(FUZZ_TARGETS) >$(FUZZ_DIR)/build.log 2>&1 \
 	  || { tail -60 $(FUZZ_DIR)/build.log; exit 1; }
@@ -107,18 +114,12 @@ fuzz-smoke: fuzz
 	  grep -E '^#[0-9]+.*DONE' $(FUZZ_DIR)/$$t.log | tail -1 | sed "s/^/$$t: /"; \
 	done
 
-# The unit tests and the proxy, health, supervisor and VRRP integration suites against an
-# ASan+UBSan build; a sanitizer report (leak, overflow, undefined behaviour) fails the run even
-# when its test passed (tests/tools/run-sanitized.sh). CI runs it.
-SAN_DIR ?= build-asan
-# -O1 -g1 (line tables: enough for the reports' stack traces) builds in about half the time of
-# -O2 -g, which matters on CI's 2 cores; assertions stay on.
-sanitize: deps
-	@cmake -S . -B $(SAN_DIR) -DTANDEM_SANITIZE=ON -DTANDEM_WERROR=$(TANDEM_WERROR) \
-	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
-	  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" >/dev/null
-	@cmake --build $(SAN_DIR) -j $(JOBS) >$(SAN_DIR)/build.log 2>&1 || { tail -60 $(SAN_DIR)/build.log; exit 1; }
-	@JOBS=$(JOBS) bash tests/tools/run-sanitized.sh $(SAN_DIR)
+# The unit tests and the proxy, health, supervisor and VRRP integration suites against the
+# ASan+UBSan build (the fuzz tree: clang); a sanitizer report (leak, overflow, undefined
+# behaviour) fails the run even when its test passed (tests/tools/run-sanitized.sh). CI runs it.
+sanitize: deps $(FUZZ_DIR)/CMakeCache.txt
+	@cmake --build $(FUZZ_DIR) -j $(JOBS) >$(FUZZ_DIR)/build.log 2>&1 || { tail -60 $(FUZZ_DIR)/build.log; exit 1; }
+	@JOBS=$(JOBS) bash tests/tools/run-sanitized.sh $(FUZZ_DIR)
 
 asan: sanitize
 
@@ -126,4 +127,4 @@ format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) $(FUZZ_DIR) $(SAN_DIR)
+	rm -rf $(BUILD_DIR) $(FUZZ_DIR)

@@ -6,8 +6,6 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#include <cerrno>
-
 #include "proxy/socket_util.h"
 #include "proxy/worker.h"
 
@@ -165,8 +163,8 @@ void HttpStream::onClientReadable() {
     }
   }
   ssize_t n = readClient(*in_);
-  if (n == -1) return;
-  if (n == -2) return abort();
+  if (n == Transport::kAgain) return;
+  if (n == Transport::kError) return abort();
   if (n == 0) {
     clientEof_ = true;
     wantClientRead(false);
@@ -178,7 +176,7 @@ void HttpStream::onClientReadable() {
         return close();
       case Phase::Tunnel:
         if (flushToServer() && serverConn_ && !serverConn_->shutWrite) {
-          ::shutdown(serverConn_->fd(), SHUT_WR);
+          serverConn_->transport().shutdownWrite();
           serverConn_->shutWrite = true;
         }
         if (serverConn_ && serverConn_->eof && clientShut_) close();
@@ -492,8 +490,8 @@ void HttpStream::onServerReadable() {
     respParsed_ -= shift;
     respFwdEnd_ -= shift;
   }
-  ssize_t n = readInto(sc.fd(), *sc.in);
-  if (n == -1) return;
+  ssize_t n = sc.transport().read(*sc.in);
+  if (n == Transport::kAgain) return;
   if (respDone_) {
     // After a complete response: a close is fine; anything else makes the connection unusable.
     sc.eof = true;
@@ -637,9 +635,9 @@ bool HttpStream::flushToServer() {
     sc.wantWrite(false);
     return true;
   }
-  ssize_t n = sendv(sc.fd(), iov, cnt);
+  ssize_t n = sc.transport().write(iov, cnt);
   if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+    if (n == Transport::kAgain) {
       sc.wantWrite(true);
       return false;
     }
@@ -679,7 +677,7 @@ bool HttpStream::flushToClient() {
   }
   ssize_t n = sendClient(iov, cnt);
   if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+    if (n == Transport::kAgain) {
       wantClientWrite(true);
       armTimer(frontend_.config->timeouts.client);
       return false;
@@ -772,7 +770,9 @@ void HttpStream::sendLocal(int status) {
 }
 
 void HttpStream::sendLocalRaw(std::string response) {
-  if (respHeadDone_ && (respHeadSent_ > 0 || respHead_.empty())) return abort();
+  // Part of a response already went (or TLS committed it): too late for another one.
+  if (clientOutputCommitted() || (respHeadDone_ && (respHeadSent_ > 0 || respHead_.empty())))
+    return abort();
   releaseServer(false);
   phase_ = Phase::LocalResponse;
   respHead_ = std::move(response);

@@ -7,9 +7,9 @@
 namespace tandem::proxy {
 
 ServerConnection::ServerConnection(Worker& worker, ServerRuntime& server, UniqueFd fd)
-    : worker_(worker), server_(server), fd_(std::move(fd)) {
-  event_assign(&readEv_, worker_.base(), fd_.get(), EV_READ | EV_PERSIST, onEvent, this);
-  event_assign(&writeEv_, worker_.base(), fd_.get(), EV_WRITE | EV_PERSIST, onEvent, this);
+    : worker_(worker), server_(server), transport_(std::make_unique<RawTransport>(std::move(fd))) {
+  event_assign(&readEv_, worker_.base(), this->fd(), EV_READ | EV_PERSIST, onEvent, this);
+  event_assign(&writeEv_, worker_.base(), this->fd(), EV_WRITE | EV_PERSIST, onEvent, this);
   event_assign(&idleTimer_, worker_.base(), -1, 0, onIdleTimer, this);
 }
 

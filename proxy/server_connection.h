@@ -16,6 +16,7 @@
 #include "proxy/http_parser.h"
 #include "proxy/io_buffer.h"
 #include "proxy/runtime.h"
+#include "proxy/transport.h"
 
 namespace tandem::proxy {
 
@@ -38,7 +39,8 @@ class ServerConnection {
   ServerConnection(const ServerConnection&) = delete;
   ServerConnection& operator=(const ServerConnection&) = delete;
 
-  int fd() const { return fd_.get(); }
+  int fd() const { return transport_->fd(); }
+  Transport& transport() { return *transport_; }
   ServerRuntime& server() { return server_; }
   void setOwner(Owner* owner) { owner_ = owner; }
 
@@ -59,7 +61,7 @@ class ServerConnection {
   static void onIdleTimer(evutil_socket_t, short, void* arg);
   Worker& worker_;
   ServerRuntime& server_;
-  UniqueFd fd_;
+  TransportPtr transport_;  // owns the socket
   Owner* owner_ = nullptr;
   struct event readEv_;
   struct event writeEv_;

@@ -1,7 +1,5 @@
 #include "proxy/session.h"
 
-#include <openssl/err.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <climits>
@@ -13,16 +11,20 @@ namespace tandem::proxy {
 
 Session::Session(Worker& worker, FrontendRuntime& frontend, UniqueFd fd,
                  const sockaddr_storage& peer, const TlsContext* tls)
-    : worker_(worker), frontend_(frontend), fd_(std::move(fd)), client_(peerAddress(peer)) {
-  if (tls) {
-    ssl_ = tls->accept(fd_.get());
-    if (!ssl_) {
-      tlsFatal_ = true;
-      dead_ = true;  // out of memory in OpenSSL: drop the connection
+    : worker_(worker), frontend_(frontend), client_(peerAddress(peer)) {
+  if (!tls) {
+    clientTransport_ = std::make_unique<RawTransport>(std::move(fd));
+  } else {
+    clientTransport_ = TlsTransport::accept(std::move(fd), *tls);
+    if (!clientTransport_) {
+      // Out of memory in OpenSSL: the connection is dropped (its socket already closed).
+      clientTransport_ = std::make_unique<RawTransport>(UniqueFd());
+      dead_ = true;
     }
   }
-  event_assign(&readEv_, worker_.base(), fd_.get(), EV_READ | EV_PERSIST, onClientEvent, this);
-  event_assign(&writeEv_, worker_.base(), fd_.get(), EV_WRITE | EV_PERSIST, onClientEvent, this);
+  int sock = clientTransport_->fd();
+  event_assign(&readEv_, worker_.base(), sock, EV_READ | EV_PERSIST, onClientEvent, this);
+  event_assign(&writeEv_, worker_.base(), sock, EV_WRITE | EV_PERSIST, onClientEvent, this);
   event_assign(&timerEv_, worker_.base(), -1, 0, onTimerEvent, this);
   frontend_.connections.fetch_add(1, std::memory_order_relaxed);
   worker_.runtime().connections().fetch_add(1, std::memory_order_relaxed);
@@ -45,14 +47,22 @@ void Session::wantClientRead(bool on) {
   if (on) {
     event_add(&readEv_, nullptr);
     // Decrypted bytes OpenSSL holds raise no socket event: read them now.
-    if (ssl_ && SSL_has_pending(ssl_.get())) event_active(&readEv_, EV_READ, 1);
+    if (clientTransport_->hasBufferedInput()) event_active(&readEv_, EV_READ, 1);
   } else {
     event_del(&readEv_);
   }
 }
 
 void Session::wantClientWrite(bool on) {
-  if (on == writing_ || dead_) return;
+  streamWantsWrite_ = on;
+  updateClientWriteEvent();
+}
+
+void Session::updateClientWriteEvent() {
+  // A TLS handshake flight larger than the socket takes goes on when the socket drains, even
+  // though the stream itself has nothing to send (it would otherwise stall until a timeout).
+  bool on = !dead_ && (streamWantsWrite_ || clientTransport_->readNeedsWritable());
+  if (on == writing_) return;
   writing_ = on;
   if (on)
     event_add(&writeEv_, nullptr);
@@ -84,12 +94,7 @@ void Session::disarmTimer() {
 
 void Session::close() {
   if (dead_) return;
-  // close_notify (best effort, never waited for) once a handshake finished cleanly.
-  if (ssl_ && !tlsFatal_ && SSL_is_init_finished(ssl_.get())) {
-    ERR_clear_error();
-    SSL_shutdown(ssl_.get());
-    ERR_clear_error();
-  }
+  clientTransport_->close(!abrupt_);  // TLS: close_notify after a clean end
   event_del(&readEv_);
   event_del(&writeEv_);
   event_del(&timerEv_);
@@ -100,13 +105,12 @@ void Session::close() {
 void Session::onClientEvent(evutil_socket_t, short what, void* arg) {
   auto* self = static_cast<Session*>(arg);
   if (what & EV_WRITE) {
-    if (self->tlsReadWantsWrite_) {
+    if (self->clientTransport_->readNeedsWritable()) {
       // A TLS read stalled on writing its own records (handshake): retry it first.
-      self->tlsReadWantsWrite_ = false;
       self->onClientReadable();
       if (self->dead_) return self->worker_.destroy(self);
     }
-    self->onClientWritable();
+    if (self->streamWantsWrite_) self->onClientWritable();
   } else {
     self->onClientReadable();
   }
@@ -128,102 +132,12 @@ void Session::onTimerEvent(evutil_socket_t, short, void* arg) {
   if (self->dead_) self->worker_.destroy(self);
 }
 
-ssize_t Session::readInto(int fd, IoBuffer& buf) {
-  // recv/sendmsg rather than read/writev: the socket calls skip the VFS file-position layer.
-  ssize_t n = ::recv(fd, buf.end(), buf.space(), 0);
-  if (n > 0) {
-    buf.produced(static_cast<size_t>(n));
-    return n;
-  }
-  if (n == 0) return 0;
-  return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -1 : -2;
-}
-
-ssize_t Session::sendv(int fd, iovec* iov, int count) {
-  // One piece (a body-less request, a body chunk): send() skips sendmsg's msghdr and iovec
-  // copies in the kernel.
-  if (count == 1) return ::send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
-  msghdr msg{};
-  msg.msg_iov = iov;
-  msg.msg_iovlen = static_cast<size_t>(count);
-  return ::sendmsg(fd, &msg, MSG_NOSIGNAL);
-}
-
 ssize_t Session::readClient(IoBuffer& buf) {
-  if (!ssl_) return readInto(fd_.get(), buf);
-  ERR_clear_error();
-  size_t want = std::min<size_t>(buf.space(), INT_MAX);
-  int n = SSL_read(ssl_.get(), buf.end(), static_cast<int>(want));
-  if (n > 0) {
-    buf.produced(static_cast<size_t>(n));
-    // The rest of a record OpenSSL already decrypted raises no socket event.
-    if (reading_ && SSL_has_pending(ssl_.get())) event_active(&readEv_, EV_READ, 1);
-    return n;
-  }
-  switch (SSL_get_error(ssl_.get(), n)) {
-    case SSL_ERROR_WANT_READ:
-      return -1;
-    case SSL_ERROR_WANT_WRITE:
-      tlsReadWantsWrite_ = true;
-      wantClientWrite(true);
-      return -1;
-    case SSL_ERROR_ZERO_RETURN:  // close_notify, or an EOF (SSL_OP_IGNORE_UNEXPECTED_EOF)
-      return 0;
-    default:  // a failed handshake, a bad record, a reset
-      tlsFatal_ = true;
-      ERR_clear_error();
-      return -2;
-  }
-}
-
-ssize_t Session::sendClient(iovec* iov, int count) {
-  if (!ssl_)
-    return count == 1 ? ::send(fd_.get(), iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL)
-                      : sendv(fd_.get(), iov, count);
-  if (!SSL_is_init_finished(ssl_.get())) {
-    // Nothing can be said before the handshake is done (a 408 to a client that never finished
-    // its hello, say): SSL_write would only ask to read, and the socket stays writable.
-    errno = EPIPE;
-    return -1;
-  }
-  // One TLS record for a head and its body: gather them. A write retried after WANT_WRITE
-  // offers the same bytes again (nothing was consumed), possibly more.
-  const char* data = static_cast<const char*>(iov[0].iov_base);
-  size_t len = iov[0].iov_len;
-  thread_local std::string gathered;
-  if (count > 1) {
-    gathered.clear();
-    for (int i = 0; i < count; ++i)
-      gathered.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
-    data = gathered.data();
-    len = gathered.size();
-  }
-  ERR_clear_error();
-  int n = SSL_write(ssl_.get(), data, static_cast<int>(std::min<size_t>(len, INT_MAX)));
-  if (n > 0) return n;
-  switch (SSL_get_error(ssl_.get(), n)) {
-    case SSL_ERROR_WANT_WRITE:
-      errno = EAGAIN;
-      return -1;
-    default:  // WANT_READ cannot happen without renegotiation: a failure like the others
-      tlsFatal_ = true;
-      ERR_clear_error();
-      errno = EPIPE;
-      return -1;
-  }
-}
-
-bool Session::tlsHandshakeDone() const {
-  return !ssl_ || SSL_is_init_finished(ssl_.get());
-}
-
-void Session::shutdownClient() {
-  if (ssl_ && !tlsFatal_ && SSL_is_init_finished(ssl_.get())) {
-    ERR_clear_error();
-    SSL_shutdown(ssl_.get());  // close_notify: the TLS way to say "no more data"
-    ERR_clear_error();
-  }
-  ::shutdown(fd_.get(), SHUT_WR);
+  ssize_t n = clientTransport_->read(buf);
+  // The rest of a record OpenSSL already decrypted raises no socket event.
+  if (n > 0 && reading_ && clientTransport_->hasBufferedInput()) event_active(&readEv_, EV_READ, 1);
+  updateClientWriteEvent();  // a TLS read may now wait for the socket to take its records
+  return n;
 }
 
 Session::ConnectResult Session::connectServer(BackendRuntime& backend, const PickContext& ctx,

@@ -19,6 +19,7 @@
 #include "proxy/runtime.h"
 #include "proxy/server_connection.h"
 #include "proxy/tls_context.h"
+#include "proxy/transport.h"
 
 namespace tandem::proxy {
 
@@ -65,10 +66,13 @@ class Session : public ServerConnection::Owner {
   // Ends it as a failure: on TLS without close_notify, so the client cannot take a cut stream
   // (a truncated body, a server reset, a timeout) for a complete one.
   void closeAbruptly() {
-    tlsFatal_ = true;
+    abrupt_ = true;
     close();
   }
-  bool tlsHandshakeDone() const;
+  bool tlsHandshakeDone() const { return clientTransport_->handshakeDone(); }
+  // Output to the client that the transport committed and must send as it is (TLS after
+  // WANT_WRITE): it can be completed or aborted, not replaced.
+  bool clientOutputCommitted() const { return clientTransport_->outputCommitted(); }
 
   // Picks a server in `backend` and starts a connection (from the idle pool when one is there).
   // On Connecting, server_ and serverConn_ are set; the stream hears onServerWritable() once
@@ -95,17 +99,14 @@ class Session : public ServerConnection::Owner {
   int attempts_ = 0;
   const ServerRuntime* lastFailed_ = nullptr;
 
-  // Reads from fd into buf; returns bytes read, 0 on EOF, -1 on EAGAIN, -2 on error.
-  static ssize_t readInto(int fd, IoBuffer& buf);
-  // The client side, plain or TLS, with the same contracts as readInto and sendv (a TLS
-  // handshake runs inside the first reads; record bytes OpenSSL already holds are read without
-  // waiting for the socket). shutdownClient() sends FIN, after close_notify on TLS.
+  // The client side through its transport, plain or TLS, with Transport's read()/write()
+  // contracts (a TLS handshake runs inside the first reads; record bytes OpenSSL already holds
+  // are read without waiting for the socket). shutdownClient() sends FIN, after close_notify on
+  // TLS.
   ssize_t readClient(IoBuffer& buf);
-  ssize_t sendClient(iovec* iov, int count);
-  void shutdownClient();
-  bool tls() const { return ssl_ != nullptr; }
-  // Gathered send without SIGPIPE; returns what sendmsg returns.
-  static ssize_t sendv(int fd, iovec* iov, int count);
+  ssize_t sendClient(const iovec* iov, int count) { return clientTransport_->write(iov, count); }
+  void shutdownClient() { clientTransport_->shutdownWrite(); }
+  bool tls() const { return clientTransport_->secure(); }
 
   virtual void onClientReadable() = 0;
   virtual void onClientWritable() = 0;
@@ -113,7 +114,7 @@ class Session : public ServerConnection::Owner {
 
   Worker& worker_;
   FrontendRuntime& frontend_;
-  UniqueFd fd_;
+  TransportPtr clientTransport_;  // owns the client socket
   IpAddress client_;
   BackendUse backend_;
   ServerRuntime* server_ = nullptr;  // holds a connection slot while set
@@ -127,13 +128,15 @@ class Session : public ServerConnection::Owner {
   struct event readEv_;
   struct event writeEv_;
   struct event timerEv_;
+  // Write interest on the client socket: the stream's, or the transport's own (a TLS read
+  // that waits to write its handshake records).
+  void updateClientWriteEvent();
   bool reading_ = false;
-  bool writing_ = false;
+  bool writing_ = false;           // writeEv_ is registered
+  bool streamWantsWrite_ = false;  // the stream has output waiting
   bool dead_ = false;
+  bool abrupt_ = false;  // ended as a failure: no TLS close_notify
   bool timerPending_ = false;
-  SslPtr ssl_;                      // set on a TLS bind
-  bool tlsReadWantsWrite_ = false;  // SSL_read needs the socket writable (handshake records)
-  bool tlsFatal_ = false;           // no close_notify after a fatal TLS error
   int64_t deadlineUs_ = INT64_MAX;  // when onTimeout() is due
   int64_t timerFiresUs_ = 0;        // when the pending timer event fires
   int64_t nowUs() const;

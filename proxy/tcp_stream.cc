@@ -2,8 +2,6 @@
 
 #include <sys/socket.h>
 
-#include <cerrno>
-
 #include "proxy/socket_util.h"
 #include "proxy/worker.h"
 
@@ -57,11 +55,11 @@ void TcpStream::onClientReadable() {
     in_->compact();
   }
   ssize_t n = readClient(*in_);
-  if (n == -1) {
+  if (n == Transport::kAgain) {
     if (tls()) updateInterest();  // the handshake may just have completed: see below
     return;
   }
-  if (n == -2) return close();
+  if (n == Transport::kError) return close();
   // A TLS client gone before its handshake finished can never be answered, and the server's
   // side is not read until then: end the session now (it would wait for `timeout client`,
   // holding a server connection, and hold up a stop).
@@ -86,9 +84,10 @@ void TcpStream::onServerReadable() {
     if (sc.in->head == 0) return sc.wantRead(false);
     sc.in->compact();
   }
-  ssize_t n = readInto(sc.fd(), *sc.in);
-  if (n == -1) return;
-  if (n == -2) return closeAbruptly();  // a server reset: the client must not see a clean end
+  ssize_t n = sc.transport().read(*sc.in);
+  if (n == Transport::kAgain) return;
+  if (n == Transport::kError)
+    return closeAbruptly();  // a server reset: the client must not see a clean end
   if (n == 0) {
     sc.eof = true;
     sc.wantRead(false);
@@ -104,9 +103,10 @@ bool TcpStream::flushToServer() {
   if (!serverConn_ || !serverConn_->connected) return false;
   ServerConnection& sc = *serverConn_;
   if (in_ && !in_->empty()) {
-    ssize_t n = ::send(sc.fd(), in_->begin(), in_->size(), MSG_NOSIGNAL);
+    iovec piece{in_->begin(), in_->size()};
+    ssize_t n = sc.transport().write(&piece, 1);
     if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+      if (n == Transport::kAgain) {
         sc.wantWrite(true);
         return false;
       }
@@ -118,7 +118,7 @@ bool TcpStream::flushToServer() {
   bool done = !in_ || in_->empty();
   sc.wantWrite(!done);
   if (done && clientEof_ && !sc.shutWrite) {
-    ::shutdown(sc.fd(), SHUT_WR);  // carry the client's FIN to the server
+    sc.transport().shutdownWrite();  // carry the client's FIN to the server
     sc.shutWrite = true;
   }
   if (done) worker_.buffers().release(in_);
@@ -131,7 +131,7 @@ bool TcpStream::flushToClient() {
     iovec piece{sc.in->begin(), sc.in->size()};
     ssize_t n = sendClient(&piece, 1);
     if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+      if (n == Transport::kAgain) {
         wantClientWrite(true);
         return false;
       }

@@ -87,15 +87,26 @@ std::unique_ptr<TlsContext> TlsContext::build(const Bind& bind, const TlsDefault
     // TLS connection's memory near a plain one's.
     SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                             SSL_MODE_RELEASE_BUFFERS);
-    static const unsigned char kSessionContext[] = "tandem";
-    SSL_CTX_set_session_id_context(c, kSessionContext, sizeof(kSessionContext) - 1);
     if (SSL_CTX_use_certificate_chain_file(c, file.c_str()) != 1)
       return *error = "certificate " + file + ": " + opensslError(), nullptr;
+    // A session resumes only under the certificate it was made with: each context is told
+    // apart by its certificate's SHA-256 (exactly SSL_MAX_SID_CTX_LENGTH bytes). One shared
+    // context would let a session made for one name resume under SNI for another.
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digestLength = 0;
+    if (X509_digest(SSL_CTX_get0_certificate(c), EVP_sha256(), digest, &digestLength) != 1 ||
+        SSL_CTX_set_session_id_context(
+            c, digest, std::min<unsigned int>(digestLength, SSL_MAX_SID_CTX_LENGTH)) != 1)
+      return *error = "certificate " + file + ": " + opensslError(), nullptr;
+    tls->sessionIdContexts_[c].assign(reinterpret_cast<const char*>(digest),
+                                      std::min<unsigned int>(digestLength, SSL_MAX_SID_CTX_LENGTH));
+    // TLS 1.3 resumption (and 1.2 with a ticket) does not compare session-id contexts: the
+    // ticket callback does.
+    SSL_CTX_set_session_ticket_cb(c, nullptr, onTicket, tls.get());
     if (SSL_CTX_use_PrivateKey_file(c, file.c_str(), SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(c) != 1)
       return *error = "private key in " + file + ": " + opensslError(), nullptr;
-    SSL_CTX_set_tlsext_servername_callback(c, onServerName);
-    SSL_CTX_set_tlsext_servername_arg(c, tls.get());
+    SSL_CTX_set_client_hello_cb(c, onClientHello, tls.get());
     if (!tls->alpn_.empty()) SSL_CTX_set_alpn_select_cb(c, onAlpn, tls.get());
     for (const auto& name : certificateNames(SSL_CTX_get0_certificate(c))) {
       std::string n = lower(name);
@@ -126,13 +137,49 @@ SSL_CTX* TlsContext::forName(const std::string& host) const {
   return nullptr;
 }
 
-int TlsContext::onServerName(SSL* ssl, int*, void* arg) {
+int TlsContext::onClientHello(SSL* ssl, int*, void* arg) {
   auto* self = static_cast<const TlsContext*>(arg);
-  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-  if (!name) return SSL_TLSEXT_ERR_OK;  // no SNI: the default certificate
-  SSL_CTX* ctx = self->forName(name);
-  if (ctx && ctx != SSL_get_SSL_CTX(ssl)) SSL_set_SSL_CTX(ssl, ctx);
-  return SSL_TLSEXT_ERR_OK;  // an unknown name gets the default certificate, as HAProxy does
+  // RFC 6066 §3: server_name_list (2-byte length) of entries type (1) + name (2-byte length);
+  // the first host_name entry counts.
+  const unsigned char* p = nullptr;
+  size_t left = 0;
+  if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p, &left) || left < 2)
+    return SSL_CLIENT_HELLO_SUCCESS;  // no SNI: the default certificate
+  size_t listLength = (size_t{p[0]} << 8) | p[1];
+  p += 2;
+  left = std::min(left - 2, listLength);
+  while (left >= 3) {
+    unsigned type = p[0];
+    size_t nameLength = (size_t{p[1]} << 8) | p[2];
+    p += 3;
+    left -= 3;
+    if (nameLength > left) break;
+    if (type == TLSEXT_NAMETYPE_host_name) {
+      SSL_CTX* ctx = self->forName(std::string(reinterpret_cast<const char*>(p), nameLength));
+      if (ctx && ctx != SSL_get_SSL_CTX(ssl)) SSL_set_SSL_CTX(ssl, ctx);
+      break;  // an unknown name gets the default certificate, as HAProxy does
+    }
+    p += nameLength;
+    left -= nameLength;
+  }
+  return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+SSL_TICKET_RETURN TlsContext::onTicket(SSL* ssl, SSL_SESSION* session, const unsigned char*, size_t,
+                                       SSL_TICKET_STATUS status, void* arg) {
+  bool renew = status == SSL_TICKET_SUCCESS_RENEW;
+  if (status == SSL_TICKET_FATAL_ERR_MALLOC || status == SSL_TICKET_FATAL_ERR_OTHER)
+    return SSL_TICKET_RETURN_ABORT;
+  if (status != SSL_TICKET_SUCCESS && !renew)
+    return SSL_TICKET_RETURN_IGNORE_RENEW;  // none, empty or unreadable: a new one
+  auto* self = static_cast<const TlsContext*>(arg);
+  unsigned int length = 0;
+  const unsigned char* id = SSL_SESSION_get0_id_context(session, &length);
+  auto it = self->sessionIdContexts_.find(SSL_get_SSL_CTX(ssl));
+  if (it == self->sessionIdContexts_.end() ||
+      std::string_view(reinterpret_cast<const char*>(id), length) != it->second)
+    return SSL_TICKET_RETURN_IGNORE_RENEW;  // another certificate's session: a full handshake
+  return renew ? SSL_TICKET_RETURN_USE_RENEW : SSL_TICKET_RETURN_USE;
 }
 
 int TlsContext::onAlpn(SSL*, const unsigned char** out, unsigned char* outlen,

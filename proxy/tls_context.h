@@ -38,15 +38,21 @@ class TlsContext {
   SslPtr accept(int fd) const;
 
  private:
-  static int onServerName(SSL* ssl, int* alert, void* arg);
+  // The certificate is chosen from the hello's SNI before anything else is decided: the session
+  // a client offers is then judged against the certificate it would resume under.
+  static int onClientHello(SSL* ssl, int* alert, void* arg);
+  // A ticket resumes only under the certificate it was issued with.
+  static SSL_TICKET_RETURN onTicket(SSL* ssl, SSL_SESSION* session, const unsigned char* keyName,
+                                    size_t keyNameLength, SSL_TICKET_STATUS status, void* arg);
   static int onAlpn(SSL* ssl, const unsigned char** out, unsigned char* outlen,
                     const unsigned char* in, unsigned int inlen, void* arg);
   SSL_CTX* forName(const std::string& host) const;
 
-  std::vector<SslCtxPtr> contexts_;           // [0] is the default certificate
-  std::map<std::string, SSL_CTX*> exact_;     // "www.example.com"
-  std::map<std::string, SSL_CTX*> wildcard_;  // "example.com" for "*.example.com"
-  std::vector<unsigned char> alpn_;           // wire format, in preference order
+  std::vector<SslCtxPtr> contexts_;                          // [0] is the default certificate
+  std::map<const SSL_CTX*, std::string> sessionIdContexts_;  // each certificate's SHA-256
+  std::map<std::string, SSL_CTX*> exact_;                    // "www.example.com"
+  std::map<std::string, SSL_CTX*> wildcard_;                 // "example.com" for "*.example.com"
+  std::vector<unsigned char> alpn_;                          // wire format, in preference order
 };
 
 }  // namespace tandem::proxy

@@ -5,6 +5,8 @@ Python's ssl module: HTTPS with ALPN http/1.1 and X-Forwarded-Proto, certificate
 HTTPS), keep-alive and pipelining over TLS, data integrity 1 KiB - 50 MiB both ways in HTTP and
 TCP mode, global.tls.min_version enforced, and garbage or plain HTTP on a TLS port closing only
 that connection."""
+import contextlib
+import ctypes
 import hashlib
 import json
 import os
@@ -132,6 +134,32 @@ backends:
         again = subprocess.run(base + ["-sess_in", sess], input=b"", capture_output=True,
                                timeout=30).stdout
         self.assertIn(b"Reused, TLSv1.3", again)
+
+    def test_a_session_resumes_only_under_its_own_certificate(self):
+        # Each certificate has its own session-id context, and the certificate is chosen (by
+        # SNI) before the offered session is judged: a session made with a.test is not taken
+        # for x.b.test, with TLS 1.2 or 1.3 (one shared context resumed it there: certificate
+        # A's session answering for a name only certificate B may serve).
+        for version in ("-tls1_2", "-tls1_3"):
+            sess = os.path.join(self.tmp, f"session{version}.pem")
+            first = subprocess.Popen(
+                ["openssl", "s_client", version, "-connect", f"127.0.0.1:{self.tls_port}",
+                 "-servername", "a.test", "-sess_out", sess, "-ign_eof"],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.0)  # the TLS 1.3 tickets come after the handshake
+            first.kill()
+            first.wait()
+            first.stdin.close()
+
+            def handshake(name):
+                out = subprocess.run(["openssl", "s_client", version, "-connect",
+                                      f"127.0.0.1:{self.tls_port}", "-servername", name,
+                                      "-sess_in", sess], input=b"", capture_output=True,
+                                     timeout=30).stdout
+                return [line for line in out.decode().splitlines()
+                        if line.startswith(("Reused,", "New,"))]
+            self.assertTrue(handshake("a.test")[0].startswith("Reused"), version)
+            self.assertTrue(handshake("x.b.test")[0].startswith("New"), version)
 
     def test_renegotiation_is_refused(self):
         # TLS 1.2 renegotiation ("R" in s_client) is a CPU lever for a client: refused.
@@ -352,6 +380,112 @@ backends:
         # id into the server's session cache, as with HAProxy's no-tls-tickets.
         lines = session_ticket_lines(port, crt, os.path.join(tmp, "session.pem"))
         self.assertLessEqual(lines, 2, "a stateless session ticket was issued")
+
+
+@contextlib.contextmanager
+def in_netns(name):
+    """Runs the block in network namespace `name`: sockets made and processes started in it
+    live there (setns on this thread; the previous namespace is restored after)."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    clone_newnet = 0x40000000
+    with open("/proc/thread-self/ns/net") as home, open(f"/run/netns/{name}") as there:
+        if libc.setns(there.fileno(), clone_newnet) != 0:
+            raise OSError(ctypes.get_errno(), "setns")
+        try:
+            yield
+        finally:
+            libc.setns(home.fileno(), clone_newnet)
+
+
+class TlsLargeHandshakeTest(unittest.TestCase):
+    """A server handshake flight larger than what the socket takes at once (a long certificate
+    chain, 4 KiB TCP send buffers, a client that reads slowly) goes out in several rounds: each
+    time the socket drains the proxy writes more of it, whatever the stream above has (nothing)
+    to send."""
+
+    def test_a_chain_bigger_than_the_socket_buffer_reaches_a_slow_client(self):
+        tmp = tempfile.mkdtemp(prefix="tandem-tls-big-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        pem, crt = make_cert(tmp, "a", "a.test", ["a.test"])
+        filler, _ = make_cert(tmp, "filler", "filler.test")
+        with open(filler) as f:
+            filler_cert = f.read().split("-----END CERTIFICATE-----")[0] + \
+                "-----END CERTIFICATE-----\n"
+        with open(pem) as f:
+            parts = f.read().split("-----END CERTIFICATE-----\n")
+        big = os.path.join(tmp, "big.pem")
+        with open(big, "w") as out:  # leaf, 60 chain certificates (~25 KB), key
+            out.write(parts[0] + "-----END CERTIFICATE-----\n" + filler_cert * 60 + parts[1])
+        # Our own namespace, where TCP send buffers stay at 4 KiB (loopback's autotuning would
+        # otherwise take the whole flight at once).
+        ns = f"tdtls{os.getpid()}"
+        subprocess.run(["ip", "netns", "add", ns], check=True, timeout=30)
+        self.addCleanup(subprocess.run, ["ip", "netns", "del", ns], timeout=30)
+        for cmd in (["ip", "link", "set", "lo", "up"],
+                    ["sysctl", "-qw", "net.ipv4.tcp_wmem=4096 4096 4096"]):
+            subprocess.run(["ip", "netns", "exec", ns] + cmd, check=True, timeout=30)
+        port = free_port()
+        cfg = f"""
+global: {{ tls: {{ min_version: TLSv1.3 }} }}
+defaults: {{ timeout: {{ client: 20s, http_request: 20s }} }}
+frontends:
+  web:
+    bind: [ {{ address: "127.0.0.1:{port}", crt: {big} }} ]
+    default_backend: web
+backends:
+  web: {{ servers: [ {{ name: w1, address: "{{web}}" }} ] }}
+"""
+        with in_netns(ns):
+            web = Backend("web", tmp)
+            self.addCleanup(web.stop)
+            proxy = Tandem(cfg.replace("{web}", web.address), tmp, [port])
+            self.addCleanup(proxy.stop)
+            sock = socket.socket()
+            self.addCleanup(sock.close)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)  # a small window
+            sock.connect(("127.0.0.1", port))
+        ctx = ssl.create_default_context(cafile=crt)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE  # the filler certificates do not chain
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = ctx.wrap_bio(incoming, outgoing, server_hostname="a.test")
+        sock.settimeout(10)
+
+        def pump():
+            data = outgoing.read()
+            if data:
+                sock.sendall(data)
+
+        try:
+            tls.do_handshake()
+        except ssl.SSLWantReadError:
+            pump()
+        time.sleep(0.5)  # the proxy fills the socket and has to wait for it to drain
+        received = 0
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                pump()
+                chunk = sock.recv(1024)  # slowly, in small pieces: many drain rounds
+                self.assertTrue(chunk, f"the proxy closed after {received} handshake bytes")
+                received += len(chunk)
+                incoming.write(chunk)
+                time.sleep(0.002)
+        pump()
+        self.assertGreater(received, 20000)  # the whole chain came
+        tls.write(b"GET /echo HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+        pump()
+        reply = b""
+        while b"\r\n\r\n" not in reply:
+            try:
+                reply += tls.read(65536)
+            except ssl.SSLWantReadError:
+                chunk = sock.recv(65536)
+                self.assertTrue(chunk, reply)
+                incoming.write(chunk)
+        self.assertTrue(reply.startswith(b"HTTP/1.1 200"), reply[:200])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,156 @@
+#include "proxy/transport.h"
+
+#include <openssl/err.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <string>
+
+namespace tandem::proxy {
+
+namespace {
+
+ssize_t errnoResult() {
+  return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? Transport::kAgain
+                                                                     : Transport::kError;
+}
+
+}  // namespace
+
+// --- raw -----------------------------------------------------------------------------------
+
+ssize_t RawTransport::read(IoBuffer& buf) {
+  // recv/send rather than read/writev: the socket calls skip the VFS file-position layer.
+  ssize_t n = ::recv(fd_.get(), buf.end(), buf.space(), 0);
+  if (n > 0) {
+    buf.produced(static_cast<size_t>(n));
+    return n;
+  }
+  return n == 0 ? 0 : errnoResult();
+}
+
+ssize_t RawTransport::write(const iovec* iov, int count) {
+  ssize_t n;
+  if (count == 1) {
+    // One piece (a body-less request, a body chunk): send() skips sendmsg's msghdr and iovec
+    // copies in the kernel.
+    n = ::send(fd_.get(), iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+  } else {
+    msghdr msg{};
+    msg.msg_iov = const_cast<iovec*>(iov);
+    msg.msg_iovlen = static_cast<size_t>(count);
+    n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
+  }
+  return n >= 0 ? n : errnoResult();
+}
+
+void RawTransport::shutdownWrite() {
+  ::shutdown(fd_.get(), SHUT_WR);
+}
+
+// --- TLS -----------------------------------------------------------------------------------
+
+std::unique_ptr<TlsTransport> TlsTransport::accept(UniqueFd fd, const TlsContext& context) {
+  SslPtr ssl = context.accept(fd.get());
+  if (!ssl) return nullptr;
+  return std::unique_ptr<TlsTransport>(new TlsTransport(std::move(fd), std::move(ssl)));
+}
+
+bool TlsTransport::handshakeDone() const {
+  return SSL_is_init_finished(ssl_.get());
+}
+
+bool TlsTransport::hasBufferedInput() const {
+  return SSL_has_pending(ssl_.get());
+}
+
+ssize_t TlsTransport::read(IoBuffer& buf) {
+  readWantsWrite_ = false;
+  ERR_clear_error();
+  size_t want = std::min<size_t>(buf.space(), INT_MAX);
+  int n = SSL_read(ssl_.get(), buf.end(), static_cast<int>(want));
+  if (n > 0) {
+    buf.produced(static_cast<size_t>(n));
+    return n;
+  }
+  switch (SSL_get_error(ssl_.get(), n)) {
+    case SSL_ERROR_WANT_READ:
+      return kAgain;
+    case SSL_ERROR_WANT_WRITE:  // its own records (a handshake flight) wait for the socket
+      readWantsWrite_ = true;
+      return kAgain;
+    case SSL_ERROR_ZERO_RETURN:  // close_notify, or an EOF (SSL_OP_IGNORE_UNEXPECTED_EOF)
+      return 0;
+    default:  // a failed handshake, a bad record, a reset
+      fatal_ = true;
+      ERR_clear_error();
+      return kError;
+  }
+}
+
+ssize_t TlsTransport::write(const iovec* iov, int count) {
+  // Nothing can be said before the handshake is done (a 408 to a client that never finished
+  // its hello, say): SSL_write would only ask to read while the socket stays writable.
+  if (fatal_ || !handshakeDone()) return kError;
+  // Head and body in the same records: gather them.
+  const char* data = static_cast<const char*>(iov[0].iov_base);
+  size_t len = iov[0].iov_len;
+  thread_local std::string gathered;
+  if (count > 1) {
+    gathered.clear();
+    for (int i = 0; i < count; ++i)
+      gathered.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+    data = gathered.data();
+    len = gathered.size();
+  }
+  // After WANT_WRITE OpenSSL holds an encrypted record of the first `committed_` bytes offered:
+  // fewer bytes now would send data the caller no longer means (SSL_MODE_ACCEPT_MOVING_WRITE_
+  // BUFFER lets them move, not change).
+  if (len < committed_) {
+    fatal_ = true;
+    return kError;
+  }
+  // One record per SSL_write (partial writes are on): go on until the socket is full.
+  size_t sent = 0;
+  while (sent < len) {
+    size_t chunk = std::min<size_t>(len - sent, INT_MAX);
+    ERR_clear_error();
+    int n = SSL_write(ssl_.get(), data + sent, static_cast<int>(chunk));
+    if (n > 0) {
+      committed_ = 0;
+      sent += static_cast<size_t>(n);
+      continue;
+    }
+    if (SSL_get_error(ssl_.get(), n) == SSL_ERROR_WANT_WRITE) {
+      committed_ = std::min<size_t>(chunk, SSL3_RT_MAX_PLAIN_LENGTH);
+      break;
+    }
+    // WANT_READ cannot happen without renegotiation: a failure like the others.
+    fatal_ = true;
+    ERR_clear_error();
+    return kError;
+  }
+  return sent > 0 ? static_cast<ssize_t>(sent) : kAgain;
+}
+
+void TlsTransport::sayGoodbye() {
+  // close_notify, best effort and never waited for, once a handshake finished cleanly.
+  if (fatal_ || !handshakeDone()) return;
+  ERR_clear_error();
+  SSL_shutdown(ssl_.get());
+  ERR_clear_error();
+}
+
+void TlsTransport::shutdownWrite() {
+  sayGoodbye();  // the TLS way to say "no more data"
+  ::shutdown(fd_.get(), SHUT_WR);
+}
+
+void TlsTransport::close(bool clean) {
+  if (!clean) fatal_ = true;
+  sayGoodbye();
+}
+
+}  // namespace tandem::proxy
