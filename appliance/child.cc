@@ -19,7 +19,6 @@ Child::Child(event_base* base, std::string role, Exited onExit)
     : base_(base), role_(std::move(role)), onExit_(std::move(onExit)) {}
 
 Child::~Child() {
-  if (added_) event_del(&ev_);
   if (pid_ > 0) {
     ::kill(pid_, SIGKILL);
     siginfo_t info{};
@@ -77,9 +76,8 @@ bool Child::start(const std::vector<std::string>& argv, const std::vector<int>& 
   pid_ = pid;
   pidfd_ = std::move(fd);
   started_ = std::chrono::steady_clock::now();
-  event_assign(&ev_, base_, pidfd_.get(), EV_READ, onPidfd, this);
-  event_add(&ev_, nullptr);
-  added_ = true;
+  ev_.assign(base_, pidfd_.get(), EV_READ, [this](short) { onPidfd(); });
+  ev_.add();
   return true;
 }
 
@@ -89,17 +87,15 @@ bool Child::signal(int sig) {
   return ::syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0) == 0;
 }
 
-void Child::onPidfd(evutil_socket_t, short, void* arg) {
-  auto* self = static_cast<Child*>(arg);
+void Child::onPidfd() {
   siginfo_t info{};
-  if (::waitid(P_PIDFD, static_cast<id_t>(self->pidfd_.get()), &info, WEXITED | WNOHANG) != 0 ||
+  if (::waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info, WEXITED | WNOHANG) != 0 ||
       info.si_pid == 0)
     return;
-  event_del(&self->ev_);
-  self->added_ = false;
-  self->pidfd_.reset();
-  self->pid_ = -1;
-  self->onExit_(*self, info);  // may destroy *self
+  ev_.remove();
+  pidfd_.reset();
+  pid_ = -1;
+  onExit_(*this, info);  // may destroy *this (and ev_, whose callback this is): nothing after it
 }
 
 std::string Child::selfExecutable() {

@@ -3,8 +3,6 @@
 // die with its parent (PR_SET_PDEATHSIG) so a killed supervisor leaves nothing behind.
 #pragma once
 
-#include <event2/event.h>
-#include <event2/event_struct.h>
 #include <signal.h>
 #include <sys/types.h>
 
@@ -13,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/event.h"
 #include "common/fd.h"
 
 namespace tandem::appliance {
@@ -44,15 +43,14 @@ class Child {
   static std::string selfExecutable();
 
  private:
-  static void onPidfd(evutil_socket_t, short, void* arg);
+  void onPidfd();
 
   event_base* base_;
   std::string role_;
   Exited onExit_;
   pid_t pid_ = -1;
   UniqueFd pidfd_;
-  struct event ev_;
-  bool added_ = false;
+  Event ev_;  // after pidfd_: leaves the loop before the fd closes
   std::chrono::steady_clock::time_point started_;
 };
 

@@ -52,8 +52,7 @@ std::string unknownControlRequestReply(std::string_view line) {
 struct ControlServer::Client {
   ControlServer* owner = nullptr;
   UniqueFd fd;
-  struct event ev;
-  bool added = false;
+  Event ev;
   std::string in;
   bool answered = false;  // the request went to the handler
   bool gone = false;      // dropped; a late reply finds this and does nothing
@@ -91,64 +90,58 @@ ControlServer::ControlServer(event_base* base, const std::string& path, unsigned
   }
   ::chmod(path.c_str(), mode);
   fd_ = std::move(fd);
-  event_assign(&ev_, base_, fd_.get(), EV_READ | EV_PERSIST, onAccept, this);
-  event_add(&ev_, nullptr);
+  ev_.assign(base_, fd_.get(), EV_READ | EV_PERSIST, [this](short) { onAccept(); });
+  ev_.add();
 }
 
 ControlServer::~ControlServer() {
+  // A client a pending reply still holds outlives the server: out of the loop now (its
+  // callback points here).
   for (auto& c : clients_) {
-    if (c->added) event_del(&c->ev);
+    c->ev.remove();
     c->gone = true;
   }
-  if (fd_) {
-    event_del(&ev_);
-    ::unlink(path_.c_str());
-  }
+  if (fd_) ::unlink(path_.c_str());
 }
 
-void ControlServer::onAccept(evutil_socket_t, short, void* arg) {
-  auto* self = static_cast<ControlServer*>(arg);
+void ControlServer::onAccept() {
   for (int i = 0; i < 16; ++i) {
-    int fd = ::accept4(self->fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = ::accept4(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
     auto c = std::make_shared<Client>();
-    c->owner = self;
+    c->owner = this;
     c->fd.reset(fd);
-    event_assign(&c->ev, self->base_, fd, EV_READ | EV_PERSIST, onClient, c.get());
-    timeval tv{5, 0};  // a client that never sends its line is dropped
-    event_add(&c->ev, &tv);
-    c->added = true;
-    self->clients_.push_back(std::move(c));
+    Client* raw = c.get();
+    c->ev.assign(base_, fd, EV_READ | EV_PERSIST, [this, raw](short what) { onClient(raw, what); });
+    c->ev.add(std::chrono::seconds(5));  // a client that never sends its line is dropped
+    clients_.push_back(std::move(c));
   }
 }
 
 void ControlServer::drop(Client* c) {
-  if (c->added) event_del(&c->ev);
-  c->added = false;
+  c->ev.remove();
   c->gone = true;
   clients_.remove_if([c](const auto& p) { return p.get() == c; });
 }
 
-void ControlServer::onClient(evutil_socket_t, short what, void* arg) {
-  auto* c = static_cast<Client*>(arg);
-  ControlServer* self = c->owner;
-  if (what & EV_TIMEOUT) return self->drop(c);
+// drop(c) may destroy *c and so c->ev, whose callback this is: each drop is the last thing done.
+void ControlServer::onClient(Client* c, short what) {
+  if (what & EV_TIMEOUT) return drop(c);
   char buf[1024];
   ssize_t n = ::recv(c->fd.get(), buf, sizeof(buf), 0);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-  if (n <= 0 && c->in.find('\n') == std::string::npos && c->in.empty()) return self->drop(c);
+  if (n <= 0 && c->in.find('\n') == std::string::npos && c->in.empty()) return drop(c);
   if (n > 0) c->in.append(buf, static_cast<size_t>(n));
   ControlLine next = nextControlLine(c->in, n <= 0);
-  if (next.tooLong) return self->drop(c);
+  if (next.tooLong) return drop(c);
   if (!next.complete) return;
   std::string line = std::move(next.line);
   // Stop reading; the reply may take a while (reload). Keep the client alive until then.
-  event_del(&c->ev);
-  c->added = false;
+  c->ev.remove();
   std::shared_ptr<Client> keep;
-  for (auto& p : self->clients_)
+  for (auto& p : clients_)
     if (p.get() == c) keep = p;
-  self->handler_(line, [keep](const std::string& json) {
+  handler_(line, [keep](const std::string& json) {
     if (keep->gone) return;
     std::string out = json + "\n";
     size_t off = 0;

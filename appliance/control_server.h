@@ -3,9 +3,6 @@
 // (a reload answers once the new worker serves), so handlers get a Reply to call when done.
 #pragma once
 
-#include <event2/event.h>
-#include <event2/event_struct.h>
-
 #include <functional>
 #include <list>
 #include <memory>
@@ -13,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/event.h"
 #include "common/fd.h"
 
 namespace tandem::appliance {
@@ -49,15 +47,15 @@ class ControlServer {
 
  private:
   struct Client;
-  static void onAccept(evutil_socket_t, short, void* arg);
-  static void onClient(evutil_socket_t, short what, void* arg);
+  void onAccept();
+  void onClient(Client* c, short what);
   void drop(Client* c);
 
   event_base* base_;
   std::string path_;
   Handler handler_;
   UniqueFd fd_;
-  struct event ev_;
+  Event ev_;  // after fd_: leaves the loop before the socket closes
   std::list<std::shared_ptr<Client>> clients_;
 };
 

@@ -9,6 +9,7 @@
 
 #include <memory>
 
+#include "common/event.h"
 #include "common/logging.h"
 
 namespace tandem::appliance {
@@ -24,7 +25,8 @@ void handle(evhttp_request* req, void* arg) {
   const char* uri = evhttp_request_get_uri(req);
   std::string path = uri ? uri : "/";
   path = path.substr(0, path.find('?'));
-  evbuffer* out = evbuffer_new();
+  std::unique_ptr<evbuffer, void (*)(evbuffer*)> owned(evbuffer_new(), evbuffer_free);
+  evbuffer* out = owned.get();
   int code = 200;
   const char* reason = "OK";
   if (path == "/health") {
@@ -46,7 +48,6 @@ void handle(evhttp_request* req, void* arg) {
   evhttp_add_header(headers, "Content-Type", "text/plain");
   evhttp_add_header(headers, "X-Backend", s->name.c_str());
   evhttp_send_reply(req, code, reason, out);
-  evbuffer_free(out);
 }
 
 }  // namespace
@@ -54,7 +55,7 @@ void handle(evhttp_request* req, void* arg) {
 int runDemoBackend(const std::string& name, uint16_t port, const std::string& downFile) {
   ::signal(SIGPIPE, SIG_IGN);
   auto& log = logging::get(logging::Component::Supervisor);
-  std::unique_ptr<event_base, void (*)(event_base*)> base(event_base_new(), event_base_free);
+  EventBasePtr base(event_base_new());
   std::unique_ptr<evhttp, void (*)(evhttp*)> http(evhttp_new(base.get()), evhttp_free);
   Server server{name, downFile};
   evhttp_set_gencb(http.get(), handle, &server);
@@ -63,15 +64,11 @@ int runDemoBackend(const std::string& name, uint16_t port, const std::string& do
     log.error("demo backend {}: cannot listen on port {}", name, port);
     return 1;
   }
-  auto stop = [](evutil_socket_t, short, void* b) {
-    event_base_loopbreak(static_cast<event_base*>(b));
-  };
-  std::unique_ptr<event, void (*)(event*)> term(evsignal_new(base.get(), SIGTERM, stop, base.get()),
-                                                event_free);
-  std::unique_ptr<event, void (*)(event*)> intr(evsignal_new(base.get(), SIGINT, stop, base.get()),
-                                                event_free);
-  event_add(term.get(), nullptr);
-  event_add(intr.get(), nullptr);
+  auto stop = [b = base.get()](short) { event_base_loopbreak(b); };
+  Event term(base.get(), SIGTERM, EV_SIGNAL | EV_PERSIST, stop);
+  Event intr(base.get(), SIGINT, EV_SIGNAL | EV_PERSIST, stop);
+  term.add();
+  intr.add();
   log.info("demo backend {} listening on port {}", name, port);
   event_base_dispatch(base.get());
   return 0;

@@ -29,6 +29,7 @@
 
 #include "appliance/drill_pair.h"
 #include "appliance/netns.h"
+#include "common/event.h"
 #include "vrrp/address_manager.h"
 
 namespace tandem::appliance {
@@ -102,9 +103,8 @@ class ClientLoad {
 
  private:
   struct Request {
-    ClientLoad* owner;
     int fd = -1;
-    event* ev = nullptr;
+    Event ev;  // on fd; removed before it closes
     bool connected = false;
     std::string in;
     RequestResult result;
@@ -116,24 +116,22 @@ class ClientLoad {
       started.set_value("cannot enter namespace " + netns_);
       return;
     }
-    base_ = event_base_new();
+    base_.reset(event_base_new());
     started.set_value("");
-    event* tick = event_new(
-        base_, -1, EV_PERSIST,
-        [](evutil_socket_t, short, void* arg) { static_cast<ClientLoad*>(arg)->onTick(); }, this);
-    timeval tv{0, intervalMs_ * 1000};
-    event_add(tick, &tv);
-    deadlineUs_ = nowUs() + int64_t(maxSeconds_) * 1000000;
-    event_base_dispatch(base_);
-    event_free(tick);
+    {
+      Event tick(base_.get(), -1, EV_PERSIST, [this](short) { onTick(); });
+      tick.add(std::chrono::milliseconds(intervalMs_));
+      deadlineUs_ = nowUs() + int64_t(maxSeconds_) * 1000000;
+      event_base_dispatch(base_.get());
+    }
     while (!inflight_.empty()) finish(inflight_.front().get(), false, "drill ended");
-    event_base_free(base_);
+    base_.reset();
   }
 
   void onTick() {
     if (stop_ || nowUs() > deadlineUs_) {
       // Let requests in flight finish within their budget, then leave.
-      if (inflight_.empty() || nowUs() > stopDrainUs()) event_base_loopbreak(base_);
+      if (inflight_.empty() || nowUs() > stopDrainUs()) event_base_loopbreak(base_.get());
       return;
     }
     if (inflight_.size() < 500) launch();
@@ -146,7 +144,6 @@ class ClientLoad {
 
   void launch() {
     auto r = std::make_unique<Request>();
-    r->owner = this;
     r->result.startUs = nowUs();
     r->fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     sockaddr_in sa{};
@@ -158,32 +155,29 @@ class ClientLoad {
     if (::connect(raw->fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0 &&
         errno != EINPROGRESS)
       return finish(raw, false, std::string("connect: ") + std::strerror(errno));
-    raw->ev = event_new(base_, raw->fd, EV_WRITE, onIo, raw);
-    timeval tv{timeoutMs_ / 1000, (timeoutMs_ % 1000) * 1000};
-    event_add(raw->ev, &tv);
+    raw->ev.assign(base_.get(), raw->fd, EV_WRITE, [this, raw](short what) { onIo(raw, what); });
+    raw->ev.add(std::chrono::milliseconds(timeoutMs_));
     requestDeadline_[raw] = raw->result.startUs + int64_t(timeoutMs_) * 1000;
   }
 
-  static void onIo(evutil_socket_t, short what, void* arg) {
-    auto* r = static_cast<Request*>(arg);
-    ClientLoad* self = r->owner;
+  // finish(r) destroys *r and so r->ev, whose callback this is: each finish is the last thing
+  // done.
+  void onIo(Request* r, short what) {
     if (what & EV_TIMEOUT)
-      return self->finish(r, false, r->connected ? "read timeout" : "connect timeout");
+      return finish(r, false, r->connected ? "read timeout" : "connect timeout");
     if (!r->connected) {
       int err = 0;
       socklen_t l = sizeof(err);
       ::getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &l);
-      if (err) return self->finish(r, false, std::string("connect: ") + std::strerror(err));
+      if (err) return finish(r, false, std::string("connect: ") + std::strerror(err));
       r->connected = true;
-      std::string req = "GET / HTTP/1.1\r\nHost: " + self->vip_ +
+      std::string req = "GET / HTTP/1.1\r\nHost: " + vip_ +
                         "\r\nUser-Agent: tandem-drill\r\nConnection: close\r\n\r\n";
       if (::send(r->fd, req.data(), req.size(), MSG_NOSIGNAL) != ssize_t(req.size()))
-        return self->finish(r, false, "send failed");
-      event_free(r->ev);
-      r->ev = event_new(self->base_, r->fd, EV_READ | EV_PERSIST, onIo, r);
-      int64_t left = std::max<int64_t>(1000, self->requestDeadline_[r] - nowUs());
-      timeval tv{static_cast<time_t>(left / 1000000), static_cast<suseconds_t>(left % 1000000)};
-      event_add(r->ev, &tv);
+        return finish(r, false, "send failed");
+      r->ev.retarget(r->fd, EV_READ | EV_PERSIST);
+      int64_t left = std::max<int64_t>(1000, requestDeadline_[r] - nowUs());
+      r->ev.add(Duration(left));
       return;
     }
     char buf[2048];
@@ -193,7 +187,7 @@ class ClientLoad {
       r->in.append(buf, size_t(n));
       if (r->in.size() < 65536) return;
     }
-    if (n < 0) return self->finish(r, false, std::string("recv: ") + std::strerror(errno));
+    if (n < 0) return finish(r, false, std::string("recv: ") + std::strerror(errno));
     // EOF: a complete answer is "HTTP/1.x 200 ...\r\n\r\nBACKEND NODE\n".
     bool ok = r->in.rfind("HTTP/1.1 200", 0) == 0 || r->in.rfind("HTTP/1.0 200", 0) == 0;
     size_t body = r->in.find("\r\n\r\n");
@@ -202,18 +196,17 @@ class ClientLoad {
       std::string backend, node;
       b >> backend >> node;
       r->result.node = node;
-      return self->finish(r, !node.empty(), node.empty() ? "incomplete body" : "");
+      return finish(r, !node.empty(), node.empty() ? "incomplete body" : "");
     }
     std::string status = r->in.substr(0, r->in.find("\r\n"));
-    self->finish(r, false, status.empty() ? "closed without a response" : status);
+    finish(r, false, status.empty() ? "closed without a response" : status);
   }
 
   void finish(Request* r, bool ok, const std::string& error) {
     r->result.endUs = nowUs();
     r->result.ok = ok;
     r->result.error = error;
-    if (r->ev) event_free(r->ev);
-    r->ev = nullptr;
+    r->ev.remove();
     if (r->fd >= 0) ::close(r->fd);
     r->fd = -1;
     {
@@ -232,10 +225,10 @@ class ClientLoad {
   int maxSeconds_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
-  event_base* base_ = nullptr;
+  EventBasePtr base_;  // the load thread's loop, for the duration of run()
   int64_t deadlineUs_ = 0;
   int64_t stopAtUs_ = 0;
-  std::list<std::unique_ptr<Request>> inflight_;
+  std::list<std::unique_ptr<Request>> inflight_;  // after base_: their events go first
   std::map<Request*, int64_t> requestDeadline_;
   std::mutex mu_;
   std::vector<RequestResult> results_;

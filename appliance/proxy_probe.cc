@@ -8,22 +8,13 @@
 #include <cstring>
 
 namespace tandem::appliance {
-namespace {
-
-timeval toTimeval(Duration d) {
-  return {static_cast<time_t>(d.count() / 1000000), static_cast<suseconds_t>(d.count() % 1000000)};
-}
-
-}  // namespace
 
 ProxyProbe::ProxyProbe(event_base* base, const ProbeConfig& config, Endpoint target,
                        Changed onChange)
     : base_(base), config_(config), target_(std::move(target)), onChange_(std::move(onChange)) {
-  evtimer_assign(&tick_, base_, onTick, this);
-}
-
-ProxyProbe::~ProxyProbe() {
-  stop();
+  tick_.assign(base_, [this] { begin(); });
+  // Pointed at each probe's socket by retarget (also from inside its own callback).
+  io_.assign(base_, -1, 0, [this](short what) { onSocket(what); });
 }
 
 void ProxyProbe::start(bool initiallyUp) {
@@ -36,20 +27,15 @@ void ProxyProbe::start(bool initiallyUp) {
 
 void ProxyProbe::stop() {
   running_ = false;
-  evtimer_del(&tick_);
-  if (ioAdded_) event_del(&io_);
-  ioAdded_ = false;
+  tick_.cancel();
+  io_.remove();
   fd_.reset();
 }
 
 void ProxyProbe::probeNow() {
   if (!running_ || fd_) return;  // one in flight already
-  evtimer_del(&tick_);
+  tick_.cancel();
   begin();
-}
-
-void ProxyProbe::onTick(evutil_socket_t, short, void* arg) {
-  static_cast<ProxyProbe*>(arg)->begin();
 }
 
 void ProxyProbe::begin() {
@@ -65,50 +51,42 @@ void ProxyProbe::begin() {
   reply_.clear();
   if (::connect(fd_.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS)
     return finish(false, std::string("connect: ") + std::strerror(errno));
-  event_assign(&io_, base_, fd_.get(), EV_WRITE, onSocket, this);
-  timeval tv = toTimeval(config_.timeout);
-  event_add(&io_, &tv);
-  ioAdded_ = true;
+  io_.retarget(fd_.get(), EV_WRITE);
+  io_.add(config_.timeout);
 }
 
-void ProxyProbe::onSocket(evutil_socket_t, short what, void* arg) {
-  auto* self = static_cast<ProxyProbe*>(arg);
+void ProxyProbe::onSocket(short what) {
   if (what & EV_TIMEOUT)
-    return self->finish(false, self->connected_ ? "no HTTP response in time" : "connect timeout");
-  if (!self->connected_) {
+    return finish(false, connected_ ? "no HTTP response in time" : "connect timeout");
+  if (!connected_) {
     int err = 0;
     socklen_t l = sizeof(err);
-    ::getsockopt(self->fd_.get(), SOL_SOCKET, SO_ERROR, &err, &l);
-    if (err != 0) return self->finish(false, std::string("connect: ") + std::strerror(err));
-    self->connected_ = true;
-    if (self->config_.type != ProbeConfig::Type::Http) return self->finish(true, "TCP connect ok");
-    std::string req = "GET " + self->config_.uri + " HTTP/1.1\r\nHost: " + self->config_.host +
+    ::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &l);
+    if (err != 0) return finish(false, std::string("connect: ") + std::strerror(err));
+    connected_ = true;
+    if (config_.type != ProbeConfig::Type::Http) return finish(true, "TCP connect ok");
+    std::string req = "GET " + config_.uri + " HTTP/1.1\r\nHost: " + config_.host +
                       "\r\nUser-Agent: tandem-supervisor-probe\r\nConnection: close\r\n\r\n";
-    if (::send(self->fd_.get(), req.data(), req.size(), MSG_NOSIGNAL) !=
-        static_cast<ssize_t>(req.size()))
-      return self->finish(false, "cannot send the HTTP probe");
-    event_del(&self->io_);  // a fired one-shot event: harmless, but never re-assign a pending one
-    event_assign(&self->io_, self->base_, self->fd_.get(), EV_READ | EV_PERSIST, onSocket, self);
-    timeval tv = toTimeval(self->config_.timeout);
-    event_add(&self->io_, &tv);
-    self->ioAdded_ = true;
+    if (::send(fd_.get(), req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size()))
+      return finish(false, "cannot send the HTTP probe");
+    io_.retarget(fd_.get(), EV_READ | EV_PERSIST);  // removes the fired one-shot first
+    io_.add(config_.timeout);
     return;
   }
   char buf[512];
-  ssize_t n = ::recv(self->fd_.get(), buf, sizeof(buf), 0);
+  ssize_t n = ::recv(fd_.get(), buf, sizeof(buf), 0);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-  if (n > 0) self->reply_.append(buf, static_cast<size_t>(n));
-  size_t eol = self->reply_.find("\r\n");
+  if (n > 0) reply_.append(buf, static_cast<size_t>(n));
+  size_t eol = reply_.find("\r\n");
   if (eol != std::string::npos) {
-    bool ok = self->reply_.rfind("HTTP/1.", 0) == 0 && eol >= 12;
-    return self->finish(ok, ok ? "HTTP " + self->reply_.substr(9, 3) : "not an HTTP response");
+    bool ok = reply_.rfind("HTTP/1.", 0) == 0 && eol >= 12;
+    return finish(ok, ok ? "HTTP " + reply_.substr(9, 3) : "not an HTTP response");
   }
-  if (n <= 0 || self->reply_.size() > 400) return self->finish(false, "no HTTP status line");
+  if (n <= 0 || reply_.size() > 400) return finish(false, "no HTTP status line");
 }
 
 void ProxyProbe::finish(bool ok, const std::string& reason) {
-  if (ioAdded_) event_del(&io_);
-  ioAdded_ = false;
+  io_.remove();
   fd_.reset();
   if (!running_) return;
   if (ok == up_) {
@@ -119,8 +97,7 @@ void ProxyProbe::finish(bool ok, const std::string& reason) {
     onChange_(up_, reason);
     if (!running_) return;
   }
-  timeval tv = toTimeval(config_.interval);
-  evtimer_add(&tick_, &tv);
+  tick_.arm(config_.interval);
 }
 
 }  // namespace tandem::appliance

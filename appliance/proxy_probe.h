@@ -3,14 +3,13 @@
 // bounded by `timeout`. `fall` failures in a row mark the proxy down, `rise` successes up.
 #pragma once
 
-#include <event2/event.h>
-#include <event2/event_struct.h>
 #include <sys/socket.h>
 
 #include <functional>
 #include <string>
 
 #include "appliance/config.h"
+#include "common/event.h"
 #include "common/fd.h"
 
 namespace tandem::appliance {
@@ -21,7 +20,6 @@ class ProxyProbe {
   using Changed = std::function<void(bool up, const std::string& reason)>;
 
   ProxyProbe(event_base* base, const ProbeConfig& config, Endpoint target, Changed onChange);
-  ~ProxyProbe();
   ProxyProbe(const ProxyProbe&) = delete;
   ProxyProbe& operator=(const ProxyProbe&) = delete;
 
@@ -35,8 +33,7 @@ class ProxyProbe {
   const Endpoint& target() const { return target_; }
 
  private:
-  static void onTick(evutil_socket_t, short, void* arg);
-  static void onSocket(evutil_socket_t, short what, void* arg);
+  void onSocket(short what);
   void begin();
   void finish(bool ok, const std::string& reason);
 
@@ -44,11 +41,11 @@ class ProxyProbe {
   ProbeConfig config_;
   Endpoint target_;
   Changed onChange_;
-  struct event tick_;
-  struct event io_;
-  bool ioAdded_ = false;
   bool running_ = false;
   UniqueFd fd_;
+  // After fd_: they leave the loop before the socket closes.
+  Timer tick_;
+  Event io_;  // on fd_ while a probe is in flight
   bool connected_ = false;
   std::string reply_;
   bool up_ = false;

@@ -6,16 +6,12 @@
 namespace tandem::appliance {
 
 ServiceNotifier::ServiceNotifier(event_base* base) {
-  evtimer_assign(&watchdog_, base, onWatchdog, this);
+  watchdog_.assign(base, [this] { onWatchdog(); });
   uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
     watchdogUs_ = usec;
-    onWatchdog(-1, 0, this);
+    onWatchdog();
   }
-}
-
-ServiceNotifier::~ServiceNotifier() {
-  evtimer_del(&watchdog_);
 }
 
 void ServiceNotifier::send(const std::string& message) {
@@ -42,12 +38,9 @@ void ServiceNotifier::status(const std::string& status) {
   send("STATUS=" + status);
 }
 
-void ServiceNotifier::onWatchdog(evutil_socket_t, short, void* arg) {
-  auto* self = static_cast<ServiceNotifier*>(arg);
-  self->send("WATCHDOG=1");
-  uint64_t half = self->watchdogUs_ / 2;
-  timeval tv{static_cast<time_t>(half / 1000000), static_cast<suseconds_t>(half % 1000000)};
-  evtimer_add(&self->watchdog_, &tv);
+void ServiceNotifier::onWatchdog() {
+  send("WATCHDOG=1");
+  watchdog_.arm(Duration(static_cast<Duration::rep>(watchdogUs_ / 2)));
 }
 
 }  // namespace tandem::appliance

@@ -4,17 +4,16 @@
 // is a no-op, so the same binary runs under systemd, in the lab and in tests.
 #pragma once
 
-#include <event2/event.h>
-#include <event2/event_struct.h>
-
+#include <cstdint>
 #include <string>
+
+#include "common/event.h"
 
 namespace tandem::appliance {
 
 class ServiceNotifier {
  public:
   explicit ServiceNotifier(event_base* base);
-  ~ServiceNotifier();
   ServiceNotifier(const ServiceNotifier&) = delete;
   ServiceNotifier& operator=(const ServiceNotifier&) = delete;
 
@@ -25,10 +24,10 @@ class ServiceNotifier {
   bool watchdogEnabled() const { return watchdogUs_ > 0; }
 
  private:
-  static void onWatchdog(evutil_socket_t, short, void* arg);
+  void onWatchdog();
   void send(const std::string& message);
 
-  struct event watchdog_;
+  Timer watchdog_;
   uint64_t watchdogUs_ = 0;
 };
 

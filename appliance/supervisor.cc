@@ -3,8 +3,6 @@
 #include "appliance/restart_policy.h"
 #include "proxy/fd_budget.h"
 
-#include <event2/event.h>
-#include <event2/event_struct.h>
 #include <net/if.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -32,6 +30,7 @@
 #include "appliance/control_server.h"
 #include "appliance/proxy_probe.h"
 #include "appliance/service_notify.h"
+#include "common/event.h"
 #include "common/fd_passing.h"
 #include "common/logging.h"
 #include "proxy/master_channel.h"
@@ -51,18 +50,6 @@ std::string dumpJson(const json& j) {
 }
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-struct BaseFree {
-  void operator()(event_base* b) const { event_base_free(b); }
-};
-struct EventFree {
-  void operator()(event* e) const { event_free(e); }
-};
-using EventPtr = std::unique_ptr<event, EventFree>;
-
-timeval toTimeval(Duration d) {
-  return {static_cast<time_t>(d.count() / 1000000), static_cast<suseconds_t>(d.count() % 1000000)};
-}
 
 double secondsSince(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -129,11 +116,10 @@ class Supervisor {
  private:
   // One proxy worker process and its channel.
   struct Worker {
-    Supervisor* owner = nullptr;
     std::unique_ptr<Child> child;
     UniqueFd channel;
-    EventPtr channelEv;
-    EventPtr hardStop;
+    Event channelEv;  // after channel: leaves the loop before the socket closes
+    Timer hardStop;
     int generation = 0;
     bool ready = false;
     Clock::time_point readyAt;
@@ -147,11 +133,11 @@ class Supervisor {
   // `text` is the configuration `cfg` was loaded from: the worker runs exactly that.
   std::unique_ptr<Worker> spawnWorker(const Config& cfg, const std::string& text, int generation,
                                       std::string* error);
-  static void onChannel(evutil_socket_t, short, void* arg);
+  void onChannel(Worker* w);
   void onWorkerExit(Worker* w, const siginfo_t& status);
   void onWorkerReady(Worker* w);
   void retire(std::unique_ptr<Worker> w);
-  void scheduleRestart(const char* what, Duration delay, event* ev);
+  void scheduleRestart(const char* what, Duration delay, Timer& timer);
   void scheduleProxyRestart(Duration delay);
   // A child crashed: its restart delay, and a loud line when its crashes have become a loop.
   Duration crashed(const char* what, RestartPolicy& policy, RestartPolicy::Limits limits,
@@ -207,7 +193,7 @@ class Supervisor {
   Config config_;
   std::string configText_;  // what config_ was loaded from; children restart on it
   std::string exe_;
-  std::unique_ptr<event_base, BaseFree> base_;
+  EventBasePtr base_;  // before every event below (and in the members' objects): they go first
   ServiceNotifier notifier_;
   spdlog::logger& log_;
   Clock::time_point started_ = Clock::now();
@@ -225,7 +211,7 @@ class Supervisor {
   std::string lastProxyExit_;
   RestartPolicy proxyRestart_{proxyRestartLimits()};
   Duration proxyRestartDelay_{0};
-  EventPtr proxyRestartEv_;
+  Timer proxyRestartEv_;
 
   std::unique_ptr<Config> pendingConfig_;
   std::string pendingConfigText_;
@@ -242,30 +228,30 @@ class Supervisor {
   // A reload asked for while another runs: done after it, with a fresh read of the file.
   bool reloadAgain_ = false;
   std::vector<ControlServer::Reply> nextReloadReplies_;
-  EventPtr reloadTimeoutEv_;
+  Timer reloadTimeoutEv_;
 
   std::unique_ptr<Child> agent_;
   int agentRestarts_ = 0;
   std::string lastAgentExit_;
   RestartPolicy agentRestart_{agentRestartLimits()};
-  EventPtr agentRestartEv_;
+  Timer agentRestartEv_;
   std::unique_ptr<vrrp::AddressManager> addresses_;
 
   std::unique_ptr<ProxyProbe> probe_;
   bool liveSent_ = false;
   bool live_ = false;
   bool backendsUp_ = true;
-  EventPtr livenessEv_;
+  Event livenessEv_;
 
   std::unique_ptr<ControlServer> control_;
   // The control server a reload moved away from: it still answers the clients it has (the
   // `tandem reload` that moved it waits for its reply there), then goes.
   std::unique_ptr<ControlServer> retiredControl_;
-  EventPtr retireControlEv_;
+  Timer retireControlEv_;
   bool stopping_ = false;
-  EventPtr stopTimerEv_;
-  EventPtr reapEv_;
-  std::vector<EventPtr> signalEvents_;
+  Timer stopTimerEv_;
+  Timer reapEv_;
+  std::list<Event> signalEvents_;
 };
 
 // ------------------------------------------------------------------------------------------
@@ -283,7 +269,6 @@ std::unique_ptr<Supervisor::Worker> Supervisor::spawnWorker(const Config& cfg,
   }
   UniqueFd ours(sp[0]), theirs(sp[1]);
   auto w = std::make_unique<Worker>();
-  w->owner = this;
   w->generation = generation;
   w->grace = cfg.proxy.gracePeriod;
   Worker* raw = w.get();
@@ -319,9 +304,9 @@ std::unique_ptr<Supervisor::Worker> Supervisor::spawnWorker(const Config& cfg,
     return nullptr;  // the child is killed and reaped with its Worker
   }
   w->channel = std::move(ours);
-  w->channelEv.reset(
-      event_new(base_.get(), w->channel.get(), EV_READ | EV_PERSIST, onChannel, raw));
-  event_add(w->channelEv.get(), nullptr);
+  w->channelEv.assign(base_.get(), w->channel.get(), EV_READ | EV_PERSIST,
+                      [this, raw](short) { onChannel(raw); });
+  w->channelEv.add();
   log_.info(
       "started proxy worker {} (generation {}, {} listening socket(s), {} server state(s) "
       "carried over)",
@@ -329,23 +314,22 @@ std::unique_ptr<Supervisor::Worker> Supervisor::spawnWorker(const Config& cfg,
   return w;
 }
 
-void Supervisor::onChannel(evutil_socket_t, short, void* arg) {
-  auto* w = static_cast<Worker*>(arg);
+void Supervisor::onChannel(Worker* w) {
   for (int i = 0; i < 64; ++i) {
     std::string msg;
     ssize_t n = receiveMessage(w->channel.get(), &msg, nullptr);
     if (n < 0) return;  // EAGAIN: the pair is blocking but poll said readable; done anyway
     if (n == 0) {
-      event_del(w->channelEv.get());  // the worker is gone; its pidfd tells how
+      w->channelEv.remove();  // the worker is gone; its pidfd tells how
       return;
     }
     if (msg == "ready") {
-      w->owner->onWorkerReady(w);
+      onWorkerReady(w);
     } else {
       std::vector<health::SavedServerState> states;
       if (proxy::parseStatesMessage(msg, &states)) {
         for (auto& s : states) w->servers[s.backend + "/" + s.server] = s;
-        if (w == w->owner->current_.get()) w->owner->updateLiveness("server states");
+        if (w == current_.get()) updateLiveness("server states");
       }
     }
     // One message per wake-up is enough for a blocking socket; stop before it would block.
@@ -363,8 +347,7 @@ std::unique_ptr<Supervisor::Worker>* Supervisor::slotOf(Worker* w) {
 }
 
 void Supervisor::reapLater() {
-  timeval zero{0, 0};
-  event_add(reapEv_.get(), &zero);
+  reapEv_.arm(Duration(0));
 }
 
 void Supervisor::onWorkerExit(Worker* w, const siginfo_t& status) {
@@ -432,15 +415,14 @@ Duration Supervisor::crashed(const char* what, RestartPolicy& policy, RestartPol
 }
 
 // One restart at a time: a restart already scheduled keeps its time.
-void Supervisor::scheduleRestart(const char* what, Duration delay, event* ev) {
-  if (evtimer_pending(ev, nullptr)) return;
+void Supervisor::scheduleRestart(const char* what, Duration delay, Timer& timer) {
+  if (timer.armed()) return;
   log_.info("restarting the {} in {}", what, formatDuration(delay));
-  timeval tv = toTimeval(delay);
-  event_add(ev, &tv);
+  timer.arm(delay);
 }
 
 void Supervisor::scheduleProxyRestart(Duration delay) {
-  scheduleRestart("proxy worker", delay, proxyRestartEv_.get());
+  scheduleRestart("proxy worker", delay, proxyRestartEv_);
 }
 
 void Supervisor::restartProxy() {
@@ -474,18 +456,12 @@ void Supervisor::retire(std::unique_ptr<Worker> w) {
   if (w->child->running()) {
     w->child->signal(SIGUSR1);
     // hard-stop-after: an old worker never outlives its grace period (plus a margin).
-    w->hardStop.reset(evtimer_new(
-        base_.get(),
-        [](evutil_socket_t, short, void* arg) {
-          auto* old = static_cast<Worker*>(arg);
-          if (!old->child->running()) return;
-          old->owner->log_.warn("old proxy worker {} outlived its grace period: killing it",
-                                old->child->pid());
-          old->child->signal(SIGKILL);
-        },
-        w.get()));
-    timeval tv = toTimeval(w->grace + 1s);
-    evtimer_add(w->hardStop.get(), &tv);
+    w->hardStop.assign(base_.get(), [this, old = w.get()] {
+      if (!old->child->running()) return;
+      log_.warn("old proxy worker {} outlived its grace period: killing it", old->child->pid());
+      old->child->signal(SIGKILL);
+    });
+    w->hardStop.arm(w->grace + 1s);
     log_.info("old proxy worker {} (generation {}) drains for at most {}", w->child->pid(),
               w->generation, formatDuration(w->grace));
     draining_.push_back(std::move(w));
@@ -529,7 +505,7 @@ void Supervisor::closeUnused() {
 void Supervisor::startAgent() {
   if (agent_ && agent_->running()) return;
   if (config_.vrrp.instances.empty() || stopping_) return;
-  event_del(agentRestartEv_.get());
+  agentRestartEv_.cancel();
   agent_ = std::make_unique<Child>(base_.get(), "vrrp",
                                    [this](Child&, const siginfo_t& s) { onAgentExit(s); });
   std::string error;
@@ -587,7 +563,7 @@ void Supervisor::removeVips(const char* why) {
 }
 
 void Supervisor::scheduleAgentRestart(Duration delay) {
-  scheduleRestart("VRRP agent", delay, agentRestartEv_.get());
+  scheduleRestart("VRRP agent", delay, agentRestartEv_);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -766,8 +742,7 @@ void Supervisor::reload(ControlServer::Reply reply, bool onlyIfChanged) {
   if (!openSockets(*pendingConfig_, &pendingAddedSockets_, &error)) return failReload(error);
   pending_ = spawnWorker(*pendingConfig_, pendingConfigText_, generation_ + 1, &error);
   if (!pending_) return failReload(error);
-  timeval tv = toTimeval(config_.supervisor.reloadTimeout);
-  event_add(reloadTimeoutEv_.get(), &tv);
+  reloadTimeoutEv_.arm(config_.supervisor.reloadTimeout);
 }
 
 void Supervisor::replyReload(const json& j) {
@@ -805,8 +780,8 @@ void Supervisor::applyOwnSettings(const Config& previous) {
     log_.info("control socket moved to {}", now.controlSocket);
     retiredControl_ = std::move(control_);
     control_ = std::move(moved);
-    timeval tv{5, 0};  // its clients have had their answers by then (they time out at 5 s)
-    event_add(retireControlEv_.get(), &tv);
+    // Its clients have had their answers by then (they time out at 5 s).
+    retireControlEv_.arm(5s);
   } else if (was.controlMode != now.controlMode) {
     if (::chmod(now.controlSocket.c_str(), now.controlMode) != 0)
       log_.error("control socket {}: cannot set mode {:o}: {}", now.controlSocket, now.controlMode,
@@ -817,7 +792,7 @@ void Supervisor::applyOwnSettings(const Config& previous) {
 void Supervisor::failReload(const std::string& why) {
   log_.error("reload failed: {}; the running configuration (generation {}) stays", why,
              generation_);
-  event_del(reloadTimeoutEv_.get());
+  reloadTimeoutEv_.cancel();
   if (pending_) {
     pending_->child->signal(SIGKILL);
     // Its exit arrives later; it is no longer the pending worker.
@@ -834,7 +809,7 @@ void Supervisor::failReload(const std::string& why) {
 }
 
 void Supervisor::finishReload() {
-  event_del(reloadTimeoutEv_.get());
+  reloadTimeoutEv_.cancel();
   std::unique_ptr<Worker> old = std::move(current_);
   current_ = std::move(pending_);
   Config previous = std::move(config_);
@@ -843,7 +818,7 @@ void Supervisor::finishReload() {
   pendingConfig_.reset();
   pendingAddedSockets_.clear();
   generation_ = current_->generation;
-  event_del(proxyRestartEv_.get());
+  proxyRestartEv_.cancel();
   retire(std::move(old));
   closeUnused();
   log_.info("reload done: generation {} serves (worker {})", generation_, current_->child->pid());
@@ -881,15 +856,14 @@ void Supervisor::beginStop(const char* why) {
   stopping_ = true;
   log_.info("{}: stopping (VRRP agent leaves first, then the proxy drains)", why);
   notifier_.stopping();
-  event_del(proxyRestartEv_.get());
-  event_del(agentRestartEv_.get());
-  event_del(livenessEv_.get());
+  proxyRestartEv_.cancel();
+  agentRestartEv_.cancel();
+  livenessEv_.remove();
   probe_.reset();
   if (pending_) failReload("the node is stopping");
   if (agent_ && agent_->running()) {
     agent_->signal(SIGTERM);  // sends priority 0, releases the VIPs
-    timeval tv{5, 0};
-    event_add(stopTimerEv_.get(), &tv);
+    stopTimerEv_.arm(5s);
     return;  // onAgentExit continues with the proxies
   }
   stopProxies();
@@ -902,9 +876,8 @@ void Supervisor::stopProxies() {
   };
   stop(current_.get());
   for (auto& d : draining_) stop(d.get());
-  event_del(stopTimerEv_.get());
-  timeval tv = toTimeval(grace + 2s);
-  event_add(stopTimerEv_.get(), &tv);
+  stopTimerEv_.cancel();
+  stopTimerEv_.arm(grace + 2s);
   maybeExit();
 }
 
@@ -1059,75 +1032,44 @@ int Supervisor::run() {
     log_.error("cannot start: {}", error);
     return 1;
   }
-  reapEv_.reset(evtimer_new(
-      base_.get(),
-      [](evutil_socket_t, short, void* arg) { static_cast<Supervisor*>(arg)->graveyard_.clear(); },
-      this));
-  proxyRestartEv_.reset(evtimer_new(
-      base_.get(),
-      [](evutil_socket_t, short, void* arg) { static_cast<Supervisor*>(arg)->restartProxy(); },
-      this));
-  agentRestartEv_.reset(evtimer_new(
-      base_.get(),
-      [](evutil_socket_t, short, void* arg) {
-        auto* self = static_cast<Supervisor*>(arg);
-        ++self->agentRestarts_;
-        self->startAgent();
-      },
-      this));
-  retireControlEv_.reset(evtimer_new(
-      base_.get(),
-      [](evutil_socket_t, short, void* arg) {
-        static_cast<Supervisor*>(arg)->retiredControl_.reset();
-      },
-      this));
-  reloadTimeoutEv_.reset(evtimer_new(
-      base_.get(),
-      [](evutil_socket_t, short, void* arg) {
-        static_cast<Supervisor*>(arg)->failReload("the new proxy worker was not ready in time");
-      },
-      this));
-  stopTimerEv_.reset(evtimer_new(
-      base_.get(),
-      [](evutil_socket_t, short, void* arg) {
-        auto* self = static_cast<Supervisor*>(arg);
-        if (self->agent_ && self->agent_->running()) {
-          self->log_.warn("VRRP agent did not leave in time: killing it");
-          self->agent_->signal(SIGKILL);
-          return;
-        }
-        auto kill = [self](Worker* w) {
-          if (w && w->child->running()) {
-            self->log_.warn("proxy worker {} did not stop in time: killing it", w->child->pid());
-            w->child->signal(SIGKILL);
-          }
-        };
-        kill(self->current_.get());
-        for (auto& d : self->draining_) kill(d.get());
-      },
-      this));
+  event_base* base = base_.get();
+  reapEv_.assign(base, [this] { graveyard_.clear(); });
+  proxyRestartEv_.assign(base, [this] { restartProxy(); });
+  agentRestartEv_.assign(base, [this] {
+    ++agentRestarts_;
+    startAgent();
+  });
+  retireControlEv_.assign(base, [this] { retiredControl_.reset(); });
+  reloadTimeoutEv_.assign(base,
+                          [this] { failReload("the new proxy worker was not ready in time"); });
+  stopTimerEv_.assign(base, [this] {
+    if (agent_ && agent_->running()) {
+      log_.warn("VRRP agent did not leave in time: killing it");
+      agent_->signal(SIGKILL);
+      return;
+    }
+    auto kill = [this](Worker* w) {
+      if (w && w->child->running()) {
+        log_.warn("proxy worker {} did not stop in time: killing it", w->child->pid());
+        w->child->signal(SIGKILL);
+      }
+    };
+    kill(current_.get());
+    for (auto& d : draining_) kill(d.get());
+  });
   // The agent hears the proxy's state again every 250 ms: a restarted agent learns it at once,
   // a lost datagram costs nothing.
-  livenessEv_.reset(event_new(
-      base_.get(), -1, EV_PERSIST,
-      [](evutil_socket_t, short, void* arg) { static_cast<Supervisor*>(arg)->sendLiveness(); },
-      this));
-  timeval every{0, 250000};
-  event_add(livenessEv_.get(), &every);
+  livenessEv_.assign(base, -1, EV_PERSIST, [this](short) { sendLiveness(); });
+  livenessEv_.add(250ms);
 
   for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
-    EventPtr ev(evsignal_new(
-        base_.get(), sig,
-        [](evutil_socket_t s, short, void* arg) {
-          auto* self = static_cast<Supervisor*>(arg);
-          if (s == SIGHUP)
-            self->reload(nullptr);
-          else
-            self->beginStop(s == SIGTERM ? "SIGTERM" : "SIGINT");
-        },
-        this));
-    event_add(ev.get(), nullptr);
-    signalEvents_.push_back(std::move(ev));
+    Event& ev = signalEvents_.emplace_back(base, sig, EV_SIGNAL | EV_PERSIST, [this, sig](short) {
+      if (sig == SIGHUP)
+        reload(nullptr);
+      else
+        beginStop(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    });
+    ev.add();
   }
 
   control_ = makeControl(&error);

@@ -42,11 +42,6 @@ void checkAddress(const std::string& addr, sockaddr_storage* ss, socklen_t* leng
   *ss = out;
 }
 
-timeval toTimeval(int64_t us) {
-  if (us < 0) us = 0;
-  return timeval{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
-}
-
 CheckResult fail(CheckResult::Layer layer, std::string reason) {
   return CheckResult{false, layer, std::move(reason), Duration(0)};
 }
@@ -190,8 +185,8 @@ std::string mysqlHandshakeResponse(const std::string& user) {
 
 Check::Check(event_base* base, const CheckTarget& target, Done done)
     : base_(base), target_(target), done_(std::move(done)), rng_(std::random_device{}()) {
-  evtimer_assign(&timer_, base_, onTimer, this);
-  event_assign(&io_, base_, -1, 0, onIo, this);
+  timer_.assign(base_, [this] { run(); });
+  io_.assign(base_, -1, 0, [this](short what) { onIo(what); });
   const CheckConfig* c = target_.config;
   CheckType type = c ? c->type : CheckType::Tcp;
   auto step = [](Kind k, std::string data = {}) {
@@ -278,14 +273,10 @@ Check::Check(event_base* base, const CheckTarget& target, Done done)
   }
 }
 
-Check::~Check() {
-  event_del(&timer_);
-  event_del(&io_);
-}
+Check::~Check() = default;
 
 void Check::start(Duration delay) {
-  timeval tv = toTimeval(delay.count());
-  evtimer_add(&timer_, &tv);
+  timer_.arm(delay);
 }
 
 Duration Check::nextInterval(ServerState state) const {
@@ -299,10 +290,6 @@ Duration Check::nextInterval(ServerState state) const {
     default:
       return p.inter;
   }
-}
-
-void Check::onTimer(evutil_socket_t, short, void* arg) {
-  static_cast<Check*>(arg)->run();
 }
 
 void Check::run() {
@@ -321,26 +308,22 @@ void Check::run() {
 }
 
 void Check::waitFor(short what) {
-  event_del(&io_);
-  event_assign(&io_, base_, fd_.get(), what, onIo, this);
+  io_.retarget(fd_.get(), what);
   Duration timeout = target_.config ? target_.config->timeout : target_.timeout;
   int64_t left = timeout.count() - (monotonicUs() - startedUs_);
   const Step& s = program_[step_];
   if (s.timeout) left = s.timeout->count() - (monotonicUs() - stepStartUs_);
-  timeval tv = toTimeval(left);
-  event_add(&io_, &tv);
+  io_.add(Duration(left));
 }
 
-void Check::onIo(evutil_socket_t, short what, void* arg) {
-  auto* self = static_cast<Check*>(arg);
+void Check::onIo(short what) {
   if (what & EV_TIMEOUT) {
-    const Step& s = self->program_[self->step_];
-    if (s.kind == Kind::Connect)
-      return self->finish(fail(CheckResult::Layer::L4, "Layer4 timeout"));
-    return self->finish(
-        fail(CheckResult::Layer::L7, "Layer7 timeout at step " + std::to_string(self->step_ + 1)));
+    const Step& s = program_[step_];
+    if (s.kind == Kind::Connect) return finish(fail(CheckResult::Layer::L4, "Layer4 timeout"));
+    return finish(
+        fail(CheckResult::Layer::L7, "Layer7 timeout at step " + std::to_string(step_ + 1)));
   }
-  self->advance();
+  advance();
 }
 
 bool Check::fillInput() {
@@ -519,7 +502,7 @@ void Check::advance() {
 
 void Check::finish(CheckResult r) {
   connecting_ = false;
-  event_del(&io_);
+  io_.remove();
   if (fd_ && program_.size() == 1) {
     // A bare connect check (nothing was said): close with a reset, as HAProxy does, instead of
     // a FIN that leaves this end in TIME_WAIT for a minute. Checking many servers every second
@@ -539,8 +522,7 @@ void Check::scheduleNext() {
   Duration base = nextInterval(target_.health->state());
   // ±2.5 % jitter keeps checks of many servers from lining up again over time.
   std::uniform_real_distribution<double> jitter(0.975, 1.025);
-  timeval tv = toTimeval(static_cast<int64_t>(base.count() * jitter(rng_)));
-  evtimer_add(&timer_, &tv);
+  timer_.arm(Duration(static_cast<int64_t>(base.count() * jitter(rng_))));
 }
 
 }  // namespace tandem::health

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <event2/event.h>
-#include <event2/event_struct.h>
 #include <sys/socket.h>
 
 #include <functional>
@@ -13,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/event.h"
 #include "common/fd.h"
 #include "common/regex.h"
 #include "health/config.h"
@@ -72,8 +72,7 @@ class Check {
     std::optional<Duration> timeout;  // tcp-check per-step timeout; else the check timeout
   };
 
-  static void onTimer(evutil_socket_t, short, void* arg);
-  static void onIo(evutil_socket_t, short what, void* arg);
+  void onIo(short what);
   void run();
   void advance();
   void waitFor(short what);
@@ -85,8 +84,8 @@ class Check {
   CheckTarget target_;
   Done done_;
   std::vector<Step> program_;
-  struct event timer_;
-  struct event io_;
+  Timer timer_;
+  Event io_;
   bool running_ = false;
   bool connecting_ = false;
   UniqueFd fd_;

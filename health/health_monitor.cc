@@ -26,20 +26,17 @@ HealthMonitor::HealthMonitor(event_base* base, std::vector<CheckTarget> targets,
   for (auto& t : targets) {
     auto m = std::make_unique<Monitored>();
     m->target = std::move(t);
-    m->owner = this;
     m->tracker = std::make_unique<ServerTracker>(*m->target.health, m->target.params.rise,
                                                  m->target.params.fall);
     Monitored* raw = m.get();
     m->check = std::make_unique<Check>(base_, m->target,
                                        [this, raw](const CheckResult& r) { onResult(*raw, r); });
-    evtimer_assign(&m->rampTimer, base_, onRamp, raw);
+    m->rampTimer.assign(base_, [this, raw] { ramp(*raw); });
     servers_.push_back(std::move(m));
   }
 }
 
-HealthMonitor::~HealthMonitor() {
-  for (auto& m : servers_) event_del(&m->rampTimer);
-}
+HealthMonitor::~HealthMonitor() = default;
 
 void HealthMonitor::start() {
   // Spread first checks over each server's interval by its position (HAProxy's spread-checks).
@@ -105,18 +102,17 @@ void HealthMonitor::onResult(Monitored& m, const CheckResult& r) {
   report(m, *t, &r);
   if (!isUpState(before) && isUpState(t->to) && m.target.slowstart.count() > 0) beginSlowstart(m);
   if (!isUpState(t->to)) {
-    event_del(&m.rampTimer);
+    m.rampTimer.cancel();
     m.target.health->setEffectiveWeight(m.target.weight);
   }
 }
 
 void HealthMonitor::beginSlowstart(Monitored& m) {
   m.rampStartUs = monotonicUs();
-  onRamp(-1, 0, &m);
+  ramp(m);
 }
 
-void HealthMonitor::onRamp(evutil_socket_t, short, void* arg) {
-  auto& m = *static_cast<Monitored*>(arg);
+void HealthMonitor::ramp(Monitored& m) {
   int64_t window = m.target.slowstart.count();
   int64_t elapsed = monotonicUs() - m.rampStartUs;
   if (elapsed >= window) {
@@ -127,8 +123,7 @@ void HealthMonitor::onRamp(evutil_socket_t, short, void* arg) {
   int64_t w = std::max<int64_t>(1, (m.target.weight * elapsed + window - 1) / window);
   m.target.health->setEffectiveWeight(static_cast<int>(w));
   int64_t step = std::max<int64_t>(window / 20, 50000);  // 20 steps, at most every 50 ms
-  timeval tv{static_cast<time_t>(step / 1000000), static_cast<suseconds_t>(step % 1000000)};
-  evtimer_add(&m.rampTimer, &tv);
+  m.rampTimer.arm(Duration(step));
 }
 
 HealthMonitor::Monitored* HealthMonitor::find(const std::string& backend,

@@ -7,7 +7,6 @@
 #pragma once
 
 #include <event2/event.h>
-#include <event2/event_struct.h>
 
 #include <functional>
 #include <map>
@@ -67,14 +66,13 @@ class HealthMonitor {
     CheckTarget target;
     std::unique_ptr<ServerTracker> tracker;
     std::unique_ptr<Check> check;
-    struct event rampTimer;
+    Timer rampTimer;
     int64_t rampStartUs = 0;
-    HealthMonitor* owner = nullptr;
   };
   void onResult(Monitored& m, const CheckResult& r);
   void report(Monitored& m, const Transition& t, const CheckResult* r);
   void beginSlowstart(Monitored& m);
-  static void onRamp(evutil_socket_t, short, void* arg);
+  void ramp(Monitored& m);
   std::string leftCount(const std::string& backend) const;
   Monitored* find(const std::string& backend, const std::string& server);
   SavedServerState saved(const Monitored& m) const;

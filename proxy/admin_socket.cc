@@ -19,9 +19,9 @@
 namespace tandem::proxy {
 
 struct AdminSocket::Client {
-  AdminSocket* owner;
   UniqueFd fd;
-  struct event ev;
+  Event readEv;
+  Event writeEv;
   std::string in;
   std::string out;
   size_t sent = 0;
@@ -51,14 +51,14 @@ AdminSocket::AdminSocket(Worker& home, std::vector<Worker*> workers, Runtime& ru
     boundIno_ = st.st_ino;
   }
   fd_ = std::move(fd);
-  event_assign(&ev_, home_.base(), fd_.get(), EV_READ | EV_PERSIST, onAccept, this);
-  event_add(&ev_, nullptr);
+  ev_.assign(home_.base(), fd_.get(), EV_READ | EV_PERSIST, [this](short) { onAccept(); });
+  ev_.add();
 }
 
 AdminSocket::~AdminSocket() {
-  for (auto& c : clients_) event_del(&c->ev);
+  clients_.clear();
   if (fd_) {
-    event_del(&ev_);
+    ev_.remove();
     // Only our own socket file: after a reload the path belongs to the new worker's socket,
     // bound while this (old) worker was still draining.
     struct stat st {};
@@ -67,49 +67,47 @@ AdminSocket::~AdminSocket() {
   }
 }
 
-void AdminSocket::onAccept(evutil_socket_t, short, void* arg) {
-  auto* self = static_cast<AdminSocket*>(arg);
+void AdminSocket::onAccept() {
   for (int i = 0; i < 16; ++i) {
-    int fd = ::accept4(self->fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = ::accept4(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
     auto c = std::make_unique<Client>();
-    c->owner = self;
+    Client* client = c.get();
     c->fd.reset(fd);
-    event_assign(&c->ev, self->home_.base(), fd, EV_READ | EV_PERSIST, onClient, c.get());
-    timeval tv{10, 0};  // a client that never finishes its line is dropped
-    event_add(&c->ev, &tv);
-    self->clients_.push_back(std::move(c));
+    c->readEv.assign(home_.base(), fd, EV_READ | EV_PERSIST,
+                     [this, client](short what) { onClientReadable(client, what); });
+    c->writeEv.assign(home_.base(), fd, EV_WRITE | EV_PERSIST,
+                      [this, client](short what) { onClientWritable(client, what); });
+    c->readEv.add(std::chrono::seconds(10));  // a client that never finishes its line is dropped
+    clients_.push_back(std::move(c));
   }
 }
 
-void AdminSocket::onClient(evutil_socket_t, short what, void* arg) {
-  auto* c = static_cast<Client*>(arg);
-  AdminSocket* self = c->owner;
-  if (what & EV_TIMEOUT) return self->closeClient(c);
-  if (what & EV_READ) {
-    char buf[1024];
-    ssize_t n = ::recv(c->fd.get(), buf, sizeof(buf), 0);
-    if (n > 0) c->in.append(buf, static_cast<size_t>(n));
-    size_t nl = c->in.find('\n');
-    if (nl == std::string::npos && n > 0 && c->in.size() < 4096) return;
-    if (c->in.empty()) return self->closeClient(c);
-    std::string line = c->in.substr(0, nl);
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    c->out = self->execute(line);
-    event_del(&c->ev);
-    event_assign(&c->ev, self->home_.base(), c->fd.get(), EV_WRITE | EV_PERSIST, onClient, c);
-    timeval tv{10, 0};
-    event_add(&c->ev, &tv);
-    return;
-  }
+void AdminSocket::onClientReadable(Client* c, short what) {
+  if (what & EV_TIMEOUT) return closeClient(c);
+  char buf[1024];
+  ssize_t n = ::recv(c->fd.get(), buf, sizeof(buf), 0);
+  if (n > 0) c->in.append(buf, static_cast<size_t>(n));
+  size_t nl = c->in.find('\n');
+  if (nl == std::string::npos && n > 0 && c->in.size() < 4096) return;
+  if (c->in.empty()) return closeClient(c);
+  std::string line = c->in.substr(0, nl);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  c->out = execute(line);
+  c->readEv.remove();
+  c->writeEv.add(std::chrono::seconds(10));
+}
+
+void AdminSocket::onClientWritable(Client* c, short what) {
+  if (what & EV_TIMEOUT) return closeClient(c);
   ssize_t n = ::send(c->fd.get(), c->out.data() + c->sent, c->out.size() - c->sent, MSG_NOSIGNAL);
   if (n > 0) c->sent += static_cast<size_t>(n);
   if (n < 0 && errno == EAGAIN) return;
-  if (n < 0 || c->sent == c->out.size()) self->closeClient(c);
+  if (n < 0 || c->sent == c->out.size()) closeClient(c);
 }
 
 void AdminSocket::closeClient(Client* c) {
-  event_del(&c->ev);
+  // Deleted inside its own callback: nothing touches the client after this.
   clients_.erase(
       std::remove_if(clients_.begin(), clients_.end(), [c](const auto& p) { return p.get() == c; }),
       clients_.end());

@@ -7,14 +7,13 @@
 // closed. Changes go through the health monitor that owns the server (the one writer of state).
 #pragma once
 
-#include <event2/event.h>
-#include <event2/event_struct.h>
 #include <sys/stat.h>
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "common/event.h"
 #include "common/fd.h"
 #include "proxy/config.h"
 #include "proxy/runtime.h"
@@ -36,8 +35,9 @@ class AdminSocket {
 
  private:
   struct Client;
-  static void onAccept(evutil_socket_t, short, void* arg);
-  static void onClient(evutil_socket_t, short what, void* arg);
+  void onAccept();
+  void onClientReadable(Client* c, short what);
+  void onClientWritable(Client* c, short what);
   void closeClient(Client* c);
   std::string setState(const std::string& backend, const std::string& server,
                        const std::string& state);
@@ -53,7 +53,7 @@ class AdminSocket {
   dev_t boundDev_ = 0;  // the socket file this worker bound (see the destructor)
   ino_t boundIno_ = 0;
   UniqueFd fd_;
-  struct event ev_;
+  Event ev_;
   std::vector<std::unique_ptr<Client>> clients_;
 };
 

@@ -10,110 +10,6 @@
 #include "proxy/worker.h"
 
 namespace tandem::proxy {
-namespace {
-
-bool isHopByHop(std::string_view name) {
-  return iequals(name, "connection") || iequals(name, "keep-alive") ||
-         iequals(name, "proxy-connection") || iequals(name, "upgrade") || iequals(name, "te") ||
-         iequals(name, "trailer");
-}
-
-// RFC 9110 §9.2.2: safe to send again when no response was received.
-bool idempotent(std::string_view m) {
-  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" || m == "TRACE";
-}
-
-std::string_view pathOf(std::string_view url) {
-  if (!url.empty() && url.front() != '/') {
-    size_t scheme = url.find("://");  // absolute-form: skip scheme://authority
-    if (scheme != std::string_view::npos) {
-      size_t slash = url.find('/', scheme + 3);
-      url = slash == std::string_view::npos ? std::string_view("/") : url.substr(slash);
-    }
-  }
-  return url.substr(0, url.find('?'));
-}
-
-const char* redirectReason(int code) {
-  switch (code) {
-    case 301:
-      return "Moved Permanently";
-    case 302:
-      return "Found";
-    case 303:
-      return "See Other";
-    case 307:
-      return "Temporary Redirect";
-    case 308:
-      return "Permanent Redirect";
-    default:
-      return "Redirect";
-  }
-}
-
-// Header rules apply in order: a set replaces every earlier field of its name (from the message
-// or an earlier rule, of the frontend or the backend), a del removes them, an add appends one.
-// So a field of the message survives unless some set/del names it ...
-template <class Rule>
-bool replacedByRule(std::string_view name, const std::vector<const Rule*>& edits) {
-  for (const Rule* r : edits)
-    if (r->action != Rule::Action::AddHeader && iequals(r->name, name)) return true;
-  return false;
-}
-
-// ... and a field a rule writes survives unless a later set/del names it.
-template <class Rule>
-void appendRuleHeaders(std::string& o, const std::vector<const Rule*>& edits) {
-  for (size_t i = 0; i < edits.size(); ++i) {
-    const Rule& r = *edits[i];
-    if (r.action == Rule::Action::DelHeader) continue;
-    bool replacedLater = false;
-    for (size_t j = i + 1; j < edits.size() && !replacedLater; ++j)
-      replacedLater =
-          edits[j]->action != Rule::Action::AddHeader && iequals(edits[j]->name, r.name);
-    if (!replacedLater) o.append(r.name).append(": ").append(r.value).append("\r\n");
-  }
-}
-
-}  // namespace
-
-// What ACLs see of the request being routed.
-class HttpStream::View final : public RequestView {
- public:
-  View(const HttpStream& s, const MessageHead& h, const char* base) : s_(s), h_(h), base_(base) {
-    for (const auto& f : h_.headers)
-      if (iequals(f.name.in(base_), "host")) {
-        host_ = f.value.in(base_);
-        // Strip the port; keep IPv6 literals whole ("[::1]:80").
-        size_t colon = host_.rfind(':');
-        if (colon != std::string_view::npos && host_.find(']') == std::string_view::npos)
-          host_ = host_.substr(0, colon);
-        else if (!host_.empty() && host_.front() == '[' && colon != std::string_view::npos &&
-                 colon > host_.find(']'))
-          host_ = host_.substr(0, colon);
-        break;
-      }
-    path_ = pathOf(h_.url.in(base_));
-  }
-  std::string_view method() const override { return h_.method.in(base_); }
-  std::string_view path() const override { return path_; }
-  std::string_view host() const override { return host_; }
-  bool anyHeader(std::string_view name,
-                 const std::function<bool(std::string_view)>& f) const override {
-    for (const auto& hf : h_.headers)
-      if (iequals(hf.name.in(base_), name) && f(hf.value.in(base_))) return true;
-    return false;
-  }
-  const IpAddress& clientAddress() const override { return s_.client_; }
-  bool tls() const override { return s_.tls(); }
-
- private:
-  const HttpStream& s_;
-  const MessageHead& h_;
-  const char* base_;
-  std::string_view host_;
-  std::string_view path_;
-};
 
 // What a built-in frontend needs of a request head, copied so that it outlives the input buffer
 // while the form body arrives.
@@ -138,7 +34,7 @@ void HttpStream::start() {
 void HttpStream::stopWhenIdle(bool closeIdle) {
   stopRequested_ = true;
   closeIdleOnStop_ = closeIdle;
-  clientKeepAlive_ = false;
+  if (txn_) txn_->endClientKeepAlive();
   if (closeIdle && phase_ == Phase::WaitRequest) close();
 }
 
@@ -183,8 +79,8 @@ void HttpStream::onClientReadable() {
         return;
       default:
         // Half-closed after a complete request: still deliver the response, then close.
-        if (!requestDone_) return abort();
-        clientKeepAlive_ = false;
+        if (!txn_->requestDone) return abort();
+        txn_->endClientKeepAlive();
         return;
     }
   }
@@ -203,8 +99,11 @@ void HttpStream::processClientInput() {
     if (phase_ == Phase::WaitRequest || phase_ == Phase::ReadHead) {
       if (!in_ || parsed_ == in_->tail) break;
       if (phase_ == Phase::WaitRequest) {
+        // The first byte of a request: its transaction begins.
         phase_ = Phase::ReadHead;
         if (!request_) request_ = worker_.acquireRequestParser();
+        txn_ = std::make_unique<HttpTransaction>(frontend_, worker_.runtime().errors(), client_,
+                                                 tls(), !stopRequested_ && !worker_.stopping());
         armTimer(frontend_.config->timeouts.httpRequest);
       }
       size_t n = 0;
@@ -221,7 +120,7 @@ void HttpStream::processClientInput() {
       size_t have = in_ ? in_->tail - in_->head : 0;
       if (have < builtin_->bodyLength) break;
       return answerBuiltin(std::string_view(in_->bytes + in_->head, builtin_->bodyLength));
-    } else if ((phase_ == Phase::Connect || phase_ == Phase::Exchange) && !requestDone_) {
+    } else if ((phase_ == Phase::Connect || phase_ == Phase::Exchange) && !txn_->requestDone) {
       if (!in_ || (parsed_ == in_->tail && !headJustParsed)) break;
       headJustParsed = false;
       size_t n = 0;
@@ -230,10 +129,10 @@ void HttpStream::processClientInput() {
       fwdEnd_ = parsed_;
       if (ev == ParseEvent::Error) {
         // Bad chunk framing mid-body: the connection cannot be trusted any more.
-        if (!respHeadDone_ && respHeadSent_ == 0) return sendLocal(400);
+        if (!txn_->responseHeadDone && txn_->clientHeadSent == 0) return sendLocal(400);
         return abort();
       }
-      if (ev == ParseEvent::MessageComplete) requestDone_ = true;
+      if (ev == ParseEvent::MessageComplete) txn_->requestDone = true;
       if (ev == ParseEvent::NeedMore) break;
     } else {
       break;
@@ -245,120 +144,28 @@ void HttpStream::processClientInput() {
 }
 
 void HttpStream::onRequestHead() {
-  const MessageHead& h = request_->head();
-  const char* base = in_->bytes;
-  const FrontendRuntime& fe = frontend_;
   ++requests_;
-  clientHttp10_ = h.versionMinor == 0;
-  clientKeepAlive_ = request_->keepAlive() && !stopRequested_ && !worker_.stopping();
-  if (h.isConnect) return sendLocal(400);
-  // RFC 9112 §3.2: exactly one Host in HTTP/1.1 (at most one in 1.0), else 400.
-  int hosts = 0;
-  bool hasUpgradeHeader = false;
-  for (const auto& f : h.headers) {
-    if (iequals(f.name.in(base), "host")) ++hosts;
-    if (iequals(f.name.in(base), "upgrade")) hasUpgradeHeader = true;
-  }
-  if (hosts > 1 || (!clientHttp10_ && hosts == 0)) return sendLocal(400);
-  upgrade_ = h.connectionUpgrade && hasUpgradeHeader;
-  if (fe.config->builtin != Frontend::Builtin::None) return startBuiltin(h, base);
-
-  View view(*this, h, base);
-  reqEdits_.clear();
-  respEdits_.clear();
-  if (!runRequestRules(fe.rules, view, &fe.rateLimiters, h, base)) return;
-  BackendRuntime* be = fe.defaultBackend;
-  for (const auto& route : fe.routes)
-    if (route.when.eval(fe.rules.acls, view)) {
-      be = route.backend;
+  int64_t nowUs = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch())
+                      .count();
+  HttpTransaction::Decision decision = txn_->onRequestHead(*request_, in_->bytes, nowUs);
+  switch (decision.kind) {
+    case HttpTransaction::Decision::Kind::Answer:
+      return sendLocalRaw(std::move(decision.response));
+    case HttpTransaction::Decision::Kind::Builtin:
+      return startBuiltin(request_->head(), in_->bytes);
+    case HttpTransaction::Decision::Kind::Forward:
       break;
-    }
-  if (!be) return sendLocal(503);
-  backend_ = be;
-  if (!runRequestRules(be->rules, view, nullptr, h, base)) return;
-  // Response rules are decided now, while the request head is at hand: the backend's first.
-  for (const HttpRules* rules : {static_cast<const HttpRules*>(&be->rules), &fe.rules})
-    for (const auto& rule : rules->response)
-      if (rule.when.eval(rules->acls, view)) respEdits_.push_back(rule.config);
-
-  buildServerHead(h, base);
-  if (be->config->balance.algorithm == Balance::Algorithm::Uri)
-    hashKey_ =
-        be->config->balance.uriWhole ? std::string(h.url.in(base)) : std::string(view.path());
-  replayable_ = !h.chunked && h.contentLength == 0 && idempotent(h.method.in(base));
-  noBodyResponse_ = h.isHead;
-
+  }
+  backend_ = txn_->backend();
   // The original head is done with: skip it; what follows is body (or the next request).
   in_->head = parsed_;
   fwdEnd_ = parsed_;
   if (in_->empty()) in_->head = in_->tail = parsed_ = fwdEnd_ = 0;
-  requestDone_ = false;
-  respHeadDone_ = respDone_ = respInterim_ = false;
-  respHead_.clear();
-  respHeadSent_ = reqHeadSent_ = 0;
   attempts_ = 0;
   lastFailed_ = nullptr;
-  giveUpStatus_ = 503;
   phase_ = Phase::Connect;
   startConnect();
-}
-
-bool HttpStream::runRequestRules(
-    const HttpRules& rules, const RequestView& view,
-    const std::map<std::string, std::unique_ptr<RateLimiter>>* limiters, const MessageHead& h,
-    const char* base) {
-  for (const RequestRule& rule : rules.request) {
-    if (!rule.when.eval(rules.acls, view)) continue;
-    const HttpRequestRule& r = *rule.config;
-    switch (r.action) {
-      case HttpRequestRule::Action::Deny:
-        sendLocal(r.status);
-        return false;
-      case HttpRequestRule::Action::Redirect: {
-        std::string location;
-        std::string url(h.url.in(base));
-        if (!r.redirectScheme.empty())
-          location = r.redirectScheme + "://" + std::string(view.host()) + url;
-        else if (!r.redirectPrefix.empty())
-          location = r.redirectPrefix + url;
-        else
-          location = r.redirectLocation;
-        sendLocalRaw("HTTP/1.1 " + std::to_string(r.status) + " " + redirectReason(r.status) +
-                     "\r\ncontent-length: 0\r\nlocation: " + location +
-                     "\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n");
-        return false;
-      }
-      case HttpRequestRule::Action::Return: {
-        std::string reply = "HTTP/1.1 " + std::to_string(r.status) + " " +
-                            std::string(reasonPhrase(r.status)) +
-                            "\r\ncontent-type: " + r.contentType +
-                            "\r\ncontent-length: " + std::to_string(r.body.size()) +
-                            "\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n";
-        if (!h.isHead) reply += r.body;
-        sendLocalRaw(std::move(reply));
-        return false;
-      }
-      case HttpRequestRule::Action::Track: {
-        if (!limiters) break;  // tables exist in frontends only (the loader says so)
-        auto it = limiters->find(r.table);
-        if (it == limiters->end()) break;
-        int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
-                          std::chrono::steady_clock::now().time_since_epoch())
-                          .count();
-        if (it->second->hit(client_, now)) {
-          sendLocal(it->second->table().status);
-          return false;
-        }
-        break;
-      }
-      case HttpRequestRule::Action::SetHeader:
-      case HttpRequestRule::Action::AddHeader:
-      case HttpRequestRule::Action::DelHeader:
-        reqEdits_.push_back(&r);
-        break;
-    }
-  }
-  return true;
 }
 
 void HttpStream::startBuiltin(const MessageHead& h, const char* base) {
@@ -382,7 +189,7 @@ void HttpStream::startBuiltin(const MessageHead& h, const char* base) {
       p.secFetchSite = value;
   }
   if (h.chunked || h.contentLength > kBuiltinBodyLimit) {
-    clientKeepAlive_ = false;
+    txn_->endClientKeepAlive();
     return sendLocalRaw(builtinBodyRefused(h.chunked));
   }
   if (h.contentLength == 0) return answerBuiltin({});
@@ -406,32 +213,6 @@ void HttpStream::answerBuiltin(std::string_view body) {
   sendLocalRaw(std::move(reply));
 }
 
-void HttpStream::buildServerHead(const MessageHead& h, const char* base) {
-  std::string& o = reqHead_;
-  o.clear();
-  o.append(h.method.in(base)).append(" ").append(h.url.in(base));
-  o.append(clientHttp10_ ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
-  bool forwardfor = backend_->config->forwardfor;
-  for (const auto& f : h.headers) {
-    std::string_view name = f.name.in(base);
-    if (isHopByHop(name) && !(upgrade_ && iequals(name, "upgrade"))) continue;
-    if (forwardfor && iequals(name, "x-forwarded-proto")) continue;
-    if (!reqEdits_.empty() && replacedByRule(name, reqEdits_)) continue;
-    o.append(name).append(": ").append(f.value.in(base)).append("\r\n");
-  }
-  // Each side's connection is managed on its own: the server connection stays open for reuse.
-  if (upgrade_)
-    o.append("connection: upgrade\r\n");
-  else if (clientHttp10_)
-    o.append("connection: keep-alive\r\n");
-  appendRuleHeaders(o, reqEdits_);
-  if (forwardfor) {
-    o.append("x-forwarded-for: ").append(client_.toString()).append("\r\n");
-    o.append("x-forwarded-proto: ").append(tls() ? "https" : "http").append("\r\n");
-  }
-  o.append("\r\n");
-}
-
 // ---- server side ---------------------------------------------------------------------------
 
 void HttpStream::onServerConnected() {
@@ -439,7 +220,7 @@ void HttpStream::onServerConnected() {
   ServerConnection& sc = *serverConn_;
   sc.connected = true;
   sc.response.reset();
-  sc.response.expectNoBody(noBodyResponse_);
+  sc.response.expectNoBody(txn_->headRequest());
   respParsed_ = respFwdEnd_ = 0;
   if (sc.in && !sc.in->empty()) {  // never reuse a connection with stray bytes
     releaseServer(false);
@@ -452,16 +233,16 @@ void HttpStream::onServerConnected() {
 }
 
 void HttpStream::serverFailed(bool connectFailure) {
-  reqHeadSent_ = 0;
+  txn_->serverHeadSent = 0;
   // A pooled connection the server had closed: resend on a fresh one when that is safe.
-  if (serverConn_ && serverConn_->reused && replayable_ && attempts_ <= 8) {
+  if (serverConn_ && serverConn_->reused && txn_->replayable() && attempts_ <= 8) {
     releaseServer(false);
     --attempts_;
     lastFailed_ = nullptr;
     return startConnect();
   }
-  bool bodyStarted = !replayable_ && !connectFailure;
-  giveUpStatus_ = connectFailure ? 503 : 502;
+  bool bodyStarted = !txn_->replayable() && !connectFailure;
+  txn_->giveUpStatus = connectFailure ? 503 : 502;
   if (bodyStarted) {
     releaseServer(false);
     return onGiveUp();
@@ -492,7 +273,7 @@ void HttpStream::onServerReadable() {
   }
   ssize_t n = sc.transport().read(*sc.in);
   if (n == Transport::kAgain) return;
-  if (respDone_) {
+  if (txn_->responseDone) {
     // After a complete response: a close is fine; anything else makes the connection unusable.
     sc.eof = true;
     sc.wantRead(false);
@@ -509,12 +290,12 @@ void HttpStream::onServerReadable() {
       if (clientEof_ && clientShut_) close();
       return;
     }
-    if (!respHeadDone_ && respParsed_ == 0 && sc.in->empty() && respHead_.empty())
+    if (!txn_->responseHeadDone && respParsed_ == 0 && sc.in->empty() && txn_->clientHead.empty())
       return serverFailed(false);  // closed before answering (idle pool race) or reset
-    if (!respHeadDone_) return sendLocal(502);
+    if (!txn_->responseHeadDone) return sendLocal(502);
     if (n == 0 && sc.response.bodyDelimitedByEof() &&
         sc.response.finish() == ParseEvent::MessageComplete) {
-      respDone_ = true;
+      txn_->responseDone = true;
       if (flushToClient()) finishTransaction();
       return;
     }
@@ -533,38 +314,38 @@ void HttpStream::onServerReadable() {
 void HttpStream::processServerInput() {
   ServerConnection& sc = *serverConn_;
   bool zeroLengthPass = false;
-  while (!dead() && sc.in && (respParsed_ < sc.in->tail || zeroLengthPass) && !respDone_) {
+  while (!dead() && sc.in && (respParsed_ < sc.in->tail || zeroLengthPass) && !txn_->responseDone) {
     zeroLengthPass = false;
     size_t n = 0;
     ParseEvent ev = sc.response.execute(sc.in->bytes, sc.in->bytes + respParsed_,
                                         sc.in->tail - respParsed_, &n);
     respParsed_ += static_cast<uint32_t>(n);
     if (ev == ParseEvent::Error) {
-      if (!respHeadDone_ && respHeadSent_ == 0) return sendLocal(502);
+      if (!txn_->responseHeadDone && txn_->clientHeadSent == 0) return sendLocal(502);
       return abort();
     }
-    if (!respHeadDone_) {
+    if (!txn_->responseHeadDone) {
       if (ev == ParseEvent::NeedMore) {
         if (sc.in->space() == 0 && sc.in->head == 0) return sendLocal(502);  // head too large
         break;
       }
-      if (respInterim_ && ev == ParseEvent::MessageComplete) {
-        respInterim_ = false;  // end of a 1xx; the final response follows
+      if (txn_->interim && ev == ParseEvent::MessageComplete) {
+        txn_->interim = false;  // end of a 1xx; the final response follows
         continue;
       }
       int status = sc.response.head().status;
       if (ev == ParseEvent::HeadComplete && status >= 100 && status < 200 && status != 101) {
         // Interim response (100 Continue, 103 Early Hints): forward it as received.
-        respHead_.append(sc.in->bytes + sc.in->head, respParsed_ - sc.in->head);
+        txn_->clientHead.append(sc.in->bytes + sc.in->head, respParsed_ - sc.in->head);
         sc.in->head = respParsed_;
         respFwdEnd_ = respParsed_;
-        respInterim_ = true;
+        txn_->interim = true;
         zeroLengthPass = true;
         continue;
       }
       onResponseHead(respParsed_);
-      if (ev == ParseEvent::MessageComplete) respDone_ = true;
-      if (status == 101 && upgrade_) {
+      if (ev == ParseEvent::MessageComplete) txn_->responseDone = true;
+      if (txn_->switching(status)) {
         phase_ = Phase::Tunnel;
         respFwdEnd_ = respParsed_ = sc.in->tail;
         fwdEnd_ = parsed_ = in_ ? in_->tail : 0;
@@ -574,7 +355,7 @@ void HttpStream::processServerInput() {
       zeroLengthPass = true;  // a bodiless response (204/304) completes without more input
     } else {
       respFwdEnd_ = respParsed_;
-      if (ev == ParseEvent::MessageComplete) respDone_ = true;
+      if (ev == ParseEvent::MessageComplete) txn_->responseDone = true;
       if (ev == ParseEvent::NeedMore) break;
     }
   }
@@ -586,38 +367,15 @@ void HttpStream::processServerInput() {
     if (!dead()) updateInterest();
     return;
   }
-  if (respDone_ && flushed) return finishTransaction();
+  if (txn_->responseDone && flushed) return finishTransaction();
   updateInterest();
 }
 
 void HttpStream::onResponseHead(size_t headEnd) {
   ServerConnection& sc = *serverConn_;
-  const MessageHead& h = sc.response.head();
-  const char* base = sc.in->bytes;
-  bool switching = h.status == 101 && upgrade_;
-  if (sc.response.bodyDelimitedByEof()) clientKeepAlive_ = false;  // only close can end it
-  if (!requestDone_ && !switching) clientKeepAlive_ = false;       // answered early
-  std::string& o = respHead_;
-  o.append("HTTP/1.1 ").append(std::to_string(h.status)).append(" ");
-  o.append(h.reason.in(base)).append("\r\n");
-  for (const auto& f : h.headers) {
-    std::string_view name = f.name.in(base);
-    if (isHopByHop(name) && !(switching && iequals(name, "upgrade"))) continue;
-    if (!respEdits_.empty() && replacedByRule(name, respEdits_)) continue;
-    o.append(name).append(": ").append(f.value.in(base)).append("\r\n");
-  }
-  keepAlivePromised_ = !switching && clientKeepAlive_;
-  if (switching)
-    o.append("connection: upgrade\r\n");
-  else if (!clientKeepAlive_)
-    o.append("connection: close\r\n");
-  else if (clientHttp10_)
-    o.append("connection: keep-alive\r\n");
-  appendRuleHeaders(o, respEdits_);
-  o.append("\r\n");
+  txn_->onResponseHead(sc.response, sc.in->bytes);
   sc.in->head = static_cast<uint32_t>(headEnd);
   respFwdEnd_ = static_cast<uint32_t>(headEnd);
-  respHeadDone_ = true;
 }
 
 // ---- moving bytes --------------------------------------------------------------------------
@@ -627,8 +385,8 @@ bool HttpStream::flushToServer() {
   ServerConnection& sc = *serverConn_;
   iovec iov[2];
   int cnt = 0;
-  size_t headLeft = reqHead_.size() - reqHeadSent_;
-  if (headLeft) iov[cnt++] = {reqHead_.data() + reqHeadSent_, headLeft};
+  size_t headLeft = txn_->serverHead.size() - txn_->serverHeadSent;
+  if (headLeft) iov[cnt++] = {txn_->serverHead.data() + txn_->serverHeadSent, headLeft};
   size_t bodyLeft = in_ && fwdEnd_ > in_->head ? fwdEnd_ - in_->head : 0;
   if (bodyLeft) iov[cnt++] = {in_->begin(), bodyLeft};
   if (cnt == 0) {
@@ -641,7 +399,7 @@ bool HttpStream::flushToServer() {
       sc.wantWrite(true);
       return false;
     }
-    if (!respHeadDone_ && respHead_.empty() && phase_ != Phase::Tunnel)
+    if (!txn_->responseHeadDone && txn_->clientHead.empty() && phase_ != Phase::Tunnel)
       serverFailed(false);
     else
       abort();
@@ -649,25 +407,29 @@ bool HttpStream::flushToServer() {
   }
   size_t left = static_cast<size_t>(n);
   size_t h = std::min(left, headLeft);
-  reqHeadSent_ += h;
+  txn_->serverHeadSent += h;
   left -= h;
   if (left) consumeClient(left);
   // `timeout server` is an inactivity timeout, as HAProxy's: a request body still flowing to the
   // server is activity, so a long upload is not cut off while the server is reading it.
-  if (n > 0 && phase_ == Phase::Exchange && !respHeadDone_)
+  if (n > 0 && phase_ == Phase::Exchange && !txn_->responseHeadDone)
     armTimer(backend_->config->timeouts.server);
-  bool done = reqHeadSent_ == reqHead_.size() && (!in_ || fwdEnd_ <= in_->head);
+  bool done = txn_->serverHeadSent == txn_->serverHead.size() && (!in_ || fwdEnd_ <= in_->head);
   sc.wantWrite(!done);
-  if (in_ && in_->empty() && phase_ != Phase::Tunnel && requestDone_)
+  if (in_ && in_->empty() && phase_ != Phase::Tunnel && txn_->requestDone)
     worker_.buffers().release(in_);
   return done;
 }
 
 bool HttpStream::flushToClient() {
+  if (!txn_) {  // between requests: nothing to send
+    wantClientWrite(false);
+    return true;
+  }
   iovec iov[2];
   int cnt = 0;
-  size_t headLeft = respHead_.size() - respHeadSent_;
-  if (headLeft) iov[cnt++] = {respHead_.data() + respHeadSent_, headLeft};
+  size_t headLeft = txn_->clientHead.size() - txn_->clientHeadSent;
+  if (headLeft) iov[cnt++] = {txn_->clientHead.data() + txn_->clientHeadSent, headLeft};
   IoBuffer* sin = serverConn_ ? serverConn_->in.get() : nullptr;
   size_t bodyLeft = sin && respFwdEnd_ > sin->head ? respFwdEnd_ - sin->head : 0;
   if (bodyLeft) iov[cnt++] = {sin->begin(), bodyLeft};
@@ -687,16 +449,16 @@ bool HttpStream::flushToClient() {
   }
   size_t left = static_cast<size_t>(n);
   size_t h = std::min(left, headLeft);
-  respHeadSent_ += h;
+  txn_->clientHeadSent += h;
   left -= h;
   if (left) {
     sin->consume(left);
     if (sin->empty()) respParsed_ = respFwdEnd_ = 0;
   }
-  bool done = respHeadSent_ == respHead_.size() && (!sin || respFwdEnd_ <= sin->head);
+  bool done = txn_->clientHeadSent == txn_->clientHead.size() && (!sin || respFwdEnd_ <= sin->head);
   if (done) {
-    respHead_.clear();
-    respHeadSent_ = 0;
+    txn_->clientHead.clear();
+    txn_->clientHeadSent = 0;
   }
   wantClientWrite(!done);
   return done;
@@ -717,27 +479,27 @@ void HttpStream::onClientWritable() {
     }
     return updateInterest();
   }
-  if (done && respDone_) return finishTransaction();
+  if (done && txn_->responseDone) return finishTransaction();
   if (done && backend_) armTimer(backend_->config->timeouts.server);
   updateInterest();
 }
 
 void HttpStream::finishTransaction() {
   ServerConnection* sc = serverConn_.get();
-  bool reusable = sc && requestDone_ && reqHeadSent_ == reqHead_.size() &&
+  bool reusable = sc && txn_->requestDone && txn_->serverHeadSent == txn_->serverHead.size() &&
                   (!in_ || fwdEnd_ <= in_->head) && sc->response.keepAlive() && !sc->eof &&
-                  (!sc->in || respParsed_ == sc->in->tail) && !upgrade_;
+                  (!sc->in || respParsed_ == sc->in->tail) && !txn_->upgrade();
   if (sc) ++sc->requests;
   releaseServer(reusable);
   bool stopping = stopRequested_ || worker_.stopping();
-  if (stopping && keepAlivePromised_ && !closeIdleOnStop_) {
+  if (stopping && txn_->keepAlivePromised() && !closeIdleOnStop_) {
     // The stop came while this response was on its way with a keep-alive promise: the client
     // may already be sending its next request here. Serve that one (with Connection: close)
     // rather than race it with a close.
-    keepAlivePromised_ = false;
+    txn_->forgetKeepAlivePromise();
     return beginNextRequest();
   }
-  if (!clientKeepAlive_ || stopping) {
+  if (!txn_->clientKeepAlive() || stopping) {
     // Nothing is in flight; unread input (a pipelined request we will not serve) is dropped.
     return close();
   }
@@ -745,12 +507,10 @@ void HttpStream::finishTransaction() {
 }
 
 void HttpStream::beginNextRequest() {
+  // Give back what only a request in flight needs: an idle connection stays small, and the
+  // next request starts from nothing.
   worker_.releaseRequestParser(request_);
-  // Give back what only a request in flight needs: an idle connection stays small.
-  std::string().swap(reqHead_);
-  std::string().swap(respHead_);
-  reqHeadSent_ = 0;
-  requestDone_ = respHeadDone_ = respDone_ = upgrade_ = false;
+  txn_.reset();
   backend_ = nullptr;
   phase_ = Phase::WaitRequest;
   if (in_) {
@@ -766,17 +526,19 @@ void HttpStream::beginNextRequest() {
 }
 
 void HttpStream::sendLocal(int status) {
-  sendLocalRaw(worker_.runtime().errors().response(status));
+  if (!txn_) return close();  // no request: nobody to answer
+  sendLocalRaw(txn_->errorResponse(status));
 }
 
 void HttpStream::sendLocalRaw(std::string response) {
   // Part of a response already went (or TLS committed it): too late for another one.
-  if (clientOutputCommitted() || (respHeadDone_ && (respHeadSent_ > 0 || respHead_.empty())))
+  if (clientOutputCommitted() ||
+      (txn_->responseHeadDone && (txn_->clientHeadSent > 0 || txn_->clientHead.empty())))
     return abort();
   releaseServer(false);
   phase_ = Phase::LocalResponse;
-  respHead_ = std::move(response);
-  respHeadSent_ = 0;
+  txn_->clientHead = std::move(response);
+  txn_->clientHeadSent = 0;
   respParsed_ = respFwdEnd_ = 0;
   wantClientRead(false);
   armTimer(frontend_.config->timeouts.client);
@@ -795,13 +557,13 @@ void HttpStream::onTimeout() {
     case Phase::ReadBuiltinBody:
       return sendLocal(408);
     case Phase::Connect:
-      if (queuedOn) {
+      if (queued()) {
         leaveQueue();
         return sendLocal(503);  // timeout queue
       }
       return serverFailed(true);  // timeout connect
     case Phase::Exchange:
-      if (!respHeadDone_) return sendLocal(504);
+      if (!txn_->responseHeadDone) return sendLocal(504);
       return abort();
     case Phase::Tunnel:
     case Phase::LocalResponse:

@@ -21,35 +21,27 @@ std::unique_ptr<Session> makeSession(Worker& worker, FrontendRuntime& frontend, 
 
 Listener::Listener(Worker& worker, FrontendRuntime& frontend, const Bind& bind, UniqueFd fd)
     : worker_(worker), frontend_(frontend), bind_(bind), fd_(std::move(fd)) {
-  event_assign(&ev_, worker_.base(), fd_.get(), EV_READ | EV_PERSIST, onAccept, this);
-  event_add(&ev_, nullptr);
-}
-
-Listener::~Listener() {
-  event_del(&ev_);
+  ev_.assign(worker_.base(), fd_.get(), EV_READ | EV_PERSIST, [this](short) { acceptLoop(); });
+  ev_.add();
 }
 
 void Listener::pause() {
   if (paused_ || closed_) return;
   paused_ = true;
-  event_del(&ev_);
+  ev_.remove();
 }
 
 void Listener::resume() {
   if (!paused_ || closed_) return;
   paused_ = false;
-  event_add(&ev_, nullptr);
+  ev_.add();
 }
 
 void Listener::close() {
   if (closed_) return;
   closed_ = true;
-  event_del(&ev_);
+  ev_.remove();
   fd_.reset();
-}
-
-void Listener::onAccept(evutil_socket_t, short, void* arg) {
-  static_cast<Listener*>(arg)->acceptLoop();
 }
 
 void Listener::acceptLoop() {

@@ -2,13 +2,11 @@
 // new session of the frontend's mode (HTTP or TCP).
 #pragma once
 
-#include <event2/event.h>
-#include <event2/event_struct.h>
-
 #include <sys/socket.h>
 
 #include <memory>
 
+#include "common/event.h"
 #include "common/fd.h"
 #include "proxy/runtime.h"
 
@@ -24,7 +22,6 @@ std::unique_ptr<Session> makeSession(Worker& worker, FrontendRuntime& frontend, 
 class Listener {
  public:
   Listener(Worker& worker, FrontendRuntime& frontend, const Bind& bind, UniqueFd fd);
-  ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
 
@@ -34,14 +31,13 @@ class Listener {
   bool paused() const { return paused_; }
 
  private:
-  static void onAccept(evutil_socket_t fd, short, void* arg);
   void acceptLoop();
 
   Worker& worker_;
   FrontendRuntime& frontend_;
   const Bind& bind_;
   UniqueFd fd_;
-  struct event ev_;
+  Event ev_;
   bool paused_ = false;
   bool closed_ = false;
 };

@@ -1,6 +1,5 @@
 #include "proxy/proxy.h"
 
-#include <event2/thread.h>
 #include <signal.h>
 
 #include <memory>
@@ -18,7 +17,6 @@ namespace tandem::proxy {
 int runProxy(const Config& fileConfig, std::unique_ptr<MasterChannel> master,
              const BeforeServing& beforeServing) {
   auto& log = logging::get(logging::Component::Proxy);
-  evthread_use_pthreads();  // workers are woken from the signal thread (event_active)
   ::signal(SIGPIPE, SIG_IGN);
 
   Config config = fileConfig;

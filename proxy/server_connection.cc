@@ -8,15 +8,14 @@ namespace tandem::proxy {
 
 ServerConnection::ServerConnection(Worker& worker, ServerRuntime& server, UniqueFd fd)
     : worker_(worker), server_(server), transport_(std::make_unique<RawTransport>(std::move(fd))) {
-  event_assign(&readEv_, worker_.base(), this->fd(), EV_READ | EV_PERSIST, onEvent, this);
-  event_assign(&writeEv_, worker_.base(), this->fd(), EV_WRITE | EV_PERSIST, onEvent, this);
-  event_assign(&idleTimer_, worker_.base(), -1, 0, onIdleTimer, this);
+  auto onSocket = [this](short what) { onEvent(what); };
+  readEv_.assign(worker_.base(), this->fd(), EV_READ | EV_PERSIST, onSocket);
+  writeEv_.assign(worker_.base(), this->fd(), EV_WRITE | EV_PERSIST, onSocket);
+  // Idle in the pool for too long: closed.
+  idleTimer_.assign(worker_.base(), [this] { worker_.connectionPool().drop(this); });
 }
 
 ServerConnection::~ServerConnection() {
-  event_del(&readEv_);
-  event_del(&writeEv_);
-  event_del(&idleTimer_);
   worker_.buffers().release(in);
 }
 
@@ -24,39 +23,31 @@ void ServerConnection::wantRead(bool on) {
   if (on == reading_) return;
   reading_ = on;
   if (on)
-    event_add(&readEv_, nullptr);
+    readEv_.add();
   else
-    event_del(&readEv_);
+    readEv_.remove();
 }
 
 void ServerConnection::wantWrite(bool on) {
   if (on == writing_) return;
   writing_ = on;
   if (on)
-    event_add(&writeEv_, nullptr);
+    writeEv_.add();
   else
-    event_del(&writeEv_);
+    writeEv_.remove();
 }
 
-void ServerConnection::onEvent(evutil_socket_t, short what, void* arg) {
-  auto* self = static_cast<ServerConnection*>(arg);
-  Owner* owner = self->owner_;
-  if (!owner) {
+void ServerConnection::onEvent(short what) {
+  if (!owner_) {
     // Idle in the pool: the server closed it or sent something unasked. Either way, drop it.
-    self->worker_.connectionPool().drop(self);
+    worker_.connectionPool().drop(this);
     return;
   }
   // The owner may release or destroy this connection inside the callback: touch nothing after.
   if (what & EV_WRITE)
-    owner->onServerWritable();
+    owner_->onServerWritable();
   else
-    owner->onServerReadable();
-  owner->afterServerEvent();
-}
-
-void ServerConnection::onIdleTimer(evutil_socket_t, short, void* arg) {
-  auto* self = static_cast<ServerConnection*>(arg);
-  self->worker_.connectionPool().drop(self);
+    owner_->onServerReadable();
 }
 
 namespace {
@@ -74,7 +65,7 @@ ServerConnectionPtr ConnectionPool::take(ServerRuntime& server) {
   if (it == idle_.end() || it->second.empty()) return nullptr;
   ServerConnectionPtr conn = std::move(it->second.back());
   it->second.pop_back();
-  event_del(&conn->idleTimer_);
+  conn->idleTimer_.cancel();
   conn->reused = true;
   return conn;
 }
@@ -88,7 +79,7 @@ void ConnectionPool::put(ServerConnectionPtr conn) {
   conn->wantWrite(false);
   conn->wantRead(true);
   worker_.buffers().release(conn->in);
-  event_add(&conn->idleTimer_, worker_.timeout(worker_.idleServerTimeout()));
+  conn->idleTimer_.arm(worker_.timeout(worker_.idleServerTimeout()));
   list.push_back(std::move(conn));
 }
 

@@ -5,13 +5,11 @@
 // recently used one (warm, least likely to have been closed by the server).
 #pragma once
 
-#include <event2/event.h>
-#include <event2/event_struct.h>
-
 #include <memory>
 #include <unordered_map>
 #include <vector>
 
+#include "common/event.h"
 #include "common/fd.h"
 #include "proxy/http_parser.h"
 #include "proxy/io_buffer.h"
@@ -30,8 +28,6 @@ class ServerConnection {
     virtual ~Owner() = default;
     virtual void onServerReadable() = 0;
     virtual void onServerWritable() = 0;
-    // Called after each of the above returns (the connection may be gone by then).
-    virtual void afterServerEvent() = 0;
   };
 
   ServerConnection(Worker& worker, ServerRuntime& server, UniqueFd fd);
@@ -57,15 +53,14 @@ class ServerConnection {
 
  private:
   friend class ConnectionPool;
-  static void onEvent(evutil_socket_t, short what, void* arg);
-  static void onIdleTimer(evutil_socket_t, short, void* arg);
+  void onEvent(short what);
   Worker& worker_;
   ServerRuntime& server_;
   TransportPtr transport_;  // owns the socket
   Owner* owner_ = nullptr;
-  struct event readEv_;
-  struct event writeEv_;
-  struct event idleTimer_;
+  Event readEv_;
+  Event writeEv_;
+  Timer idleTimer_;
   bool reading_ = false;
   bool writing_ = false;
 };

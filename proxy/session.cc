@@ -19,22 +19,20 @@ Session::Session(Worker& worker, FrontendRuntime& frontend, UniqueFd fd,
     if (!clientTransport_) {
       // Out of memory in OpenSSL: the connection is dropped (its socket already closed).
       clientTransport_ = std::make_unique<RawTransport>(UniqueFd());
-      dead_ = true;
+      setupFailed_ = true;
     }
   }
   int sock = clientTransport_->fd();
-  event_assign(&readEv_, worker_.base(), sock, EV_READ | EV_PERSIST, onClientEvent, this);
-  event_assign(&writeEv_, worker_.base(), sock, EV_WRITE | EV_PERSIST, onClientEvent, this);
-  event_assign(&timerEv_, worker_.base(), -1, 0, onTimerEvent, this);
+  auto onClient = [this](short what) { onClientEvent(what); };
+  readEv_.assign(worker_.base(), sock, EV_READ | EV_PERSIST, onClient);
+  writeEv_.assign(worker_.base(), sock, EV_WRITE | EV_PERSIST, onClient);
+  timerEv_.assign(worker_.base(), -1, 0, [this](short) { onTimerEvent(); });
   frontend_.connections.fetch_add(1, std::memory_order_relaxed);
   worker_.runtime().connections().fetch_add(1, std::memory_order_relaxed);
 }
 
 Session::~Session() {
   leaveQueue();
-  event_del(&readEv_);
-  event_del(&writeEv_);
-  event_del(&timerEv_);
   if (serverConn_ || server_) releaseServer(false);
   worker_.buffers().release(in_);
   frontend_.connections.fetch_sub(1, std::memory_order_relaxed);
@@ -45,11 +43,11 @@ void Session::wantClientRead(bool on) {
   if (on == reading_ || dead_) return;
   reading_ = on;
   if (on) {
-    event_add(&readEv_, nullptr);
+    readEv_.add();
     // Decrypted bytes OpenSSL holds raise no socket event: read them now.
-    if (clientTransport_->hasBufferedInput()) event_active(&readEv_, EV_READ, 1);
+    if (clientTransport_->hasBufferedInput()) readEv_.activate(EV_READ);
   } else {
-    event_del(&readEv_);
+    readEv_.remove();
   }
 }
 
@@ -65,9 +63,9 @@ void Session::updateClientWriteEvent() {
   if (on == writing_) return;
   writing_ = on;
   if (on)
-    event_add(&writeEv_, nullptr);
+    writeEv_.add();
   else
-    event_del(&writeEv_);
+    writeEv_.remove();
 }
 
 int64_t Session::nowUs() const {
@@ -79,7 +77,7 @@ int64_t Session::nowUs() const {
 void Session::addTimer(int64_t inUs) {
   timerFiresUs_ = nowUs() + inUs;
   timerPending_ = true;
-  event_add(&timerEv_, worker_.timeout(Duration(inUs)));
+  timerEv_.add(worker_.timeout(Duration(inUs)));
 }
 
 void Session::armTimer(Duration d) {
@@ -95,47 +93,44 @@ void Session::disarmTimer() {
 void Session::close() {
   if (dead_) return;
   clientTransport_->close(!abrupt_);  // TLS: close_notify after a clean end
-  event_del(&readEv_);
-  event_del(&writeEv_);
-  event_del(&timerEv_);
+  readEv_.remove();
+  writeEv_.remove();
+  timerEv_.remove();
   reading_ = writing_ = false;
   dead_ = true;
+  // Nothing may reach a closed session until the worker deletes it: it leaves its backend
+  // queue and gives its server connection back (and with it the connection's events) now.
+  leaveQueue();
+  if (serverConn_ || server_) releaseServer(false);
+  worker_.retire(this);
 }
 
-void Session::onClientEvent(evutil_socket_t, short what, void* arg) {
-  auto* self = static_cast<Session*>(arg);
+void Session::onClientEvent(short what) {
   if (what & EV_WRITE) {
-    if (self->clientTransport_->readNeedsWritable()) {
+    if (clientTransport_->readNeedsWritable()) {
       // A TLS read stalled on writing its own records (handshake): retry it first.
-      self->onClientReadable();
-      if (self->dead_) return self->worker_.destroy(self);
+      onClientReadable();
+      if (dead_) return;
     }
-    if (self->streamWantsWrite_) self->onClientWritable();
+    if (streamWantsWrite_) onClientWritable();
   } else {
-    self->onClientReadable();
+    onClientReadable();
   }
-  if (self->dead_) self->worker_.destroy(self);
 }
 
-void Session::afterServerEvent() {
-  if (dead_) worker_.destroy(this);
-}
-
-void Session::onTimerEvent(evutil_socket_t, short, void* arg) {
-  auto* self = static_cast<Session*>(arg);
-  self->timerPending_ = false;
-  if (self->deadlineUs_ == INT64_MAX) return;
-  int64_t left = self->deadlineUs_ - self->nowUs();
-  if (left > 0) return self->addTimer(left);  // the deadline moved on since it was armed
-  self->deadlineUs_ = INT64_MAX;
-  self->onTimeout();
-  if (self->dead_) self->worker_.destroy(self);
+void Session::onTimerEvent() {
+  timerPending_ = false;
+  if (deadlineUs_ == INT64_MAX) return;
+  int64_t left = deadlineUs_ - nowUs();
+  if (left > 0) return addTimer(left);  // the deadline moved on since it was armed
+  deadlineUs_ = INT64_MAX;
+  onTimeout();
 }
 
 ssize_t Session::readClient(IoBuffer& buf) {
   ssize_t n = clientTransport_->read(buf);
   // The rest of a record OpenSSL already decrypted raises no socket event.
-  if (n > 0 && reading_ && clientTransport_->hasBufferedInput()) event_active(&readEv_, EV_READ, 1);
+  if (n > 0 && reading_ && clientTransport_->hasBufferedInput()) readEv_.activate(EV_READ);
   updateClientWriteEvent();  // a TLS read may now wait for the socket to take its records
   return n;
 }
@@ -181,7 +176,7 @@ void Session::enterQueue(BackendRuntime& backend) {
 }
 
 void Session::leaveQueue() {
-  if (queuedOn) worker_.dequeue(this);
+  if (queuedOn_) worker_.dequeue(this);
 }
 
 void Session::startConnect() {
@@ -197,7 +192,7 @@ void Session::startConnect() {
       return onNoServer();
     case ConnectResult::Full:
       --attempts_;  // waiting is not an attempt
-      if (!queuedOn) {
+      if (!queuedOn_) {
         enterQueue(*backend_);
         armTimer(backend_->config->timeouts.queue);
       }
@@ -219,7 +214,7 @@ void Session::retryOrGiveUp() {
 
 bool Session::retryFromQueue() {
   startConnect();
-  return !queuedOn;
+  return !queuedOn_;
 }
 
 }  // namespace tandem::proxy

@@ -3,8 +3,6 @@
 // HttpStream parses HTTP/1, TcpStream forwards bytes.
 #pragma once
 
-#include <event2/event.h>
-#include <event2/event_struct.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -13,6 +11,7 @@
 #include <memory>
 
 #include "common/address.h"
+#include "common/event.h"
 #include "common/fd.h"
 #include "proxy/io_buffer.h"
 #include "proxy/load_balancer.h"
@@ -35,18 +34,15 @@ class Session : public ServerConnection::Owner {
   Session& operator=(const Session&) = delete;
 
   virtual void start() = 0;
-  // Graceful stop: close now if no request is in flight, else after it.
   // Graceful stop: finish what is in flight, then close. An idle keep-alive connection closes
   // now when `closeIdle`, else after its next request (answered with Connection: close).
   virtual void stopWhenIdle(bool closeIdle) = 0;
   bool dead() const { return dead_; }
-  void afterServerEvent() override;
-
-  // Where the worker keeps this session (O(1) removal).
-  std::list<std::unique_ptr<Session>>::iterator slot;
-  // Backend queue membership (waiting for a maxconn slot), managed by the worker.
-  std::list<Session*>::iterator queueSlot;
-  BackendRuntime* queuedOn = nullptr;
+  // OpenSSL could not set the connection up: the worker closes it without starting it.
+  bool setupFailed() const { return setupFailed_; }
+  // Ends the session; the worker deletes it after the current callback (deferred deletion:
+  // nothing on the way out of a callback needs to ask whether its object still exists).
+  void close();
   // Called by the worker, in FIFO order, when a slot may be free: true when this session left
   // the queue (it got a server, or gave up), false to stay first in line.
   bool retryFromQueue();
@@ -61,8 +57,6 @@ class Session : public ServerConnection::Owner {
   // after request re-arms cost no event_add.
   void armTimer(Duration d);
   void disarmTimer();
-  // Ends the session; the object is destroyed when the current callback returns.
-  void close();
   // Ends it as a failure: on TLS without close_notify, so the client cannot take a cut stream
   // (a truncated body, a server reset, a timeout) for a complete one.
   void closeAbruptly() {
@@ -84,6 +78,7 @@ class Session : public ServerConnection::Owner {
   // Waits in the backend's FIFO queue until a slot frees or `timeout queue` ends.
   void enterQueue(BackendRuntime& backend);
   void leaveQueue();
+  bool queued() const { return queuedOn_ != nullptr; }
 
   // One connection attempt to backend_: from the pool or a new connect, or into the queue when
   // every usable server is full. Ends in onServerConnected(), onNoServer() or (after a failed
@@ -123,11 +118,15 @@ class Session : public ServerConnection::Owner {
   bool clientEof_ = false;
 
  private:
-  static void onClientEvent(evutil_socket_t, short what, void* arg);
-  static void onTimerEvent(evutil_socket_t, short, void* arg);
-  struct event readEv_;
-  struct event writeEv_;
-  struct event timerEv_;
+  friend class Worker;  // keeps the session in its list and its backend queues
+  void onClientEvent(short what);
+  void onTimerEvent();
+  std::list<std::unique_ptr<Session>>::iterator slot_;  // in the worker's list (O(1) removal)
+  std::list<Session*>::iterator queueSlot_;  // in a backend queue while waiting for a slot
+  BackendRuntime* queuedOn_ = nullptr;
+  Event readEv_;
+  Event writeEv_;
+  Event timerEv_;
   // Write interest on the client socket: the stream's, or the transport's own (a TLS read
   // that waits to write its handshake records).
   void updateClientWriteEvent();
@@ -135,6 +134,7 @@ class Session : public ServerConnection::Owner {
   bool writing_ = false;           // writeEv_ is registered
   bool streamWantsWrite_ = false;  // the stream has output waiting
   bool dead_ = false;
+  bool setupFailed_ = false;
   bool abrupt_ = false;  // ended as a failure: no TLS close_notify
   bool timerPending_ = false;
   int64_t deadlineUs_ = INT64_MAX;  // when onTimeout() is due

@@ -177,7 +177,7 @@ void TcpStream::updateInterest() {
 }
 
 void TcpStream::onTimeout() {
-  if (queuedOn) {
+  if (queued()) {
     leaveQueue();
     return close();  // timeout queue
   }

@@ -15,30 +15,27 @@
 namespace tandem::proxy {
 
 Worker::Worker(Runtime& runtime, int index)
-    : runtime_(runtime), index_(index), base_(event_base_new()), pool_(*this) {
+    : runtime_(runtime), index_(index), base_(makeThreadSafeEventBase()), pool_(*this) {
   for (auto& be : runtime_.backends()) balancers_.push_back(std::make_unique<LoadBalancer>(*be));
   queues_.resize(runtime_.backends().size());
-  event_assign(&queueEv_, base_, -1, 0, onQueueEvent, this);
-  event_assign(&handoffEv_, base_, -1, 0, onHandoffEvent, this);
-  event_assign(&taskEv_, base_, -1, 0, onTaskEvent, this);
-  event_assign(&stopEv_, base_, -1, 0, onStopEvent, this);
-  event_assign(&graceEv_, base_, -1, 0, onGraceTimer, this);
+  event_base* b = base_.get();
+  reapEv_.assign(b, -1, 0, [this](short) { retired_.clear(); });
+  queueEv_.assign(b, -1, 0, [this](short) { serveQueues(); });
+  handoffEv_.assign(b, -1, 0, [this](short) { onHandoffs(); });
+  taskEv_.assign(b, -1, 0, [this](short) { onTasks(); });
+  stopEv_.assign(b, -1, 0, [this](short) { beginStop(); });
+  graceTimer_.assign(b, [this] { onGraceOver(); });
 }
 
 Worker::~Worker() {
   join();
   health_.reset();
+  // Sessions and pooled connections use this worker's buffers, pool and loop: they go first.
   sessions_.clear();
+  retired_.clear();
   listeners_.clear();
   pool_.closeAll();
-  event_del(&stopEv_);
-  event_del(&graceEv_);
-  event_del(&queueEv_);
-  event_del(&handoffEv_);
-  event_del(&taskEv_);
   for (const Handoff& h : handoffs_) ::close(h.fd);
-  // Destroy the pool's events before the base.
-  event_base_free(base_);
 }
 
 bool Worker::openListeners(std::string* error, MasterChannel* master) {
@@ -96,11 +93,11 @@ void Worker::startHealthChecks(int workerCount, const std::vector<health::SavedS
   auto hook = [this](const std::string& backend, const health::Transition&) {
     for (auto& be : runtime_.backends())
       if (be->config->name == backend && be->queued.load(std::memory_order_relaxed) > 0) {
-        for (Worker* w : peers_) event_active(&w->queueEv_, 0, 0);
+        for (Worker* w : peers_) w->queueEv_.activate();
       }
   };
   health_ =
-      std::make_unique<health::HealthMonitor>(base_, std::move(targets), std::move(members), hook);
+      std::make_unique<health::HealthMonitor>(base(), std::move(targets), std::move(members), hook);
   for (const auto& st : saved) health_->restore(st);
   health_->setStateHook(std::move(onState));
   health_->start();
@@ -108,7 +105,9 @@ void Worker::startHealthChecks(int workerCount, const std::vector<health::SavedS
 
 void Worker::startThread() {
   thread_ = std::thread([this] {
-    event_base_dispatch(base_);
+    // Until stopped, even with nothing registered yet (a worker with no listener and no check
+    // still runs the tasks posted to it).
+    event_base_loop(base(), EVLOOP_NO_EXIT_ON_EMPTY);
     // Tasks posted while the loop was ending still run (their callers are waiting), and any
     // posted from now on run on the caller.
     std::vector<std::function<void()>> last;
@@ -129,8 +128,8 @@ const timeval* Worker::timeout(Duration d) {
   int64_t us = d.count();
   auto it = timeouts_.find(us);
   if (it != timeouts_.end()) return it->second;
-  timeval tv{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
-  const timeval* common = event_base_init_common_timeout(base_, &tv);
+  timeval tv = toTimeval(d);
+  const timeval* common = event_base_init_common_timeout(base(), &tv);
   timeouts_[us] = common;
   return common;
 }
@@ -151,16 +150,16 @@ void Worker::releaseRequestParser(std::unique_ptr<HttpParser>& parser) {
 
 void Worker::enqueue(BackendRuntime& backend, Session* session) {
   auto& q = queues_[backend.index];
-  session->queueSlot = q.insert(q.end(), session);
-  session->queuedOn = &backend;
+  session->queueSlot_ = q.insert(q.end(), session);
+  session->queuedOn_ = &backend;
   backend.queued.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Worker::dequeue(Session* session) {
-  BackendRuntime* be = session->queuedOn;
+  BackendRuntime* be = session->queuedOn_;
   if (!be) return;
-  queues_[be->index].erase(session->queueSlot);
-  session->queuedOn = nullptr;
+  queues_[be->index].erase(session->queueSlot_);
+  session->queuedOn_ = nullptr;
   be->queued.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -168,24 +167,18 @@ void Worker::slotFreed(BackendRuntime& backend) {
   if (backend.queued.load(std::memory_order_relaxed) == 0) return;
   // Deferred to the loop: the releasing session is in the middle of its own callback.
   if (!queues_[backend.index].empty()) {
-    event_active(&queueEv_, 0, 0);
+    queueEv_.activate();
     return;
   }
   for (Worker* w : peers_)
-    if (w != this) event_active(&w->queueEv_, 0, 0);  // thread-safe (evthread_use_pthreads)
-}
-
-void Worker::onQueueEvent(evutil_socket_t, short, void* arg) {
-  static_cast<Worker*>(arg)->serveQueues();
+    if (w != this) w->queueEv_.activate();  // thread-safe (makeThreadSafeEventBase)
 }
 
 void Worker::serveQueues() {
   for (auto& q : queues_) {
     while (!q.empty()) {
       Session* s = q.front();
-      bool left = s->retryFromQueue();
-      if (s->dead()) destroy(s);  // its destructor leaves the queue
-      if (!left) break;           // still no slot: keep FIFO order
+      if (!s->retryFromQueue()) break;  // still no slot: keep FIFO order
     }
   }
 }
@@ -208,7 +201,7 @@ void Worker::runOnLoop(const std::function<void()>& fn) {
       done.set_value();
     });
   }
-  event_active(&taskEv_, 0, 0);
+  taskEv_.activate();
   done.get_future().wait();
 }
 
@@ -218,7 +211,7 @@ void Worker::post(std::function<void()> fn) {
     if (!loopDone_) {
       tasks_.push_back(std::move(fn));
       lock.unlock();
-      event_active(&taskEv_, 0, 0);
+      taskEv_.activate();
       return;
     }
   }
@@ -263,12 +256,11 @@ void setUncheckedServerState(const Runtime& runtime, ServerRuntime& sr, const st
   runtime.reportUnchecked(Runtime::uncheckedState(backend, sr));
 }
 
-void Worker::onTaskEvent(evutil_socket_t, short, void* arg) {
-  auto* w = static_cast<Worker*>(arg);
+void Worker::onTasks() {
   std::vector<std::function<void()>> batch;
   {
-    std::lock_guard<std::mutex> lock(w->taskMu_);
-    batch.swap(w->tasks_);
+    std::lock_guard<std::mutex> lock(taskMu_);
+    batch.swap(tasks_);
   }
   for (auto& t : batch) t();
 }
@@ -285,22 +277,21 @@ void Worker::handoff(const Handoff& h) {
     std::lock_guard<std::mutex> lock(handoffMu_);
     handoffs_.push_back(h);
   }
-  event_active(&handoffEv_, 0, 0);
+  handoffEv_.activate();
 }
 
-void Worker::onHandoffEvent(evutil_socket_t, short, void* arg) {
-  auto* w = static_cast<Worker*>(arg);
+void Worker::onHandoffs() {
   std::vector<Handoff> batch;
   {
-    std::lock_guard<std::mutex> lock(w->handoffMu_);
-    batch.swap(w->handoffs_);
+    std::lock_guard<std::mutex> lock(handoffMu_);
+    batch.swap(handoffs_);
   }
   for (const Handoff& h : batch) {
-    if (w->stopping_) {
+    if (stopping_) {
       ::close(h.fd);
       continue;
     }
-    w->adopt(makeSession(*w, *h.frontend, *h.bind, UniqueFd(h.fd), h.peer));
+    adopt(makeSession(*this, *h.frontend, *h.bind, UniqueFd(h.fd), h.peer));
   }
 }
 
@@ -308,14 +299,18 @@ void Worker::adopt(std::unique_ptr<Session> session) {
   load_.fetch_add(1, std::memory_order_relaxed);
   Session* s = session.get();
   sessions_.push_back(std::move(session));
-  s->slot = std::prev(sessions_.end());
-  s->start();
-  if (s->dead()) destroy(s);
+  s->slot_ = std::prev(sessions_.end());
+  if (s->setupFailed())
+    s->close();
+  else
+    s->start();
 }
 
-void Worker::destroy(Session* session) {
+void Worker::retire(Session* session) {
   load_.fetch_sub(1, std::memory_order_relaxed);
-  sessions_.erase(session->slot);
+  retired_.push_back(std::move(*session->slot_));
+  sessions_.erase(session->slot_);
+  reapEv_.activate();
   sessionClosed();
 }
 
@@ -328,21 +323,16 @@ void Worker::sessionClosed() {
 void Worker::requestStop(Duration grace, bool closeIdle) {
   graceMicros_.store(grace.count());
   closeIdleOnStop_.store(closeIdle);
-  event_active(&stopEv_, 0, 0);  // thread-safe with evthread_use_pthreads()
+  stopEv_.activate();  // thread-safe: the base is (makeThreadSafeEventBase)
 }
 
-void Worker::onStopEvent(evutil_socket_t, short, void* arg) {
-  static_cast<Worker*>(arg)->beginStop();
-}
-
-void Worker::onGraceTimer(evutil_socket_t, short, void* arg) {
-  auto* w = static_cast<Worker*>(arg);
-  if (!w->sessions_.empty())
+void Worker::onGraceOver() {
+  if (!sessions_.empty())
     logging::get(logging::Component::Proxy)
-        .warn("worker {}: grace period over, closing {} remaining connection(s)", w->index_,
-              w->sessions_.size());
-  w->sessions_.clear();
-  event_base_loopbreak(w->base_);
+        .warn("worker {}: grace period over, closing {} remaining connection(s)", index_,
+              sessions_.size());
+  sessions_.clear();
+  event_base_loopbreak(base());
 }
 
 void Worker::beginStop() {
@@ -355,21 +345,14 @@ void Worker::beginStop() {
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     Session* s = it->get();
     ++it;
-    s->stopWhenIdle(closeIdleOnStop_.load());
-    if (s->dead()) {
-      load_.fetch_sub(1, std::memory_order_relaxed);
-      sessions_.erase(s->slot);
-    }
+    s->stopWhenIdle(closeIdleOnStop_.load());  // one that closes retires itself
   }
-  Duration grace(graceMicros_.load());
-  timeval tv{static_cast<time_t>(grace.count() / 1000000),
-             static_cast<suseconds_t>(grace.count() % 1000000)};
-  event_add(&graceEv_, &tv);
+  graceTimer_.arm(Duration(graceMicros_.load()));
   maybeExit();
 }
 
 void Worker::maybeExit() {
-  if (stopping_ && sessions_.empty()) event_base_loopbreak(base_);
+  if (stopping_ && sessions_.empty()) event_base_loopbreak(base());
 }
 
 }  // namespace tandem::proxy

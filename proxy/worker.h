@@ -3,9 +3,6 @@
 // config plus atomic counters), so the request path takes no lock.
 #pragma once
 
-#include <event2/event.h>
-#include <event2/event_struct.h>
-
 #include <atomic>
 #include <functional>
 #include <list>
@@ -17,6 +14,7 @@
 #include <vector>
 
 #include "common/duration.h"
+#include "common/event.h"
 #include "health/health_monitor.h"
 #include "proxy/http_parser.h"
 #include "proxy/io_buffer.h"
@@ -53,7 +51,7 @@ class Worker {
   // timeout: closing an idle connection races with a client sending on it.
   void requestStop(Duration grace, bool closeIdle = true);
 
-  event_base* base() const { return base_; }
+  event_base* base() const { return base_.get(); }
   Runtime& runtime() { return runtime_; }
   BufferPool& buffers() { return buffers_; }
   ConnectionPool& connectionPool() { return pool_; }
@@ -102,43 +100,45 @@ class Worker {
                          health::AdminState state, const std::string& why);
 
   void adopt(std::unique_ptr<Session> session);
-  void destroy(Session* session);
+  // A session that closed leaves the worker's list now and is deleted once the current
+  // callback is over (Envoy's deferredDelete).
+  void retire(Session* session);
   size_t sessionCount() const { return sessions_.size(); }
   // A listener paused at maxconn resumes when a session of this worker closes.
   void sessionClosed();
 
  private:
-  static void onStopEvent(evutil_socket_t, short, void* arg);
-  static void onQueueEvent(evutil_socket_t, short, void* arg);
-  static void onHandoffEvent(evutil_socket_t, short, void* arg);
-  static void onTaskEvent(evutil_socket_t, short, void* arg);
+  void onHandoffs();
+  void onTasks();
   void serveQueues();
-  static void onGraceTimer(evutil_socket_t, short, void* arg);
+  void onGraceOver();
   void beginStop();
   void maybeExit();
 
   Runtime& runtime_;
   int index_;
-  event_base* base_;
+  EventBasePtr base_;  // before every event of this worker: they go first
   BufferPool buffers_;
   std::vector<std::unique_ptr<HttpParser>> parsers_;  // idle request parsers
   ConnectionPool pool_;
   std::vector<std::unique_ptr<LoadBalancer>> balancers_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::list<std::unique_ptr<Session>> sessions_;
+  std::vector<std::unique_ptr<Session>> retired_;  // closed, deleted by reapEv_
+  Event reapEv_;
   std::map<int64_t, const timeval*> timeouts_;
   std::vector<std::list<Session*>> queues_;  // by backend index
   std::vector<Worker*> peers_;
-  struct event queueEv_;
-  struct event handoffEv_;
+  Event queueEv_;
+  Event handoffEv_;
   std::mutex handoffMu_;
   std::vector<Handoff> handoffs_;
   std::atomic<uint32_t> load_{0};
-  struct event taskEv_;
+  Event taskEv_;
   std::mutex taskMu_;
   std::vector<std::function<void()>> tasks_;
-  struct event stopEv_;
-  struct event graceEv_;
+  Event stopEv_;
+  Timer graceTimer_;
   std::atomic<int64_t> graceMicros_{0};
   std::atomic<bool> closeIdleOnStop_{true};
   std::atomic<bool> stopping_{false};  // read by other workers (accept balancing)

@@ -1,6 +1,5 @@
 #include "vrrp/agent.h"
 
-#include <event2/event.h>
 #include <net/if.h>
 #include <signal.h>
 
@@ -9,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/event.h"
 #include "common/logging.h"
 #include "vrrp/address_manager.h"
 #include "vrrp/control_socket.h"
@@ -18,13 +18,6 @@
 
 namespace tandem::vrrp {
 namespace {
-
-struct BaseFree {
-  void operator()(event_base* b) const { event_base_free(b); }
-};
-struct EventFree {
-  void operator()(event* e) const { event_free(e); }
-};
 
 // Everything one agent process runs, on one loop.
 class Agent {
@@ -76,25 +69,23 @@ class Agent {
     for (auto& [name, s] : scripts_) s->start();
     recomputeAll();
 
-    auto stop = [](evutil_socket_t sig, short, void* arg) {
-      logging::get(logging::Component::Vrrp).info("received signal {}, leaving", int(sig));
-      event_base_loopbreak(static_cast<event_base*>(arg));
+    auto stop = [this](int sig) {
+      return [this, sig](short) {
+        logging::get(logging::Component::Vrrp).info("received signal {}, leaving", sig);
+        event_base_loopbreak(base_.get());
+      };
     };
-    std::unique_ptr<event, EventFree> term(evsignal_new(base_.get(), SIGTERM, stop, base_.get()));
-    std::unique_ptr<event, EventFree> intr(evsignal_new(base_.get(), SIGINT, stop, base_.get()));
-    event_add(term.get(), nullptr);
-    event_add(intr.get(), nullptr);
-    auto hup = [](evutil_socket_t, short, void* arg) { static_cast<Agent*>(arg)->reload(-1); };
-    reloadEv_.reset(event_new(
-        base_.get(), -1, 0,
-        [](evutil_socket_t, short, void* arg) {
-          auto* self = static_cast<Agent*>(arg);
-          UniqueFd snapshot = std::move(self->pendingSnapshot_);
-          self->reload(snapshot.get());
-        },
-        this));
-    std::unique_ptr<event, EventFree> hupEv(evsignal_new(base_.get(), SIGHUP, hup, this));
-    event_add(hupEv.get(), nullptr);
+    Event term(base_.get(), SIGTERM, EV_SIGNAL | EV_PERSIST, stop(SIGTERM));
+    Event intr(base_.get(), SIGINT, EV_SIGNAL | EV_PERSIST, stop(SIGINT));
+    term.add();
+    intr.add();
+    // reload() may replace the control socket and instances, never this event or the agent.
+    reloadEv_.assign(base_.get(), -1, 0, [this](short) {
+      UniqueFd snapshot = std::move(pendingSnapshot_);
+      reload(snapshot.get());
+    });
+    Event hupEv(base_.get(), SIGHUP, EV_SIGNAL | EV_PERSIST, [this](short) { reload(-1); });
+    hupEv.add();
     event_base_dispatch(base_.get());
     for (auto& i : instances_) i->stop();
     // Let the stop hooks run (in order) before leaving, bounded.
@@ -125,7 +116,7 @@ class Agent {
         // Applied after this datagram's handling returns: reload() may replace this socket.
         [this](UniqueFd snapshot) {
           pendingSnapshot_ = std::move(snapshot);
-          event_active(reloadEv_.get(), 0, 0);
+          reloadEv_.activate();
         },
         error);
   }
@@ -295,13 +286,13 @@ class Agent {
 
   Config config_;
   AgentOptions options_;
-  std::unique_ptr<event_base, BaseFree> base_;
+  EventBasePtr base_;  // first: every event below (and in the members) goes before it
   AddressManager addresses_;
   std::unique_ptr<Notifier> notifier_;
   ScriptUser scriptUser_;
   std::unique_ptr<LinkMonitor> links_;
   std::unique_ptr<ControlSocket> control_;
-  std::unique_ptr<event, EventFree> reloadEv_;  // a control-socket reload, run off its callback
+  Event reloadEv_;  // a control-socket reload, run off its callback
   UniqueFd pendingSnapshot_;
   bool proxyUp_;
   bool backendsUp_ = true;

@@ -12,10 +12,11 @@ extern char** environ;
 
 namespace tandem::vrrp {
 
-ChildProcess::ChildProcess(event_base* base) : base_(base) {}
+ChildProcess::ChildProcess(event_base* base) : base_(base) {
+  ev_.assign(base_, -1, 0, [this](short what) { reap((what & EV_TIMEOUT) != 0); });
+}
 
 ChildProcess::~ChildProcess() {
-  if (added_) event_del(&ev_);
   if (pid_ > 0) {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
@@ -66,20 +67,14 @@ bool ChildProcess::start(const std::string& command, const std::vector<std::stri
   pid_ = pid;
   pidfd_ = std::move(fd);
   done_ = std::move(done);
-  event_assign(&ev_, base_, pidfd_.get(), EV_READ, onExit, this);
-  timeval tv{static_cast<time_t>(timeout.count() / 1000000),
-             static_cast<suseconds_t>(timeout.count() % 1000000)};
-  event_add(&ev_, &tv);
-  added_ = true;
+  // Retargeted, not reassigned: a done callback may start the next command from inside this
+  // event's own callback.
+  ev_.retarget(pidfd_.get(), EV_READ);
+  ev_.add(timeout);
   return true;
 }
 
-void ChildProcess::onExit(evutil_socket_t, short what, void* arg) {
-  static_cast<ChildProcess*>(arg)->reap((what & EV_TIMEOUT) != 0);
-}
-
 void ChildProcess::reap(bool timedOut) {
-  added_ = false;
   int status = 0;
   if (timedOut) ::kill(pid_, SIGKILL);  // keepalived's script timeout counts as a failure
   ::waitpid(pid_, &status, 0);

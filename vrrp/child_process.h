@@ -3,8 +3,6 @@
 // on timeout.
 #pragma once
 
-#include <event2/event.h>
-#include <event2/event_struct.h>
 #include <sys/types.h>
 
 #include <functional>
@@ -12,6 +10,7 @@
 #include <vector>
 
 #include "common/duration.h"
+#include "common/event.h"
 #include "common/fd.h"
 #include "vrrp/script_user.h"
 
@@ -36,14 +35,12 @@ class ChildProcess {
   bool running() const { return pid_ > 0; }
 
  private:
-  static void onExit(evutil_socket_t, short what, void* arg);
   void reap(bool timedOut);
 
   event_base* base_;
   pid_t pid_ = -1;
   UniqueFd pidfd_;
-  struct event ev_;
-  bool added_ = false;
+  Event ev_;  // the pidfd becoming readable (the exit) or the timeout
   Done done_;
 };
 

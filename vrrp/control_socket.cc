@@ -61,36 +61,34 @@ ControlSocket::ControlSocket(event_base* base, const std::string& path, ProxySta
   }
   ::chmod(path.c_str(), 0600);  // only root (the supervisor) may move the VIP
   fd_ = std::move(fd);
-  event_assign(&ev_, base_, fd_.get(), EV_READ | EV_PERSIST, onReadable, this);
-  event_add(&ev_, nullptr);
+  ev_.assign(base_, fd_.get(), EV_READ | EV_PERSIST, [this](short) { onReadable(); });
+  ev_.add();
 }
 
 ControlSocket::~ControlSocket() {
-  if (fd_) {
-    event_del(&ev_);
-    ::unlink(path_.c_str());
-  }
+  if (fd_) ::unlink(path_.c_str());
 }
 
-void ControlSocket::onReadable(evutil_socket_t, short, void* arg) {
-  auto* self = static_cast<ControlSocket*>(arg);
+// The socket is never replaced from here: a "reload" (which may replace it) is applied after
+// this callback returns (see the agent's reload event).
+void ControlSocket::onReadable() {
   for (;;) {
     std::string msg;
     UniqueFd passed;  // closed here unless a "reload" takes it
-    ssize_t n = receiveMessage(self->fd_.get(), &msg, &passed);
+    ssize_t n = receiveMessage(fd_.get(), &msg, &passed);
     if (n <= 0) return;
     AgentMessage m = parseAgentMessage(msg);
     switch (m) {
       case AgentMessage::Reload:
-        if (self->onReload_) self->onReload_(std::move(passed));
+        if (onReload_) onReload_(std::move(passed));
         break;
       case AgentMessage::ProxyUp:
       case AgentMessage::ProxyDown:
-        self->onProxy_(m == AgentMessage::ProxyUp);
+        onProxy_(m == AgentMessage::ProxyUp);
         break;
       case AgentMessage::BackendsUp:
       case AgentMessage::BackendsDown:
-        if (self->onBackends_) self->onBackends_(m == AgentMessage::BackendsUp);
+        if (onBackends_) onBackends_(m == AgentMessage::BackendsUp);
         break;
       case AgentMessage::Unknown:
         logging::get(logging::Component::Vrrp).warn("control socket: unknown message '{}'", msg);

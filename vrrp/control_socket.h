@@ -7,13 +7,11 @@
 // exactly what the supervisor validated, never a file edited since.
 #pragma once
 
-#include <event2/event.h>
-#include <event2/event_struct.h>
-
 #include <functional>
 #include <string>
 #include <string_view>
 
+#include "common/event.h"
 #include "common/fd.h"
 
 namespace tandem::vrrp {
@@ -35,14 +33,14 @@ class ControlSocket {
   bool ok() const { return fd_.valid(); }
 
  private:
-  static void onReadable(evutil_socket_t, short, void* arg);
+  void onReadable();
   event_base* base_;
   std::string path_;
   ProxyState onProxy_;
   ProxyState onBackends_;
   Reload onReload_;
   UniqueFd fd_;
-  struct event ev_;
+  Event ev_;  // after fd_: leaves the loop before the socket closes
 };
 
 }  // namespace tandem::vrrp

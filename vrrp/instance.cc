@@ -11,11 +11,6 @@
 namespace tandem::vrrp {
 namespace {
 
-timeval tv(Micros d) {
-  int64_t us = std::max<int64_t>(0, d.count());
-  return timeval{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
-}
-
 MachineParams machineParams(const Instance& c) {
   MachineParams p;
   p.version = c.version;
@@ -42,17 +37,9 @@ VrrpInstance::VrrpInstance(event_base* base, const Instance& config, AddressMana
       config_(config),
       addresses_(addresses),
       machine_(machineParams(config)) {
-  evtimer_assign(&masterDownEv_, base_, onMasterDown, this);
-  evtimer_assign(&adverEv_, base_, onAdver, this);
-  evtimer_assign(&garpEv_, base_, onGarp, this);
-  event_assign(&readEv_, base_, -1, 0, onReadable, this);
-}
-
-VrrpInstance::~VrrpInstance() {
-  event_del(&readEv_);
-  event_del(&masterDownEv_);
-  event_del(&adverEv_);
-  event_del(&garpEv_);
+  masterDownEv_.assign(base_, [this] { apply(machine_.onMasterDownTimer()); });
+  adverEv_.assign(base_, [this] { apply(machine_.onAdverTimer()); });
+  garpEv_.assign(base_, [this] { onGarp(); });
 }
 
 Micros VrrpInstance::now() const {
@@ -105,8 +92,8 @@ bool VrrpInstance::start(std::string* error) {
                vip.address.network.toString(), iface_.name);
     }
   }
-  event_assign(&readEv_, base_, socket_->fd(), EV_READ | EV_PERSIST, onReadable, this);
-  event_add(&readEv_, nullptr);
+  readEv_.assign(base_, socket_->fd(), EV_READ | EV_PERSIST, [this](short) { onReadable(); });
+  readEv_.add();
   started_ = true;
   log.info("VRRP_Instance({}) started on {} from {} (vrid {}, priority {}, v{}, advert {}ms, {})",
            config_.name, iface_.name, source_.toString(), int(config_.virtualRouterId),
@@ -121,7 +108,7 @@ void VrrpInstance::stop() {
   if (!started_) return;
   apply(machine_.shutdown());
   started_ = false;
-  event_del(&readEv_);
+  readEv_.remove();
 }
 
 void VrrpInstance::sendAdvert(uint8_t priority) {
@@ -160,7 +147,7 @@ void VrrpInstance::takeAddresses() {
 }
 
 void VrrpInstance::releaseAddresses() {
-  event_del(&garpEv_);
+  garpEv_.cancel();
   for (const auto& vip : config_.virtualIps) {
     std::string err;
     int ifindex = iface_.index;
@@ -182,21 +169,17 @@ void VrrpInstance::garpBurst() {
   } else {
     next = std::chrono::duration_cast<Micros>(config_.garp.masterRefresh);
   }
-  if (next.count() > 0) {
-    timeval t = tv(next);
-    evtimer_add(&garpEv_, &t);
-  }
+  if (next.count() > 0) garpEv_.arm(next);
 }
 
-void VrrpInstance::onGarp(evutil_socket_t, short, void* arg) {
-  auto* self = static_cast<VrrpInstance*>(arg);
-  if (self->machine_.state() == State::Master) self->garpBurst();
+void VrrpInstance::onGarp() {
+  if (machine_.state() == State::Master) garpBurst();
 }
 
 void VrrpInstance::apply(const Actions& a) {
   auto& log = logging::get(logging::Component::Vrrp);
-  if (a.cancelAdver) event_del(&adverEv_);
-  if (a.cancelMasterDown) event_del(&masterDownEv_);
+  if (a.cancelAdver) adverEv_.cancel();
+  if (a.cancelMasterDown) masterDownEv_.cancel();
   // Resign first, then release: the backup's Skew_Time starts as early as possible.
   if (a.sendPriorityZero) sendAdvert(0);
   if (a.releaseAddresses) releaseAddresses();
@@ -211,14 +194,8 @@ void VrrpInstance::apply(const Actions& a) {
     log.info("VRRP_Instance({}) re-announced its addresses after seeing another master",
              config_.name);
   }
-  if (a.masterDownTimer) {
-    timeval t = tv(*a.masterDownTimer);
-    evtimer_add(&masterDownEv_, &t);
-  }
-  if (a.adverTimer) {
-    timeval t = tv(*a.adverTimer);
-    evtimer_add(&adverEv_, &t);
-  }
+  if (a.masterDownTimer) masterDownEv_.arm(*a.masterDownTimer);
+  if (a.adverTimer) adverEv_.arm(*a.adverTimer);
   if (a.newState) {
     log.info("VRRP_Instance({}) Entering {} STATE", config_.name, toString(*a.newState));
     if (hook_) hook_(config_, *a.newState, machine_.priority());
@@ -246,57 +223,45 @@ void VrrpInstance::setTracking(uint8_t priority, bool fault, const std::string& 
   }
 }
 
-void VrrpInstance::onMasterDown(evutil_socket_t, short, void* arg) {
-  auto* self = static_cast<VrrpInstance*>(arg);
-  self->apply(self->machine_.onMasterDownTimer());
-}
-
-void VrrpInstance::onAdver(evutil_socket_t, short, void* arg) {
-  auto* self = static_cast<VrrpInstance*>(arg);
-  self->apply(self->machine_.onAdverTimer());
-}
-
-void VrrpInstance::onReadable(evutil_socket_t, short, void* arg) {
-  auto* self = static_cast<VrrpInstance*>(arg);
+void VrrpInstance::onReadable() {
   auto& log = logging::get(logging::Component::Vrrp);
   for (int i = 0; i < 16; ++i) {
-    auto pkt = self->socket_->receive();
+    auto pkt = socket_->receive();
     if (!pkt) return;
-    if (pkt->src == self->source_) continue;
-    const auto& peers = self->config_.unicastPeers;
+    if (pkt->src == source_) continue;
+    const auto& peers = config_.unicastPeers;
     if (!peers.empty()) {
       bool known = false;
       for (const auto& p : peers) known |= p == pkt->src;
       if (!known) continue;  // unicast: only configured peers count
     }
-    ReceiveContext ctx = self->rx_;
+    ReceiveContext ctx = rx_;
     ctx.ttl = pkt->ttl;
     ctx.src = pkt->src;
     ctx.dst = pkt->dst;
     Discard why;
     auto r = decode(pkt->payload.data(), pkt->payload.size(), ctx, &why);
     if (!r) {
-      ++self->discards_[why];
+      ++discards_[why];
       // Rate-limited: one line per reason per 10 s, with the running count.
-      int64_t t = self->now().count();
-      if (why != Discard::WrongVrid && t - self->lastDiscardLogUs_[why] > 10000000) {
-        self->lastDiscardLogUs_[why] = t;
-        log.warn("VRRP_Instance({}) discarded advertisement from {}: {} ({} so far)",
-                 self->config_.name, pkt->src.toString(), toString(why), self->discards_[why]);
+      int64_t t = now().count();
+      if (why != Discard::WrongVrid && t - lastDiscardLogUs_[why] > 10000000) {
+        lastDiscardLogUs_[why] = t;
+        log.warn("VRRP_Instance({}) discarded advertisement from {}: {} ({} so far)", config_.name,
+                 pkt->src.toString(), toString(why), discards_[why]);
       }
       continue;
     }
     if (r->addressMismatch)
       log.warn("VRRP_Instance({}) advertisement from {} lists other virtual addresses",
-               self->config_.name, pkt->src.toString());
-    if (self->machine_.state() == State::Master && r->advert.priority != 0 &&
-        r->advert.priority <= self->machine_.priority())
+               config_.name, pkt->src.toString());
+    if (machine_.state() == State::Master && r->advert.priority != 0 &&
+        r->advert.priority <= machine_.priority())
       log.warn(
           "VRRP_Instance({}) another MASTER seen: {} with priority {} (ours {}); resolving "
           "by RFC 5798 §6.4.3",
-          self->config_.name, pkt->src.toString(), int(r->advert.priority),
-          int(self->machine_.priority()));
-    self->apply(self->machine_.onAdvert(r->advert, pkt->src, self->now()));
+          config_.name, pkt->src.toString(), int(r->advert.priority), int(machine_.priority()));
+    apply(machine_.onAdvert(r->advert, pkt->src, now()));
   }
 }
 

@@ -4,14 +4,12 @@
 // garp.master_refresh), and a unicast instance never falls back to multicast.
 #pragma once
 
-#include <event2/event.h>
-#include <event2/event_struct.h>
-
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 
+#include "common/event.h"
 #include "vrrp/address_manager.h"
 #include "vrrp/config.h"
 #include "vrrp/garp.h"
@@ -28,7 +26,6 @@ class VrrpInstance {
 
   VrrpInstance(event_base* base, const Instance& config, AddressManager& addresses,
                StateHook hook = nullptr);
-  ~VrrpInstance();
   VrrpInstance(const VrrpInstance&) = delete;
   VrrpInstance& operator=(const VrrpInstance&) = delete;
 
@@ -46,10 +43,8 @@ class VrrpInstance {
   uint64_t discarded(Discard why) const;
 
  private:
-  static void onReadable(evutil_socket_t, short, void* arg);
-  static void onMasterDown(evutil_socket_t, short, void* arg);
-  static void onAdver(evutil_socket_t, short, void* arg);
-  static void onGarp(evutil_socket_t, short, void* arg);
+  void onReadable();
+  void onGarp();
   void apply(const Actions& a);
   void sendAdvert(uint8_t priority);
   void takeAddresses();
@@ -67,10 +62,11 @@ class VrrpInstance {
   std::unique_ptr<VrrpSocket> socket_;
   std::unique_ptr<GarpSender> garp_;
   ReceiveContext rx_;
-  struct event readEv_;
-  struct event masterDownEv_;
-  struct event adverEv_;
-  struct event garpEv_;
+  // After socket_: they leave the loop before the socket closes.
+  Event readEv_;
+  Timer masterDownEv_;
+  Timer adverEv_;
+  Timer garpEv_;
   int garpBurstsLeft_ = 0;  // the delayed second burst
   int64_t lastReannounceUs_ = 0;
   bool started_ = false;

@@ -3,12 +3,11 @@
 // to notify_fifo for that reason). Each transition also rewrites a state file and is logged.
 #pragma once
 
-#include <event2/event.h>
-
 #include <deque>
 #include <string>
 #include <vector>
 
+#include "common/event.h"
 #include "common/fd.h"
 #include "vrrp/child_process.h"
 #include "vrrp/config.h"

@@ -23,27 +23,20 @@ TrackScriptRunner::TrackScriptRunner(event_base* base, const TrackScript& script
       user_(std::move(user)),
       changed_(std::move(changed)),
       child_(base) {
-  evtimer_assign(&timer_, base_, onTimer, this);
-}
-
-TrackScriptRunner::~TrackScriptRunner() {
-  event_del(&timer_);
+  timer_.assign(base_, [this] { onTimer(); });
 }
 
 void TrackScriptRunner::start() {
-  onTimer(-1, 0, this);
+  onTimer();
 }
 
-void TrackScriptRunner::onTimer(evutil_socket_t, short, void* arg) {
-  auto* self = static_cast<TrackScriptRunner*>(arg);
-  if (!self->child_.running()) {
-    bool started = self->child_.start(self->script_.command, {}, self->user_, self->script_.timeout,
-                                      [self](int code) { self->result(code); });
-    if (!started) self->result(-1);
+void TrackScriptRunner::onTimer() {
+  if (!child_.running()) {
+    bool started = child_.start(script_.command, {}, user_, script_.timeout,
+                                [this](int code) { result(code); });
+    if (!started) result(-1);
   }
-  timeval tv{static_cast<time_t>(self->script_.interval.count() / 1000000),
-             static_cast<suseconds_t>(self->script_.interval.count() % 1000000)};
-  evtimer_add(&self->timer_, &tv);
+  timer_.arm(script_.interval);
 }
 
 void TrackScriptRunner::result(int code) {
@@ -68,19 +61,14 @@ LinkMonitor::LinkMonitor(event_base* base, Changed changed)
   sa.nl_groups = RTMGRP_LINK;
   if (!fd || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) return;
   fd_ = std::move(fd);
-  event_assign(&ev_, base_, fd_.get(), EV_READ | EV_PERSIST, onReadable, this);
-  event_add(&ev_, nullptr);
+  ev_.assign(base_, fd_.get(), EV_READ | EV_PERSIST, [this](short) { onReadable(); });
+  ev_.add();
 }
 
-LinkMonitor::~LinkMonitor() {
-  if (fd_) event_del(&ev_);
-}
-
-void LinkMonitor::onReadable(evutil_socket_t, short, void* arg) {
-  auto* self = static_cast<LinkMonitor*>(arg);
+void LinkMonitor::onReadable() {
   alignas(nlmsghdr) char buf[16384];
   for (;;) {
-    ssize_t n = ::recv(self->fd_.get(), buf, sizeof(buf), 0);
+    ssize_t n = ::recv(fd_.get(), buf, sizeof(buf), 0);
     if (n <= 0) return;
     for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, static_cast<unsigned>(n));
          h = NLMSG_NEXT(h, n)) {
@@ -88,7 +76,7 @@ void LinkMonitor::onReadable(evutil_socket_t, short, void* arg) {
       auto* ifi = static_cast<ifinfomsg*>(NLMSG_DATA(h));
       bool up = h->nlmsg_type == RTM_NEWLINK && (ifi->ifi_flags & IFF_UP) &&
                 (ifi->ifi_flags & IFF_RUNNING);
-      self->changed_(ifi->ifi_index, up);
+      changed_(ifi->ifi_index, up);
     }
   }
 }

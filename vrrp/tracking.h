@@ -6,15 +6,13 @@
 // owner at 255 is never moved).
 #pragma once
 
-#include <event2/event.h>
-#include <event2/event_struct.h>
-
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "common/event.h"
 #include "common/fd.h"
 #include "vrrp/child_process.h"
 #include "vrrp/config.h"
@@ -28,7 +26,6 @@ class TrackScriptRunner {
  public:
   using Changed = std::function<void(const std::string& name, bool ok)>;
   TrackScriptRunner(event_base* base, const TrackScript& script, ScriptUser user, Changed changed);
-  ~TrackScriptRunner();
   void start();
   bool ok() const { return ok_; }
   // Starts from a known verdict instead of OK (the previous version of this script, on reload).
@@ -37,7 +34,7 @@ class TrackScriptRunner {
   const ScriptUser& user() const { return user_; }
 
  private:
-  static void onTimer(evutil_socket_t, short, void* arg);
+  void onTimer();
   void result(int code);
 
   event_base* base_;
@@ -45,7 +42,7 @@ class TrackScriptRunner {
   ScriptUser user_;
   Changed changed_;
   ChildProcess child_;
-  struct event timer_;
+  Timer timer_;     // after child_: disarmed before a running check is killed
   bool ok_ = true;  // keepalived starts scripts as OK... after `rise` they are trusted
   int streak_ = 0;
 };
@@ -55,15 +52,14 @@ class LinkMonitor {
  public:
   using Changed = std::function<void(int ifindex, bool up)>;
   LinkMonitor(event_base* base, Changed changed);
-  ~LinkMonitor();
   bool ok() const { return fd_.valid(); }
 
  private:
-  static void onReadable(evutil_socket_t, short, void* arg);
+  void onReadable();
   event_base* base_;
   Changed changed_;
   UniqueFd fd_;
-  struct event ev_;
+  Event ev_;  // after fd_: leaves the loop before the socket closes
 };
 
 }  // namespace tandem::vrrp

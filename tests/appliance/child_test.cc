@@ -6,17 +6,15 @@
 
 #include <memory>
 
+#include "common/event.h"
+
 namespace tandem::appliance {
 namespace {
-
-struct BaseFree {
-  void operator()(event_base* b) const { event_base_free(b); }
-};
 
 // Each inherited descriptor lands on fd 3 + i in the child; the child side has room for eight
 // (a fixed array: nothing is allocated between fork and exec). More is refused, not cut short.
 TEST(Child, MoreInheritedDescriptorsThanItCanPassAreRefused) {
-  std::unique_ptr<event_base, BaseFree> base(event_base_new());
+  EventBasePtr base(event_base_new());
   int exits = 0;
   siginfo_t last{};
   Child child(base.get(), "test child", [&](Child&, const siginfo_t& s) {

@@ -5,15 +5,13 @@
 
 #include <memory>
 
+#include "common/event.h"
+
 namespace tandem::health {
 namespace {
 
-struct BaseFree {
-  void operator()(event_base* b) const { event_base_free(b); }
-};
-
 TEST(HealthMonitor, AdministrativeChangesAreTheOneWriterOfState) {
-  std::unique_ptr<event_base, BaseFree> base(event_base_new());
+  EventBasePtr base(event_base_new());
   ServerHealth h1, h2;
   CheckTarget t;
   t.backend = "web";
@@ -40,7 +38,7 @@ TEST(HealthMonitor, AdministrativeChangesAreTheOneWriterOfState) {
 }
 
 TEST(HealthMonitor, LeavingMaintenanceRampsTheWeightWithSlowstart) {
-  std::unique_ptr<event_base, BaseFree> base(event_base_new());
+  EventBasePtr base(event_base_new());
   ServerHealth h;
   h.setState(ServerState::Maint);  // `disabled: true`
   h.setEffectiveWeight(100);

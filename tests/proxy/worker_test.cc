@@ -27,13 +27,13 @@ TEST(Worker, PostRunsOnTheLoopAndIsDroppedAfterItEnds) {
   std::atomic<bool> ran{false};
   std::atomic<bool> onOtherThread{false};
   std::thread::id poster = std::this_thread::get_id();
+  // A worker with nothing registered (this empty config has no listener and no check) keeps
+  // its loop running until it is stopped: a task posted after it started runs.
+  worker.startThread();
   worker.post([&] {
     onOtherThread = std::this_thread::get_id() != poster;
     ran = true;
   });
-  // Posted before the loop starts: a base with nothing else registered (this empty config has
-  // no listener) ends its loop at once, and a task posted after that is dropped by design.
-  worker.startThread();
   // Bounded generously: on a loaded 2-core CI machine the thread may start late.
   for (int i = 0; i < 2000 && !ran; ++i) std::this_thread::sleep_for(5ms);
   EXPECT_TRUE(ran);
