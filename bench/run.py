@@ -69,8 +69,14 @@ def wrk(port, conns, seconds, cpus, close=False, scheme="http"):
     }
 
 
+# The proxy in the first column: HAProxy, or with --baseline another Tandem build (an A/B of
+# two commits in the same rounds).
+FIRST = {"label": "HAProxy", "baseline": None}
+
+
 class Proxies:
-    """HAProxy and Tandem with equivalent configs, HTTP and TCP frontends."""
+    """HAProxy (or the baseline Tandem) and Tandem with equivalent configs, HTTP and TCP
+    frontends."""
 
     def __init__(self, tmp, backend, threads, cpus, tandem):
         self.ports = {"haproxy": {"http": free_port(), "tcp": free_port(), "https": free_port()},
@@ -102,9 +108,10 @@ backend bt
   mode tcp
   server s1 {backend}
 """)
-        tcfg = os.path.join(tmp, f"tandem-{threads}.yaml")
-        with open(tcfg, "w") as f:
-            f.write(f"""global: {{ threads: {threads}, maxconn: 9500, log: {{ target: stderr, level: warning }} }}
+
+        def tandem_config(path, tp):
+            with open(path, "w") as f:
+                f.write(f"""global: {{ threads: {threads}, maxconn: 9500, log: {{ target: stderr, level: warning }} }}
 defaults: {{ timeout: {{ connect: 5s, client: 50s, server: 50s }} }}
 frontends:
   fh:
@@ -118,8 +125,15 @@ listens:
 backends:
   bh: {{ servers: [ {{ name: s1, address: "{backend}" }} ] }}
 """)
+        tcfg = os.path.join(tmp, f"tandem-{threads}.yaml")
+        tandem_config(tcfg, tp)
+        first = ["haproxy", "-f", hcfg]
+        if FIRST["baseline"]:
+            bcfg = os.path.join(tmp, f"baseline-{threads}.yaml")
+            tandem_config(bcfg, hp)
+            first = [FIRST["baseline"], "proxy", "-c", bcfg]
         self.procs = {
-            "haproxy": Process(["taskset", "-c", cpus, "haproxy", "-f", hcfg],
+            "haproxy": Process(["taskset", "-c", cpus] + first,
                                os.path.join(tmp, f"haproxy-{threads}.log")),
             "tandem": Process(["taskset", "-c", cpus, tandem, "proxy", "-c", tcfg],
                               os.path.join(tmp, f"tandem-{threads}.log")),
@@ -239,7 +253,7 @@ def health_overhead(tmp, backend, tandem, rounds, seconds, servers=1000):
 
 
 def fmt_table(rows, idle, threads_note):
-    lines = ["| scenario | CPU/req HAProxy | CPU/req Tandem | ratio | ratio per round (min–max) | user CPU/req H / T (ratio) "
+    lines = [f"| scenario | CPU/req {FIRST['label']} | CPU/req Tandem | ratio | ratio per round (min–max) | user CPU/req H / T (ratio) "
              "| req/s H | req/s T | p50 H | p50 T | p99 H | p99 T | p99 ratio | peak RSS H | peak RSS T "
              "| errors H/T |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -257,7 +271,7 @@ def fmt_table(rows, idle, threads_note):
             f"{t['rss_peak_kib'] / 1024:.1f} MiB | {h['errors']}/{t['errors']} |")
     if idle:
         lines.append("")
-        lines.append(f"Memory per idle client connection ({idle['count']} held open): HAProxy "
+        lines.append(f"Memory per idle client connection ({idle['count']} held open): {FIRST['label']} "
                      f"{idle['haproxy']:.2f} KiB, Tandem {idle['tandem']:.2f} KiB, ratio "
                      f"**{idle['tandem'] / idle['haproxy']:.2f}**")
     lines.append("")
@@ -273,10 +287,15 @@ def main():
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--idle", type=int, default=9000)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--baseline", default=None,
+                    help="another tandem binary in HAProxy's place: an A/B of two builds "
+                         "(ratio = this build / the baseline)")
     ap.add_argument("--only", action="append", default=[],
                     help="run only the scenarios whose name contains this text (repeatable); "
                          "skips idle memory and health checks")
     a = ap.parse_args()
+    if a.baseline:
+        FIRST.update(label="baseline", baseline=os.path.abspath(a.baseline))
     wanted = lambda name: not a.only or any(o in name for o in a.only)  # noqa: E731
     if a.only:
         a.idle = 0
@@ -324,8 +343,10 @@ def main():
         procs.remove(two)
         hc = health_overhead(tmp, nginx.address, a.tandem, a.rounds, a.seconds) if not a.only else None
         print("done: health-check overhead", file=sys.stderr)
-        note = (f"Medians of {a.rounds} alternating rounds of {a.seconds} s; ratio = Tandem/HAProxy "
-                f"(lower is better). HAProxy {subprocess.run(['haproxy', '-v'], capture_output=True, text=True).stdout.split()[2]}, "
+        first = (f"the baseline {FIRST['baseline']}" if FIRST["baseline"] else
+                 f"HAProxy {subprocess.run(['haproxy', '-v'], capture_output=True, text=True).stdout.split()[2]}")
+        note = (f"Medians of {a.rounds} alternating rounds of {a.seconds} s; ratio = Tandem/{FIRST['label']} "
+                f"(lower is better). First column: {first}, "
                 f"nginx backend, wrk -t1 on 127.0.0.1. 1-thread scenarios: proxy on core 0, wrk+nginx on "
                 f"core 1; 2-thread scenarios share both cores.")
         table = fmt_table(rows, idle, note)
