@@ -92,12 +92,13 @@ void Session::disarmTimer() {
 
 void Session::close() {
   if (dead_) return;
-  clientTransport_->close(!abrupt_);  // TLS: close_notify after a clean end
   readEv_.remove();
   writeEv_.remove();
   timerEv_.remove();
   reading_ = writing_ = false;
   dead_ = true;
+  // The client sees the end now, not when the worker gets to deleting this session.
+  clientTransport_->close(!abrupt_);  // TLS: close_notify after a clean end
   // Nothing may reach a closed session until the worker deletes it: it leaves its backend
   // queue and gives its server connection back (and with it the connection's events) now.
   leaveQueue();

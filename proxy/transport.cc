@@ -135,8 +135,9 @@ ssize_t TlsTransport::write(const iovec* iov, int count) {
   return sent > 0 ? static_cast<ssize_t>(sent) : kAgain;
 }
 
-void TlsTransport::sayGoodbye() {
+void TlsTransport::sayGoodbye(bool clean) {
   // close_notify, best effort and never waited for, once a handshake finished cleanly.
+  if (!clean) fatal_ = true;
   if (fatal_ || !handshakeDone()) return;
   ERR_clear_error();
   SSL_shutdown(ssl_.get());
@@ -144,13 +145,8 @@ void TlsTransport::sayGoodbye() {
 }
 
 void TlsTransport::shutdownWrite() {
-  sayGoodbye();  // the TLS way to say "no more data"
+  sayGoodbye(true);  // the TLS way to say "no more data"
   ::shutdown(fd_.get(), SHUT_WR);
-}
-
-void TlsTransport::close(bool clean) {
-  if (!clean) fatal_ = true;
-  sayGoodbye();
 }
 
 }  // namespace tandem::proxy

@@ -36,9 +36,13 @@ class Transport {
   virtual ssize_t write(const iovec* iov, int count) = 0;
   // No more data from this side: FIN (after close_notify on TLS).
   virtual void shutdownWrite() = 0;
-  // The connection ends. `clean`: everything meant was delivered (TLS says close_notify then;
-  // never after a failure, so a cut message cannot pass for a complete one).
-  virtual void close(bool clean) {}
+  // The connection ends and the socket closes now (its owner may be deleted later).
+  // `clean`: everything meant was delivered (TLS says close_notify then; never after a failure,
+  // so a cut message cannot pass for a complete one).
+  void close(bool clean) {
+    sayGoodbye(clean);
+    fd_.reset();
+  }
 
   virtual bool secure() const { return false; }
   virtual bool handshakeDone() const { return true; }
@@ -53,6 +57,8 @@ class Transport {
   virtual bool outputCommitted() const { return false; }
 
  protected:
+  // The protocol's last words before the socket closes (TLS: close_notify).
+  virtual void sayGoodbye(bool clean) {}
   UniqueFd fd_;
 };
 
@@ -77,7 +83,6 @@ class TlsTransport final : public Transport {
   ssize_t read(IoBuffer& buf) override;
   ssize_t write(const iovec* iov, int count) override;
   void shutdownWrite() override;
-  void close(bool clean) override;
 
   bool secure() const override { return true; }
   bool handshakeDone() const override;
@@ -87,7 +92,7 @@ class TlsTransport final : public Transport {
 
  private:
   TlsTransport(UniqueFd fd, SslPtr ssl) : Transport(std::move(fd)), ssl_(std::move(ssl)) {}
-  void sayGoodbye();
+  void sayGoodbye(bool clean) override;
 
   SslPtr ssl_;
   bool readWantsWrite_ = false;
