@@ -30,6 +30,8 @@
 #include "appliance/drill_pair.h"
 #include "appliance/netns.h"
 #include "common/event.h"
+#include "common/http_response.h"
+#include "common/socket.h"
 #include "vrrp/address_manager.h"
 
 namespace tandem::appliance {
@@ -103,7 +105,7 @@ class ClientLoad {
 
  private:
   struct Request {
-    int fd = -1;
+    UniqueFd fd;
     Event ev;  // on fd; removed before it closes
     bool connected = false;
     std::string in;
@@ -145,17 +147,18 @@ class ClientLoad {
   void launch() {
     auto r = std::make_unique<Request>();
     r->result.startUs = nowUs();
-    r->fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port_);
-    ::inet_pton(AF_INET, vip_.c_str(), &sa.sin_addr);
+    sockaddr_storage ss{};
+    auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons(port_);
+    ::inet_pton(AF_INET, vip_.c_str(), &sa->sin_addr);
+    int err = 0;
+    r->fd = connectNonBlocking(ss, sizeof(sockaddr_in), &err);
     Request* raw = r.get();
     inflight_.push_back(std::move(r));
-    if (::connect(raw->fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0 &&
-        errno != EINPROGRESS)
-      return finish(raw, false, std::string("connect: ") + std::strerror(errno));
-    raw->ev.assign(base_.get(), raw->fd, EV_WRITE, [this, raw](short what) { onIo(raw, what); });
+    if (!raw->fd) return finish(raw, false, std::string("connect: ") + std::strerror(err));
+    raw->ev.assign(base_.get(), raw->fd.get(), EV_WRITE,
+                   [this, raw](short what) { onIo(raw, what); });
     raw->ev.add(std::chrono::milliseconds(timeoutMs_));
     requestDeadline_[raw] = raw->result.startUs + int64_t(timeoutMs_) * 1000;
   }
@@ -166,22 +169,20 @@ class ClientLoad {
     if (what & EV_TIMEOUT)
       return finish(r, false, r->connected ? "read timeout" : "connect timeout");
     if (!r->connected) {
-      int err = 0;
-      socklen_t l = sizeof(err);
-      ::getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &l);
+      int err = socketError(r->fd.get());
       if (err) return finish(r, false, std::string("connect: ") + std::strerror(err));
       r->connected = true;
       std::string req = "GET / HTTP/1.1\r\nHost: " + vip_ +
                         "\r\nUser-Agent: tandem-drill\r\nConnection: close\r\n\r\n";
-      if (::send(r->fd, req.data(), req.size(), MSG_NOSIGNAL) != ssize_t(req.size()))
+      if (::send(r->fd.get(), req.data(), req.size(), MSG_NOSIGNAL) != ssize_t(req.size()))
         return finish(r, false, "send failed");
-      r->ev.retarget(r->fd, EV_READ | EV_PERSIST);
+      r->ev.retarget(r->fd.get(), EV_READ | EV_PERSIST);
       int64_t left = std::max<int64_t>(1000, requestDeadline_[r] - nowUs());
       r->ev.add(Duration(left));
       return;
     }
     char buf[2048];
-    ssize_t n = ::recv(r->fd, buf, sizeof(buf), 0);
+    ssize_t n = ::recv(r->fd.get(), buf, sizeof(buf), 0);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     if (n > 0) {
       r->in.append(buf, size_t(n));
@@ -189,10 +190,8 @@ class ClientLoad {
     }
     if (n < 0) return finish(r, false, std::string("recv: ") + std::strerror(errno));
     // EOF: a complete answer is "HTTP/1.x 200 ...\r\n\r\nBACKEND NODE\n".
-    bool ok = r->in.rfind("HTTP/1.1 200", 0) == 0 || r->in.rfind("HTTP/1.0 200", 0) == 0;
-    size_t body = r->in.find("\r\n\r\n");
-    if (ok && body != std::string::npos) {
-      std::istringstream b(r->in.substr(body + 4));
+    if (http::responseStatus(r->in) == 200 && r->in.find("\r\n\r\n") != std::string::npos) {
+      std::istringstream b(http::responseBody(r->in));
       std::string backend, node;
       b >> backend >> node;
       r->result.node = node;
@@ -207,8 +206,7 @@ class ClientLoad {
     r->result.ok = ok;
     r->result.error = error;
     r->ev.remove();
-    if (r->fd >= 0) ::close(r->fd);
-    r->fd = -1;
+    r->fd.reset();
     {
       std::lock_guard<std::mutex> g(mu_);
       results_.push_back(r->result);

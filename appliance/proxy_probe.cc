@@ -7,6 +7,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/http_response.h"
+#include "common/socket.h"
+
 namespace tandem::appliance {
 
 ProxyProbe::ProxyProbe(event_base* base, const ProbeConfig& config, Endpoint target,
@@ -42,15 +45,12 @@ void ProxyProbe::begin() {
   sockaddr_storage ss{};
   socklen_t len = 0;
   target_.toSockaddr(&ss, &len);
-  fd_.reset(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd_) return finish(false, std::string("socket: ") + std::strerror(errno));
-  // A probe must not linger in TIME_WAIT on the proxy's port: close with a reset.
-  linger lg{1, 0};
-  ::setsockopt(fd_.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
   connected_ = false;
   reply_.clear();
-  if (::connect(fd_.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS)
-    return finish(false, std::string("connect: ") + std::strerror(errno));
+  // A probe must not linger in TIME_WAIT on the proxy's port: closed with a reset.
+  int err = 0;
+  fd_ = connectNonBlocking(ss, len, &err, {.noDelay = true, .resetOnClose = true});
+  if (!fd_) return finish(false, std::string("connect: ") + std::strerror(err));
   io_.retarget(fd_.get(), EV_WRITE);
   io_.add(config_.timeout);
 }
@@ -59,9 +59,7 @@ void ProxyProbe::onSocket(short what) {
   if (what & EV_TIMEOUT)
     return finish(false, connected_ ? "no HTTP response in time" : "connect timeout");
   if (!connected_) {
-    int err = 0;
-    socklen_t l = sizeof(err);
-    ::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &l);
+    int err = socketError(fd_.get());
     if (err != 0) return finish(false, std::string("connect: ") + std::strerror(err));
     connected_ = true;
     if (config_.type != ProbeConfig::Type::Http) return finish(true, "TCP connect ok");
@@ -77,10 +75,10 @@ void ProxyProbe::onSocket(short what) {
   ssize_t n = ::recv(fd_.get(), buf, sizeof(buf), 0);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (n > 0) reply_.append(buf, static_cast<size_t>(n));
-  size_t eol = reply_.find("\r\n");
-  if (eol != std::string::npos) {
-    bool ok = reply_.rfind("HTTP/1.", 0) == 0 && eol >= 12;
-    return finish(ok, ok ? "HTTP " + reply_.substr(9, 3) : "not an HTTP response");
+  if (reply_.find("\r\n") != std::string::npos) {
+    std::optional<int> status = http::responseStatus(reply_);
+    return finish(status.has_value(),
+                  status ? "HTTP " + std::to_string(*status) : "not an HTTP response");
   }
   if (n <= 0 || reply_.size() > 400) return finish(false, "no HTTP status line");
 }

@@ -9,6 +9,9 @@
 #include <chrono>
 #include <cstring>
 
+#include "common/http_response.h"
+#include "common/socket.h"
+
 namespace tandem::health {
 namespace {
 
@@ -64,74 +67,15 @@ std::string printable(std::string_view s) {
 }
 
 // Decodes a chunked body as far as it is complete.
-std::string dechunk(std::string_view body) {
-  std::string out;
-  while (!body.empty()) {
-    size_t eol = body.find("\r\n");
-    if (eol == std::string_view::npos) break;
-    size_t n = std::strtoul(std::string(body.substr(0, eol)).c_str(), nullptr, 16);
-    if (n == 0) break;
-    body.remove_prefix(eol + 2);
-    out.append(body.substr(0, n));
-    if (body.size() < n + 2) break;
-    body.remove_prefix(n + 2);
-  }
-  return out;
-}
-
-bool iequalsPrefix(std::string_view line, std::string_view name) {
-  if (line.size() < name.size()) return false;
-  for (size_t i = 0; i < name.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(line[i])) != name[i]) return false;
-  return true;
-}
-
-// Whether `raw` holds a complete HTTP response (so the check can stop reading).
-bool httpResponseComplete(const std::string& raw) {
-  size_t headEnd = raw.find("\r\n\r\n");
-  if (headEnd == std::string::npos) return false;
-  std::string_view head(raw.data(), headEnd);
-  int status = 0;
-  if (head.size() > 12) status = std::atoi(std::string(head.substr(9, 3)).c_str());
-  if ((status >= 100 && status < 200) || status == 204 || status == 304) return true;
-  size_t pos = head.find("\r\n");
-  while (pos != std::string_view::npos) {
-    size_t next = head.find("\r\n", pos + 2);
-    std::string_view line =
-        head.substr(pos + 2, next == std::string_view::npos ? head.npos : next - pos - 2);
-    if (iequalsPrefix(line, "content-length:")) {
-      size_t n = std::strtoul(std::string(line.substr(15)).c_str(), nullptr, 10);
-      return raw.size() >= headEnd + 4 + n;
-    }
-    if (iequalsPrefix(line, "transfer-encoding:") && line.find("chunked") != std::string_view::npos)
-      return raw.find("\r\n0\r\n\r\n", headEnd) != std::string::npos ||
-             raw.compare(headEnd + 4, 5, "0\r\n\r\n") == 0;
-    pos = next;
-  }
-  return false;  // delimited by close
-}
-
 }  // namespace
 
 CheckResult evaluateHttpResponse(const std::string& raw, const CheckConfig& config) {
   using L = CheckResult::Layer;
-  if (raw.compare(0, 7, "HTTP/1.") != 0 || raw.size() < 12)
+  std::optional<int> parsed = http::responseStatus(raw);
+  if (!parsed)
     return fail(L::L7, raw.empty() ? "Layer7 empty response" : "Layer7 invalid response");
-  int status = std::atoi(raw.substr(9, 3).c_str());
-  if (status < 100 || status > 599) return fail(L::L7, "Layer7 invalid response");
-  size_t headEnd = raw.find("\r\n\r\n");
-  std::string body = headEnd == std::string::npos ? "" : raw.substr(headEnd + 4);
-  std::string_view head(raw.data(), headEnd == std::string::npos ? raw.size() : headEnd);
-  bool chunked = false;
-  for (size_t pos = head.find("\r\n"); pos != std::string_view::npos;) {
-    size_t next = head.find("\r\n", pos + 2);
-    std::string_view line =
-        head.substr(pos + 2, next == std::string_view::npos ? head.npos : next - pos - 2);
-    if (iequalsPrefix(line, "transfer-encoding:") && line.find("chunked") != std::string_view::npos)
-      chunked = true;
-    pos = next;
-  }
-  if (chunked) body = dechunk(body);
+  int status = *parsed;
+  std::string body = http::responseBody(raw);
   if (config.expects.empty()) {
     if (status >= 200 && status < 400)
       return {true, L::L7, "Layer7 check passed, code: " + std::to_string(status), Duration(0)};
@@ -356,9 +300,7 @@ void Check::advance() {
         if (connecting_) {
           // Woken because the connect finished (writable): success or SO_ERROR.
           connecting_ = false;
-          int err = 0;
-          socklen_t len = sizeof(err);
-          getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+          int err = socketError(fd_.get());
           if (err)
             return finish(
                 fail(L::L4, err == ECONNREFUSED
@@ -377,22 +319,20 @@ void Check::advance() {
           else
             reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port = htons(port);
         }
-        fd_.reset(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         in_.clear();
         inPos_ = 0;
         eof_ = false;
-        int one = 1;
-        setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        int rc = ::connect(fd_.get(), reinterpret_cast<sockaddr*>(&ss), ssLength);
-        if (rc == 0) {
+        int err = 0;
+        bool connectedNow = false;
+        fd_ = connectNonBlocking(ss, ssLength, &err, {}, &connectedNow);
+        if (fd_ && connectedNow) {
           ++step_;
           continue;
         }
-        if (errno == EINPROGRESS) {
+        if (fd_) {
           connecting_ = true;
           return waitFor(EV_WRITE);
         }
-        int err = errno;
         return finish(fail(L::L4, err == ECONNREFUSED ? "Layer4 connection refused"
                                                       : std::string("Layer4 connection problem: ") +
                                                             std::strerror(err)));
@@ -455,7 +395,7 @@ void Check::advance() {
                                       (got.empty() ? " (no data)" : ", got '" + got + "'")));
       }
       case Kind::HttpExpect: {
-        while (!eof_ && in_.size() < kMaxResponse && !httpResponseComplete(in_)) {
+        while (!eof_ && in_.size() < kMaxResponse && !http::responseComplete(in_)) {
           if (!fillInput()) {
             if (!eof_) return waitFor(EV_READ);
           }

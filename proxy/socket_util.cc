@@ -44,30 +44,6 @@ UniqueFd makeListenSocket(const Endpoint& ep, int backlog, bool v6only, std::str
   return fd;
 }
 
-UniqueFd connectNonBlocking(const sockaddr_storage& addr, socklen_t len, int* error) {
-  UniqueFd fd(::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd) {
-    *error = errno;
-    return {};
-  }
-  int one = 1;
-  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), len) != 0 &&
-      errno != EINPROGRESS) {
-    *error = errno;
-    return {};
-  }
-  *error = 0;
-  return fd;
-}
-
-int socketError(int fd) {
-  int err = 0;
-  socklen_t len = sizeof(err);
-  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno;
-  return err;
-}
-
 IpAddress peerAddress(const sockaddr_storage& ss) {
   IpAddress ip;
   if (ss.ss_family == AF_INET6) {
