@@ -6,7 +6,7 @@
 #include <fstream>
 #include <string>
 
-#include "appliance/config_loader.h"
+#include "appliance/config/config_loader.h"
 
 namespace tandem::appliance {
 namespace {

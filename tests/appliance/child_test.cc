@@ -1,4 +1,4 @@
-#include "appliance/child.h"
+#include "appliance/supervisor/child.h"
 
 #include <event2/event.h>
 #include <gtest/gtest.h>

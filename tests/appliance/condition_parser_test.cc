@@ -1,4 +1,4 @@
-#include "appliance/condition_parser.h"
+#include "appliance/config/condition_parser.h"
 
 #include <gtest/gtest.h>
 

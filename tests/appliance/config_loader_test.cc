@@ -1,4 +1,4 @@
-#include "appliance/config_loader.h"
+#include "appliance/config/config_loader.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // The guard of the configuration reference: what the loader reads and what the reference
 // documents agree key for key, every documented key names the test that proves its effect,
 // and docs/configuration.md is what `tandem check --reference` generates.
-#include "appliance/config_reference.h"
+#include "appliance/config/config_reference.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <sstream>
 #include <string>
 
-#include "appliance/config_loader.h"
+#include "appliance/config/config_loader.h"
 
 namespace tandem::appliance::reference {
 namespace {

@@ -1,4 +1,4 @@
-#include "appliance/control_server.h"
+#include "appliance/supervisor/control_server.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-#include "appliance/restart_policy.h"
+#include "appliance/supervisor/restart_policy.h"
 
 #include <gtest/gtest.h>
 

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "appliance/control_server.h"
+#include "appliance/supervisor/control_server.h"
 #include "proxy/admin_command.h"
 #include "vrrp/control_socket.h"
 

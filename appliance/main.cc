@@ -1,5 +1,0 @@
-#include "appliance/cli.h"
-
-int main(int argc, char** argv) {
-  return tandem::appliance::runCli(argc, argv);
-}

@@ -1,0 +1,127 @@
+#include "appliance/supervisor/control_command.h"
+
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <sstream>
+
+#include "appliance/config/config.h"
+#include "appliance/config/config_loader.h"
+#include "appliance/supervisor/control_server.h"
+
+namespace tandem::appliance {
+namespace {
+
+using json = nlohmann::json;
+
+std::string socketPath(const ControlOptions& o, std::ostream& err) {
+  if (!o.socket.empty()) return o.socket;
+  if (!o.configPath.empty()) {
+    LoadResult r = loadConfigFile(o.configPath);
+    if (r.config) return r.config->supervisor.controlSocket;
+    err << "warning: " << o.configPath << " does not load; using the default control socket\n";
+  }
+  return SupervisorConfig().controlSocket;
+}
+
+std::optional<json> ask(const ControlOptions& o, const std::string& request, int timeoutMs,
+                        std::ostream& err) {
+  std::string error;
+  auto reply = controlRequest(socketPath(o, err), request, timeoutMs, &error);
+  if (!reply) {
+    err << "tandem " << request << ": " << error << "\n";
+    return std::nullopt;
+  }
+  try {
+    return json::parse(*reply);
+  } catch (const json::exception& e) {
+    err << "tandem " << request << ": unreadable reply: " << e.what() << "\n";
+    return std::nullopt;
+  }
+}
+
+std::string seconds(double s) {
+  std::ostringstream o;
+  if (s < 120)
+    o << static_cast<long>(s) << "s";
+  else if (s < 7200)
+    o << static_cast<long>(s / 60) << "m";
+  else
+    o << std::fixed << std::setprecision(1) << s / 3600 << "h";
+  return o.str();
+}
+
+}  // namespace
+
+int runStatus(const ControlOptions& o, std::ostream& out, std::ostream& err) {
+  auto j = ask(o, "status", 5000, err);
+  if (!j) return 1;
+  if (o.json) {
+    out << j->dump(2) << "\n";
+    return 0;
+  }
+  out << "node: " << j->value("state", "?") << ", configuration generation "
+      << j->value("generation", 0) << " (" << j->value("config", "") << ")\n";
+  const json& p = (*j)["proxy"];
+  out << "proxy: " << (p.value("live", false) ? "serving" : "NOT serving");
+  if (p.contains("probe"))
+    out << " (probe " << p.value("probe", "") << ": "
+        << (p.value("probe_up", false) ? "ok" : "failing") << ")";
+  out << "\n";
+  for (const auto& i : (*j)["vrrp"]) {
+    out << "vrrp " << i.value("instance", "") << " on " << i.value("interface", "") << " (vrid "
+        << i.value("vrid", 0) << "): " << i.value("state", "?") << ", holds";
+    if (i["vips_held"].empty()) out << " no VIP";
+    for (const auto& v : i["vips_held"]) out << " " << v.get<std::string>();
+    out << "\n";
+  }
+  out << "children:\n";
+  for (const auto& c : (*j)["children"]) {
+    out << "  " << std::left << std::setw(6) << c.value("name", "") << " ";
+    if (c.value("state", "") == "running")
+      out << "pid " << c.value("pid", 0) << ", up " << seconds(c.value("uptime_s", 0.0));
+    else
+      out << "STOPPED";
+    out << ", restarts " << c.value("restarts", 0);
+    if (c.contains("last_exit")) out << ", last exit: " << c.value("last_exit", "");
+    if (c.value("crash_loop", false))
+      out << ", CRASH LOOP (" << c.value("recent_crashes", 0) << " crashes in the last minute)";
+    out << "\n";
+  }
+  if (!(*j)["draining_workers"].empty())
+    out << "  old workers draining: " << (*j)["draining_workers"].dump() << "\n";
+  out << "backends:\n";
+  for (const auto& b : (*j)["backends"]) {
+    out << "  " << std::left << std::setw(16) << b.value("name", "") << " " << b.value("up", 0)
+        << " up, " << b.value("down", 0) << " down";
+    if (b.value("maint_or_drain", 0)) out << ", " << b.value("maint_or_drain", 0) << " maint/drain";
+    std::string downList;
+    for (const auto& s : b["servers"])
+      if (s.value("state", "") != "UP")
+        downList += " " + s.value("name", "") + "(" + s.value("state", "") + ")";
+    if (!downList.empty()) out << ":" << downList;
+    out << "\n";
+  }
+  return 0;
+}
+
+int runReload(const ControlOptions& o, std::ostream& out, std::ostream& err) {
+  auto j = ask(o, "reload", 120000, err);
+  if (!j) return 1;
+  if (o.json) {
+    out << j->dump(2) << "\n";
+    return j->value("ok", false) ? 0 : 1;
+  }
+  if (j->value("ok", false)) {
+    out << j->value("message", "reloaded") << "\n";
+    return 0;
+  }
+  err << "reload failed: " << j->value("error", "unknown error") << "\n";
+  if (j->contains("errors"))
+    for (const auto& e : (*j)["errors"]) err << e.get<std::string>() << "\n";
+  err << "the running configuration (generation " << j->value("generation", 0)
+      << ") is unchanged\n";
+  return 1;
+}
+
+}  // namespace tandem::appliance
