@@ -35,6 +35,12 @@ Session::~Session() {
   leaveQueue();
   if (serverConn_ || server_) releaseServer(false);
   worker_.buffers().release(in_);
+  releaseConnectionCount();
+}
+
+void Session::releaseConnectionCount() {
+  if (!counted_) return;
+  counted_ = false;
   frontend_.connections.fetch_sub(1, std::memory_order_relaxed);
   worker_.runtime().connections().fetch_sub(1, std::memory_order_relaxed);
 }
@@ -103,6 +109,9 @@ void Session::close() {
   // queue and gives its server connection back (and with it the connection's events) now.
   leaveQueue();
   if (serverConn_ || server_) releaseServer(false);
+  // Its place under maxconn is free now: a listener paused at the limit resumes in retire()
+  // and must see it.
+  releaseConnectionCount();
   worker_.retire(this);
 }
 

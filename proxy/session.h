@@ -130,12 +130,15 @@ class Session : public ServerConnection::Owner {
   // Write interest on the client socket: the stream's, or the transport's own (a TLS read
   // that waits to write its handshake records).
   void updateClientWriteEvent();
+  // Gives back this connection's place in the frontend's and the global maxconn (once).
+  void releaseConnectionCount();
   bool reading_ = false;
   bool writing_ = false;           // writeEv_ is registered
   bool streamWantsWrite_ = false;  // the stream has output waiting
   bool dead_ = false;
   bool setupFailed_ = false;
   bool abrupt_ = false;  // ended as a failure: no TLS close_notify
+  bool counted_ = true;  // holds a place in the frontend's and the global connection count
   bool timerPending_ = false;
   int64_t deadlineUs_ = INT64_MAX;  // when onTimeout() is due
   int64_t timerFiresUs_ = 0;        // when the pending timer event fires
