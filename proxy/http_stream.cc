@@ -145,9 +145,12 @@ void HttpStream::processClientInput() {
 
 void HttpStream::onRequestHead() {
   ++requests_;
-  int64_t nowUs = std::chrono::duration_cast<std::chrono::microseconds>(
-                      std::chrono::steady_clock::now().time_since_epoch())
-                      .count();
+  // The clock is read only for rate limits, as before the transaction had its own object.
+  int64_t nowUs = frontend_.rateLimiters.empty()
+                      ? 0
+                      : std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
   HttpTransaction::Decision decision = txn_->onRequestHead(*request_, in_->bytes, nowUs);
   switch (decision.kind) {
     case HttpTransaction::Decision::Kind::Answer:
