@@ -69,8 +69,11 @@ class Timer {
  public:
   Timer() = default;
   Timer(event_base* base, std::function<void()> callback) { assign(base, std::move(callback)); }
+  // The event's own callback only points back here (small enough to be stored inline): one
+  // allocation per timer at most, the callback's.
   void assign(event_base* base, std::function<void()> callback) {
-    event_.assign(base, -1, 0, [cb = std::move(callback)](short) { cb(); });
+    callback_ = std::move(callback);
+    event_.assign(base, -1, 0, [this](short) { callback_(); });
   }
   void arm(Duration after) { event_.add(after); }
   void arm(const timeval* after) { event_.add(after); }
@@ -78,6 +81,7 @@ class Timer {
   bool armed() const { return event_.pending(); }
 
  private:
+  std::function<void()> callback_;
   Event event_;
 };
 

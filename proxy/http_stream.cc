@@ -19,14 +19,13 @@ struct HttpStream::PendingBuiltin {
   size_t bodyLength = 0;
 };
 
-HttpStream::HttpStream(Worker& worker, FrontendRuntime& frontend, UniqueFd fd,
-                       const sockaddr_storage& peer, const TlsContext* tls)
-    : Session(worker, frontend, std::move(fd), peer, tls) {}
+HttpStream::HttpStream(Worker& worker, FrontendRuntime& frontend, TransportPtr client,
+                       const IpAddress& clientAddress)
+    : Session(worker, frontend, std::move(client), clientAddress) {}
 
 HttpStream::~HttpStream() = default;
 
 void HttpStream::start() {
-  if (dead()) return;  // TLS set-up failed
   armTimer(frontend_.config->timeouts.httpRequest);
   wantClientRead(true);
 }
@@ -71,11 +70,10 @@ void HttpStream::onClientReadable() {
       case Phase::LocalResponse:
         return close();
       case Phase::Tunnel:
-        if (flushToServer() && serverConn_ && !serverConn_->shutWrite) {
-          serverConn_->transport().shutdownWrite();
-          serverConn_->shutWrite = true;
+        if (flushToServer() && serverConn_ && !serverConn_->writeShut()) {
+          serverConn_->shutdownWrite();
         }
-        if (serverConn_ && serverConn_->eof && clientShut_) close();
+        if (serverConn_ && serverConn_->eof() && clientShut_) close();
         return;
       default:
         // Half-closed after a complete request: still deliver the response, then close.
@@ -221,11 +219,11 @@ void HttpStream::answerBuiltin(std::string_view body) {
 void HttpStream::onServerConnected() {
   phase_ = Phase::Exchange;
   ServerConnection& sc = *serverConn_;
-  sc.connected = true;
-  sc.response.reset();
-  sc.response.expectNoBody(txn_->headRequest());
+  sc.markConnected();
+  sc.response().reset();
+  sc.response().expectNoBody(txn_->headRequest());
   respParsed_ = respFwdEnd_ = 0;
-  if (sc.in && !sc.in->empty()) {  // never reuse a connection with stray bytes
+  if (sc.input() && !sc.input()->empty()) {  // never reuse a connection with stray bytes
     releaseServer(false);
     return serverFailed(true);
   }
@@ -238,7 +236,7 @@ void HttpStream::onServerConnected() {
 void HttpStream::serverFailed(bool connectFailure) {
   txn_->serverHeadSent = 0;
   // A pooled connection the server had closed: resend on a fresh one when that is safe.
-  if (serverConn_ && serverConn_->reused && txn_->replayable() && attempts_ <= 8) {
+  if (serverConn_ && serverConn_->reused() && txn_->replayable() && attempts_ <= 8) {
     releaseServer(false);
     --attempts_;
     lastFailed_ = nullptr;
@@ -255,9 +253,9 @@ void HttpStream::serverFailed(bool connectFailure) {
 
 void HttpStream::onServerWritable() {
   ServerConnection& sc = *serverConn_;
-  if (!sc.connected) {
+  if (!sc.connected()) {
     sc.wantWrite(false);
-    if (socketError(sc.fd()) != 0) return serverFailed(true);
+    if (sc.transport().connectError() != 0) return serverFailed(true);
     return onServerConnected();
   }
   flushToServer();
@@ -266,24 +264,24 @@ void HttpStream::onServerWritable() {
 
 void HttpStream::onServerReadable() {
   ServerConnection& sc = *serverConn_;
-  if (!sc.in) sc.in = worker_.buffers().acquire();
-  if (sc.in->space() == 0) {
-    if (sc.in->head == 0) return sc.wantRead(false);
-    uint32_t shift = sc.in->head;
-    sc.in->compact();
+  if (!sc.input()) sc.input() = worker_.buffers().acquire();
+  if (sc.input()->space() == 0) {
+    if (sc.input()->head == 0) return sc.wantRead(false);
+    uint32_t shift = sc.input()->head;
+    sc.input()->compact();
     respParsed_ -= shift;
     respFwdEnd_ -= shift;
   }
-  ssize_t n = sc.transport().read(*sc.in);
+  ssize_t n = sc.transport().read(*sc.input());
   if (n == Transport::kAgain) return;
   if (txn_->responseDone) {
     // After a complete response: a close is fine; anything else makes the connection unusable.
-    sc.eof = true;
+    sc.markEof();
     sc.wantRead(false);
     return;
   }
   if (n <= 0) {
-    sc.eof = true;
+    sc.markEof();
     sc.wantRead(false);
     if (phase_ == Phase::Tunnel) {
       if (flushToClient() && !clientShut_) {
@@ -293,11 +291,12 @@ void HttpStream::onServerReadable() {
       if (clientEof_ && clientShut_) close();
       return;
     }
-    if (!txn_->responseHeadDone && respParsed_ == 0 && sc.in->empty() && txn_->clientHead.empty())
+    if (!txn_->responseHeadDone && respParsed_ == 0 && sc.input()->empty() &&
+        txn_->clientHead.empty())
       return serverFailed(false);  // closed before answering (idle pool race) or reset
     if (!txn_->responseHeadDone) return sendLocal(502);
-    if (n == 0 && sc.response.bodyDelimitedByEof() &&
-        sc.response.finish() == ParseEvent::MessageComplete) {
+    if (n == 0 && sc.response().bodyDelimitedByEof() &&
+        sc.response().finish() == ParseEvent::MessageComplete) {
       txn_->responseDone = true;
       if (flushToClient()) finishTransaction();
       return;
@@ -305,7 +304,7 @@ void HttpStream::onServerReadable() {
     return abort();  // truncated body: the client must see the connection end
   }
   if (phase_ == Phase::Tunnel) {
-    respFwdEnd_ = respParsed_ = sc.in->tail;
+    respFwdEnd_ = respParsed_ = sc.input()->tail;
     flushToClient();
     armTimer(backend_->config->timeouts.tunnel);
     return updateInterest();
@@ -317,11 +316,12 @@ void HttpStream::onServerReadable() {
 void HttpStream::processServerInput() {
   ServerConnection& sc = *serverConn_;
   bool zeroLengthPass = false;
-  while (!dead() && sc.in && (respParsed_ < sc.in->tail || zeroLengthPass) && !txn_->responseDone) {
+  while (!dead() && sc.input() && (respParsed_ < sc.input()->tail || zeroLengthPass) &&
+         !txn_->responseDone) {
     zeroLengthPass = false;
     size_t n = 0;
-    ParseEvent ev = sc.response.execute(sc.in->bytes, sc.in->bytes + respParsed_,
-                                        sc.in->tail - respParsed_, &n);
+    ParseEvent ev = sc.response().execute(sc.input()->bytes, sc.input()->bytes + respParsed_,
+                                          sc.input()->tail - respParsed_, &n);
     respParsed_ += static_cast<uint32_t>(n);
     if (ev == ParseEvent::Error) {
       if (!txn_->responseHeadDone && txn_->clientHeadSent == 0) return sendLocal(502);
@@ -329,18 +329,20 @@ void HttpStream::processServerInput() {
     }
     if (!txn_->responseHeadDone) {
       if (ev == ParseEvent::NeedMore) {
-        if (sc.in->space() == 0 && sc.in->head == 0) return sendLocal(502);  // head too large
+        if (sc.input()->space() == 0 && sc.input()->head == 0)
+          return sendLocal(502);  // head too large
         break;
       }
       if (txn_->interim && ev == ParseEvent::MessageComplete) {
         txn_->interim = false;  // end of a 1xx; the final response follows
         continue;
       }
-      int status = sc.response.head().status;
+      int status = sc.response().head().status;
       if (ev == ParseEvent::HeadComplete && status >= 100 && status < 200 && status != 101) {
         // Interim response (100 Continue, 103 Early Hints): forward it as received.
-        txn_->clientHead.append(sc.in->bytes + sc.in->head, respParsed_ - sc.in->head);
-        sc.in->head = respParsed_;
+        txn_->clientHead.append(sc.input()->bytes + sc.input()->head,
+                                respParsed_ - sc.input()->head);
+        sc.input()->head = respParsed_;
         respFwdEnd_ = respParsed_;
         txn_->interim = true;
         zeroLengthPass = true;
@@ -350,7 +352,7 @@ void HttpStream::processServerInput() {
       if (ev == ParseEvent::MessageComplete) txn_->responseDone = true;
       if (txn_->switching(status)) {
         phase_ = Phase::Tunnel;
-        respFwdEnd_ = respParsed_ = sc.in->tail;
+        respFwdEnd_ = respParsed_ = sc.input()->tail;
         fwdEnd_ = parsed_ = in_ ? in_->tail : 0;
         armTimer(backend_->config->timeouts.tunnel);
         break;
@@ -376,15 +378,15 @@ void HttpStream::processServerInput() {
 
 void HttpStream::onResponseHead(size_t headEnd) {
   ServerConnection& sc = *serverConn_;
-  txn_->onResponseHead(sc.response, sc.in->bytes);
-  sc.in->head = static_cast<uint32_t>(headEnd);
+  txn_->onResponseHead(sc.response(), sc.input()->bytes);
+  sc.input()->head = static_cast<uint32_t>(headEnd);
   respFwdEnd_ = static_cast<uint32_t>(headEnd);
 }
 
 // ---- moving bytes --------------------------------------------------------------------------
 
 bool HttpStream::flushToServer() {
-  if (!serverConn_ || !serverConn_->connected) return false;
+  if (!serverConn_ || !serverConn_->connected()) return false;
   ServerConnection& sc = *serverConn_;
   iovec iov[2];
   int cnt = 0;
@@ -433,7 +435,7 @@ bool HttpStream::flushToClient() {
   int cnt = 0;
   size_t headLeft = txn_->clientHead.size() - txn_->clientHeadSent;
   if (headLeft) iov[cnt++] = {txn_->clientHead.data() + txn_->clientHeadSent, headLeft};
-  IoBuffer* sin = serverConn_ ? serverConn_->in.get() : nullptr;
+  IoBuffer* sin = serverConn_ ? serverConn_->input().get() : nullptr;
   size_t bodyLeft = sin && respFwdEnd_ > sin->head ? respFwdEnd_ - sin->head : 0;
   if (bodyLeft) iov[cnt++] = {sin->begin(), bodyLeft};
   if (cnt == 0) {
@@ -475,7 +477,7 @@ void HttpStream::onClientWritable() {
     return;
   }
   if (phase_ == Phase::Tunnel) {
-    if (done && serverConn_ && serverConn_->eof && !clientShut_) {
+    if (done && serverConn_ && serverConn_->eof() && !clientShut_) {
       shutdownClient();
       clientShut_ = true;
       if (clientEof_) return close();
@@ -490,9 +492,8 @@ void HttpStream::onClientWritable() {
 void HttpStream::finishTransaction() {
   ServerConnection* sc = serverConn_.get();
   bool reusable = sc && txn_->requestDone && txn_->serverHeadSent == txn_->serverHead.size() &&
-                  (!in_ || fwdEnd_ <= in_->head) && sc->response.keepAlive() && !sc->eof &&
-                  (!sc->in || respParsed_ == sc->in->tail) && !txn_->upgrade();
-  if (sc) ++sc->requests;
+                  (!in_ || fwdEnd_ <= in_->head) && sc->response().keepAlive() && !sc->eof() &&
+                  (!sc->input() || respParsed_ == sc->input()->tail) && !txn_->upgrade();
   releaseServer(reusable);
   bool stopping = stopRequested_ || worker_.stopping();
   if (stopping && txn_->keepAlivePromised() && !closeIdleOnStop_) {
@@ -598,10 +599,10 @@ void HttpStream::updateInterest() {
       break;
   }
   wantClientRead(wantClient);
-  if (serverConn_ && serverConn_->connected) {
+  if (serverConn_ && serverConn_->connected()) {
     ServerConnection& sc = *serverConn_;
-    bool sroom = !sc.in || sc.in->space() > 0 || sc.in->head > 0;
-    bool wantServer = (phase_ == Phase::Exchange || phase_ == Phase::Tunnel) && !sc.eof && sroom;
+    bool sroom = !sc.input() || sc.input()->space() > 0 || sc.input()->head > 0;
+    bool wantServer = (phase_ == Phase::Exchange || phase_ == Phase::Tunnel) && !sc.eof() && sroom;
     sc.wantRead(wantServer);
   }
 }

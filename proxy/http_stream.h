@@ -22,9 +22,8 @@ namespace tandem::proxy {
 
 class HttpStream final : public Session {
  public:
-  // `tls`: the bind's TLS termination, or null for plain HTTP.
-  HttpStream(Worker& worker, FrontendRuntime& frontend, UniqueFd fd, const sockaddr_storage& peer,
-             const TlsContext* tls);
+  HttpStream(Worker& worker, FrontendRuntime& frontend, TransportPtr client,
+             const IpAddress& clientAddress);
   ~HttpStream() override;
   void start() override;
   void stopWhenIdle(bool closeIdle) override;

@@ -6,6 +6,7 @@
 
 #include "common/logging.h"
 #include "proxy/http_stream.h"
+#include "proxy/socket_util.h"
 #include "proxy/tcp_stream.h"
 #include "proxy/worker.h"
 
@@ -13,10 +14,18 @@ namespace tandem::proxy {
 
 std::unique_ptr<Session> makeSession(Worker& worker, FrontendRuntime& frontend, const Bind& bind,
                                      UniqueFd fd, const sockaddr_storage& peer) {
-  const TlsContext* tls = frontend.tlsFor(bind);
+  TransportPtr transport;
+  if (const TlsContext* tls = frontend.tlsFor(bind)) {
+    transport = TlsTransport::accept(worker.base(), std::move(fd), *tls);
+    // Out of memory in OpenSSL: the connection is dropped (its socket closed).
+    if (!transport) return nullptr;
+  } else {
+    transport = std::make_unique<RawTransport>(worker.base(), std::move(fd));
+  }
+  IpAddress client = peerAddress(peer);
   if (frontend.config->mode == Mode::Http)
-    return std::make_unique<HttpStream>(worker, frontend, std::move(fd), peer, tls);
-  return std::make_unique<TcpStream>(worker, frontend, std::move(fd), peer, tls);
+    return std::make_unique<HttpStream>(worker, frontend, std::move(transport), client);
+  return std::make_unique<TcpStream>(worker, frontend, std::move(transport), client);
 }
 
 Listener::Listener(Worker& worker, FrontendRuntime& frontend, const Bind& bind, UniqueFd fd)
@@ -75,7 +84,8 @@ void Listener::acceptLoop() {
       target->handoff({fd, peer, &frontend_, &bind_});
       continue;
     }
-    worker_.adopt(makeSession(worker_, frontend_, bind_, UniqueFd(fd), peer));
+    if (auto s = makeSession(worker_, frontend_, bind_, UniqueFd(fd), peer))
+      worker_.adopt(std::move(s));
   }
 }
 

@@ -1,5 +1,6 @@
 #include "proxy/load_balancer.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace tandem::proxy {
@@ -95,6 +96,20 @@ ServerRuntime* LoadBalancer::pick(const PickContext& ctx, const ServerRuntime* a
   }
   *why = PickFailure::AllFull;
   return nullptr;
+}
+
+ServerRuntime* LoadBalancer::pickAgain(ServerRuntime& failed, const PickContext& ctx,
+                                       PickFailure* why) {
+  usableServers(nullptr, &scratch_);
+  if (std::find(scratch_.begin(), scratch_.end(), &failed) == scratch_.end())
+    return pick(ctx, nullptr, why);
+  if (!failed.acquireSlot(backend_.serverLimit(failed))) {
+    *why = PickFailure::AllFull;
+    return nullptr;
+  }
+  *why = PickFailure::None;
+  failed.served.fetch_add(1, std::memory_order_relaxed);
+  return &failed;
 }
 
 ServerRuntime* LoadBalancer::roundRobin(const std::vector<ServerRuntime*>& c) {

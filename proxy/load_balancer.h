@@ -33,6 +33,9 @@ class LoadBalancer {
   // or null with *why set: NoServer (nothing usable: 503) or AllFull (every usable server is at
   // maxconn: queue). `avoid` is skipped when another server is usable (redispatch).
   ServerRuntime* pick(const PickContext& ctx, const ServerRuntime* avoid, PickFailure* why);
+  // A retry without redispatch (HAProxy keeps the stream on its server): `failed` again while it
+  // is usable (AllFull when it has no free slot), else a fresh pick.
+  ServerRuntime* pickAgain(ServerRuntime& failed, const PickContext& ctx, PickFailure* why);
 
   BackendRuntime& backend() { return backend_; }
 

@@ -6,48 +6,30 @@
 
 namespace tandem::proxy {
 
-ServerConnection::ServerConnection(Worker& worker, ServerRuntime& server, UniqueFd fd)
-    : worker_(worker), server_(server), transport_(std::make_unique<RawTransport>(std::move(fd))) {
-  auto onSocket = [this](short what) { onEvent(what); };
-  readEv_.assign(worker_.base(), this->fd(), EV_READ | EV_PERSIST, onSocket);
-  writeEv_.assign(worker_.base(), this->fd(), EV_WRITE | EV_PERSIST, onSocket);
-  // Idle in the pool for too long: closed.
-  idleTimer_.assign(worker_.base(), [this] { worker_.connectionPool().drop(this); });
+ServerConnection::ServerConnection(Worker& worker, ServerRuntime& server, TransportPtr transport)
+    : worker_(worker),
+      server_(server),
+      transport_(std::move(transport)),
+      // Idle in the pool for too long: closed.
+      idleTimer_(worker.time().makeTimer([this] { worker_.connectionPool().drop(this); })) {
+  transport_->setHandler(this);
 }
 
 ServerConnection::~ServerConnection() {
-  worker_.buffers().release(in);
+  worker_.buffers().release(in_);
 }
 
-void ServerConnection::wantRead(bool on) {
-  if (on == reading_) return;
-  reading_ = on;
-  if (on)
-    readEv_.add();
-  else
-    readEv_.remove();
+// The owner may release or destroy this connection inside the callback: touch nothing after.
+void ServerConnection::onReadable() {
+  // Idle in the pool: readable means the server closed it or sent something unasked. Either
+  // way, it is dropped.
+  if (!owner_) return worker_.connectionPool().drop(this);
+  owner_->onServerReadable();
 }
 
-void ServerConnection::wantWrite(bool on) {
-  if (on == writing_) return;
-  writing_ = on;
-  if (on)
-    writeEv_.add();
-  else
-    writeEv_.remove();
-}
-
-void ServerConnection::onEvent(short what) {
-  if (!owner_) {
-    // Idle in the pool: the server closed it or sent something unasked. Either way, drop it.
-    worker_.connectionPool().drop(this);
-    return;
-  }
-  // The owner may release or destroy this connection inside the callback: touch nothing after.
-  if (what & EV_WRITE)
-    owner_->onServerWritable();
-  else
-    owner_->onServerReadable();
+void ServerConnection::onWritable() {
+  if (!owner_) return worker_.connectionPool().drop(this);
+  owner_->onServerWritable();
 }
 
 namespace {
@@ -65,8 +47,8 @@ ServerConnectionPtr ConnectionPool::take(ServerRuntime& server) {
   if (it == idle_.end() || it->second.empty()) return nullptr;
   ServerConnectionPtr conn = std::move(it->second.back());
   it->second.pop_back();
-  conn->idleTimer_.cancel();
-  conn->reused = true;
+  conn->idleTimer_->cancel();
+  conn->reused_ = true;
   return conn;
 }
 
@@ -78,8 +60,8 @@ void ConnectionPool::put(ServerConnectionPtr conn) {
   conn->setOwner(nullptr);
   conn->wantWrite(false);
   conn->wantRead(true);
-  worker_.buffers().release(conn->in);
-  conn->idleTimer_.arm(worker_.timeout(worker_.idleServerTimeout()));
+  worker_.buffers().release(conn->in_);
+  conn->idleTimer_->arm(worker_.idleServerTimeout());
   list.push_back(std::move(conn));
 }
 

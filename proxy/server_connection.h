@@ -14,13 +14,14 @@
 #include "proxy/http_parser.h"
 #include "proxy/io_buffer.h"
 #include "proxy/runtime.h"
+#include "proxy/time_source.h"
 #include "proxy/transport.h"
 
 namespace tandem::proxy {
 
 class Worker;
 
-class ServerConnection {
+class ServerConnection final : private Transport::Handler {
  public:
   // Receives the connection's events while it is in use.
   class Owner {
@@ -30,39 +31,53 @@ class ServerConnection {
     virtual void onServerWritable() = 0;
   };
 
-  ServerConnection(Worker& worker, ServerRuntime& server, UniqueFd fd);
-  ~ServerConnection();
+  // `transport`: a connection being opened (writable once connected) to `server`.
+  ServerConnection(Worker& worker, ServerRuntime& server, TransportPtr transport);
+  ~ServerConnection() override;
   ServerConnection(const ServerConnection&) = delete;
   ServerConnection& operator=(const ServerConnection&) = delete;
 
-  int fd() const { return transport_->fd(); }
   Transport& transport() { return *transport_; }
   ServerRuntime& server() { return server_; }
   void setOwner(Owner* owner) { owner_ = owner; }
 
-  void wantRead(bool on);
-  void wantWrite(bool on);
+  void wantRead(bool on) { transport_->wantRead(on); }
+  void wantWrite(bool on) { transport_->wantWrite(on); }
 
-  bool connected = false;  // the non-blocking connect completed
-  bool reused = false;     // taken from the idle pool (the server may have closed it)
-  bool eof = false;        // the server closed its side
-  bool shutWrite = false;  // we closed our side (tunnel half-close)
-  uint64_t requests = 0;   // served over this connection
-  IoBufferPtr in;          // bytes from the server
-  HttpParser response{HttpParser::Kind::Response};
+  // The connect completed (the first writable event said so, or it came from the pool).
+  bool connected() const { return connected_; }
+  void markConnected() { connected_ = true; }
+  // Taken from the idle pool: the server may have closed it meanwhile.
+  bool reused() const { return reused_; }
+  // The server closed its side.
+  bool eof() const { return eof_; }
+  void markEof() { eof_ = true; }
+  // Our side is closed (a tunnel's half-close carried to the server).
+  bool writeShut() const { return writeShut_; }
+  void shutdownWrite() {
+    transport_->shutdownWrite();
+    writeShut_ = true;
+  }
+
+  // Bytes from the server, and the parser of the response they carry (HTTP).
+  IoBufferPtr& input() { return in_; }
+  HttpParser& response() { return response_; }
 
  private:
   friend class ConnectionPool;
-  void onEvent(short what);
+  void onReadable() override;
+  void onWritable() override;
   Worker& worker_;
   ServerRuntime& server_;
   TransportPtr transport_;  // owns the socket
   Owner* owner_ = nullptr;
-  Event readEv_;
-  Event writeEv_;
-  Timer idleTimer_;
-  bool reading_ = false;
-  bool writing_ = false;
+  DeadlineTimerPtr idleTimer_;
+  IoBufferPtr in_;
+  HttpParser response_{HttpParser::Kind::Response};
+  bool connected_ = false;
+  bool reused_ = false;
+  bool eof_ = false;
+  bool writeShut_ = false;
 };
 
 using ServerConnectionPtr = std::unique_ptr<ServerConnection>;

@@ -9,24 +9,14 @@
 
 namespace tandem::proxy {
 
-Session::Session(Worker& worker, FrontendRuntime& frontend, UniqueFd fd,
-                 const sockaddr_storage& peer, const TlsContext* tls)
-    : worker_(worker), frontend_(frontend), client_(peerAddress(peer)) {
-  if (!tls) {
-    clientTransport_ = std::make_unique<RawTransport>(std::move(fd));
-  } else {
-    clientTransport_ = TlsTransport::accept(std::move(fd), *tls);
-    if (!clientTransport_) {
-      // Out of memory in OpenSSL: the connection is dropped (its socket already closed).
-      clientTransport_ = std::make_unique<RawTransport>(UniqueFd());
-      setupFailed_ = true;
-    }
-  }
-  int sock = clientTransport_->fd();
-  auto onClient = [this](short what) { onClientEvent(what); };
-  readEv_.assign(worker_.base(), sock, EV_READ | EV_PERSIST, onClient);
-  writeEv_.assign(worker_.base(), sock, EV_WRITE | EV_PERSIST, onClient);
-  timerEv_.assign(worker_.base(), -1, 0, [this](short) { onTimerEvent(); });
+Session::Session(Worker& worker, FrontendRuntime& frontend, TransportPtr client,
+                 const IpAddress& clientAddress)
+    : worker_(worker),
+      frontend_(frontend),
+      clientTransport_(std::move(client)),
+      client_(clientAddress),
+      timer_(worker.time().makeTimer([this] { onTimerEvent(); })) {
+  clientTransport_->setHandler(this);
   frontend_.connections.fetch_add(1, std::memory_order_relaxed);
   worker_.runtime().connections().fetch_add(1, std::memory_order_relaxed);
 }
@@ -46,49 +36,22 @@ void Session::releaseConnectionCount() {
 }
 
 void Session::wantClientRead(bool on) {
-  if (on == reading_ || dead_) return;
-  reading_ = on;
-  if (on) {
-    readEv_.add();
-    // Decrypted bytes OpenSSL holds raise no socket event: read them now.
-    if (clientTransport_->hasBufferedInput()) readEv_.activate(EV_READ);
-  } else {
-    readEv_.remove();
-  }
+  if (!dead_) clientTransport_->wantRead(on);
 }
 
 void Session::wantClientWrite(bool on) {
-  streamWantsWrite_ = on;
-  updateClientWriteEvent();
-}
-
-void Session::updateClientWriteEvent() {
-  // A TLS handshake flight larger than the socket takes goes on when the socket drains, even
-  // though the stream itself has nothing to send (it would otherwise stall until a timeout).
-  bool on = !dead_ && (streamWantsWrite_ || clientTransport_->readNeedsWritable());
-  if (on == writing_) return;
-  writing_ = on;
-  if (on)
-    writeEv_.add();
-  else
-    writeEv_.remove();
-}
-
-int64_t Session::nowUs() const {
-  timeval tv;
-  event_base_gettimeofday_cached(worker_.base(), &tv);  // one clock read per loop iteration
-  return static_cast<int64_t>(tv.tv_sec) * 1000000 + tv.tv_usec;
+  if (!dead_) clientTransport_->wantWrite(on);
 }
 
 void Session::addTimer(int64_t inUs) {
-  timerFiresUs_ = nowUs() + inUs;
+  timerFiresUs_ = worker_.time().nowUs() + inUs;
   timerPending_ = true;
-  timerEv_.add(worker_.timeout(Duration(inUs)));
+  timer_->arm(Duration(inUs));
 }
 
 void Session::armTimer(Duration d) {
   if (dead_) return;
-  deadlineUs_ = nowUs() + d.count();
+  deadlineUs_ = worker_.time().nowUs() + d.count();
   if (!timerPending_ || deadlineUs_ < timerFiresUs_) addTimer(d.count());
 }
 
@@ -98,10 +61,7 @@ void Session::disarmTimer() {
 
 void Session::close() {
   if (dead_) return;
-  readEv_.remove();
-  writeEv_.remove();
-  timerEv_.remove();
-  reading_ = writing_ = false;
+  timer_->cancel();
   dead_ = true;
   // The client sees the end now, not when the worker gets to deleting this session.
   clientTransport_->close(!abrupt_);  // TLS: close_notify after a clean end
@@ -115,41 +75,22 @@ void Session::close() {
   worker_.retire(this);
 }
 
-void Session::onClientEvent(short what) {
-  if (what & EV_WRITE) {
-    if (clientTransport_->readNeedsWritable()) {
-      // A TLS read stalled on writing its own records (handshake): retry it first.
-      onClientReadable();
-      if (dead_) return;
-    }
-    if (streamWantsWrite_) onClientWritable();
-  } else {
-    onClientReadable();
-  }
-}
-
 void Session::onTimerEvent() {
   timerPending_ = false;
   if (deadlineUs_ == INT64_MAX) return;
-  int64_t left = deadlineUs_ - nowUs();
+  int64_t left = deadlineUs_ - worker_.time().nowUs();
   if (left > 0) return addTimer(left);  // the deadline moved on since it was armed
   deadlineUs_ = INT64_MAX;
   onTimeout();
 }
 
-ssize_t Session::readClient(IoBuffer& buf) {
-  ssize_t n = clientTransport_->read(buf);
-  // The rest of a record OpenSSL already decrypted raises no socket event.
-  if (n > 0 && reading_ && clientTransport_->hasBufferedInput()) readEv_.activate(EV_READ);
-  updateClientWriteEvent();  // a TLS read may now wait for the socket to take its records
-  return n;
-}
-
 Session::ConnectResult Session::connectServer(BackendRuntime& backend, const PickContext& ctx,
-                                              const ServerRuntime* avoid) {
+                                              ServerRuntime* failed) {
   backend_ = &backend;
   PickFailure why;
-  ServerRuntime* s = worker_.balancer(backend).pick(ctx, avoid, &why);
+  LoadBalancer& balancer = worker_.balancer(backend);
+  ServerRuntime* s = failed && !backend.config->redispatch ? balancer.pickAgain(*failed, ctx, &why)
+                                                           : balancer.pick(ctx, failed, &why);
   if (!s) return why == PickFailure::AllFull ? ConnectResult::Full : ConnectResult::NoServer;
   server_ = s;
   serverConn_ = worker_.connectionPool().take(*s);
@@ -158,12 +99,13 @@ Session::ConnectResult Session::connectServer(BackendRuntime& backend, const Pic
     return ConnectResult::Connecting;
   }
   int err = 0;
-  UniqueFd fd = connectNonBlocking(s->address, s->addressLength, &err);
-  if (!fd) {
+  TransportPtr transport = worker_.connectTo(*s, &err);
+  if (!transport) {
+    lastFailed_ = s;
     releaseServer(false);
     return ConnectResult::Failed;
   }
-  serverConn_ = std::make_unique<ServerConnection>(worker_, *s, std::move(fd));
+  serverConn_ = std::make_unique<ServerConnection>(worker_, *s, std::move(transport));
   serverConn_->setOwner(this);
   serverConn_->wantWrite(true);  // writable = connected (or failed: SO_ERROR tells)
   return ConnectResult::Connecting;
@@ -194,7 +136,7 @@ void Session::startConnect() {
   switch (connectServer(*backend_, pickContext(), lastFailed_)) {
     case ConnectResult::Connecting:
       leaveQueue();
-      if (serverConn_->connected) return onServerConnected();  // a pooled connection
+      if (serverConn_->connected()) return onServerConnected();  // a pooled connection
       armTimer(backend_->config->timeouts.connect);
       return;
     case ConnectResult::NoServer:
@@ -215,10 +157,7 @@ void Session::startConnect() {
 void Session::retryOrGiveUp() {
   if (server_) lastFailed_ = server_;
   releaseServer(false);
-  if (attempts_ <= backend_->config->retries) {
-    if (!backend_->config->redispatch) lastFailed_ = nullptr;
-    return startConnect();
-  }
+  if (attempts_ <= backend_->config->retries) return startConnect();
   onGiveUp();
 }
 

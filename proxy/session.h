@@ -17,18 +17,18 @@
 #include "proxy/load_balancer.h"
 #include "proxy/runtime.h"
 #include "proxy/server_connection.h"
-#include "proxy/tls_context.h"
+#include "proxy/time_source.h"
 #include "proxy/transport.h"
 
 namespace tandem::proxy {
 
 class Worker;
 
-class Session : public ServerConnection::Owner {
+class Session : public ServerConnection::Owner, private Transport::Handler {
  public:
-  // `tls`: terminate TLS on this connection (the bind's context), or null for plain TCP.
-  Session(Worker& worker, FrontendRuntime& frontend, UniqueFd fd, const sockaddr_storage& peer,
-          const TlsContext* tls = nullptr);
+  // `client`: the accepted connection, plain or TLS (its handshake runs in the first reads).
+  Session(Worker& worker, FrontendRuntime& frontend, TransportPtr client,
+          const IpAddress& clientAddress);
   ~Session() override;
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -38,8 +38,6 @@ class Session : public ServerConnection::Owner {
   // now when `closeIdle`, else after its next request (answered with Connection: close).
   virtual void stopWhenIdle(bool closeIdle) = 0;
   bool dead() const { return dead_; }
-  // OpenSSL could not set the connection up: the worker closes it without starting it.
-  bool setupFailed() const { return setupFailed_; }
   // Ends the session; the worker deletes it after the current callback (deferred deletion:
   // nothing on the way out of a callback needs to ask whether its object still exists).
   void close();
@@ -71,8 +69,9 @@ class Session : public ServerConnection::Owner {
   // Picks a server in `backend` and starts a connection (from the idle pool when one is there).
   // On Connecting, server_ and serverConn_ are set; the stream hears onServerWritable() once
   // connected (or at once for a pooled connection).
+  // After a failed attempt on `failed`: redispatch avoids it, else it is tried again.
   ConnectResult connectServer(BackendRuntime& backend, const PickContext& ctx,
-                              const ServerRuntime* avoid);
+                              ServerRuntime* failed);
   // Gives the server connection back (to the pool when `reusable`) and frees its slot.
   void releaseServer(bool reusable);
   // Waits in the backend's FIFO queue until a slot frees or `timeout queue` ends.
@@ -84,21 +83,21 @@ class Session : public ServerConnection::Owner {
   // every usable server is full. Ends in onServerConnected(), onNoServer() or (after a failed
   // attempt) retryOrGiveUp().
   void startConnect();
-  // After a failed attempt: another try (on another server with `redispatch`) while
-  // `retries` allow, else onGiveUp().
+  // After a failed attempt: another try (on another server with `redispatch`, on the same one
+  // without) while `retries` allow, else onGiveUp().
   void retryOrGiveUp();
   virtual PickContext pickContext() const { return PickContext{&client_, {}, {}}; }
   virtual void onServerConnected() = 0;
   virtual void onNoServer() = 0;
   virtual void onGiveUp() = 0;
   int attempts_ = 0;
-  const ServerRuntime* lastFailed_ = nullptr;
+  ServerRuntime* lastFailed_ = nullptr;
 
   // The client side through its transport, plain or TLS, with Transport's read()/write()
   // contracts (a TLS handshake runs inside the first reads; record bytes OpenSSL already holds
   // are read without waiting for the socket). shutdownClient() sends FIN, after close_notify on
   // TLS.
-  ssize_t readClient(IoBuffer& buf);
+  ssize_t readClient(IoBuffer& buf) { return clientTransport_->read(buf); }
   ssize_t sendClient(const iovec* iov, int count) { return clientTransport_->write(iov, count); }
   void shutdownClient() { clientTransport_->shutdownWrite(); }
   bool tls() const { return clientTransport_->secure(); }
@@ -119,30 +118,22 @@ class Session : public ServerConnection::Owner {
 
  private:
   friend class Worker;  // keeps the session in its list and its backend queues
-  void onClientEvent(short what);
+  // The client transport's readiness.
+  void onReadable() override { onClientReadable(); }
+  void onWritable() override { onClientWritable(); }
   void onTimerEvent();
   std::list<std::unique_ptr<Session>>::iterator slot_;  // in the worker's list (O(1) removal)
   std::list<Session*>::iterator queueSlot_;  // in a backend queue while waiting for a slot
   BackendRuntime* queuedOn_ = nullptr;
-  Event readEv_;
-  Event writeEv_;
-  Event timerEv_;
-  // Write interest on the client socket: the stream's, or the transport's own (a TLS read
-  // that waits to write its handshake records).
-  void updateClientWriteEvent();
+  DeadlineTimerPtr timer_;
   // Gives back this connection's place in the frontend's and the global maxconn (once).
   void releaseConnectionCount();
-  bool reading_ = false;
-  bool writing_ = false;           // writeEv_ is registered
-  bool streamWantsWrite_ = false;  // the stream has output waiting
   bool dead_ = false;
-  bool setupFailed_ = false;
   bool abrupt_ = false;  // ended as a failure: no TLS close_notify
   bool counted_ = true;  // holds a place in the frontend's and the global connection count
   bool timerPending_ = false;
   int64_t deadlineUs_ = INT64_MAX;  // when onTimeout() is due
   int64_t timerFiresUs_ = 0;        // when the pending timer event fires
-  int64_t nowUs() const;
   void addTimer(int64_t inUs);
 };
 

@@ -7,9 +7,9 @@
 
 namespace tandem::proxy {
 
-TcpStream::TcpStream(Worker& worker, FrontendRuntime& frontend, UniqueFd fd,
-                     const sockaddr_storage& peer, const TlsContext* tls)
-    : Session(worker, frontend, std::move(fd), peer, tls) {}
+TcpStream::TcpStream(Worker& worker, FrontendRuntime& frontend, TransportPtr client,
+                     const IpAddress& clientAddress)
+    : Session(worker, frontend, std::move(client), clientAddress) {}
 
 Duration TcpStream::idleTimeout() const {
   // Like HAProxy in TCP mode: the longer of the client and server inactivity timeouts.
@@ -17,7 +17,6 @@ Duration TcpStream::idleTimeout() const {
 }
 
 void TcpStream::start() {
-  if (dead()) return;  // TLS set-up failed
   backend_ = frontend_.defaultBackend;
   if (!backend_) return close();
   startConnect();
@@ -29,16 +28,16 @@ void TcpStream::stopWhenIdle(bool) {
 
 void TcpStream::onServerConnected() {
   connected_ = true;
-  serverConn_->connected = true;
+  serverConn_->markConnected();
   armTimer(idleTimeout());
   flushToServer();
   if (!dead()) updateInterest();
 }
 
 void TcpStream::onServerWritable() {
-  if (!serverConn_->connected) {
+  if (!serverConn_->connected()) {
     serverConn_->wantWrite(false);
-    if (socketError(serverConn_->fd()) != 0) return retryOrGiveUp();
+    if (serverConn_->transport().connectError() != 0) return retryOrGiveUp();
     return onServerConnected();
   }
   flushToServer();
@@ -79,17 +78,17 @@ void TcpStream::onClientReadable() {
 
 void TcpStream::onServerReadable() {
   ServerConnection& sc = *serverConn_;
-  if (!sc.in) sc.in = worker_.buffers().acquire();
-  if (sc.in->space() == 0) {
-    if (sc.in->head == 0) return sc.wantRead(false);
-    sc.in->compact();
+  if (!sc.input()) sc.input() = worker_.buffers().acquire();
+  if (sc.input()->space() == 0) {
+    if (sc.input()->head == 0) return sc.wantRead(false);
+    sc.input()->compact();
   }
-  ssize_t n = sc.transport().read(*sc.in);
+  ssize_t n = sc.transport().read(*sc.input());
   if (n == Transport::kAgain) return;
   if (n == Transport::kError)
     return closeAbruptly();  // a server reset: the client must not see a clean end
   if (n == 0) {
-    sc.eof = true;
+    sc.markEof();
     sc.wantRead(false);
   }
   armTimer(idleTimeout());
@@ -100,7 +99,7 @@ void TcpStream::onServerReadable() {
 }
 
 bool TcpStream::flushToServer() {
-  if (!serverConn_ || !serverConn_->connected) return false;
+  if (!serverConn_ || !serverConn_->connected()) return false;
   ServerConnection& sc = *serverConn_;
   if (in_ && !in_->empty()) {
     iovec piece{in_->begin(), in_->size()};
@@ -117,9 +116,8 @@ bool TcpStream::flushToServer() {
   }
   bool done = !in_ || in_->empty();
   sc.wantWrite(!done);
-  if (done && clientEof_ && !sc.shutWrite) {
-    sc.transport().shutdownWrite();  // carry the client's FIN to the server
-    sc.shutWrite = true;
+  if (done && clientEof_ && !sc.writeShut()) {
+    sc.shutdownWrite();  // carry the client's FIN to the server
   }
   if (done) worker_.buffers().release(in_);
   return done;
@@ -127,8 +125,8 @@ bool TcpStream::flushToServer() {
 
 bool TcpStream::flushToClient() {
   ServerConnection& sc = *serverConn_;
-  if (sc.in && !sc.in->empty()) {
-    iovec piece{sc.in->begin(), sc.in->size()};
+  if (sc.input() && !sc.input()->empty()) {
+    iovec piece{sc.input()->begin(), sc.input()->size()};
     ssize_t n = sendClient(&piece, 1);
     if (n < 0) {
       if (n == Transport::kAgain) {
@@ -138,15 +136,15 @@ bool TcpStream::flushToClient() {
       close();
       return false;
     }
-    sc.in->consume(static_cast<size_t>(n));
+    sc.input()->consume(static_cast<size_t>(n));
   }
-  bool done = !sc.in || sc.in->empty();
+  bool done = !sc.input() || sc.input()->empty();
   wantClientWrite(!done);
-  if (done && sc.eof && !clientShut_) {
+  if (done && sc.eof() && !clientShut_) {
     shutdownClient();  // carry the server's FIN to the client
     clientShut_ = true;
   }
-  if (done) worker_.buffers().release(sc.in);
+  if (done) worker_.buffers().release(sc.input());
   return done;
 }
 
@@ -159,7 +157,7 @@ void TcpStream::onClientWritable() {
 
 void TcpStream::checkDone() {
   // Both directions ended and everything delivered.
-  if (serverConn_ && clientEof_ && serverConn_->eof && serverConn_->shutWrite && clientShut_)
+  if (serverConn_ && clientEof_ && serverConn_->eof() && serverConn_->writeShut() && clientShut_)
     close();
 }
 
@@ -167,12 +165,12 @@ void TcpStream::updateInterest() {
   if (dead()) return;
   bool room = !in_ || in_->space() > 0 || in_->head > 0;
   wantClientRead(connected_ && !clientEof_ && room);
-  if (serverConn_ && serverConn_->connected) {
+  if (serverConn_ && serverConn_->connected()) {
     ServerConnection& sc = *serverConn_;
-    bool sroom = !sc.in || sc.in->space() > 0 || sc.in->head > 0;
+    bool sroom = !sc.input() || sc.input()->space() > 0 || sc.input()->head > 0;
     // On TLS, nothing can go to the client before its handshake completes: a server that
     // speaks first (SMTP, IMAP, FTP banners) waits in the kernel until then.
-    sc.wantRead(!sc.eof && sroom && tlsHandshakeDone());
+    sc.wantRead(!sc.eof() && sroom && tlsHandshakeDone());
   }
 }
 

@@ -10,8 +10,8 @@ namespace tandem::proxy {
 
 class TcpStream final : public Session {
  public:
-  TcpStream(Worker& worker, FrontendRuntime& frontend, UniqueFd fd, const sockaddr_storage& peer,
-            const TlsContext* tls);
+  TcpStream(Worker& worker, FrontendRuntime& frontend, TransportPtr client,
+            const IpAddress& clientAddress);
   void start() override;
   void stopWhenIdle(bool closeIdle) override;
 

@@ -1,5 +1,7 @@
 #include "proxy/transport.h"
 
+#include "common/socket.h"
+
 #include <openssl/err.h>
 #include <sys/socket.h>
 
@@ -19,6 +21,75 @@ ssize_t errnoResult() {
 
 }  // namespace
 
+// --- socket readiness ---------------------------------------------------------------------
+
+SocketTransport::SocketTransport(event_base* loop, UniqueFd fd) : fd_(std::move(fd)) {
+  auto onSocket = [this](short what) { onEvent(what); };
+  readEv_.assign(loop, fd_.get(), EV_READ | EV_PERSIST, onSocket);
+  writeEv_.assign(loop, fd_.get(), EV_WRITE | EV_PERSIST, onSocket);
+}
+
+void SocketTransport::wantRead(bool on) {
+  if (on == reading_ || !fd_) return;
+  reading_ = on;
+  if (on) {
+    readEv_.add();
+    // Decrypted bytes OpenSSL holds raise no socket event: read them now.
+    if (hasBufferedInput()) readEv_.activate(EV_READ);
+  } else {
+    readEv_.remove();
+  }
+}
+
+void SocketTransport::wantWrite(bool on) {
+  handlerWrites_ = on;
+  updateWriteEvent();
+}
+
+void SocketTransport::updateWriteEvent() {
+  // A TLS handshake flight larger than the socket takes goes on when the socket drains, even
+  // though the handler itself has nothing to send (it would otherwise stall until a timeout).
+  bool on = fd_ && (handlerWrites_ || readNeedsWritable());
+  if (on == writing_) return;
+  writing_ = on;
+  if (on)
+    writeEv_.add();
+  else
+    writeEv_.remove();
+}
+
+void SocketTransport::afterRead(ssize_t n) {
+  // The rest of a record OpenSSL already decrypted raises no socket event.
+  if (n > 0 && reading_ && hasBufferedInput()) readEv_.activate(EV_READ);
+  updateWriteEvent();  // a TLS read may now wait for the socket to take its records
+}
+
+void SocketTransport::onEvent(short what) {
+  if (!handler_) return;
+  // The handler may close, release or delete this transport inside its callback: one call,
+  // and nothing touched after it. A writable socket that a waiting read needs goes to the read
+  // first; the handler's own write follows on the next loop pass (the event persists and the
+  // socket is still writable).
+  if ((what & EV_WRITE) && !readNeedsWritable()) {
+    if (handlerWrites_) handler_->onWritable();
+    return;
+  }
+  handler_->onReadable();
+}
+
+void SocketTransport::close(bool clean) {
+  readEv_.remove();
+  writeEv_.remove();
+  reading_ = writing_ = handlerWrites_ = false;
+  if (!fd_) return;
+  sayGoodbye(clean);
+  fd_.reset();
+}
+
+int SocketTransport::connectError() const {
+  return socketError(fd_.get());
+}
+
 // --- raw -----------------------------------------------------------------------------------
 
 ssize_t RawTransport::read(IoBuffer& buf) {
@@ -28,7 +99,7 @@ ssize_t RawTransport::read(IoBuffer& buf) {
     buf.produced(static_cast<size_t>(n));
     return n;
   }
-  return n == 0 ? 0 : errnoResult();
+  return n == 0 ? 0 : errnoResult();  // no afterRead(): nothing is ever buffered here
 }
 
 ssize_t RawTransport::write(const iovec* iov, int count) {
@@ -52,10 +123,11 @@ void RawTransport::shutdownWrite() {
 
 // --- TLS -----------------------------------------------------------------------------------
 
-std::unique_ptr<TlsTransport> TlsTransport::accept(UniqueFd fd, const TlsContext& context) {
+std::unique_ptr<TlsTransport> TlsTransport::accept(event_base* loop, UniqueFd fd,
+                                                   const TlsContext& context) {
   SslPtr ssl = context.accept(fd.get());
   if (!ssl) return nullptr;
-  return std::unique_ptr<TlsTransport>(new TlsTransport(std::move(fd), std::move(ssl)));
+  return std::unique_ptr<TlsTransport>(new TlsTransport(loop, std::move(fd), std::move(ssl)));
 }
 
 bool TlsTransport::handshakeDone() const {
@@ -67,6 +139,12 @@ bool TlsTransport::hasBufferedInput() const {
 }
 
 ssize_t TlsTransport::read(IoBuffer& buf) {
+  ssize_t n = readRecords(buf);
+  afterRead(n);
+  return n;
+}
+
+ssize_t TlsTransport::readRecords(IoBuffer& buf) {
   readWantsWrite_ = false;
   ERR_clear_error();
   size_t want = std::min<size_t>(buf.space(), INT_MAX);

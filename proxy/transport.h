@@ -9,6 +9,7 @@
 
 #include <memory>
 
+#include "common/event.h"
 #include "common/fd.h"
 #include "proxy/io_buffer.h"
 #include "proxy/tls_context.h"
@@ -17,17 +18,31 @@ namespace tandem::proxy {
 
 class Transport {
  public:
-  // read() and write() results besides a byte count: nothing more until the socket is ready
+  // Hears the connection's readiness: the client side's session, a server connection.
+  class Handler {
+   public:
+    virtual ~Handler() = default;
+    virtual void onReadable() = 0;
+    virtual void onWritable() = 0;
+  };
+
+  // read() and write() results besides a byte count: nothing more until the connection is ready
   // again, or a failure that ends the connection.
   static constexpr ssize_t kAgain = -1;
   static constexpr ssize_t kError = -2;
 
-  explicit Transport(UniqueFd fd) : fd_(std::move(fd)) {}
+  Transport() = default;
   virtual ~Transport() = default;
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
 
-  int fd() const { return fd_.get(); }
+  // Readiness goes to `handler` from now on (null: to nobody).
+  void setHandler(Handler* handler) { handler_ = handler; }
+  // Interest in reading / in writing: the handler hears onReadable() / onWritable() while it is
+  // on and the connection is ready. Reading input the transport already holds (decrypted TLS
+  // records) needs no socket event: it is announced all the same.
+  virtual void wantRead(bool on) = 0;
+  virtual void wantWrite(bool on) = 0;
 
   // Reads into buf's free space: bytes read, 0 at the end of the stream, kAgain or kError.
   virtual ssize_t read(IoBuffer& buf) = 0;
@@ -36,49 +51,78 @@ class Transport {
   virtual ssize_t write(const iovec* iov, int count) = 0;
   // No more data from this side: FIN (after close_notify on TLS).
   virtual void shutdownWrite() = 0;
-  // The connection ends and the socket closes now (its owner may be deleted later).
-  // `clean`: everything meant was delivered (TLS says close_notify then; never after a failure,
-  // so a cut message cannot pass for a complete one).
-  void close(bool clean) {
-    sayGoodbye(clean);
-    fd_.reset();
-  }
+  // The connection ends now: no more readiness, the socket closes (the transport object may be
+  // deleted later). `clean`: everything meant was delivered (TLS says close_notify then; never
+  // after a failure, so a cut message cannot pass for a complete one).
+  virtual void close(bool clean) = 0;
+  // For a connection being opened (a server connection), once it turned writable: 0 when the
+  // connect succeeded, else its errno.
+  virtual int connectError() const { return 0; }
 
   virtual bool secure() const { return false; }
   virtual bool handshakeDone() const { return true; }
-  // Reading waits for the socket to turn writable (a TLS handshake flight that did not fit
-  // the socket): the owner keeps write interest while this holds and calls read() when the
-  // socket is writable, whatever it has to send itself.
-  virtual bool readNeedsWritable() const { return false; }
-  // Input already taken off the socket (decrypted TLS records): no socket event announces it.
-  virtual bool hasBufferedInput() const { return false; }
   // Output committed but not on the wire yet (a TLS record after WANT_WRITE): the next write
   // must offer the same bytes again, so the output can no longer be replaced, only aborted.
   virtual bool outputCommitted() const { return false; }
 
  protected:
-  // The protocol's last words before the socket closes (TLS: close_notify).
-  virtual void sayGoodbye(bool clean) {}
-  UniqueFd fd_;
+  Handler* handler_ = nullptr;
 };
 
 using TransportPtr = std::unique_ptr<Transport>;
 
-// Plain TCP (HAProxy's raw_sock).
-class RawTransport final : public Transport {
+// A transport over a non-blocking socket whose readiness libevent watches on the owner's loop.
+class SocketTransport : public Transport {
  public:
-  using Transport::Transport;
+  SocketTransport(event_base* loop, UniqueFd fd);
+  int fd() const { return fd_.get(); }
+
+  void wantRead(bool on) override;
+  void wantWrite(bool on) override;
+  void close(bool clean) override;
+  int connectError() const override;
+
+  // Reading waits for the socket to turn writable (a TLS handshake flight that did not fit
+  // the socket): write interest stays on while this holds, and the writable socket is announced
+  // as readable, whatever the handler has to send itself.
+  virtual bool readNeedsWritable() const { return false; }
+  // Input already taken off the socket (decrypted TLS records): no socket event announces it.
+  virtual bool hasBufferedInput() const { return false; }
+
+ protected:
+  // After every read: input left in the transport is announced without a socket event, and a
+  // read that now waits to write keeps write interest.
+  void afterRead(ssize_t n);
+  // The protocol's last words before the socket closes (TLS: close_notify).
+  virtual void sayGoodbye(bool clean) {}
+  UniqueFd fd_;
+
+ private:
+  void onEvent(short what);
+  void updateWriteEvent();
+  Event readEv_;
+  Event writeEv_;
+  bool reading_ = false;
+  bool writing_ = false;        // writeEv_ is registered
+  bool handlerWrites_ = false;  // the handler has output waiting
+};
+
+// Plain TCP (HAProxy's raw_sock).
+class RawTransport final : public SocketTransport {
+ public:
+  using SocketTransport::SocketTransport;
   ssize_t read(IoBuffer& buf) override;
   ssize_t write(const iovec* iov, int count) override;
   void shutdownWrite() override;
 };
 
 // TLS over TCP with OpenSSL (HAProxy's ssl_sock); the handshake runs inside the first reads.
-class TlsTransport final : public Transport {
+class TlsTransport final : public SocketTransport {
  public:
   // Server side of a TLS bind: the certificate is chosen by SNI during the handshake. Null when
   // OpenSSL cannot allocate the connection state.
-  static std::unique_ptr<TlsTransport> accept(UniqueFd fd, const TlsContext& context);
+  static std::unique_ptr<TlsTransport> accept(event_base* loop, UniqueFd fd,
+                                              const TlsContext& context);
 
   ssize_t read(IoBuffer& buf) override;
   ssize_t write(const iovec* iov, int count) override;
@@ -91,8 +135,10 @@ class TlsTransport final : public Transport {
   bool outputCommitted() const override { return committed_ > 0; }
 
  private:
-  TlsTransport(UniqueFd fd, SslPtr ssl) : Transport(std::move(fd)), ssl_(std::move(ssl)) {}
+  TlsTransport(event_base* loop, UniqueFd fd, SslPtr ssl)
+      : SocketTransport(loop, std::move(fd)), ssl_(std::move(ssl)) {}
   void sayGoodbye(bool clean) override;
+  ssize_t readRecords(IoBuffer& buf);
 
   SslPtr ssl_;
   bool readWantsWrite_ = false;

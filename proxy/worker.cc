@@ -15,7 +15,16 @@
 namespace tandem::proxy {
 
 Worker::Worker(Runtime& runtime, int index)
-    : runtime_(runtime), index_(index), base_(makeThreadSafeEventBase()), pool_(*this) {
+    : runtime_(runtime),
+      index_(index),
+      base_(makeThreadSafeEventBase()),
+      time_(std::make_unique<LoopTimeSource>(base_.get())),
+      pool_(*this) {
+  connector_ = [loop = base_.get()](ServerRuntime& s, int* error) -> TransportPtr {
+    UniqueFd fd = connectNonBlocking(s.address, s.addressLength, error);
+    if (!fd) return nullptr;
+    return std::make_unique<RawTransport>(loop, std::move(fd));
+  };
   for (auto& be : runtime_.backends()) balancers_.push_back(std::make_unique<LoadBalancer>(*be));
   queues_.resize(runtime_.backends().size());
   event_base* b = base_.get();
@@ -122,16 +131,6 @@ void Worker::startThread() {
 
 void Worker::join() {
   if (thread_.joinable()) thread_.join();
-}
-
-const timeval* Worker::timeout(Duration d) {
-  int64_t us = d.count();
-  auto it = timeouts_.find(us);
-  if (it != timeouts_.end()) return it->second;
-  timeval tv = toTimeval(d);
-  const timeval* common = event_base_init_common_timeout(base(), &tv);
-  timeouts_[us] = common;
-  return common;
 }
 
 std::unique_ptr<HttpParser> Worker::acquireRequestParser() {
@@ -291,7 +290,8 @@ void Worker::onHandoffs() {
       ::close(h.fd);
       continue;
     }
-    adopt(makeSession(*this, *h.frontend, *h.bind, UniqueFd(h.fd), h.peer));
+    if (auto s = makeSession(*this, *h.frontend, *h.bind, UniqueFd(h.fd), h.peer))
+      adopt(std::move(s));
   }
 }
 
@@ -300,10 +300,7 @@ void Worker::adopt(std::unique_ptr<Session> session) {
   Session* s = session.get();
   sessions_.push_back(std::move(session));
   s->slot_ = std::prev(sessions_.end());
-  if (s->setupFailed())
-    s->close();
-  else
-    s->start();
+  s->start();
 }
 
 void Worker::retire(Session* session) {

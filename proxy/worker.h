@@ -21,6 +21,8 @@
 #include "proxy/load_balancer.h"
 #include "proxy/runtime.h"
 #include "proxy/server_connection.h"
+#include "proxy/time_source.h"
+#include "proxy/transport.h"
 
 namespace tandem::proxy {
 
@@ -52,12 +54,19 @@ class Worker {
   void requestStop(Duration grace, bool closeIdle = true);
 
   event_base* base() const { return base_.get(); }
+  // The clock and deadline timers of this worker's sessions and pooled connections.
+  TimeSource& time() { return *time_; }
+  // Opens a connection to a server: a transport on a connecting socket (writable once the
+  // connect is done; connectError() says how it went), or null with *error (an errno).
+  using ServerConnector = std::function<TransportPtr(ServerRuntime& server, int* error)>;
+  TransportPtr connectTo(ServerRuntime& server, int* error) { return connector_(server, error); }
+  // Unit tests run sessions on a manual clock and fake connections: set before the first one.
+  void setTimeSource(std::unique_ptr<TimeSource> time) { time_ = std::move(time); }
+  void setServerConnector(ServerConnector connector) { connector_ = std::move(connector); }
   Runtime& runtime() { return runtime_; }
   BufferPool& buffers() { return buffers_; }
   ConnectionPool& connectionPool() { return pool_; }
   LoadBalancer& balancer(const BackendRuntime& be) { return *balancers_[be.index]; }
-  // A libevent "common timeout" for d: O(1) re-arming for the many timers of one duration.
-  const timeval* timeout(Duration d);
   Duration idleServerTimeout() const { return std::chrono::seconds(5); }
   bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
   int index() const { return index_; }
@@ -118,6 +127,8 @@ class Worker {
   Runtime& runtime_;
   int index_;
   EventBasePtr base_;  // before every event of this worker: they go first
+  std::unique_ptr<TimeSource> time_;
+  ServerConnector connector_;
   BufferPool buffers_;
   std::vector<std::unique_ptr<HttpParser>> parsers_;  // idle request parsers
   ConnectionPool pool_;
@@ -126,7 +137,6 @@ class Worker {
   std::list<std::unique_ptr<Session>> sessions_;
   std::vector<std::unique_ptr<Session>> retired_;  // closed, deleted by reapEv_
   Event reapEv_;
-  std::map<int64_t, const timeval*> timeouts_;
   std::vector<std::list<Session*>> queues_;  // by backend index
   std::vector<Worker*> peers_;
   Event queueEv_;

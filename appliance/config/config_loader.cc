@@ -702,8 +702,8 @@ const Part& nodeReference() {
            .example = "redispatch: false",
            .equivalent = "HAProxy: option redispatch",
            .doc = "Default for backends: whether a retry after a failed connect avoids the server "
-                  "that just failed when another is usable; false lets the balancer choose again "
-                  "without avoiding it.",
+                  "that just failed when another is usable; false retries on the same server "
+                  "while it is usable.",
            .effectTest = "tests/proxy/"
                          "proxy_keys_test.py::DefaultsKeysTest::test_defaults_redispatch_false_"
                          "lets_a_retry_pick_the_failed_server"},

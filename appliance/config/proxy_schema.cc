@@ -2474,8 +2474,8 @@ const Part& proxyReference() {
            .example = "redispatch: false",
            .equivalent = "HAProxy: option redispatch",
            .doc = "When true, a retry avoids the server that just failed if another usable server "
-                  "exists; when false, a retry may pick any server again, including the failed "
-                  "one. Unlike HAProxy, on by default.",
+                  "exists; when false, a retry goes to the same server again while it is usable "
+                  "(as HAProxy without option redispatch). Unlike HAProxy, on by default.",
            .effectTest = "tests/proxy/"
                          "proxy_keys_test.py::HttpKeysTest::test_backend_redispatch_false_retries_"
                          "on_the_failed_server"},

@@ -40,7 +40,8 @@ std::string drain(int fd) {
 
 TEST(RawTransport, ReadsWritesAndTellsAgainEofAndErrors) {
   SocketPair p;
-  RawTransport t(std::move(p.ours));
+  EventBasePtr loop(event_base_new());
+  RawTransport t(loop.get(), std::move(p.ours));
   auto buf = std::make_unique<IoBuffer>();
   EXPECT_EQ(t.read(*buf), Transport::kAgain);
   ASSERT_EQ(::write(p.theirs.get(), "hello", 5), 5);
@@ -104,7 +105,7 @@ class TlsTransportTest : public ::testing::Test {
 
   // A TLS server transport on `ours` and an OpenSSL client on `theirs`, handshaken.
   std::unique_ptr<TlsTransport> connect(SocketPair& p) {
-    auto server = TlsTransport::accept(std::move(p.ours), *context_);
+    auto server = TlsTransport::accept(loop_.get(), std::move(p.ours), *context_);
     client_.reset(SSL_new(clientCtx_.get()));
     SSL_set_fd(client_.get(), p.theirs.get());
     SSL_set_connect_state(client_.get());
@@ -126,6 +127,7 @@ class TlsTransportTest : public ::testing::Test {
     return out;
   }
 
+  EventBasePtr loop_{event_base_new()};
   std::string pem_;
   std::unique_ptr<TlsContext> context_;
   SslCtxPtr clientCtx_;
@@ -147,7 +149,7 @@ TEST_F(TlsTransportTest, AHandshakeFlightLargerThanTheSocketWaitsForItToDrain) {
   SocketPair p(4096);
   int small = 4096;
   setsockopt(p.theirs.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  auto server = TlsTransport::accept(std::move(p.ours), *context_);
+  auto server = TlsTransport::accept(loop_.get(), std::move(p.ours), *context_);
   client_.reset(SSL_new(clientCtx_.get()));
   SSL_set_fd(client_.get(), p.theirs.get());
   SSL_set_connect_state(client_.get());
@@ -233,7 +235,7 @@ TEST_F(TlsTransportTest, CloseNotifyOnlyAfterACleanEnd) {
 
 TEST_F(TlsTransportTest, NothingIsWrittenBeforeTheHandshake) {
   SocketPair p;
-  auto t = TlsTransport::accept(std::move(p.ours), *context_);
+  auto t = TlsTransport::accept(loop_.get(), std::move(p.ours), *context_);
   std::string s = "HTTP/1.1 408";
   iovec iov{s.data(), s.size()};
   EXPECT_EQ(t->write(&iov, 1), Transport::kError);

@@ -1,0 +1,403 @@
+// HTTP/1 on a client connection, end to end through a real Worker, with fake connections and a
+// manual clock: framing, keep-alive and connection reuse, pipelining, retries and redispatch,
+// every timeout, queueing under maxconn, tunnels. No socket, no sleep: each test says what the
+// peers send and when time moves, and reads what the proxy wrote.
+#include "proxy/http_stream.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "tests/proxy/stream_fixture.h"
+
+namespace tandem::proxy {
+namespace {
+
+using testing::FakePeerPtr;
+using namespace std::chrono_literals;
+
+constexpr const char* kGet = "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n";
+constexpr const char* kOk = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+
+size_t count(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + 1))
+    ++n;
+  return n;
+}
+
+class HttpStreamTest : public testing::StreamTest {};
+
+// ---- framing -------------------------------------------------------------------------------
+
+TEST_F(HttpStreamTest, ARequestAndItsResponseGoThroughWithTheirFraming) {
+  start();
+  FakePeerPtr client = connect();
+  send(client, kGet);
+  ASSERT_EQ(net.servers.size(), 1u);
+  FakePeerPtr s = serverPeer(0);
+  std::string request = s->take();
+  EXPECT_EQ(request.rfind("GET / HTTP/1.1\r\n", 0), 0u) << request;
+  EXPECT_NE(request.find("\r\nHost: a.test\r\n"), std::string::npos) << request;
+  EXPECT_EQ(request.substr(request.size() - 4), "\r\n\r\n");
+  send(s, kOk);
+  std::string response = client->take();
+  EXPECT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << response;
+  EXPECT_EQ(response.substr(response.size() - 9), "\r\n\r\nhello") << response;
+  EXPECT_FALSE(client->closed) << "a complete keep-alive exchange keeps the connection";
+}
+
+TEST_F(HttpStreamTest, ChunkedBodiesStreamThroughUnchangedBothWays) {
+  web().servers.resize(1);  // every request to the same server
+  start();
+  FakePeerPtr client = connect();
+  send(client, "POST /up HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab");
+  FakePeerPtr s = serverPeer(0);
+  std::string head = s->take();
+  EXPECT_NE(head.find("Transfer-Encoding: chunked"), std::string::npos);
+  EXPECT_EQ(head.substr(head.size() - 5), "5\r\nab") << "body bytes go on as they arrive";
+  send(client, "cde\r\n0\r\n\r\n");
+  EXPECT_EQ(s->take(), "cde\r\n0\r\n\r\n");
+  send(s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nxyz\r\n");
+  std::string first = client->take();
+  EXPECT_EQ(first.substr(first.size() - 8), "3\r\nxyz\r\n");
+  send(s, "0\r\n\r\n");
+  EXPECT_EQ(client->take(), "0\r\n\r\n");
+  // The exchange is complete: the next request reuses the server connection.
+  send(client, kGet);
+  EXPECT_EQ(net.servers.size(), 1u);
+  EXPECT_EQ(s->take().rfind("GET / ", 0), 0u);
+}
+
+TEST_F(HttpStreamTest, AMalformedRequestGets400AndTheConnectionEnds) {
+  start();
+  FakePeerPtr client = connect();
+  send(client, "GET / HTTP/1.1\r\nHost a.test\r\n\r\n");
+  EXPECT_EQ(client->take().rfind("HTTP/1.1 400 ", 0), 0u);
+  EXPECT_TRUE(client->closed);
+  EXPECT_TRUE(net.servers.empty()) << "nothing of a bad request reaches a server";
+}
+
+TEST_F(HttpStreamTest, AResponseDelimitedByCloseEndsTheClientConnectionAfterIt) {
+  start();
+  FakePeerPtr client = connect();
+  send(client, kGet);
+  FakePeerPtr s = serverPeer(0);
+  s->toProxy = "HTTP/1.1 200 OK\r\n\r\nall of it";
+  s->eof = true;
+  pump();
+  std::string response = client->take();
+  EXPECT_EQ(response.substr(response.size() - 9), "all of it");
+  EXPECT_TRUE(client->closed);
+  EXPECT_TRUE(client->closedClean) << "the body was complete";
+}
+
+TEST_F(HttpStreamTest, ATruncatedBodyIsNotPassedOffAsComplete) {
+  start();
+  FakePeerPtr client = connect();
+  send(client, kGet);
+  FakePeerPtr s = serverPeer(0);
+  s->toProxy = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf";
+  s->eof = true;
+  pump();
+  EXPECT_TRUE(client->closed);
+  EXPECT_FALSE(client->closedClean);
+}
+
+TEST_F(HttpStreamTest, AServerThatClosesBeforeAnsweringGives502) {
+  web().servers.resize(1);
+  web().retries = 0;
+  start();
+  FakePeerPtr client = connect();
+  send(client, "POST / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 2\r\n\r\nab");
+  FakePeerPtr s = serverPeer(0);
+  s->eof = true;
+  pump();
+  EXPECT_EQ(client->take().rfind("HTTP/1.1 502 ", 0), 0u);
+}
+
+// ---- keep-alive and pipelining -------------------------------------------------------------
+
+TEST_F(HttpStreamTest, ServerConnectionsAreReusedAcrossRequestsAndClients) {
+  web().servers.resize(1);  // every request to the same server
+  start();
+  FakePeerPtr a = connect();
+  send(a, kGet);
+  send(serverPeer(0), kOk);
+  send(a, kGet);
+  EXPECT_EQ(net.servers.size(), 1u) << "the second request of a client reuses the connection";
+  send(serverPeer(0), kOk);
+  a->take();
+  FakePeerPtr b = connect();
+  send(b, kGet);
+  EXPECT_EQ(net.servers.size(), 1u) << "another client takes the idle connection from the pool";
+  EXPECT_EQ(count(serverPeer(0)->take(), "GET / "), 3u);
+  send(serverPeer(0), kOk);
+  EXPECT_EQ(b->take().rfind("HTTP/1.1 200 OK", 0), 0u);
+}
+
+TEST_F(HttpStreamTest, PipelinedRequestsAreServedOneAtATimeInOrder) {
+  web().servers.resize(1);  // every request to the same server
+  start();
+  FakePeerPtr client = connect();
+  send(client, std::string("GET /1 HTTP/1.1\r\nHost: a.test\r\n\r\n") +
+                   "GET /2 HTTP/1.1\r\nHost: a.test\r\n\r\n");
+  FakePeerPtr s = serverPeer(0);
+  std::string first = s->take();
+  EXPECT_EQ(count(first, "GET "), 1u) << "the second waits for the first response: " << first;
+  EXPECT_EQ(first.rfind("GET /1 ", 0), 0u);
+  send(s, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none");
+  EXPECT_EQ(s->take().rfind("GET /2 ", 0), 0u);
+  send(s, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntwo");
+  std::string both = client->take();
+  size_t one = both.find("one"), two = both.find("two");
+  ASSERT_NE(one, std::string::npos);
+  ASSERT_NE(two, std::string::npos);
+  EXPECT_LT(one, two);
+  EXPECT_EQ(net.servers.size(), 1u);
+}
+
+TEST_F(HttpStreamTest, ConnectionCloseFromTheClientEndsTheConnectionAfterTheResponse) {
+  start();
+  FakePeerPtr client = connect();
+  send(client, "GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n");
+  send(serverPeer(0), kOk);
+  std::string response = client->take();
+  EXPECT_EQ(response.rfind("HTTP/1.1 200 OK", 0), 0u) << response;
+  EXPECT_TRUE(client->closed);
+  EXPECT_TRUE(client->closedClean);
+}
+
+// ---- retries and redispatch ----------------------------------------------------------------
+
+TEST_F(HttpStreamTest, AFailedConnectIsRetriedOnAnotherServerWithRedispatch) {
+  web().redispatch = true;
+  web().balance.algorithm = Balance::Algorithm::First;  // would pick s1 again
+  start();
+  net.refuseConnects = 1;
+  FakePeerPtr client = connect();
+  send(client, kGet);
+  ASSERT_EQ(net.servers.size(), 2u);
+  EXPECT_EQ(net.servers[0].server, "s1");
+  EXPECT_EQ(net.servers[1].server, "s2") << "redispatch avoids the server that just failed";
+  send(serverPeer(1), kOk);
+  EXPECT_EQ(client->take().rfind("HTTP/1.1 200 OK", 0), 0u);
+}
+
+TEST_F(HttpStreamTest, WithoutRedispatchARetryStaysOnTheSameServer) {
+  web().redispatch = false;  // roundrobin would go on to s2
+  start();
+  net.refuseConnects = 1;
+  FakePeerPtr client = connect();
+  send(client, kGet);
+  ASSERT_EQ(net.servers.size(), 2u);
+  EXPECT_EQ(net.servers[0].server, "s1");
+  EXPECT_EQ(net.servers[1].server, "s1");
+}
+
+TEST_F(HttpStreamTest, RetriesAreBoundedThen503) {
+  web().retries = 2;
+  start();
+  net.refuseConnects = 100;
+  FakePeerPtr client = connect();
+  send(client, kGet);
+  EXPECT_EQ(net.servers.size(), 3u) << "one attempt and `retries` more";
+  EXPECT_EQ(client->take().rfind("HTTP/1.1 503 ", 0), 0u);
+}
+
+TEST_F(HttpStreamTest, APooledConnectionTheServerClosedIsReplacedTransparently) {
+  web().servers.resize(1);  // every request to the same server
+  start();
+  FakePeerPtr client = connect();
+  send(client, kGet);
+  send(serverPeer(0), kOk);
+  client->take();
+  // The server closes the idle connection just as the next request goes out on it.
+  send(client, kGet);
+  ASSERT_EQ(net.servers.size(), 1u);
+  serverPeer(0)->eof = true;
+  pump();
+  ASSERT_EQ(net.servers.size(), 2u) << "the request is sent again on a fresh connection";
+  EXPECT_EQ(serverPeer(1)->take().rfind("GET / ", 0), 0u);
+  send(serverPeer(1), kOk);
+  EXPECT_EQ(client->take().rfind("HTTP/1.1 200 OK", 0), 0u);
+}
+
+// ---- timeouts ------------------------------------------------------------------------------
+
+TEST_F(HttpStreamTest, AnIncompleteRequestHeadGets408AtTimeoutHttpRequest) {
+  start();
+  FakePeerPtr client = connect();
+  send(client, "GET / HTTP/1.1\r\nHo");
+  advance(9s);
+  EXPECT_EQ(client->take(), "");
+  advance(1s);
+  EXPECT_EQ(client->take().rfind("HTTP/1.1 408 ", 0), 0u);
+  EXPECT_TRUE(client->closed);
+}
+
+TEST_F(HttpStreamTest, AnIdleKeepAliveConnectionClosesAtTimeoutHttpKeepAlive) {
+  start();
+  FakePeerPtr client = connect();
+  send(client, kGet);
+  send(serverPeer(0), kOk);
+  advance(1900ms);
+  EXPECT_FALSE(client->closed);
+  advance(100ms);
+  EXPECT_TRUE(client->closed);
+  EXPECT_EQ(client->take().find("408"), std::string::npos) << "an idle close says nothing";
+}
+
+TEST_F(HttpStreamTest, ASilentServerGets504AtTimeoutServerAndActivityMovesIt) {
+  start();
+  FakePeerPtr client = connect();
+  send(client, "POST / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 4\r\n\r\nab");
+  advance(15s);
+  send(client, "cd");  // body still flowing to the server: activity
+  advance(15s);
+  EXPECT_EQ(client->take(), "") << "`timeout server` counts from the last activity";
+  advance(5s);
+  EXPECT_EQ(client->take().rfind("HTTP/1.1 504 ", 0), 0u);
+}
+
+TEST_F(HttpStreamTest, AConnectThatNeverCompletesIsRetriedAtTimeoutConnect) {
+  start();
+  net.hangConnects = 1;
+  FakePeerPtr client = connect();
+  send(client, kGet);
+  ASSERT_EQ(net.servers.size(), 1u);
+  advance(2900ms);
+  EXPECT_EQ(net.servers.size(), 1u);
+  advance(100ms);
+  ASSERT_EQ(net.servers.size(), 2u) << "the connect timed out and a retry went out";
+  EXPECT_EQ(net.servers[1].server, "s2");
+  send(serverPeer(1), kOk);
+  EXPECT_EQ(client->take().rfind("HTTP/1.1 200 OK", 0), 0u);
+}
+
+TEST_F(HttpStreamTest, AClientThatStopsReadingIsCutAtTimeoutClient) {
+  start();
+  FakePeerPtr client = connect();
+  send(client, kGet);
+  client->window = 10;  // takes 10 bytes, then nothing
+  send(serverPeer(0), kOk);
+  EXPECT_EQ(client->take().size(), 10u);
+  EXPECT_FALSE(client->closed);
+  advance(30s);
+  EXPECT_TRUE(client->closed);
+  EXPECT_FALSE(client->closedClean);
+}
+
+// ---- queueing ------------------------------------------------------------------------------
+
+TEST_F(HttpStreamTest, AtServerMaxconnRequestsQueueAndGetTheFreedSlotInOrder) {
+  web().servers.resize(1);
+  web().servers[0].maxconn = 1;
+  start();
+  FakePeerPtr a = connect();
+  send(a, kGet);
+  FakePeerPtr b = connect();
+  send(b, "GET /b HTTP/1.1\r\nHost: a.test\r\n\r\n");
+  FakePeerPtr c = connect();
+  send(c, "GET /c HTTP/1.1\r\nHost: a.test\r\n\r\n");
+  ASSERT_EQ(net.servers.size(), 1u) << "b and c wait: no second connection past maxconn";
+  FakePeerPtr s = serverPeer(0);
+  s->take();
+  send(s, kOk);
+  EXPECT_EQ(a->take().rfind("HTTP/1.1 200 OK", 0), 0u);
+  EXPECT_EQ(s->take().rfind("GET /b ", 0), 0u) << "the first in line gets the slot";
+  send(s, kOk);
+  EXPECT_EQ(b->take().rfind("HTTP/1.1 200 OK", 0), 0u);
+  EXPECT_EQ(s->take().rfind("GET /c ", 0), 0u);
+}
+
+TEST_F(HttpStreamTest, AQueuedRequestGets503AtTimeoutQueue) {
+  web().servers.resize(1);
+  web().servers[0].maxconn = 1;
+  start();
+  FakePeerPtr a = connect();
+  send(a, kGet);
+  FakePeerPtr b = connect();
+  send(b, kGet);
+  advance(3900ms);
+  EXPECT_EQ(b->take(), "");
+  advance(100ms);
+  EXPECT_EQ(b->take().rfind("HTTP/1.1 503 ", 0), 0u);
+  EXPECT_EQ(net.servers.size(), 1u);
+}
+
+TEST_F(HttpStreamTest, AClientThatLeavesTheQueueGivesUpItsPlace) {
+  web().servers.resize(1);
+  web().servers[0].maxconn = 1;
+  start();
+  FakePeerPtr a = connect();
+  send(a, kGet);
+  FakePeerPtr b = connect();
+  send(b, "GET /b HTTP/1.1\r\nHost: a.test\r\n\r\n");
+  FakePeerPtr c = connect();
+  send(c, "GET /c HTTP/1.1\r\nHost: a.test\r\n\r\n");
+  b->reset = true;  // b goes away while waiting
+  pump();
+  EXPECT_TRUE(b->closed);
+  FakePeerPtr s = serverPeer(0);
+  s->take();
+  send(s, kOk);
+  EXPECT_EQ(s->take().rfind("GET /c ", 0), 0u);
+}
+
+// ---- rules on the way ----------------------------------------------------------------------
+
+TEST_F(HttpStreamTest, ABackendDenyAnswersWithoutOpeningAServerConnection) {
+  HttpRequestRule deny;
+  deny.action = HttpRequestRule::Action::Deny;
+  deny.status = 403;
+  web().httpRequest.push_back(deny);
+  start();
+  FakePeerPtr client = connect();
+  send(client, kGet);
+  EXPECT_EQ(client->take().rfind("HTTP/1.1 403 ", 0), 0u);
+  EXPECT_TRUE(net.servers.empty());
+}
+
+TEST_F(HttpStreamTest, ResponseRulesRewriteTheHeadTheClientGets) {
+  HttpResponseRule set;
+  set.action = HttpResponseRule::Action::SetHeader;
+  set.name = "X-Served-By";
+  set.value = "tandem";
+  web().httpResponse.push_back(set);
+  start();
+  FakePeerPtr client = connect();
+  send(client, kGet);
+  send(serverPeer(0), kOk);
+  std::string response = client->take();
+  EXPECT_NE(response.find("X-Served-By: tandem\r\n"), std::string::npos) << response;
+  EXPECT_EQ(response.substr(response.size() - 5), "hello");
+}
+
+// ---- tunnels -------------------------------------------------------------------------------
+
+TEST_F(HttpStreamTest, A101UpgradeTurnsTheConnectionIntoATunnel) {
+  start();
+  FakePeerPtr client = connect();
+  send(client,
+       "GET /ws HTTP/1.1\r\nHost: a.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+  FakePeerPtr s = serverPeer(0);
+  EXPECT_NE(s->take().find("Upgrade: websocket"), std::string::npos);
+  send(s, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+  EXPECT_EQ(client->take().rfind("HTTP/1.1 101 ", 0), 0u);
+  send(client, "\x81\x02hi");
+  EXPECT_EQ(s->take(), "\x81\x02hi");
+  send(s, "\x81\x03yo!");
+  EXPECT_EQ(client->take(), "\x81\x03yo!");
+  // The client half-closes: carried to the server; the server's close ends the tunnel.
+  client->eof = true;
+  pump();
+  EXPECT_TRUE(s->proxyShutWrite);
+  s->eof = true;
+  pump();
+  EXPECT_TRUE(client->closed);
+}
+
+}  // namespace
+}  // namespace tandem::proxy
