@@ -79,8 +79,8 @@ class Proxies:
     frontends."""
 
     def __init__(self, tmp, backend, threads, cpus, tandem):
-        self.ports = {"haproxy": {"http": free_port(), "tcp": free_port(), "https": free_port()},
-                      "tandem": {"http": free_port(), "tcp": free_port(), "https": free_port()}}
+        self.ports = {who: {"http": free_port(), "tcp": free_port(), "https": free_port(),
+                            "http_log": free_port()} for who in ("haproxy", "tandem")}
         pem, _ = make_cert(tmp, "bench", "bench.test")
         hp, tp = self.ports["haproxy"], self.ports["tandem"]
         hcfg = os.path.join(tmp, f"haproxy-{threads}.cfg")
@@ -100,6 +100,12 @@ frontend fh
 backend bh
   mode http
   server s1 {backend}
+frontend fl
+  mode http
+  bind 127.0.0.1:{hp['http_log']}
+  option httplog
+  log stderr format raw local0
+  default_backend bh
 frontend ft
   mode tcp
   bind 127.0.0.1:{hp['tcp']}
@@ -117,6 +123,10 @@ frontends:
   fh:
     bind: [ "127.0.0.1:{tp['http']}", {{ address: "127.0.0.1:{tp['https']}", crt: {pem} }} ]
     default_backend: bh
+  fl:
+    bind: "127.0.0.1:{tp['http_log']}"
+    default_backend: bh
+    log: {{ httplog: true }}
 listens:
   lt:
     mode: tcp
@@ -321,6 +331,8 @@ def main():
                                          ("keep-alive, 500 conns, 1 thread", "http", 500, False),
                                          ("close per request, 50 conns, 1 thread", "http", 50, True),
                                          ("TCP mode, 50 conns, 1 thread", "tcp", 50, False),
+                                         ("keep-alive with access log, 50 conns, 1 thread",
+                                          "http_log", 50, False),
                                          ("TLS keep-alive, 50 conns, 1 thread", "https", 50, False),
                                          ("TLS handshake per request, 50 conns, 1 thread", "https",
                                           50, True)):

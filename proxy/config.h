@@ -126,6 +126,28 @@ struct RateLimitTable {
   Duration expire = 30s;
 };
 
+// Per-request access logs of a frontend (HAProxy's option httplog / tcplog, dontlognull,
+// dontlog-normal).
+struct AccessLog {
+  enum class Format { Off, Http, Tcp };
+  Format format = Format::Off;
+  bool dontlognull = false;    // no line for a connection that never sent a request
+  bool dontlogNormal = false;  // lines only for errors: a 5xx or an abnormal termination
+  // "stderr", an absolute file path, or syslog datagrams: "udp:HOST:PORT", "unix:/PATH".
+  std::string target = "stderr";
+  // Syslog targets only: the facility (its code, LOG_LOCAL0 by default), the header format and
+  // the tag (APP-NAME) of each datagram.
+  enum class SyslogFormat { Rfc3164, Rfc5424 };
+  int facility = 16 << 3;  // LOG_LOCAL0
+  SyslogFormat syslogFormat = SyslogFormat::Rfc3164;
+  std::string tag = "tandem";
+  // One writer serves every frontend with the same destination and header.
+  std::string writerKey() const {
+    return target + '|' + std::to_string(facility) + '|' +
+           (syslogFormat == SyslogFormat::Rfc5424 ? "5424" : "3164") + '|' + tag;
+  }
+};
+
 struct UseBackendRule {
   std::string backend;
   Guard guard;
@@ -147,6 +169,7 @@ struct Frontend {
   std::string defaultBackend;
   uint32_t maxconn = 0;  // 0: only the global limit
   Timeouts timeouts;
+  AccessLog log;
 };
 
 struct Server {

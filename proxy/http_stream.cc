@@ -3,8 +3,11 @@
 #include "proxy/stats_page.h"
 
 #include <strings.h>
+
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <algorithm>
+#include <cstdlib>
 
 #include "proxy/socket_util.h"
 #include "proxy/worker.h"
@@ -20,8 +23,8 @@ struct HttpStream::PendingBuiltin {
 };
 
 HttpStream::HttpStream(Worker& worker, FrontendRuntime& frontend, TransportPtr client,
-                       const IpAddress& clientAddress)
-    : Session(worker, frontend, std::move(client), clientAddress) {}
+                       const IpAddress& clientAddress, uint16_t clientPort)
+    : Session(worker, frontend, std::move(client), clientAddress, clientPort) {}
 
 HttpStream::~HttpStream() = default;
 
@@ -59,7 +62,10 @@ void HttpStream::onClientReadable() {
   }
   ssize_t n = readClient(*in_);
   if (n == Transport::kAgain) return;
-  if (n == Transport::kError) return abort();
+  if (n == Transport::kError) {
+    fail('C', phaseLetter());
+    return abort();
+  }
   if (n == 0) {
     clientEof_ = true;
     wantClientRead(false);
@@ -77,7 +83,10 @@ void HttpStream::onClientReadable() {
         return;
       default:
         // Half-closed after a complete request: still deliver the response, then close.
-        if (!txn_->requestDone) return abort();
+        if (!txn_->requestDone) {
+          fail('C', phaseLetter());
+          return abort();
+        }
         txn_->endClientKeepAlive();
         return;
     }
@@ -102,14 +111,23 @@ void HttpStream::processClientInput() {
         if (!request_) request_ = worker_.acquireRequestParser();
         txn_ = std::make_unique<HttpTransaction>(frontend_, worker_.runtime().errors(), client_,
                                                  tls(), !stopRequested_ && !worker_.stopping());
+        txn_->startUs = nowUs();
+        if (frontend_.accessLog) txn_->startWallUs = worker_.time().wallUs();
+        timeline_ = ServerTimeline{};
         armTimer(frontend_.config->timeouts.httpRequest);
       }
       size_t n = 0;
       ParseEvent ev = request_->execute(in_->bytes, in_->bytes + parsed_, in_->tail - parsed_, &n);
       parsed_ += static_cast<uint32_t>(n);
-      if (ev == ParseEvent::Error) return sendLocal(400);
+      if (ev == ParseEvent::Error) {
+        fail('P', 'R');
+        return sendLocal(400);
+      }
       if (ev == ParseEvent::NeedMore) {
-        if (in_->space() == 0) return sendLocal(431);  // head larger than a buffer
+        if (in_->space() == 0) {
+          fail('P', 'R');
+          return sendLocal(431);  // head larger than a buffer
+        }
         break;
       }
       onRequestHead();
@@ -127,6 +145,7 @@ void HttpStream::processClientInput() {
       fwdEnd_ = parsed_;
       if (ev == ParseEvent::Error) {
         // Bad chunk framing mid-body: the connection cannot be trusted any more.
+        fail('P', 'D');
         if (!txn_->responseHeadDone && txn_->clientHeadSent == 0) return sendLocal(400);
         return abort();
       }
@@ -149,11 +168,22 @@ void HttpStream::onRequestHead() {
                       : std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::steady_clock::now().time_since_epoch())
                             .count();
+  txn_->headAtUs = this->nowUs();
+  if (frontend_.accessLog) {
+    const MessageHead& h = request_->head();
+    txn_->requestLine.append(h.method.in(in_->bytes))
+        .append(" ")
+        .append(h.url.in(in_->bytes))
+        .append(h.versionMinor == 0 ? " HTTP/1.0" : " HTTP/1.1");
+  }
   HttpTransaction::Decision decision = txn_->onRequestHead(*request_, in_->bytes, nowUs);
   switch (decision.kind) {
     case HttpTransaction::Decision::Kind::Answer:
+      fail(decision.local ? 'L' : 'P', 'R');
       return sendLocalRaw(std::move(decision.response));
     case HttpTransaction::Decision::Kind::Builtin:
+      txn_->builtin = true;
+      fail('L', 'R');
       return startBuiltin(request_->head(), in_->bytes);
     case HttpTransaction::Decision::Kind::Forward:
       break;
@@ -220,6 +250,8 @@ void HttpStream::onServerConnected() {
   phase_ = Phase::Exchange;
   ServerConnection& sc = *serverConn_;
   sc.markConnected();
+  markServerConnected();
+  connectTimedOut_ = false;
   sc.response().reset();
   sc.response().expectNoBody(txn_->headRequest());
   respParsed_ = respFwdEnd_ = 0;
@@ -244,6 +276,7 @@ void HttpStream::serverFailed(bool connectFailure) {
   }
   bool bodyStarted = !txn_->replayable() && !connectFailure;
   txn_->giveUpStatus = connectFailure ? 503 : 502;
+  if (!connectFailure) fail('S', 'H');  // closed or reset before answering
   if (bodyStarted) {
     releaseServer(false);
     return onGiveUp();
@@ -294,13 +327,17 @@ void HttpStream::onServerReadable() {
     if (!txn_->responseHeadDone && respParsed_ == 0 && sc.input()->empty() &&
         txn_->clientHead.empty())
       return serverFailed(false);  // closed before answering (idle pool race) or reset
-    if (!txn_->responseHeadDone) return sendLocal(502);
+    if (!txn_->responseHeadDone) {
+      fail('S', 'H');
+      return sendLocal(502);
+    }
     if (n == 0 && sc.response().bodyDelimitedByEof() &&
         sc.response().finish() == ParseEvent::MessageComplete) {
       txn_->responseDone = true;
       if (flushToClient()) finishTransaction();
       return;
     }
+    fail('S', 'D');
     return abort();  // truncated body: the client must see the connection end
   }
   if (phase_ == Phase::Tunnel) {
@@ -324,13 +361,16 @@ void HttpStream::processServerInput() {
                                           sc.input()->tail - respParsed_, &n);
     respParsed_ += static_cast<uint32_t>(n);
     if (ev == ParseEvent::Error) {
+      fail('S', txn_->responseHeadDone ? 'D' : 'H');
       if (!txn_->responseHeadDone && txn_->clientHeadSent == 0) return sendLocal(502);
       return abort();
     }
     if (!txn_->responseHeadDone) {
       if (ev == ParseEvent::NeedMore) {
-        if (sc.input()->space() == 0 && sc.input()->head == 0)
+        if (sc.input()->space() == 0 && sc.input()->head == 0) {
+          fail('S', 'H');
           return sendLocal(502);  // head too large
+        }
         break;
       }
       if (txn_->interim && ev == ParseEvent::MessageComplete) {
@@ -378,6 +418,8 @@ void HttpStream::processServerInput() {
 
 void HttpStream::onResponseHead(size_t headEnd) {
   ServerConnection& sc = *serverConn_;
+  txn_->responseHeadAtUs = nowUs();
+  txn_->status = sc.response().head().status;
   txn_->onResponseHead(sc.response(), sc.input()->bytes);
   sc.input()->head = static_cast<uint32_t>(headEnd);
   respFwdEnd_ = static_cast<uint32_t>(headEnd);
@@ -404,10 +446,12 @@ bool HttpStream::flushToServer() {
       sc.wantWrite(true);
       return false;
     }
-    if (!txn_->responseHeadDone && txn_->clientHead.empty() && phase_ != Phase::Tunnel)
+    if (!txn_->responseHeadDone && txn_->clientHead.empty() && phase_ != Phase::Tunnel) {
       serverFailed(false);
-    else
+    } else {
+      fail('S', 'D');
       abort();
+    }
     return false;
   }
   size_t left = static_cast<size_t>(n);
@@ -449,9 +493,11 @@ bool HttpStream::flushToClient() {
       armTimer(frontend_.config->timeouts.client);
       return false;
     }
+    fail('C', phaseLetter());
     abort();
     return false;
   }
+  txn_->bytesToClient += static_cast<uint64_t>(n);
   size_t left = static_cast<size_t>(n);
   size_t h = std::min(left, headLeft);
   txn_->clientHeadSent += h;
@@ -490,6 +536,8 @@ void HttpStream::onClientWritable() {
 }
 
 void HttpStream::finishTransaction() {
+  txn_->completed = true;
+  logTransaction();  // while this stream still holds its server and backend places
   ServerConnection* sc = serverConn_.get();
   bool reusable = sc && txn_->requestDone && txn_->serverHeadSent == txn_->serverHead.size() &&
                   (!in_ || fwdEnd_ <= in_->head) && sc->response().keepAlive() && !sc->eof() &&
@@ -541,12 +589,17 @@ void HttpStream::sendLocalRaw(std::string response) {
     return abort();
   releaseServer(false);
   phase_ = Phase::LocalResponse;
+  // "HTTP/1.1 403 Forbidden": the status the log reports.
+  if (response.size() > 12) txn_->status = std::atoi(response.c_str() + 9);
   txn_->clientHead = std::move(response);
   txn_->clientHeadSent = 0;
   respParsed_ = respFwdEnd_ = 0;
   wantClientRead(false);
   armTimer(frontend_.config->timeouts.client);
-  if (flushToClient() && !dead()) close();
+  if (flushToClient() && !dead()) {
+    txn_->completed = true;
+    close();
+  }
 }
 
 void HttpStream::abort() {
@@ -556,21 +609,34 @@ void HttpStream::abort() {
 void HttpStream::onTimeout() {
   switch (phase_) {
     case Phase::WaitRequest:
+      idleTimedOut_ = true;
       return close();  // keep-alive or first-request idle time is over
     case Phase::ReadHead:
     case Phase::ReadBuiltinBody:
+      fail('c', 'R');
       return sendLocal(408);
     case Phase::Connect:
       if (queued()) {
         leaveQueue();
+        fail('s', 'Q');
         return sendLocal(503);  // timeout queue
       }
+      connectTimedOut_ = true;
       return serverFailed(true);  // timeout connect
     case Phase::Exchange:
-      if (!txn_->responseHeadDone) return sendLocal(504);
+      if (!txn_->responseHeadDone) {
+        fail('s', 'H');
+        return sendLocal(504);
+      }
+      // Stuck sending to a client that does not read, or waiting for a server that does not
+      // send.
+      fail(txn_->clientHeadSent < txn_->clientHead.size() || respFwdEnd_ > 0 ? 'c' : 's', 'D');
       return abort();
     case Phase::Tunnel:
+      fail('c', 'D');
+      return close();
     case Phase::LocalResponse:
+      fail('c', 'L');
       return close();
   }
 }
@@ -605,6 +671,73 @@ void HttpStream::updateInterest() {
     bool wantServer = (phase_ == Phase::Exchange || phase_ == Phase::Tunnel) && !sc.eof() && sroom;
     sc.wantRead(wantServer);
   }
+}
+
+// ---- access log ----------------------------------------------------------------------------
+
+char HttpStream::phaseLetter() const {
+  switch (phase_) {
+    case Phase::WaitRequest:
+    case Phase::ReadHead:
+    case Phase::ReadBuiltinBody:
+      return 'R';
+    case Phase::Connect:
+      return queued() ? 'Q' : 'C';
+    case Phase::Exchange:
+      return txn_ && txn_->responseHeadDone ? 'D' : 'H';
+    case Phase::Tunnel:
+      return 'D';
+    case Phase::LocalResponse:
+      return 'L';
+  }
+  return '-';
+}
+
+void HttpStream::onClosing() {
+  if (!frontend_.accessLog) return;
+  if (txn_)
+    logTransaction();
+  else if (requests_ == 0)
+    logEmptyConnection();
+}
+
+void HttpStream::logTransaction() {
+  AccessLogWriter* out = frontend_.accessLog;
+  if (!out || !txn_ || txn_->logged) return;
+  txn_->logged = true;
+  const AccessLog& cfg = frontend_.config->log;
+  Termination term = txn_->termination;
+  if (!txn_->completed && term.normal()) term.set('C', phaseLetter());  // the client went away
+  if (cfg.dontlogNormal && term.normal() && txn_->status < 500) return;
+  AccessLogRecord r;
+  describe(r);
+  if (BackendRuntime* be = txn_->backend()) {
+    r.backend = be->config->name;
+    r.beconn = be->streams.load(std::memory_order_relaxed);
+  }
+  if (txn_->builtin) r.server = "<STATS>";
+  r.startWallUs = txn_->startWallUs;
+  r.requestMs = elapsedMs(txn_->startUs, txn_->headAtUs);
+  r.responseMs = elapsedMs(timeline_.connectedAtUs, txn_->responseHeadAtUs);
+  r.totalMs = elapsedMs(txn_->startUs, nowUs());
+  r.status = txn_->status;
+  r.bytesToClient = txn_->bytesToClient;
+  r.termination = term;
+  r.requestLine = std::move(txn_->requestLine);
+  out->submit(formatHttpLog(r));
+}
+
+void HttpStream::logEmptyConnection() {
+  // A connection that closed without a request (a health probe, a scanner, a client that gave
+  // up): HAProxy logs <BADREQ> unless dontlognull.
+  const AccessLog& cfg = frontend_.config->log;
+  if (cfg.dontlognull) return;
+  AccessLogRecord r;
+  describe(r);
+  r.startWallUs = acceptedAtWallUs_;
+  r.totalMs = elapsedMs(acceptedAtUs_, nowUs());
+  r.termination.set(idleTimedOut_ ? 'c' : 'C', 'R');
+  frontend_.accessLog->submit(formatHttpLog(r));
 }
 
 }  // namespace tandem::proxy

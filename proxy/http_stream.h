@@ -23,7 +23,7 @@ namespace tandem::proxy {
 class HttpStream final : public Session {
  public:
   HttpStream(Worker& worker, FrontendRuntime& frontend, TransportPtr client,
-             const IpAddress& clientAddress);
+             const IpAddress& clientAddress, uint16_t clientPort = 0);
   ~HttpStream() override;
   void start() override;
   void stopWhenIdle(bool closeIdle) override;
@@ -57,8 +57,14 @@ class HttpStream final : public Session {
     return PickContext{&client_, txn_->hashKey(), txn_->hashKey()};
   }
   void onServerConnected() override;
-  void onNoServer() override { sendLocal(503); }
-  void onGiveUp() override { sendLocal(txn_->giveUpStatus); }
+  void onNoServer() override {
+    fail('S', 'C');
+    sendLocal(503);
+  }
+  void onGiveUp() override {
+    fail(connectTimedOut_ ? 's' : 'S', 'C');
+    sendLocal(txn_->giveUpStatus);
+  }
   void serverFailed(bool connectFailure);
   void processServerInput();
   void onResponseHead(size_t headEnd);
@@ -71,6 +77,15 @@ class HttpStream final : public Session {
   void updateInterest();
   void consumeClient(size_t n);
   void abort();
+  // The access log: the line of the transaction in flight (once), or of a connection that
+  // closed without sending a request.
+  void onClosing() override;
+  void logTransaction();
+  void logEmptyConnection();
+  char phaseLetter() const;  // HAProxy's termination phase for where the stream is now
+  void fail(char cause, char phase) {
+    if (txn_) txn_->fail(cause, phase);
+  }
 
   Phase phase_ = Phase::WaitRequest;
   // The request in flight, from its first byte to the end of its response.
@@ -87,6 +102,8 @@ class HttpStream final : public Session {
   bool closeIdleOnStop_ = true;
   std::unique_ptr<PendingBuiltin> builtin_;  // phase ReadBuiltinBody
   uint64_t requests_ = 0;
+  bool connectTimedOut_ = false;  // the last connect attempt ended on `timeout connect`
+  bool idleTimedOut_ = false;     // closed waiting for a first request
 };
 
 }  // namespace tandem::proxy

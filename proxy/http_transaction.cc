@@ -191,7 +191,8 @@ bool HttpTransaction::runRequestRules(const HttpRules& rules, const RequestView&
         *answer = Decision{Decision::Kind::Answer,
                            "HTTP/1.1 " + std::to_string(r.status) + " " + redirectReason(r.status) +
                                "\r\ncontent-length: 0\r\nlocation: " + location +
-                               "\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n"};
+                               "\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n",
+                           true};
         return false;
       }
       case HttpRequestRule::Action::Return: {
@@ -201,7 +202,7 @@ bool HttpTransaction::runRequestRules(const HttpRules& rules, const RequestView&
                             "\r\ncontent-length: " + std::to_string(r.body.size()) +
                             "\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n";
         if (!h.isHead) reply += r.body;
-        *answer = Decision{Decision::Kind::Answer, std::move(reply)};
+        *answer = Decision{Decision::Kind::Answer, std::move(reply), true};
         return false;
       }
       case HttpRequestRule::Action::Track: {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/address.h"
+#include "proxy/access_log.h"
 #include "proxy/http_parser.h"
 #include "proxy/runtime.h"
 
@@ -32,6 +33,9 @@ class HttpTransaction {
     };
     Kind kind = Kind::Forward;
     std::string response;
+    // An Answer the configuration means as a reply (redirect, return), not a refusal (deny,
+    // a rate limit, a bad request): the access log says 'L' rather than 'P'.
+    bool local = false;
   };
 
   // `keepAliveAllowed`: false once the proxy is stopping (the response then closes).
@@ -76,6 +80,24 @@ class HttpTransaction {
   bool responseDone = false;
   bool interim = false;    // in a 1xx response
   int giveUpStatus = 503;  // 503 after connect failures, 502 after a failed exchange
+
+  // What the access log says of it (the stream records these as they happen; worker clock,
+  // microseconds, -1 for not yet).
+  int64_t startUs = -1;     // the first byte
+  int64_t startWallUs = 0;  // the same, on the wall clock
+  int64_t headAtUs = -1;    // the complete request head
+  int64_t responseHeadAtUs = -1;
+  int status = -1;  // the status the client gets
+  uint64_t bytesToClient = 0;
+  Termination termination;  // set by the first failure (a normal end leaves "--")
+  std::string requestLine;  // when the frontend logs
+  bool builtin = false;     // answered by a built-in page (<STATS>)
+  bool completed = false;   // the response went out whole
+  bool logged = false;
+  // The first failure names the termination state; later ones are its consequences.
+  void fail(char cause, char phase) {
+    if (termination.normal()) termination.set(cause, phase);
+  }
 
  private:
   class View;

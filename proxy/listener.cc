@@ -23,9 +23,10 @@ std::unique_ptr<Session> makeSession(Worker& worker, FrontendRuntime& frontend, 
     transport = std::make_unique<RawTransport>(worker.base(), std::move(fd));
   }
   IpAddress client = peerAddress(peer);
+  uint16_t port = peerPort(peer);
   if (frontend.config->mode == Mode::Http)
-    return std::make_unique<HttpStream>(worker, frontend, std::move(transport), client);
-  return std::make_unique<TcpStream>(worker, frontend, std::move(transport), client);
+    return std::make_unique<HttpStream>(worker, frontend, std::move(transport), client, port);
+  return std::make_unique<TcpStream>(worker, frontend, std::move(transport), client, port);
 }
 
 Listener::Listener(Worker& worker, FrontendRuntime& frontend, const Bind& bind, UniqueFd fd)

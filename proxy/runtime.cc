@@ -217,6 +217,18 @@ std::unique_ptr<Runtime> Runtime::build(const Config& config, std::string* error
       }
       fe->tls[&bind] = std::move(tls);
     }
+    if (fc.log.format != AccessLog::Format::Off) {
+      auto& writer = rt->accessLogs_[fc.log.writerKey()];
+      if (!writer) {
+        std::string logError;
+        writer = AccessLogWriter::open(fc.log, &logError);
+        if (!writer) {
+          *error = "frontend " + fc.name + ": " + logError;
+          return nullptr;
+        }
+      }
+      fe->accessLog = writer.get();
+    }
     rt->frontends_.push_back(std::move(fe));
   }
   return rt;

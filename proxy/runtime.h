@@ -16,6 +16,7 @@
 
 #include "health/saved_state.h"
 #include "health/server_health.h"
+#include "proxy/access_log_writer.h"
 #include "proxy/acl.h"
 #include "proxy/config.h"
 #include "proxy/rate_limiter.h"
@@ -143,6 +144,7 @@ struct FrontendRuntime {
   BackendRuntime* defaultBackend = nullptr;
   std::map<std::string, std::unique_ptr<RateLimiter>> rateLimiters;  // by table name
   std::atomic<uint32_t> connections{0};
+  AccessLogWriter* accessLog = nullptr;  // where this frontend's lines go; null: no access log
   // TLS termination, by bind (only binds with `crt:` have one).
   std::map<const Bind*, std::unique_ptr<TlsContext>> tls;
   const TlsContext* tlsFor(const Bind& bind) const {
@@ -194,6 +196,7 @@ class Runtime {
   std::vector<std::unique_ptr<FrontendRuntime>> frontends_;
   std::vector<std::unique_ptr<BackendRuntime>> backends_;
   ErrorPages errors_;
+  std::map<std::string, std::unique_ptr<AccessLogWriter>> accessLogs_;  // by target
   std::atomic<uint32_t> connections_{0};
   StateHook uncheckedStateHook_;
 };

@@ -10,11 +10,14 @@
 namespace tandem::proxy {
 
 Session::Session(Worker& worker, FrontendRuntime& frontend, TransportPtr client,
-                 const IpAddress& clientAddress)
+                 const IpAddress& clientAddress, uint16_t clientPort)
     : worker_(worker),
       frontend_(frontend),
       clientTransport_(std::move(client)),
       client_(clientAddress),
+      clientPort_(clientPort),
+      acceptedAtUs_(worker.time().nowUs()),
+      acceptedAtWallUs_(worker.time().wallUs()),
       timer_(worker.time().makeTimer([this] { onTimerEvent(); })) {
   clientTransport_->setHandler(this);
   frontend_.connections.fetch_add(1, std::memory_order_relaxed);
@@ -59,8 +62,36 @@ void Session::disarmTimer() {
   deadlineUs_ = INT64_MAX;
 }
 
+int64_t Session::nowUs() const {
+  return worker_.time().nowUs();
+}
+
+void Session::markServerConnected() {
+  timeline_.connectedAtUs = nowUs();
+}
+
+void Session::describe(AccessLogRecord& r) const {
+  r.client = client_;
+  r.clientPort = clientPort_;
+  r.frontend = frontend_.config->name;
+  if (backend_) r.backend = backend_->config->name;
+  if (timeline_.server) r.server = timeline_.server->config->name;
+  r.queueMs = timeline_.queueUs >= 0       ? timeline_.queueUs / 1000
+              : timeline_.connectAtUs >= 0 ? 0
+                                           : -1;
+  r.connectMs = elapsedMs(timeline_.connectAtUs, timeline_.connectedAtUs);
+  r.actconn = worker_.runtime().connections().load(std::memory_order_relaxed);
+  r.feconn = frontend_.connections.load(std::memory_order_relaxed);
+  if (backend_) r.beconn = backend_->streams.load(std::memory_order_relaxed);
+  if (timeline_.server) r.srvconn = timeline_.server->active.load(std::memory_order_relaxed);
+  r.retries = std::max(0, attempts_ - 1);
+  r.redispatched = timeline_.server && timeline_.server != timeline_.firstTried;
+  r.backendQueue = timeline_.backendQueue;
+}
+
 void Session::close() {
   if (dead_) return;
+  onClosing();
   timer_->cancel();
   dead_ = true;
   // The client sees the end now, not when the worker gets to deleting this session.
@@ -93,6 +124,9 @@ Session::ConnectResult Session::connectServer(BackendRuntime& backend, const Pic
                                                            : balancer.pick(ctx, failed, &why);
   if (!s) return why == PickFailure::AllFull ? ConnectResult::Full : ConnectResult::NoServer;
   server_ = s;
+  timeline_.server = s;
+  if (!timeline_.firstTried) timeline_.firstTried = s;
+  if (timeline_.connectAtUs < 0) timeline_.connectAtUs = nowUs();
   serverConn_ = worker_.connectionPool().take(*s);
   if (serverConn_) {
     serverConn_->setOwner(this);
@@ -124,11 +158,15 @@ void Session::releaseServer(bool reusable) {
 }
 
 void Session::enterQueue(BackendRuntime& backend) {
+  timeline_.backendQueue = backend.queued.load(std::memory_order_relaxed);
+  timeline_.queuedAtUs = nowUs();
   worker_.enqueue(backend, this);
 }
 
 void Session::leaveQueue() {
-  if (queuedOn_) worker_.dequeue(this);
+  if (!queuedOn_) return;
+  timeline_.queueUs = nowUs() - timeline_.queuedAtUs;
+  worker_.dequeue(this);
 }
 
 void Session::startConnect() {

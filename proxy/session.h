@@ -13,6 +13,7 @@
 #include "common/address.h"
 #include "common/event.h"
 #include "common/fd.h"
+#include "proxy/access_log.h"
 #include "proxy/io_buffer.h"
 #include "proxy/load_balancer.h"
 #include "proxy/runtime.h"
@@ -28,7 +29,7 @@ class Session : public ServerConnection::Owner, private Transport::Handler {
  public:
   // `client`: the accepted connection, plain or TLS (its handshake runs in the first reads).
   Session(Worker& worker, FrontendRuntime& frontend, TransportPtr client,
-          const IpAddress& clientAddress);
+          const IpAddress& clientAddress, uint16_t clientPort = 0);
   ~Session() override;
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -87,11 +88,33 @@ class Session : public ServerConnection::Owner, private Transport::Handler {
   // without) while `retries` allow, else onGiveUp().
   void retryOrGiveUp();
   virtual PickContext pickContext() const { return PickContext{&client_, {}, {}}; }
+  // Called once, as close() begins (the access log line goes out here, with the counters as
+  // they are while this session still holds its places).
+  virtual void onClosing() {}
   virtual void onServerConnected() = 0;
   virtual void onNoServer() = 0;
   virtual void onGiveUp() = 0;
   int attempts_ = 0;
   ServerRuntime* lastFailed_ = nullptr;
+  // For the access log: the timeline of reaching a server (worker clock, microseconds; -1 not
+  // yet) and the server reached, which outlives the slot (a ServerRuntime lives as long as the
+  // runtime). Reset per request by the HTTP stream.
+  struct ServerTimeline {
+    int64_t queuedAtUs = -1;   // entered the backend queue
+    int64_t queueUs = -1;      // time spent queued, once it left
+    int64_t connectAtUs = -1;  // first connect attempt
+    int64_t connectedAtUs = -1;
+    uint32_t backendQueue = 0;  // requests ahead in the queue on entering it
+    ServerRuntime* server = nullptr;
+    ServerRuntime* firstTried = nullptr;
+  };
+  ServerTimeline timeline_;
+  // The stream reached its server: records it for the log.
+  void markServerConnected();
+  // What every access log line says of this session: who, where, the queue and connect times,
+  // the counters (as they are now, while this session holds its places).
+  void describe(AccessLogRecord& r) const;
+  int64_t nowUs() const;
 
   // The client side through its transport, plain or TLS, with Transport's read()/write()
   // contracts (a TLS handshake runs inside the first reads; record bytes OpenSSL already holds
@@ -110,6 +133,9 @@ class Session : public ServerConnection::Owner, private Transport::Handler {
   FrontendRuntime& frontend_;
   TransportPtr clientTransport_;  // owns the client socket
   IpAddress client_;
+  uint16_t clientPort_ = 0;
+  int64_t acceptedAtUs_ = 0;      // worker clock
+  int64_t acceptedAtWallUs_ = 0;  // wall clock
   BackendUse backend_;
   ServerRuntime* server_ = nullptr;  // holds a connection slot while set
   ServerConnectionPtr serverConn_;

@@ -44,6 +44,11 @@ UniqueFd makeListenSocket(const Endpoint& ep, int backlog, bool v6only, std::str
   return fd;
 }
 
+uint16_t peerPort(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port);
+  return ntohs(reinterpret_cast<const sockaddr_in*>(&ss)->sin_port);
+}
+
 IpAddress peerAddress(const sockaddr_storage& ss) {
   IpAddress ip;
   if (ss.ss_family == AF_INET6) {

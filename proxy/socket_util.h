@@ -15,5 +15,6 @@ namespace tandem::proxy {
 UniqueFd makeListenSocket(const Endpoint& ep, int backlog, bool v6only, std::string* error);
 
 IpAddress peerAddress(const sockaddr_storage& ss);
+uint16_t peerPort(const sockaddr_storage& ss);
 
 }  // namespace tandem::proxy

@@ -8,8 +8,8 @@
 namespace tandem::proxy {
 
 TcpStream::TcpStream(Worker& worker, FrontendRuntime& frontend, TransportPtr client,
-                     const IpAddress& clientAddress)
-    : Session(worker, frontend, std::move(client), clientAddress) {}
+                     const IpAddress& clientAddress, uint16_t clientPort)
+    : Session(worker, frontend, std::move(client), clientAddress, clientPort) {}
 
 Duration TcpStream::idleTimeout() const {
   // Like HAProxy in TCP mode: the longer of the client and server inactivity timeouts.
@@ -29,6 +29,8 @@ void TcpStream::stopWhenIdle(bool) {
 void TcpStream::onServerConnected() {
   connected_ = true;
   serverConn_->markConnected();
+  markServerConnected();
+  connectTimedOut_ = false;
   armTimer(idleTimeout());
   flushToServer();
   if (!dead()) updateInterest();
@@ -58,7 +60,11 @@ void TcpStream::onClientReadable() {
     if (tls()) updateInterest();  // the handshake may just have completed: see below
     return;
   }
-  if (n == Transport::kError) return close();
+  if (n == Transport::kError) {
+    fail('C', connected_ ? 'D' : 'C');
+    return close();
+  }
+  if (n > 0) bytesFromClient_ += static_cast<uint64_t>(n);
   // A TLS client gone before its handshake finished can never be answered, and the server's
   // side is not read until then: end the session now (it would wait for `timeout client`,
   // holding a server connection, and hold up a stop).
@@ -85,8 +91,10 @@ void TcpStream::onServerReadable() {
   }
   ssize_t n = sc.transport().read(*sc.input());
   if (n == Transport::kAgain) return;
-  if (n == Transport::kError)
+  if (n == Transport::kError) {
+    fail('S', 'D');
     return closeAbruptly();  // a server reset: the client must not see a clean end
+  }
   if (n == 0) {
     sc.markEof();
     sc.wantRead(false);
@@ -109,6 +117,7 @@ bool TcpStream::flushToServer() {
         sc.wantWrite(true);
         return false;
       }
+      fail('S', 'D');
       close();
       return false;
     }
@@ -133,9 +142,11 @@ bool TcpStream::flushToClient() {
         wantClientWrite(true);
         return false;
       }
+      fail('C', 'D');
       close();
       return false;
     }
+    bytesToClient_ += static_cast<uint64_t>(n);
     sc.input()->consume(static_cast<size_t>(n));
   }
   bool done = !sc.input() || sc.input()->empty();
@@ -177,10 +188,33 @@ void TcpStream::updateInterest() {
 void TcpStream::onTimeout() {
   if (queued()) {
     leaveQueue();
+    fail('s', 'Q');
     return close();  // timeout queue
   }
-  if (!connected_) return retryOrGiveUp();  // timeout connect
-  closeAbruptly();                          // inactivity: not a clean end of the stream
+  if (!connected_) {
+    connectTimedOut_ = true;
+    return retryOrGiveUp();  // timeout connect
+  }
+  fail('c', 'D');
+  closeAbruptly();  // inactivity: not a clean end of the stream
+}
+
+void TcpStream::onClosing() {
+  AccessLogWriter* out = frontend_.accessLog;
+  if (!out) return;
+  const AccessLog& cfg = frontend_.config->log;
+  // Both directions ended: a normal end. Anything else without a named cause: the client left.
+  bool ended = clientEof_ && serverConn_ && serverConn_->eof();
+  if (!ended) fail('C', connected_ ? 'D' : 'C');
+  if (cfg.dontlognull && bytesFromClient_ == 0 && bytesToClient_ == 0) return;
+  if (cfg.dontlogNormal && termination_.normal()) return;
+  AccessLogRecord r;
+  describe(r);
+  r.startWallUs = acceptedAtWallUs_;
+  r.totalMs = elapsedMs(acceptedAtUs_, nowUs());
+  r.bytesToClient = bytesToClient_;
+  r.termination = termination_;
+  out->submit(formatTcpLog(r));
 }
 
 }  // namespace tandem::proxy

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "proxy/access_log.h"
 #include "proxy/session.h"
 
 namespace tandem::proxy {
@@ -11,7 +12,7 @@ namespace tandem::proxy {
 class TcpStream final : public Session {
  public:
   TcpStream(Worker& worker, FrontendRuntime& frontend, TransportPtr client,
-            const IpAddress& clientAddress);
+            const IpAddress& clientAddress, uint16_t clientPort = 0);
   void start() override;
   void stopWhenIdle(bool closeIdle) override;
 
@@ -23,8 +24,20 @@ class TcpStream final : public Session {
   void onServerWritable() override;
 
   void onServerConnected() override;
-  void onNoServer() override { close(); }  // nothing to say in TCP: close, as HAProxy does
-  void onGiveUp() override { close(); }
+  // Nothing to say in TCP: close, as HAProxy does.
+  void onNoServer() override {
+    fail('S', 'C');
+    close();
+  }
+  void onGiveUp() override {
+    fail(connectTimedOut_ ? 's' : 'S', 'C');
+    close();
+  }
+  // The access log's `option tcplog` line, as the session ends.
+  void onClosing() override;
+  void fail(char cause, char phase) {
+    if (termination_.normal()) termination_.set(cause, phase);
+  }
   bool flushToServer();
   bool flushToClient();
   void updateInterest();
@@ -33,6 +46,10 @@ class TcpStream final : public Session {
 
   bool connected_ = false;
   bool clientShut_ = false;  // we sent FIN to the client
+  bool connectTimedOut_ = false;
+  Termination termination_;
+  uint64_t bytesFromClient_ = 0;
+  uint64_t bytesToClient_ = 0;
 };
 
 }  // namespace tandem::proxy

@@ -1,6 +1,7 @@
 #include "proxy/time_source.h"
 
 #include <sys/time.h>
+#include <time.h>
 
 namespace tandem::proxy {
 
@@ -29,10 +30,21 @@ class LoopTimer final : public DeadlineTimer {
 
 }  // namespace
 
-int64_t LoopTimeSource::nowUs() const {
+int64_t LoopTimeSource::wallUs() const {
   timeval tv;
   event_base_gettimeofday_cached(loop_, &tv);
   return static_cast<int64_t>(tv.tv_sec) * 1000000 + tv.tv_usec;
+}
+
+int64_t LoopTimeSource::nowUs() const {
+  int64_t wall = wallUs();
+  if (wall != seenWallUs_) {
+    seenWallUs_ = wall;
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    monotonicUs_ = static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+  }
+  return monotonicUs_;
 }
 
 DeadlineTimerPtr LoopTimeSource::makeTimer(std::function<void()> callback) {

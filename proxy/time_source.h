@@ -30,9 +30,11 @@ using DeadlineTimerPtr = std::unique_ptr<DeadlineTimer>;
 class TimeSource {
  public:
   virtual ~TimeSource() = default;
-  // Monotonic microseconds; on the loop, the time its current pass started (one clock read per
-  // pass, not per call).
+  // Monotonic microseconds (deadlines, durations): a wall-clock step (NTP, an operator's `date`)
+  // neither stretches nor cuts a timeout. On the loop, the time its current pass started.
   virtual int64_t nowUs() const = 0;
+  // Wall-clock microseconds since the epoch, for dates people read (access logs).
+  virtual int64_t wallUs() const = 0;
   virtual DeadlineTimerPtr makeTimer(std::function<void()> callback) = 0;
 };
 
@@ -44,6 +46,7 @@ class LoopTimeSource final : public TimeSource {
  public:
   explicit LoopTimeSource(event_base* loop) : loop_(loop) {}
   int64_t nowUs() const override;
+  int64_t wallUs() const override;
   DeadlineTimerPtr makeTimer(std::function<void()> callback) override;
   // The shared queue for `d`, or null once the bound is reached (then: a plain timeval).
   const timeval* commonTimeout(Duration d);
@@ -53,6 +56,10 @@ class LoopTimeSource final : public TimeSource {
  private:
   event_base* loop_;
   std::map<int64_t, const timeval*> common_;
+  // libevent caches the wall clock once per pass; the monotonic clock is read again only when
+  // that cache changed (a new pass), so a pass costs one clock read however often it asks.
+  mutable int64_t seenWallUs_ = -1;
+  mutable int64_t monotonicUs_ = 0;
 };
 
 }  // namespace tandem::proxy

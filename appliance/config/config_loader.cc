@@ -142,7 +142,7 @@ void readDefaults(LoaderState& st, const YAML::Node& node, Config* out) {
   ProxyDefaults& d = st.defaults;
   m.choice<proxy::Mode>("mode", &d.mode, {{"http", proxy::Mode::Http}, {"tcp", proxy::Mode::Tcp}});
   readTimeouts(st, m, &d.timeouts);
-  refuseAccessLog(st, m);
+  readAccessLog(st, m, &d.log, std::nullopt);
   m.integer("retries", &d.retries, 0, 100);
   m.boolean("redispatch", &d.redispatch);
   m.integer("maxconn", &d.maxconn, 0, 10000000);
@@ -675,15 +675,18 @@ const Part& nodeReference() {
            .child = "timeout"},
           {.block = "defaults",
            .key = "log",
-           .type = "refused",
-           .defaultValue = "none",
-           .example = "log: { httplog: true }",
-           .equivalent = "HAProxy: option httplog / option dontlognull",
-           .doc = "Refused: Tandem does not write per-request access logs yet, so `tandem check` "
-                  "rejects this key rather than let anyone believe requests are logged. global.log "
-                  "sets where Tandem's own log goes.",
-           .effectTest = "tests/appliance/broken_configs_test.cc::Table/"
-                         "BrokenConfigTest.RejectedAtExactLocation/access_log_in_defaults"},
+           .type = "mapping",
+           .defaultValue = "none (no access log)",
+           .example =
+               "log: { httplog: true, dontlognull: true, target: /var/log/tandem/access.log }",
+           .equivalent = "HAProxy: option httplog / option tcplog / option dontlognull in defaults",
+           .doc = "Default access log of every frontend and listen, each of which may override "
+                  "single keys. httplog here logs TCP frontends with tcplog lines, as HAProxy "
+                  "does. global.log sets where Tandem's own log goes.",
+           .effectTest = "tests/proxy/"
+                         "access_log_test.py::AccessLogTest::test_defaults_log_applies_to_every_"
+                         "frontend_in_its_mode",
+           .child = "log"},
           {.block = "defaults",
            .key = "retries",
            .type = "integer 0-100",

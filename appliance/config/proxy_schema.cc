@@ -8,6 +8,7 @@
 #include "appliance/config/condition_parser.h"
 #include "appliance/config/config_reference.h"
 #include "appliance/config/schema.h"
+#include "common/logging.h"
 #include "common/regex.h"
 #include "proxy/tls_certificate.h"
 
@@ -36,11 +37,105 @@ std::vector<std::string> readStrings(LoaderState& st, const YAML::Node& n,
 
 // ---- access logs ---------------------------------------------------------------------------
 
-void refuseAccessLog(LoaderState& st, MapReader& m) {
-  if (!m.has("log")) return;
-  st.yaml.error(m.keyNode("log"), m.pathOf("log"),
-                "per-request access logs (HAProxy's option httplog) are not written yet; remove "
-                "'log' here (global.log sets where Tandem's own log goes)");
+void readAccessLog(LoaderState& st, MapReader& parent, proxy::AccessLog* out,
+                   std::optional<proxy::Mode> mode) {
+  using Format = proxy::AccessLog::Format;
+  YAML::Node n = parent.get("log");
+  if (!n.IsDefined()) {
+    // From defaults: the line follows the frontend's mode (HAProxy falls back from httplog to
+    // tcplog in a TCP frontend the same way).
+    if (mode && out->format != Format::Off)
+      out->format = *mode == proxy::Mode::Http ? Format::Http : Format::Tcp;
+    return;
+  }
+  MapReader m(st.yaml, n, parent.pathOf("log"), "log");
+  bool httplog = out->format == Format::Http, tcplog = out->format == Format::Tcp;
+  bool setHttp = m.has("httplog"), setTcp = m.has("tcplog");
+  m.boolean("httplog", &httplog);
+  m.boolean("tcplog", &tcplog);
+  m.boolean("dontlognull", &out->dontlognull);
+  m.boolean("dontlog_normal", &out->dontlogNormal);
+  if (YAML::Node t = m.get("target"); t.IsDefined()) {
+    if (auto s = readString(st.yaml, t, m.pathOf("target"))) {
+      std::string parseError;
+      std::optional<Endpoint> udp;
+      if (s->rfind("udp:", 0) == 0) udp = Endpoint::parse(s->substr(4), true, &parseError);
+      if (*s == "syslog")
+        out->target = "unix:/dev/log";  // the local syslog daemon, as syslog(3) reaches it
+      else if (*s == "stderr" || (*s)[0] == '/' || (s->rfind("unix:/", 0) == 0))
+        out->target = *s;
+      else if (udp && udp->ip)
+        out->target = *s;
+      else if (udp)
+        st.yaml.error(t, m.pathOf("target"),
+                      "a udp syslog target needs a literal address (" + udp->host + " is a name)");
+      else
+        st.yaml.error(t, m.pathOf("target"),
+                      "expected stderr, an absolute file path, syslog (/dev/log), "
+                      "unix:/PATH or udp:ADDRESS:PORT, got '" +
+                          *s + "'" + (parseError.empty() ? "" : " (" + parseError + ")"));
+    }
+  }
+  bool syslogTarget = out->target.rfind("udp:", 0) == 0 || out->target.rfind("unix:", 0) == 0;
+  for (const char* key : {"facility", "syslog_format", "tag"})
+    if (m.has(key) && !syslogTarget)
+      st.yaml.error(m.keyNode(key), m.pathOf(key),
+                    std::string(key) +
+                        " applies to syslog targets only (target: syslog, "
+                        "unix:/PATH or udp:ADDRESS:PORT)");
+  if (YAML::Node f = m.get("facility"); f.IsDefined()) {
+    if (auto s = readString(st.yaml, f, m.pathOf("facility"))) {
+      if (auto code = logging::parseFacility(*s))
+        out->facility = *code;
+      else
+        st.yaml.error(
+            f, m.pathOf("facility"),
+            "expected a syslog facility (local0 ... local7, daemon, user, ...), got '" + *s + "'");
+    }
+  }
+  m.choice<proxy::AccessLog::SyslogFormat>("syslog_format", &out->syslogFormat,
+                                           {{"rfc3164", proxy::AccessLog::SyslogFormat::Rfc3164},
+                                            {"rfc5424", proxy::AccessLog::SyslogFormat::Rfc5424}});
+  if (YAML::Node tg = m.get("tag"); tg.IsDefined()) {
+    if (auto s = readString(st.yaml, tg, m.pathOf("tag"))) {
+      bool printable = !s->empty() && s->size() <= 48 &&
+                       std::all_of(s->begin(), s->end(), [](char c) { return c > 32 && c < 127; });
+      if (printable)
+        out->tag = *s;
+      else
+        st.yaml.error(tg, m.pathOf("tag"),
+                      "expected 1-48 printable characters without spaces (RFC 5424 APP-NAME)");
+    }
+  }
+  if (setHttp && setTcp && httplog && tcplog) {
+    st.yaml.error(m.keyNode("tcplog"), m.pathOf("tcplog"),
+                  "httplog and tcplog are two line styles: choose one");
+    m.finish();
+    return;
+  }
+  if (setHttp || setTcp) {
+    if (setHttp && httplog)
+      out->format = Format::Http;
+    else if (setTcp && tcplog)
+      out->format = Format::Tcp;
+    else
+      out->format = Format::Off;
+  }
+  if (mode) {
+    if (setHttp && httplog && *mode == proxy::Mode::Tcp)
+      st.yaml.error(m.keyNode("httplog"), m.pathOf("httplog"),
+                    "httplog needs mode http; a TCP frontend logs with tcplog: true");
+    else if (setTcp && tcplog && *mode == proxy::Mode::Http)
+      st.yaml.error(m.keyNode("tcplog"), m.pathOf("tcplog"),
+                    "tcplog is for mode tcp; an HTTP frontend logs with httplog: true");
+    else if (!setHttp && !setTcp && out->format != Format::Off)
+      out->format = *mode == proxy::Mode::Http ? Format::Http : Format::Tcp;
+    if (out->format == Format::Off)
+      st.yaml.error(m.node(), parent.pathOf("log"),
+                    "no line is written: add httplog: true (mode http) or tcplog: true (mode "
+                    "tcp), here or in defaults.log");
+  }
+  m.finish();
 }
 
 // ---- timeouts -----------------------------------------------------------------------------
@@ -1108,7 +1203,8 @@ void readFrontendBody(LoaderState& st, MapReader& m, proxy::Frontend* fe, bool i
                     "frontend has no default_backend and no use_backend rules");
     }
   }
-  refuseAccessLog(st, m);
+  fe->log = st.defaults.log;
+  readAccessLog(st, m, &fe->log, fe->mode);
 }
 
 }  // namespace
@@ -1365,6 +1461,11 @@ const Part& proxyReference() {
                   "listen, {address, crt, ...}. The bind key also takes a plain \"ADDRESS:PORT\" "
                   "string, or a list mixing such strings and mappings (a single mapping must be "
                   "written as a one-item list)."},
+          {.id = "log",
+           .title = "Access log",
+           .doc = "The log mapping under defaults, frontends and listens: per-request lines as "
+                  "HAProxy writes them. A section starts from defaults.log and overrides single "
+                  "keys; a section with a log mapping must end up with httplog or tcplog on."},
           {.id = "timeout",
            .title = "Timeouts",
            .doc = "The timeout mapping under defaults, frontends, backends and listens; a section "
@@ -1602,14 +1703,16 @@ const Part& proxyReference() {
                "http_proxy_test.py::HttpProxyTest::test_routing_by_path_host_header_and_regex"},
           {.block = "frontend",
            .key = "log",
-           .type = "refused",
-           .defaultValue = "none",
+           .type = "mapping",
+           .defaultValue = "defaults.log (none)",
            .example = "log: { httplog: true }",
-           .equivalent = "HAProxy: option httplog / option dontlognull",
-           .doc = "Refused: Tandem does not write per-request access logs yet, so `tandem check` "
-                  "rejects this key rather than let anyone believe requests are logged.",
-           .effectTest = "tests/appliance/broken_configs_test.cc::Table/"
-                         "BrokenConfigTest.RejectedAtExactLocation/access_log_in_frontend"},
+           .equivalent = "HAProxy: option httplog / option tcplog, log-format",
+           .doc = "This frontend's (or listen's) access log: one line per request (HTTP) or per "
+                  "connection (TCP), over defaults.log key by key.",
+           .effectTest = "tests/proxy/"
+                         "access_log_test.py::AccessLogTest::test_httplog_line_has_haproxys_"
+                         "fields",
+           .child = "log"},
           {.block = "bind",
            .key = "address",
            .type = "address:port (IPv4, [IPv6] or *)",
@@ -1677,6 +1780,107 @@ const Part& proxyReference() {
            .effectTest = "tests/proxy/"
                          "proxy_keys_test.py::BindV6onlyTest::test_bind_v6only_false_accepts_ipv4_"
                          "clients_on_an_ipv6_socket"},
+          {.block = "log",
+           .key = "httplog",
+           .type = "boolean",
+           .defaultValue = "false",
+           .example = "httplog: true",
+           .equivalent = "HAProxy: option httplog",
+           .doc =
+               "One line per HTTP request, HAProxy's httplog fields in its order: client "
+               "ip:port, [date of the first byte], frontend, backend/server (<NOSRV> when none "
+               "was reached), TR/Tw/Tc/Tr/Ta in ms (-1: phase not reached), status, bytes sent "
+               "to the client, - -, the termination state (CD, SH, sC, PR, ...) and --, "
+               "actconn/feconn/beconn/srv_conn/retries (+ when redispatched), srv/backend queue, "
+               "\"request line\". A connection that closes without a request is logged as "
+               "<BADREQ> (see dontlognull). Mode http only.",
+           .effectTest = "tests/proxy/"
+                         "access_log_test.py::AccessLogTest::test_httplog_line_has_haproxys_"
+                         "fields"},
+          {.block = "log",
+           .key = "tcplog",
+           .type = "boolean",
+           .defaultValue = "false",
+           .example = "tcplog: true",
+           .equivalent = "HAProxy: option tcplog",
+           .doc = "One line per TCP connection as it ends: client ip:port, [accept date], "
+                  "frontend, backend/server, Tw/Tc/Tt in ms, bytes sent to the client, the "
+                  "termination state, the connection counters and queue positions. Mode tcp only.",
+           .effectTest = "tests/proxy/"
+                         "access_log_test.py::AccessLogTest::test_tcplog_line_when_the_"
+                         "connection_ends"},
+          {.block = "log",
+           .key = "dontlognull",
+           .type = "boolean",
+           .defaultValue = "false",
+           .example = "dontlognull: true",
+           .equivalent = "HAProxy: option dontlognull",
+           .doc = "No line for a connection that sent no request (HTTP) or no data either way "
+                  "(TCP): health probes and port scans stay out of the log.",
+           .effectTest = "tests/proxy/"
+                         "access_log_test.py::AccessLogTest::test_dontlognull_skips_connections_"
+                         "without_a_request"},
+          {.block = "log",
+           .key = "dontlog_normal",
+           .type = "boolean",
+           .defaultValue = "false",
+           .example = "dontlog_normal: true",
+           .equivalent = "HAProxy: option dontlog-normal",
+           .doc = "Lines only for what went wrong: a 5xx status or a termination state other "
+                  "than -- (an aborted, refused, timed-out or blocked request).",
+           .effectTest = "tests/proxy/"
+                         "access_log_test.py::AccessLogTest::test_dontlog_normal_keeps_only_"
+                         "errors"},
+          {.block = "log",
+           .key = "target",
+           .type = "stderr | absolute file path | syslog | unix:/PATH | udp:ADDRESS:PORT",
+           .defaultValue = "stderr",
+           .example = "target: /var/log/tandem/access.log",
+           .equivalent = "HAProxy: log <target> (log stderr, log /dev/log, log 127.0.0.1:514)",
+           .doc = "Where the lines go. A file is appended to (created 0640); when logrotate "
+                  "renames or removes it, the new file is opened within a second, and a "
+                  "copytruncate goes on at the new end. syslog (the local daemon's /dev/log), "
+                  "unix:/PATH and udp:ADDRESS:PORT send one datagram per line with a syslog "
+                  "header (facility, syslog_format, tag); a daemon that restarts is reconnected "
+                  "within a second. Lines are written by a thread of their own: a target slower "
+                  "than the traffic loses lines (counted and reported in Tandem's log), never "
+                  "delays a request.",
+           .effectTest = "tests/proxy/"
+                         "access_log_test.py::AccessLogTest::test_file_target_follows_logrotate"},
+          {.block = "log",
+           .key = "facility",
+           .type = "syslog facility",
+           .defaultValue = "local0",
+           .example = "facility: local2",
+           .equivalent = "HAProxy: log <target> <facility>",
+           .doc = "The facility of each datagram's priority (the severity is info, as HAProxy "
+                  "logs requests). Syslog targets only.",
+           .effectTest = "tests/proxy/"
+                         "access_log_test.py::SyslogAccessLogTest::test_udp_target_sends_rfc5424_"
+                         "datagrams"},
+          {.block = "log",
+           .key = "syslog_format",
+           .type = "rfc3164 | rfc5424",
+           .defaultValue = "rfc3164",
+           .example = "syslog_format: rfc5424",
+           .equivalent = "HAProxy: log <target> format rfc3164|rfc5424",
+           .doc = "The datagram header: RFC 3164 (`<PRI>Mmm dd hh:mm:ss TAG[PID]: `, as syslog(3) "
+                  "writes to /dev/log) or RFC 5424 (`<PRI>1 TIMESTAMP HOSTNAME TAG PID - - `). "
+                  "Syslog targets only.",
+           .effectTest = "tests/proxy/"
+                         "access_log_test.py::SyslogAccessLogTest::test_udp_target_sends_rfc5424_"
+                         "datagrams"},
+          {.block = "log",
+           .key = "tag",
+           .type = "string (1-48 printable characters)",
+           .defaultValue = "tandem",
+           .example = "tag: lb-edge",
+           .equivalent = "HAProxy: log-tag",
+           .doc = "The program name in each datagram's header (TAG / APP-NAME). Syslog targets "
+                  "only.",
+           .effectTest = "tests/proxy/"
+                         "access_log_test.py::SyslogAccessLogTest::test_unix_target_sends_rfc3164_"
+                         "datagrams"},
           {.block = "timeout",
            .key = "connect",
            .type = "duration",

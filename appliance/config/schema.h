@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@ struct ProxyDefaults {
   bool redispatch = true;
   proxy::Balance balance;
   uint32_t maxconn = 0;
+  proxy::AccessLog log;
 };
 
 // A place something was defined or referenced, kept for cross-checks after reading.
@@ -47,7 +49,10 @@ struct LoaderState {
 };
 
 // `log:` of defaults, frontends and listens: refused until access logs exist.
-void refuseAccessLog(LoaderState& st, MapReader& m);
+// The log mapping of defaults (mode: none) or of a frontend or listen (its mode), over `out`
+// (a section starts from defaults.log and overrides single keys).
+void readAccessLog(LoaderState& st, MapReader& parent, proxy::AccessLog* out,
+                   std::optional<proxy::Mode> mode);
 // The `timeout:` block of defaults, frontends, backends and listens.
 // Which side reads the timeouts: a frontend applies client, http_request and keep_alive; a
 // backend connect, server, queue, tunnel and check; defaults and listens all of them. A timeout

@@ -183,6 +183,10 @@ inline FakeTransport::~FakeTransport() {
 class ManualClock final : public TimeSource {
  public:
   int64_t nowUs() const override { return nowUs_; }
+  // The test's monotonic start is 2026-12-01T10:00:00Z on the wall.
+  int64_t wallUs() const override { return nowUs_ - kStartUs + kWallStartUs; }
+  static constexpr int64_t kStartUs = 1'000'000'000;
+  static constexpr int64_t kWallStartUs = 1'796'119'200'000'000;
   DeadlineTimerPtr makeTimer(std::function<void()> callback) override {
     return std::make_unique<Timer>(*this, std::move(callback));
   }
@@ -223,7 +227,7 @@ class ManualClock final : public TimeSource {
     int64_t dueUs_ = 0;
   };
 
-  int64_t nowUs_ = 1'000'000'000;
+  int64_t nowUs_ = kStartUs;
   std::vector<Timer*> timers_;
 };
 

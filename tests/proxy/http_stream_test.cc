@@ -375,6 +375,186 @@ TEST_F(HttpStreamTest, ResponseRulesRewriteTheHeadTheClientGets) {
   EXPECT_EQ(response.substr(response.size() - 5), "hello");
 }
 
+// ---- access log ----------------------------------------------------------------------------
+
+// HAProxy's httplog: timers TR/Tw/Tc/Tr/Ta as each phase took on the clock, the counters while
+// the request holds its places, the termination state, the request line.
+TEST_F(HttpStreamTest, AnHttplogLineTellsEachPhaseItsDuration) {
+  logTo(AccessLog::Format::Http);
+  start();
+  net.hangConnects = 1;
+  FakePeerPtr client = connect();
+  send(client, "GET /a?b=1 HTTP/1.1\r\nHost: a.test\r\n");
+  advance(3ms);
+  send(client, "\r\n");  // TR: 3 ms for the head
+  advance(7ms);
+  serverPeer(0)->window = SIZE_MAX;  // Tc: the connect completes after 7 ms
+  pump();
+  advance(11ms);
+  send(serverPeer(0), kOk);  // Tr: 11 ms to the response head
+  std::vector<std::string> lines = logLines();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0], "198.18.0.9:41234 [01/Dec/2026:10:00:00.000] fe web/s1 3/0/7/11/21 200 " +
+                          std::to_string(client->fromProxy.size()) +
+                          " - - ---- 1/1/1/1/0 0/0 \"GET /a?b=1 HTTP/1.1\"");
+}
+
+TEST_F(HttpStreamTest, TheTerminationStateSaysWhoEndedARequestAndWhen) {
+  logTo(AccessLog::Format::Http);
+  HttpRequestRule deny;
+  deny.action = HttpRequestRule::Action::Deny;
+  deny.status = 403;
+  Acl blocked;
+  blocked.kind = Acl::Kind::PathBeg;
+  blocked.values = {"/blocked"};
+  config.frontends[0].acls["blocked"] = blocked;
+  deny.guard.condition = Condition{Condition::Op::Acl, "blocked", {}};
+  config.frontends[0].httpRequest.push_back(deny);
+  web().retries = 0;
+  start();
+  auto lineOf = [&](const std::function<void()>& run) {
+    size_t before = logLines().size();
+    run();
+    std::vector<std::string> lines = logLines();
+    return lines.size() == before + 1 ? lines.back()
+                                      : "(" + std::to_string(lines.size() - before) + " lines)";
+  };
+  // deny: the proxy blocked it before any server (PR)
+  EXPECT_NE(lineOf([&] {
+              send(connect(), "GET /blocked HTTP/1.1\r\nHost: a\r\n\r\n");
+            }).find("fe fe/<NOSRV> 0/-1/-1/-1/0 403 "),
+            std::string::npos);
+  EXPECT_NE(lineOf([&] {
+              send(connect(), "GET /blocked HTTP/1.1\r\nHost: a\r\n\r\n");
+            }).find(" - - PR-- "),
+            std::string::npos);
+  // an invalid request (PR) has no request line to show
+  std::string bad = lineOf([&] { send(connect(), "GET / HTTP/1.1\r\nHost a\r\n\r\n"); });
+  EXPECT_NE(bad.find(" 400 "), std::string::npos) << bad;
+  EXPECT_NE(bad.find(" PR-- "), std::string::npos) << bad;
+  EXPECT_NE(bad.find("\"<BADREQ>\""), std::string::npos) << bad;
+  // the head never completed: client timeout in the request phase (cR), 408
+  std::string slow = lineOf([&] {
+    send(connect(), "GET / HT");
+    advance(10s);
+  });
+  EXPECT_NE(slow.find(" 408 "), std::string::npos) << slow;
+  EXPECT_NE(slow.find(" cR-- "), std::string::npos) << slow;
+  // the server never answered: server timeout waiting for the head (sH), 504
+  std::string silent = lineOf([&] {
+    send(connect(), kGet);
+    advance(20s);
+  });
+  EXPECT_NE(silent.find(" 504 "), std::string::npos) << silent;
+  EXPECT_NE(silent.find(" sH-- "), std::string::npos) << silent;
+  // the server refused the connection and no retry was left (SC), 503
+  std::string refused = lineOf([&] {
+    net.refuseConnects = 1;
+    send(connect(), kGet);
+  });
+  EXPECT_NE(refused.find(" 503 "), std::string::npos) << refused;
+  EXPECT_NE(refused.find(" SC-- "), std::string::npos) << refused;
+  // the server cut its body short (SD)
+  std::string cut = lineOf([&] {
+    send(connect(), kGet);
+    FakePeerPtr s = net.servers.back().peer;
+    s->toProxy = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf";
+    s->eof = true;
+    pump();
+  });
+  EXPECT_NE(cut.find(" 200 "), std::string::npos) << cut;
+  EXPECT_NE(cut.find(" SD-- "), std::string::npos) << cut;
+  // the client went away while waiting for the response (CH)
+  std::string gone = lineOf([&] {
+    FakePeerPtr c = connect();
+    send(c, kGet);
+    c->reset = true;
+    pump();
+  });
+  EXPECT_NE(gone.find(" -1 "), std::string::npos) << gone;
+  EXPECT_NE(gone.find(" CH-- "), std::string::npos) << gone;
+}
+
+TEST_F(HttpStreamTest, AQueuedRequestLogsItsWaitAndPosition) {
+  logTo(AccessLog::Format::Http);
+  web().servers.resize(1);
+  web().servers[0].maxconn = 1;
+  start();
+  FakePeerPtr a = connect();
+  send(a, kGet);
+  FakePeerPtr b = connect();
+  send(b, kGet);
+  advance(4s);  // b's queue timeout
+  std::vector<std::string> lines = logLines();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find(" web/<NOSRV> 0/4000/-1/-1/4000 503 "), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find(" sQ-- "), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find(" 0/0 \""), std::string::npos) << "nobody was ahead: " << lines[0];
+}
+
+TEST_F(HttpStreamTest, AConnectionWithoutARequestIsLoggedUnlessDontlognull) {
+  logTo(AccessLog::Format::Http);
+  start();
+  connect()->eof = true;  // a probe: connects and closes
+  pump();
+  std::vector<std::string> lines = logLines();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find(" fe fe/<NOSRV> -1/-1/-1/-1/0 -1 0 - - CR-- "), std::string::npos)
+      << lines[0];
+  EXPECT_NE(lines[0].find("\"<BADREQ>\""), std::string::npos);
+}
+
+TEST_F(HttpStreamTest, DontlognullLeavesOutConnectionsWithoutARequest) {
+  logTo(AccessLog::Format::Http);
+  config.frontends[0].log.dontlognull = true;
+  start();
+  connect()->eof = true;
+  pump();
+  FakePeerPtr idle = connect();
+  advance(10s);  // idle until timeout http_request: closed, and not logged either
+  EXPECT_TRUE(idle->closed);
+  FakePeerPtr client = connect();
+  send(client, kGet);
+  send(serverPeer(0), kOk);
+  EXPECT_EQ(logLines().size(), 1u) << "the request is logged, the empty connections are not";
+}
+
+TEST_F(HttpStreamTest, DontlogNormalKeepsOnlyErrors) {
+  logTo(AccessLog::Format::Http);
+  config.frontends[0].log.dontlogNormal = true;
+  web().servers.resize(1);
+  start();
+  FakePeerPtr client = connect();
+  send(client, kGet);
+  send(serverPeer(0), kOk);
+  EXPECT_TRUE(logLines().empty()) << "a 200 that ended normally";
+  send(client, kGet);
+  send(serverPeer(0), "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n");
+  std::vector<std::string> lines = logLines();
+  ASSERT_EQ(lines.size(), 1u) << "a 5xx is an error even when it ended normally";
+  EXPECT_NE(lines[0].find(" 500 "), std::string::npos);
+}
+
+TEST_F(HttpStreamTest, AKeepAliveConnectionLogsEachRequestAndNotItsIdleClose) {
+  logTo(AccessLog::Format::Http);
+  web().servers.resize(1);
+  start();
+  FakePeerPtr client = connect();
+  send(client, "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n");
+  send(serverPeer(0), kOk);
+  advance(1s);
+  send(client, "GET /2 HTTP/1.1\r\nHost: a\r\n\r\n");
+  send(serverPeer(0), kOk);
+  advance(2s);  // the keep-alive timeout closes it: no line for that
+  EXPECT_TRUE(client->closed);
+  std::vector<std::string> lines = logLines();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find("[01/Dec/2026:10:00:00.000]"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("\"GET /1 HTTP/1.1\""), std::string::npos);
+  EXPECT_NE(lines[1].find("[01/Dec/2026:10:00:01.000]"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find("\"GET /2 HTTP/1.1\""), std::string::npos);
+}
+
 // ---- tunnels -------------------------------------------------------------------------------
 
 TEST_F(HttpStreamTest, A101UpgradeTurnsTheConnectionIntoATunnel) {

@@ -4,8 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "proxy/http_stream.h"
 #include "proxy/tcp_stream.h"
@@ -62,9 +68,11 @@ class StreamTest : public ::testing::Test {
     auto [peer, transport] = net.client();
     FrontendRuntime& fe = *runtime->frontends()[0];
     if (fe.config->mode == Mode::Http)
-      worker->adopt(std::make_unique<HttpStream>(*worker, fe, std::move(transport), clientAddress));
+      worker->adopt(std::make_unique<HttpStream>(*worker, fe, std::move(transport), clientAddress,
+                                                 clientPort));
     else
-      worker->adopt(std::make_unique<TcpStream>(*worker, fe, std::move(transport), clientAddress));
+      worker->adopt(std::make_unique<TcpStream>(*worker, fe, std::move(transport), clientAddress,
+                                                clientPort));
     pump();
     return peer;
   }
@@ -83,12 +91,37 @@ class StreamTest : public ::testing::Test {
     return n < net.servers.size() ? net.servers[n].peer : std::make_shared<FakePeer>();
   }
 
+  // Access log lines go to a temporary file, read back by logLines() (dates in UTC).
+  void logTo(AccessLog::Format format) {
+    char path[] = "/tmp/tandem-access-log-XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    logPath_ = path;
+    config.frontends[0].log.format = format;
+    config.frontends[0].log.target = logPath_;
+    setenv("TZ", "UTC", 1);
+    tzset();
+  }
+  std::vector<std::string> logLines() {
+    runtime->frontends()[0]->accessLog->flush();
+    std::vector<std::string> lines;
+    std::ifstream in(logPath_);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  }
+  void TearDown() override {
+    if (!logPath_.empty()) ::unlink(logPath_.c_str());
+  }
+
   Config config;
+  std::string logPath_;
   FakeNetwork net;  // outlives the worker: its connections point here
   std::unique_ptr<Runtime> runtime;
   std::unique_ptr<Worker> worker;
   ManualClock* clock = nullptr;
   IpAddress clientAddress = *IpAddress::parse("198.18.0.9");
+  uint16_t clientPort = 41234;
 };
 
 }  // namespace tandem::proxy::testing

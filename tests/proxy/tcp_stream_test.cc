@@ -103,5 +103,50 @@ TEST_F(TcpStreamTest, AClientThatDoesNotReadHoldsBackTheServer) {
   EXPECT_EQ(s->toProxy.size(), 0u);
 }
 
+TEST_F(TcpStreamTest, ATcplogLineWhenTheConnectionEnds) {
+  logTo(AccessLog::Format::Tcp);
+  start();
+  FakePeerPtr client = connect();
+  send(client, "ping");
+  advance(5ms);
+  send(serverPeer(0), "pong!");
+  client->eof = true;
+  serverPeer(0)->eof = true;
+  pump();
+  ASSERT_TRUE(client->closed);
+  std::vector<std::string> lines = logLines();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0],
+            "198.18.0.9:41234 [01/Dec/2026:10:00:00.000] fe web/s1 0/0/5 5 -- 1/1/1/1/0 0/0");
+}
+
+TEST_F(TcpStreamTest, TcplogNamesAServerResetAndAnIdleTimeout) {
+  logTo(AccessLog::Format::Tcp);
+  start();
+  FakePeerPtr a = connect();
+  serverPeer(0)->reset = true;
+  pump();
+  FakePeerPtr b = connect();
+  send(b, "x");
+  advance(40s);
+  std::vector<std::string> lines = logLines();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find(" SD "), std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find(" cD "), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find(" 0/0/40000 "), std::string::npos) << lines[1];
+}
+
+TEST_F(TcpStreamTest, DontlognullLeavesOutConnectionsThatExchangedNothing) {
+  logTo(AccessLog::Format::Tcp);
+  config.frontends[0].log.dontlognull = true;
+  start();
+  FakePeerPtr probe = connect();
+  probe->eof = true;
+  serverPeer(0)->eof = true;
+  pump();
+  ASSERT_TRUE(probe->closed);
+  EXPECT_TRUE(logLines().empty());
+}
+
 }  // namespace
 }  // namespace tandem::proxy

@@ -1,0 +1,71 @@
+// Per-request access logs, HAProxy's `option httplog` / `option tcplog` lines field for field:
+// what a stream records as a request goes (AccessLogRecord), how a line is written from it, and
+// the two-letter termination states that tell who ended a session and when.
+//
+//   198.18.0.9:41234 [01/Dec/2026:10:00:00.000] fe web/s1 0/0/1/2/3 200 130 - - ---- 1/1/0/1/0 0/0
+//   "GET / HTTP/1.1"
+//
+// (one line). Formatting takes a record and nothing else, so it is unit-tested on records; the
+// streams fill records on the worker's clock (tests: a manual one).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/address.h"
+
+namespace tandem::proxy {
+
+// HAProxy's session termination state (its "log" doc, section 8.5): the first letter says what
+// ended the session, the second in which phase. '-' '-' is a normal end.
+struct Termination {
+  // What: 'C' the client aborted, 'S' the server aborted or refused, 'P' the proxy blocked
+  // the request (deny, rate limit, an invalid request), 'L' answered locally (redirect, return,
+  // stats page), 'R' a proxy resource ran out, 'c' / 's' the client / server timeout struck.
+  char cause = '-';
+  // When: 'R' waiting for the request head, 'Q' queued, 'C' connecting, 'H' waiting for the
+  // response head, 'D' data phase, 'L' sending the last data to the client.
+  char phase = '-';
+  bool normal() const { return cause == '-' && phase == '-'; }
+  void set(char what, char when) {
+    cause = what;
+    phase = when;
+  }
+};
+
+// Everything one line says. Durations in milliseconds, -1 for a phase never reached.
+struct AccessLogRecord {
+  IpAddress client;
+  uint16_t clientPort = 0;
+  int64_t startWallUs = 0;  // the request's first byte (TCP: the accept), wall clock
+  std::string frontend;
+  std::string backend;      // "" before routing: logged as the frontend's name, as HAProxy
+  std::string server;       // "" when none was reached: <NOSRV>
+  int64_t requestMs = -1;   // TR: first byte to complete head
+  int64_t queueMs = -1;     // Tw: time spent in a backend queue
+  int64_t connectMs = -1;   // Tc: to establish the server connection
+  int64_t responseMs = -1;  // Tr: request sent to response head received
+  int64_t totalMs = -1;     // Ta (HTTP) / Tt (TCP): first byte to the last byte sent
+  int status = -1;
+  uint64_t bytesToClient = 0;  // %B: response bytes sent to the client, head included
+  Termination termination;
+  uint32_t actconn = 0, feconn = 0, beconn = 0, srvconn = 0;
+  int retries = 0;
+  bool redispatched = false;  // the final server is not the first one tried ("+" before %rc)
+  uint32_t serverQueue = 0, backendQueue = 0;  // positions when this request was queued
+  std::string requestLine;                     // "GET / HTTP/1.1"; empty: <BADREQ>
+};
+
+// Milliseconds between two microsecond stamps; -1 when either was never reached.
+inline int64_t elapsedMs(int64_t fromUs, int64_t toUs) {
+  return fromUs < 0 || toUs < 0 ? -1 : (toUs - fromUs) / 1000;
+}
+
+// The `option httplog` line (no captures configured, so HAProxy leaves their fields out).
+std::string formatHttpLog(const AccessLogRecord& r);
+// The `option tcplog` line.
+std::string formatTcpLog(const AccessLogRecord& r);
+// HAProxy's date, local time with milliseconds: 01/Dec/2026:10:00:00.000.
+std::string formatLogDate(int64_t wallUs);
+
+}  // namespace tandem::proxy
