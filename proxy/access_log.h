@@ -1,16 +1,20 @@
-// Per-request access logs, HAProxy's `option httplog` / `option tcplog` lines field for field:
-// what a stream records as a request goes (AccessLogRecord), how a line is written from it, and
-// the two-letter termination states that tell who ended a session and when.
+// Per-request access logs as HAProxy writes them: what a stream records as a request goes
+// (AccessLogRecord), the two-letter termination states that tell who ended a session and when,
+// and log formats — HAProxy's `log-format` %-variables, compiled once, of which `option httplog`
+// and `option tcplog` are two fixed instances:
 //
 //   198.18.0.9:41234 [01/Dec/2026:10:00:00.000] fe web/s1 0/0/1/2/3 200 130 - - ---- 1/1/0/1/0 0/0
 //   "GET / HTTP/1.1"
 //
-// (one line). Formatting takes a record and nothing else, so it is unit-tested on records; the
+// (one line). Rendering takes a record and nothing else, so it is unit-tested on records; the
 // streams fill records on the worker's clock (tests: a manual one).
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/address.h"
 
@@ -33,11 +37,12 @@ struct Termination {
   }
 };
 
-// Everything one line says. Durations in milliseconds, -1 for a phase never reached.
+// Everything a line can say. Durations in milliseconds, -1 for a phase never reached.
 struct AccessLogRecord {
   IpAddress client;
   uint16_t clientPort = 0;
-  int64_t startWallUs = 0;  // the request's first byte (TCP: the accept), wall clock
+  int64_t startWallUs = 0;   // the request's first byte (TCP: the accept), wall clock
+  int64_t acceptWallUs = 0;  // the connection's accept (%t), wall clock
   std::string frontend;
   std::string backend;      // "" before routing: logged as the frontend's name, as HAProxy
   std::string server;       // "" when none was reached: <NOSRV>
@@ -54,18 +59,78 @@ struct AccessLogRecord {
   bool redispatched = false;  // the final server is not the first one tried ("+" before %rc)
   uint32_t serverQueue = 0, backendQueue = 0;  // positions when this request was queued
   std::string requestLine;                     // "GET / HTTP/1.1"; empty: <BADREQ>
+  std::vector<std::string> headers;            // values of the format's %[req.hdr(...)]
 };
+
+// The variables of HAProxy's log-format this build knows (the common subset).
+enum class LogVar {
+  ClientIp,        // %ci
+  ClientPort,      // %cp
+  AcceptDate,      // %t  dd/Mmm/yyyy:hh:mm:ss.mmm (of the accept / first byte)
+  RequestDate,     // %tr the same, of the request
+  Frontend,        // %ft
+  Backend,         // %b
+  Server,          // %s
+  RequestTime,     // %TR
+  QueueTime,       // %Tw
+  ConnectTime,     // %Tc
+  ResponseTime,    // %Tr
+  ActiveTime,      // %Ta
+  TotalTime,       // %Tt
+  Status,          // %ST
+  Bytes,           // %B
+  Termination2,    // %ts  two letters
+  Termination4,    // %tsc with the (absent) cookie states
+  ActConn,         // %ac
+  FeConn,          // %fc
+  BeConn,          // %bc
+  SrvConn,         // %sc
+  Retries,         // %rc
+  ServerQueue,     // %sq
+  BackendQueue,    // %bq
+  RequestLine,     // %r
+  Method,          // %HM
+  Uri,             // %HU
+  Version,         // %HV
+  RequestCookie,   // %CC (no capture: -)
+  ResponseCookie,  // %CS (no capture: -)
+  RequestHeader,   // %[req.hdr(NAME)]
+};
+
+class LogFormat {
+ public:
+  // HAProxy's log-format syntax: text, %var, %{+Q}var (quoted) and %[req.hdr(NAME)]; %% is a
+  // literal %. `http`: the frontend is in mode http (else HTTP-only variables are refused).
+  // Null with *error (naming the offending piece) when the text is not a format.
+  static std::optional<LogFormat> compile(std::string_view text, bool http, std::string* error);
+  // `option httplog` and `option tcplog`.
+  static const LogFormat& httplog();
+  static const LogFormat& tcplog();
+
+  // One line, without its newline. `json`: one object instead, keyed by the variables' names
+  // (HAProxy's long names: client_ip, status_code, ...), numbers as numbers, text left out.
+  std::string render(const AccessLogRecord& r, bool json = false) const;
+  // The request headers %[req.hdr(...)] reads, in the order of AccessLogRecord::headers.
+  const std::vector<std::string>& headers() const { return headers_; }
+
+ private:
+  struct Item {
+    bool literal = true;
+    std::string text;  // a literal's text
+    LogVar var = LogVar::ClientIp;
+    bool quoted = false;
+    size_t header = 0;  // RequestHeader: its index in headers_
+  };
+  std::vector<Item> items_;
+  std::vector<std::string> headers_;
+};
+
+// HAProxy's date, local time with milliseconds: 01/Dec/2026:10:00:00.000.
+std::string formatLogDate(int64_t wallUs);
 
 // Milliseconds between two microsecond stamps; -1 when either was never reached.
 inline int64_t elapsedMs(int64_t fromUs, int64_t toUs) {
   return fromUs < 0 || toUs < 0 ? -1 : (toUs - fromUs) / 1000;
 }
-
-// The `option httplog` line (no captures configured, so HAProxy leaves their fields out).
-std::string formatHttpLog(const AccessLogRecord& r);
-// The `option tcplog` line.
-std::string formatTcpLog(const AccessLogRecord& r);
-// HAProxy's date, local time with milliseconds: 01/Dec/2026:10:00:00.000.
-std::string formatLogDate(int64_t wallUs);
 
 }  // namespace tandem::proxy

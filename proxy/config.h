@@ -133,6 +133,10 @@ struct AccessLog {
   Format format = Format::Off;
   bool dontlognull = false;    // no line for a connection that never sent a request
   bool dontlogNormal = false;  // lines only for errors: a 5xx or an abnormal termination
+  // HAProxy's log-format text instead of the style's line (validated by the loader), and one
+  // JSON object per line instead of text.
+  std::string customFormat;
+  bool json = false;
   // "stderr", an absolute file path, or syslog datagrams: "udp:HOST:PORT", "unix:/PATH".
   std::string target = "stderr";
   // Syslog targets only: the facility (its code, LOG_LOCAL0 by default), the header format and

@@ -175,6 +175,15 @@ void HttpStream::onRequestHead() {
         .append(" ")
         .append(h.url.in(in_->bytes))
         .append(h.versionMinor == 0 ? " HTTP/1.0" : " HTTP/1.1");
+    // The headers the log format shows (%[req.hdr(NAME)]): the first of each name.
+    const std::vector<std::string>& wanted = frontend_.accessLogFormat.headers();
+    txn_->logHeaders.assign(wanted.size(), std::string());
+    for (size_t i = 0; i < wanted.size(); ++i)
+      for (const auto& f : h.headers)
+        if (iequals(f.name.in(in_->bytes), wanted[i])) {
+          txn_->logHeaders[i] = f.value.in(in_->bytes);
+          break;
+        }
   }
   HttpTransaction::Decision decision = txn_->onRequestHead(*request_, in_->bytes, nowUs);
   switch (decision.kind) {
@@ -724,7 +733,8 @@ void HttpStream::logTransaction() {
   r.bytesToClient = txn_->bytesToClient;
   r.termination = term;
   r.requestLine = std::move(txn_->requestLine);
-  out->submit(formatHttpLog(r));
+  r.headers = std::move(txn_->logHeaders);
+  out->submit(frontend_.accessLogFormat.render(r, cfg.json));
 }
 
 void HttpStream::logEmptyConnection() {
@@ -737,7 +747,7 @@ void HttpStream::logEmptyConnection() {
   r.startWallUs = acceptedAtWallUs_;
   r.totalMs = elapsedMs(acceptedAtUs_, nowUs());
   r.termination.set(idleTimedOut_ ? 'c' : 'C', 'R');
-  frontend_.accessLog->submit(formatHttpLog(r));
+  frontend_.accessLog->submit(frontend_.accessLogFormat.render(r, cfg.json));
 }
 
 }  // namespace tandem::proxy

@@ -89,10 +89,11 @@ class HttpTransaction {
   int64_t responseHeadAtUs = -1;
   int status = -1;  // the status the client gets
   uint64_t bytesToClient = 0;
-  Termination termination;  // set by the first failure (a normal end leaves "--")
-  std::string requestLine;  // when the frontend logs
-  bool builtin = false;     // answered by a built-in page (<STATS>)
-  bool completed = false;   // the response went out whole
+  Termination termination;              // set by the first failure (a normal end leaves "--")
+  std::string requestLine;              // when the frontend logs
+  std::vector<std::string> logHeaders;  // the values the log format shows
+  bool builtin = false;                 // answered by a built-in page (<STATS>)
+  bool completed = false;               // the response went out whole
   bool logged = false;
   // The first failure names the termination state; later ones are its consequences.
   void fail(char cause, char phase) {

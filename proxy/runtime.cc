@@ -228,6 +228,18 @@ std::unique_ptr<Runtime> Runtime::build(const Config& config, std::string* error
         }
       }
       fe->accessLog = writer.get();
+      if (!fc.log.customFormat.empty()) {
+        std::string formatError;
+        auto format = LogFormat::compile(fc.log.customFormat, fc.mode == Mode::Http, &formatError);
+        if (!format) {
+          *error = "frontend " + fc.name + ": log format: " + formatError;
+          return nullptr;
+        }
+        fe->accessLogFormat = std::move(*format);
+      } else {
+        fe->accessLogFormat =
+            fc.log.format == AccessLog::Format::Http ? LogFormat::httplog() : LogFormat::tcplog();
+      }
     }
     rt->frontends_.push_back(std::move(fe));
   }

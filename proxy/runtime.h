@@ -16,6 +16,7 @@
 
 #include "health/saved_state.h"
 #include "health/server_health.h"
+#include "proxy/access_log.h"
 #include "proxy/access_log_writer.h"
 #include "proxy/acl.h"
 #include "proxy/config.h"
@@ -145,6 +146,7 @@ struct FrontendRuntime {
   std::map<std::string, std::unique_ptr<RateLimiter>> rateLimiters;  // by table name
   std::atomic<uint32_t> connections{0};
   AccessLogWriter* accessLog = nullptr;  // where this frontend's lines go; null: no access log
+  LogFormat accessLogFormat;             // what a line says
   // TLS termination, by bind (only binds with `crt:` have one).
   std::map<const Bind*, std::unique_ptr<TlsContext>> tls;
   const TlsContext* tlsFor(const Bind& bind) const {

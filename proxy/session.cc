@@ -73,6 +73,7 @@ void Session::markServerConnected() {
 void Session::describe(AccessLogRecord& r) const {
   r.client = client_;
   r.clientPort = clientPort_;
+  r.acceptWallUs = acceptedAtWallUs_;
   r.frontend = frontend_.config->name;
   if (backend_) r.backend = backend_->config->name;
   if (timeline_.server) r.server = timeline_.server->config->name;

@@ -214,7 +214,7 @@ void TcpStream::onClosing() {
   r.totalMs = elapsedMs(acceptedAtUs_, nowUs());
   r.bytesToClient = bytesToClient_;
   r.termination = termination_;
-  out->submit(formatTcpLog(r));
+  out->submit(frontend_.accessLogFormat.render(r, cfg.json));
 }
 
 }  // namespace tandem::proxy

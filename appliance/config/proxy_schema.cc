@@ -10,6 +10,7 @@
 #include "appliance/config/schema.h"
 #include "common/logging.h"
 #include "common/regex.h"
+#include "proxy/access_log.h"
 #include "proxy/tls_certificate.h"
 
 namespace tandem::appliance::schema {
@@ -55,6 +56,19 @@ void readAccessLog(LoaderState& st, MapReader& parent, proxy::AccessLog* out,
   m.boolean("tcplog", &tcplog);
   m.boolean("dontlognull", &out->dontlognull);
   m.boolean("dontlog_normal", &out->dontlogNormal);
+  m.boolean("json", &out->json);
+  YAML::Node formatNode = m.get("format");
+  if (formatNode.IsDefined()) {
+    if (auto s = readString(st.yaml, formatNode, m.pathOf("format"))) {
+      std::string error;
+      // Syntax now; the mode's variables where the mode is known (a frontend, below).
+      if (!proxy::LogFormat::compile(*s, true, &error))
+        st.yaml.error(formatNode, m.pathOf("format"), error);
+      else
+        out->customFormat = *s;
+      if (!mode) st.defaults.logFormatNode = formatNode;
+    }
+  }
   if (YAML::Node t = m.get("target"); t.IsDefined()) {
     if (auto s = readString(st.yaml, t, m.pathOf("target"))) {
       std::string parseError;
@@ -121,6 +135,19 @@ void readAccessLog(LoaderState& st, MapReader& parent, proxy::AccessLog* out,
     else
       out->format = Format::Off;
   }
+  if (mode && !out->customFormat.empty()) {
+    std::string error;
+    if (!proxy::LogFormat::compile(out->customFormat, *mode == proxy::Mode::Http, &error)) {
+      if (formatNode.IsDefined())
+        st.yaml.error(formatNode, m.pathOf("format"), error);
+      else
+        st.yaml.error(st.defaults.logFormatNode, "defaults.log.format",
+                      error + " (for " + parent.pathOf("log") + ", a mode tcp section)");
+    }
+    // A format alone is enough: the line style follows the mode.
+    if (out->format == Format::Off && !setHttp && !setTcp)
+      out->format = *mode == proxy::Mode::Http ? Format::Http : Format::Tcp;
+  }
   if (mode) {
     if (setHttp && httplog && *mode == proxy::Mode::Tcp)
       st.yaml.error(m.keyNode("httplog"), m.pathOf("httplog"),
@@ -132,8 +159,8 @@ void readAccessLog(LoaderState& st, MapReader& parent, proxy::AccessLog* out,
       out->format = *mode == proxy::Mode::Http ? Format::Http : Format::Tcp;
     if (out->format == Format::Off)
       st.yaml.error(m.node(), parent.pathOf("log"),
-                    "no line is written: add httplog: true (mode http) or tcplog: true (mode "
-                    "tcp), here or in defaults.log");
+                    "no line is written: add httplog: true (mode http), tcplog: true (mode "
+                    "tcp) or a format, here or in defaults.log");
   }
   m.finish();
 }
@@ -1809,6 +1836,32 @@ const Part& proxyReference() {
            .effectTest = "tests/proxy/"
                          "access_log_test.py::AccessLogTest::test_tcplog_line_when_the_"
                          "connection_ends"},
+          {.block = "log",
+           .key = "format",
+           .type = "string (HAProxy log-format)",
+           .defaultValue = "the httplog or tcplog line",
+           .example = "format: \"%ci:%cp %ft %b/%s %ST %Ta %{+Q}r %[req.hdr(host)]\"",
+           .equivalent = "HAProxy: log-format",
+           .doc = "A line of your own: text with HAProxy's %-variables %ci %cp %t %tr %ft %b %s "
+                  "%TR %Tw %Tc %Tr %Ta %Tt %ST %B %ts %tsc %ac %fc %bc %sc %rc %sq %bq %r %HM %HU "
+                  "%HV %CC %CS and %[req.hdr(NAME)] (the request header's first value); "
+                  "%{+Q}var quotes a value, %% is a %. HTTP variables are refused in a mode tcp "
+                  "section. Enough on its own to turn the log on.",
+           .effectTest = "tests/proxy/"
+                         "access_log_test.py::AccessLogTest::test_custom_format_and_json"},
+          {.block = "log",
+           .key = "json",
+           .type = "boolean",
+           .defaultValue = "false",
+           .example = "json: true",
+           .equivalent = "HAProxy: log-format with %{+json}",
+           .doc = "One JSON object per line instead of text: the line's variables keyed by "
+                  "HAProxy's long names (client_ip, client_port, request_date, frontend_name, "
+                  "backend_name, server_name, TR, Tw, Tc, Tr, Ta, status_code, bytes_read, "
+                  "termination_state_cookie, actconn, ..., http_request, req_hdr_NAME), numbers "
+                  "as numbers; the text between variables is left out.",
+           .effectTest = "tests/proxy/"
+                         "access_log_test.py::AccessLogTest::test_custom_format_and_json"},
           {.block = "log",
            .key = "dontlognull",
            .type = "boolean",

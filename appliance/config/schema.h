@@ -20,6 +20,7 @@ struct ProxyDefaults {
   proxy::Balance balance;
   uint32_t maxconn = 0;
   proxy::AccessLog log;
+  YAML::Node logFormatNode;  // where defaults.log.format was written (for later errors)
 };
 
 // A place something was defined or referenced, kept for cross-checks after reading.

@@ -200,10 +200,16 @@ std::vector<BrokenCase> cases() {
       {"access_log_facility_without_syslog",
        fe("    log: { httplog: true, facility: local1 }\n") + kBackend, 5, 27,
        "frontends.web.log.facility", "applies to syslog targets only"},
+      {"access_log_unknown_variable", fe("    log: { format: \"%ci %zz\" }\n") + kBackend, 5, 20,
+       "frontends.web.log.format", "unknown variable %zz"},
+      {"access_log_http_variable_in_tcp",
+       "frontends:\n  db:\n    mode: tcp\n    bind: \"*:3306\"\n    default_backend: db\n"
+       "    log: { format: \"%ci %ST\" }\nbackends:\n  db:\n    mode: tcp\n    servers: []\n",
+       6, 20, "frontends.db.log.format", "%ST needs mode http"},
       {"access_log_both_styles", fe("    log: { httplog: true, tcplog: true }\n") + kBackend, 5, 27,
        "frontends.web.log.tcplog", "choose one"},
-      {"access_log_unknown_key", fe("    log: { httplog: true, format: x }\n") + kBackend, 5, 27,
-       "frontends.web.log.format", "unknown key 'format'"},
+      {"access_log_unknown_key", fe("    log: { httplog: true, level: info }\n") + kBackend, 5, 27,
+       "frontends.web.log.level", "unknown key 'level'"},
       {"httplog_in_tcp",
        "frontends:\n  db:\n    mode: tcp\n    bind: \"*:3306\"\n    default_backend: db\n"
        "    log: { httplog: true }\nbackends:\n  db:\n    mode: tcp\n    servers: []\n",

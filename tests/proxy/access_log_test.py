@@ -3,6 +3,7 @@
 stderr) for real clients and backends on 127.0.0.0/8, HAProxy's httplog and tcplog fields,
 dontlognull, dontlog_normal, defaults.log, and a logrotate-style rename of the file. The field
 details for every termination state are unit-tested in tests/proxy/http_stream_test.cc."""
+import json
 import os
 import re
 import shutil
@@ -48,7 +49,8 @@ class AccessLogTest(unittest.TestCase):
         cls.echo = Backend("echo", cls.tmp, tcp_echo=True)
         cls.addClassCleanup(cls.echo.stop)
         cls.dead = free_port()  # nothing listens here
-        names = ["http", "quiet", "errors", "tcp", "inherit_http", "inherit_tcp", "rotate"]
+        names = ["http", "quiet", "errors", "tcp", "inherit_http", "inherit_tcp", "rotate",
+                 "custom", "json"]
         cls.port = {n: free_port() for n in names}
         cls.file = {n: os.path.join(cls.tmp, f"{n}.log") for n in names}
         p, f = cls.port, cls.file
@@ -88,6 +90,14 @@ frontends:
     bind: "127.0.0.1:{p['rotate']}"
     default_backend: web
     log: {{ target: {f['rotate']} }}
+  custom:
+    bind: "127.0.0.1:{p['custom']}"
+    default_backend: web
+    log: {{ format: "%ci %HM %HU %ST %b/%s %{{+Q}}[req.hdr(X-Request-Id)] 100%%", target: {f['custom']} }}
+  json:
+    bind: "127.0.0.1:{p['json']}"
+    default_backend: web
+    log: {{ json: true, dontlognull: true, target: {f['json']} }}
 backends:
   web: {{ servers: [ {{ name: web1, address: "{cls.web.address}" }} ] }}
   dead:
@@ -189,6 +199,25 @@ backends:
             s.recv(10)
         lines = self.lines("inherit_tcp", 1)
         self.assertTrue(lines and TCPLOG.match(lines[-1]), lines)
+
+    def test_custom_format_and_json(self):
+        with socket.create_connection(("127.0.0.1", self.port["custom"]), timeout=5) as s:
+            s.sendall(b"GET /echo?c HTTP/1.1\r\nHost: t\r\nX-Request-Id: abc-123\r\n"
+                      b"Connection: close\r\n\r\n")
+            self.assertEqual(recv_response(s, 5)[0], 200)
+        lines = self.lines("custom", 1)
+        self.assertEqual(lines, ['127.0.0.1 GET /echo?c 200 web/web1 "abc-123" 100%'])
+        self.assertEqual(get(self.port["json"], "/echo?j")[0], 200)
+        lines = self.lines("json", 1)
+        self.assertEqual(len(lines), 1, lines)
+        obj = json.loads(lines[0])
+        self.assertEqual((obj["client_ip"], obj["frontend_name"], obj["backend_name"],
+                          obj["server_name"], obj["status_code"], obj["http_request"],
+                          obj["termination_state_cookie"]),
+                         ("127.0.0.1", "json", "web", "web1", 200, "GET /echo?j HTTP/1.1", "----"))
+        for key in ("client_port", "TR", "Tw", "Tc", "Tr", "Ta", "bytes_read", "actconn",
+                    "retries"):
+            self.assertIsInstance(obj[key], int, key)
 
     def test_file_target_follows_logrotate(self):
         self.assertEqual(get(self.port["rotate"], "/echo?before")[0], 200)
