@@ -176,6 +176,10 @@ class Runtime {
   std::vector<std::unique_ptr<FrontendRuntime>>& frontends() { return frontends_; }
   std::vector<std::unique_ptr<BackendRuntime>>& backends() { return backends_; }
   const ErrorPages& errors() const { return errors_; }
+  // The access log writers, by destination and header (metrics read their counters).
+  const std::map<std::string, std::unique_ptr<AccessLogWriter>>& accessLogs() const {
+    return accessLogs_;
+  }
   std::atomic<uint32_t>& connections() { return connections_; }
   // By names (the admin socket, the stats page); null when there is no such server.
   ServerRuntime* findServer(std::string_view backend, std::string_view server);

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <cctype>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -309,6 +310,26 @@ std::string prometheus(Runtime& rt) {
   for (const auto& r : rows)
     o << "tandem_server_sessions_total{backend=\"" << jsonEscape(r.backend) << "\",server=\""
       << jsonEscape(r.server) << "\"} " << r.served << "\n";
+  // Access log lines by destination (writers that differ only in their syslog header add up).
+  std::map<std::string, std::pair<uint64_t, uint64_t>> logs;  // target -> written, dropped
+  for (const auto& [key, writer] : rt.accessLogs()) {
+    auto& [written, dropped] = logs[writer->target()];
+    written += writer->written();
+    dropped += writer->dropped();
+  }
+  if (!logs.empty()) {
+    o << "# HELP tandem_access_log_lines_total Access log lines written to the target.\n"
+         "# TYPE tandem_access_log_lines_total counter\n";
+    for (const auto& [target, n] : logs)
+      o << "tandem_access_log_lines_total{target=\"" << jsonEscape(target) << "\"} " << n.first
+        << "\n";
+    o << "# HELP tandem_access_log_dropped_total Access log lines lost: the target was slower "
+         "than the traffic, or failed.\n"
+         "# TYPE tandem_access_log_dropped_total counter\n";
+    for (const auto& [target, n] : logs)
+      o << "tandem_access_log_dropped_total{target=\"" << jsonEscape(target) << "\"} " << n.second
+        << "\n";
+  }
   return o.str();
 }
 

@@ -54,8 +54,10 @@ class AccessLogTest(unittest.TestCase):
         cls.port = {n: free_port() for n in names}
         cls.file = {n: os.path.join(cls.tmp, f"{n}.log") for n in names}
         p, f = cls.port, cls.file
+        cls.metrics = free_port()
         cfg = f"""
 global: {{ threads: 1, log: {{ target: stderr, level: info }} }}
+prometheus: {{ bind: "127.0.0.1:{cls.metrics}" }}
 defaults:
   log: {{ httplog: true, target: {f['inherit_http']} }}
 frontends:
@@ -218,6 +220,23 @@ backends:
         for key in ("client_port", "TR", "Tw", "Tc", "Tr", "Ta", "bytes_read", "actconn",
                     "retries"):
             self.assertIsInstance(obj[key], int, key)
+
+    def test_written_and_dropped_lines_are_metrics(self):
+        self.assertEqual(get(self.port["http"], "/echo?m")[0], 200)
+        self.lines("http", 1)
+        with socket.create_connection(("127.0.0.1", self.metrics), timeout=5) as s:
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            status, _, body, _ = recv_response(s, 5)
+        self.assertEqual(status, 200)
+        text = body.decode()
+        target = self.file["http"]
+        written = re.search(r'^tandem_access_log_lines_total\{target="%s"\} (\d+)$'
+                            % re.escape(target), text, re.M)
+        dropped = re.search(r'^tandem_access_log_dropped_total\{target="%s"\} (\d+)$'
+                            % re.escape(target), text, re.M)
+        self.assertTrue(written and dropped, text)
+        self.assertGreaterEqual(int(written[1]), 1)
+        self.assertEqual(int(dropped[1]), 0)
 
     def test_file_target_follows_logrotate(self):
         self.assertEqual(get(self.port["rotate"], "/echo?before")[0], 200)
