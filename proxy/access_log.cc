@@ -28,6 +28,9 @@ constexpr VarInfo kVars[] = {
     {"ft", "frontend_name", LogVar::Frontend, false},
     {"b", "backend_name", LogVar::Backend, false},
     {"s", "server_name", LogVar::Server, false},
+    {"Th", "Th", LogVar::HandshakeTime, false},
+    {"Ti", "Ti", LogVar::IdleTime, true},
+    {"Tq", "Tq", LogVar::HeadTime, true},
     {"TR", "TR", LogVar::RequestTime, true},
     {"Tw", "Tw", LogVar::QueueTime, false},
     {"Tc", "Tc", LogVar::ConnectTime, false},
@@ -116,6 +119,14 @@ bool value(const AccessLogRecord& r, LogVar v, size_t header, std::string& out, 
     case LogVar::Server:
       *text = r.server.empty() ? "<NOSRV>" : r.server;
       return false;
+    case LogVar::HandshakeTime:
+      return number(r.handshakeMs);
+    case LogVar::IdleTime:
+      return number(r.idleMs);
+    case LogVar::HeadTime:
+      return number(r.handshakeMs < 0 || r.idleMs < 0 || r.requestMs < 0
+                        ? -1
+                        : r.handshakeMs + r.idleMs + r.requestMs);
     case LogVar::RequestTime:
       return number(r.requestMs);
     case LogVar::QueueTime:

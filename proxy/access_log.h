@@ -44,13 +44,16 @@ struct AccessLogRecord {
   int64_t startWallUs = 0;   // the request's first byte (TCP: the accept), wall clock
   int64_t acceptWallUs = 0;  // the connection's accept (%t), wall clock
   std::string frontend;
-  std::string backend;      // "" before routing: logged as the frontend's name, as HAProxy
-  std::string server;       // "" when none was reached: <NOSRV>
-  int64_t requestMs = -1;   // TR: first byte to complete head
-  int64_t queueMs = -1;     // Tw: time spent in a backend queue
-  int64_t connectMs = -1;   // Tc: to establish the server connection
-  int64_t responseMs = -1;  // Tr: request sent to response head received
-  int64_t totalMs = -1;     // Ta (HTTP) / Tt (TCP): first byte to the last byte sent
+  std::string backend;       // "" before routing: logged as the frontend's name, as HAProxy
+  std::string server;        // "" when none was reached: <NOSRV>
+  int64_t handshakeMs = -1;  // Th: accept to the end of the TLS handshake (0 on plain TCP, and
+                             // for a keep-alive connection's later requests)
+  int64_t idleMs = -1;       // Ti: waiting for the request's first byte (keep-alive idle time)
+  int64_t requestMs = -1;    // TR: first byte to complete head
+  int64_t queueMs = -1;      // Tw: time spent in a backend queue
+  int64_t connectMs = -1;    // Tc: to establish the server connection
+  int64_t responseMs = -1;   // Tr: request sent to response head received
+  int64_t totalMs = -1;      // Ta (HTTP) / Tt (TCP): first byte to the last byte sent
   int status = -1;
   uint64_t bytesToClient = 0;  // %B: response bytes sent to the client, head included
   Termination termination;
@@ -71,6 +74,9 @@ enum class LogVar {
   Frontend,        // %ft
   Backend,         // %b
   Server,          // %s
+  HandshakeTime,   // %Th
+  IdleTime,        // %Ti
+  HeadTime,        // %Tq = Th + Ti + TR
   RequestTime,     // %TR
   QueueTime,       // %Tw
   ConnectTime,     // %Tc

@@ -137,6 +137,10 @@ struct AccessLog {
   // JSON object per line instead of text.
   std::string customFormat;
   bool json = false;
+  // HAProxy's `sample RANGES:SIZE`: of each SIZE lines in a row, those whose position (1..SIZE)
+  // is in a range are written; SIZE 0 writes every line.
+  uint32_t sampleSize = 0;
+  std::vector<std::pair<uint32_t, uint32_t>> sampleRanges;
   // "stderr", an absolute file path, or syslog datagrams: "udp:HOST:PORT", "unix:/PATH".
   std::string target = "stderr";
   // Syslog targets only: the facility (its code, LOG_LOCAL0 by default), the header format and

@@ -112,7 +112,12 @@ void HttpStream::processClientInput() {
         txn_ = std::make_unique<HttpTransaction>(frontend_, worker_.runtime().errors(), client_,
                                                  tls(), !stopRequested_ && !worker_.stopping());
         txn_->startUs = nowUs();
-        if (frontend_.accessLog) txn_->startWallUs = worker_.time().wallUs();
+        if (frontend_.accessLog) {
+          txn_->startWallUs = worker_.time().wallUs();
+          bool first = requests_ == 0;
+          txn_->handshakeMs = first ? elapsedMs(acceptedAtUs_, readyAtUs_) : 0;
+          txn_->idleMs = elapsedMs(first ? readyAtUs_ : lastResponseEndUs_, txn_->startUs);
+        }
         timeline_ = ServerTimeline{};
         armTimer(frontend_.config->timeouts.httpRequest);
       }
@@ -546,6 +551,7 @@ void HttpStream::onClientWritable() {
 
 void HttpStream::finishTransaction() {
   txn_->completed = true;
+  lastResponseEndUs_ = nowUs();
   logTransaction();  // while this stream still holds its server and backend places
   ServerConnection* sc = serverConn_.get();
   bool reusable = sc && txn_->requestDone && txn_->serverHeadSent == txn_->serverHead.size() &&
@@ -718,6 +724,7 @@ void HttpStream::logTransaction() {
   Termination term = txn_->termination;
   if (!txn_->completed && term.normal()) term.set('C', phaseLetter());  // the client went away
   if (cfg.dontlogNormal && term.normal() && txn_->status < 500) return;
+  if (!frontend_.sampleLogLine()) return;
   AccessLogRecord r;
   describe(r);
   if (BackendRuntime* be = txn_->backend()) {
@@ -726,6 +733,8 @@ void HttpStream::logTransaction() {
   }
   if (txn_->builtin) r.server = "<STATS>";
   r.startWallUs = txn_->startWallUs;
+  r.handshakeMs = txn_->handshakeMs;
+  r.idleMs = txn_->idleMs;
   r.requestMs = elapsedMs(txn_->startUs, txn_->headAtUs);
   r.responseMs = elapsedMs(timeline_.connectedAtUs, txn_->responseHeadAtUs);
   r.totalMs = elapsedMs(txn_->startUs, nowUs());
@@ -741,7 +750,7 @@ void HttpStream::logEmptyConnection() {
   // A connection that closed without a request (a health probe, a scanner, a client that gave
   // up): HAProxy logs <BADREQ> unless dontlognull.
   const AccessLog& cfg = frontend_.config->log;
-  if (cfg.dontlognull) return;
+  if (cfg.dontlognull || !frontend_.sampleLogLine()) return;
   AccessLogRecord r;
   describe(r);
   r.startWallUs = acceptedAtWallUs_;

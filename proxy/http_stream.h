@@ -102,8 +102,9 @@ class HttpStream final : public Session {
   bool closeIdleOnStop_ = true;
   std::unique_ptr<PendingBuiltin> builtin_;  // phase ReadBuiltinBody
   uint64_t requests_ = 0;
-  bool connectTimedOut_ = false;  // the last connect attempt ended on `timeout connect`
-  bool idleTimedOut_ = false;     // closed waiting for a first request
+  bool connectTimedOut_ = false;    // the last connect attempt ended on `timeout connect`
+  bool idleTimedOut_ = false;       // closed waiting for a first request
+  int64_t lastResponseEndUs_ = -1;  // the previous response's end (%Ti of the next request)
 };
 
 }  // namespace tandem::proxy

@@ -83,9 +83,11 @@ class HttpTransaction {
 
   // What the access log says of it (the stream records these as they happen; worker clock,
   // microseconds, -1 for not yet).
-  int64_t startUs = -1;     // the first byte
-  int64_t startWallUs = 0;  // the same, on the wall clock
-  int64_t headAtUs = -1;    // the complete request head
+  int64_t startUs = -1;      // the first byte
+  int64_t startWallUs = 0;   // the same, on the wall clock
+  int64_t headAtUs = -1;     // the complete request head
+  int64_t handshakeMs = -1;  // %Th for this request (0 after the connection's first)
+  int64_t idleMs = -1;       // %Ti: the wait for its first byte
   int64_t responseHeadAtUs = -1;
   int status = -1;  // the status the client gets
   uint64_t bytesToClient = 0;

@@ -147,6 +147,18 @@ struct FrontendRuntime {
   std::atomic<uint32_t> connections{0};
   AccessLogWriter* accessLog = nullptr;  // where this frontend's lines go; null: no access log
   LogFormat accessLogFormat;             // what a line says
+  std::atomic<uint64_t> logSequence{0};  // lines this frontend had to write, for sampling
+  // Whether the next line is written (`sample`); counts it.
+  bool sampleLogLine() {
+    const AccessLog& log = config->log;
+    if (!log.sampleSize) return true;
+    uint32_t at = static_cast<uint32_t>(logSequence.fetch_add(1, std::memory_order_relaxed) %
+                                        log.sampleSize) +
+                  1;
+    for (const auto& [from, to] : log.sampleRanges)
+      if (at >= from && at <= to) return true;
+    return false;
+  }
   // TLS termination, by bind (only binds with `crt:` have one).
   std::map<const Bind*, std::unique_ptr<TlsContext>> tls;
   const TlsContext* tlsFor(const Bind& bind) const {

@@ -20,6 +20,7 @@ Session::Session(Worker& worker, FrontendRuntime& frontend, TransportPtr client,
       acceptedAtWallUs_(worker.time().wallUs()),
       timer_(worker.time().makeTimer([this] { onTimerEvent(); })) {
   clientTransport_->setHandler(this);
+  if (!clientTransport_->secure()) readyAtUs_ = acceptedAtUs_;
   frontend_.connections.fetch_add(1, std::memory_order_relaxed);
   worker_.runtime().connections().fetch_add(1, std::memory_order_relaxed);
 }
@@ -74,6 +75,7 @@ void Session::describe(AccessLogRecord& r) const {
   r.client = client_;
   r.clientPort = clientPort_;
   r.acceptWallUs = acceptedAtWallUs_;
+  r.handshakeMs = elapsedMs(acceptedAtUs_, readyAtUs_);
   r.frontend = frontend_.config->name;
   if (backend_) r.backend = backend_->config->name;
   if (timeline_.server) r.server = timeline_.server->config->name;

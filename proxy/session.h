@@ -120,7 +120,12 @@ class Session : public ServerConnection::Owner, private Transport::Handler {
   // contracts (a TLS handshake runs inside the first reads; record bytes OpenSSL already holds
   // are read without waiting for the socket). shutdownClient() sends FIN, after close_notify on
   // TLS.
-  ssize_t readClient(IoBuffer& buf) { return clientTransport_->read(buf); }
+  ssize_t readClient(IoBuffer& buf) {
+    ssize_t n = clientTransport_->read(buf);
+    // The read that finished a TLS handshake (plain TCP is ready at the accept): %Th.
+    if (readyAtUs_ < 0 && clientTransport_->handshakeDone()) readyAtUs_ = nowUs();
+    return n;
+  }
   ssize_t sendClient(const iovec* iov, int count) { return clientTransport_->write(iov, count); }
   void shutdownClient() { clientTransport_->shutdownWrite(); }
   bool tls() const { return clientTransport_->secure(); }
@@ -136,6 +141,7 @@ class Session : public ServerConnection::Owner, private Transport::Handler {
   uint16_t clientPort_ = 0;
   int64_t acceptedAtUs_ = 0;      // worker clock
   int64_t acceptedAtWallUs_ = 0;  // wall clock
+  int64_t readyAtUs_ = -1;        // handshakes done (worker clock)
   BackendUse backend_;
   ServerRuntime* server_ = nullptr;  // holds a connection slot while set
   ServerConnectionPtr serverConn_;

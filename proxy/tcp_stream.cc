@@ -208,6 +208,7 @@ void TcpStream::onClosing() {
   if (!ended) fail('C', connected_ ? 'D' : 'C');
   if (cfg.dontlognull && bytesFromClient_ == 0 && bytesToClient_ == 0) return;
   if (cfg.dontlogNormal && termination_.normal()) return;
+  if (!frontend_.sampleLogLine()) return;
   AccessLogRecord r;
   describe(r);
   r.startWallUs = acceptedAtWallUs_;

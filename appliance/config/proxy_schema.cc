@@ -57,6 +57,48 @@ void readAccessLog(LoaderState& st, MapReader& parent, proxy::AccessLog* out,
   m.boolean("dontlognull", &out->dontlognull);
   m.boolean("dontlog_normal", &out->dontlogNormal);
   m.boolean("json", &out->json);
+  if (YAML::Node sm = m.get("sample"); sm.IsDefined()) {
+    if (auto s = readString(st.yaml, sm, m.pathOf("sample"))) {
+      // RANGES:SIZE, RANGES a comma list of N or N-M within 1..SIZE (HAProxy's log sample).
+      std::string bad;
+      std::vector<std::pair<uint32_t, uint32_t>> ranges;
+      uint32_t size = 0;
+      size_t colon = s->rfind(':');
+      auto number = [](std::string_view t, uint32_t* v) {
+        if (t.empty() || t.size() > 9 ||
+            !std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; }))
+          return false;
+        *v = static_cast<uint32_t>(std::stoul(std::string(t)));
+        return true;
+      };
+      if (colon == std::string::npos || !number(std::string_view(*s).substr(colon + 1), &size) ||
+          size == 0)
+        bad = "expected RANGES:SIZE such as 1:10 or 1-2,5:10";
+      std::string_view list =
+          std::string_view(*s).substr(0, colon == std::string::npos ? 0 : colon);
+      while (bad.empty() && !list.empty()) {
+        size_t comma = list.find(',');
+        std::string_view part = list.substr(0, comma);
+        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+        size_t dash = part.find('-');
+        uint32_t from = 0, to = 0;
+        bool ok = dash == std::string_view::npos
+                      ? number(part, &from) && (to = from, true)
+                      : number(part.substr(0, dash), &from) && number(part.substr(dash + 1), &to);
+        if (!ok || from < 1 || to < from || to > size)
+          bad = "the range '" + std::string(part) + "' is not within 1-" + std::to_string(size);
+        else
+          ranges.push_back({from, to});
+      }
+      if (bad.empty() && ranges.empty()) bad = "expected RANGES:SIZE such as 1:10 or 1-2,5:10";
+      if (!bad.empty()) {
+        st.yaml.error(sm, m.pathOf("sample"), bad);
+      } else {
+        out->sampleSize = size;
+        out->sampleRanges = std::move(ranges);
+      }
+    }
+  }
   YAML::Node formatNode = m.get("format");
   if (formatNode.IsDefined()) {
     if (auto s = readString(st.yaml, formatNode, m.pathOf("format"))) {
@@ -1843,7 +1885,8 @@ const Part& proxyReference() {
            .example = "format: \"%ci:%cp %ft %b/%s %ST %Ta %{+Q}r %[req.hdr(host)]\"",
            .equivalent = "HAProxy: log-format",
            .doc = "A line of your own: text with HAProxy's %-variables %ci %cp %t %tr %ft %b %s "
-                  "%TR %Tw %Tc %Tr %Ta %Tt %ST %B %ts %tsc %ac %fc %bc %sc %rc %sq %bq %r %HM %HU "
+                  "%Th %Ti %Tq %TR %Tw %Tc %Tr %Ta %Tt %ST %B %ts %tsc %ac %fc %bc %sc %rc %sq %bq "
+                  "%r %HM %HU "
                   "%HV %CC %CS and %[req.hdr(NAME)] (the request header's first value); "
                   "%{+Q}var quotes a value, %% is a %. HTTP variables are refused in a mode tcp "
                   "section. Enough on its own to turn the log on.",
@@ -1862,6 +1905,18 @@ const Part& proxyReference() {
                   "as numbers; the text between variables is left out.",
            .effectTest = "tests/proxy/"
                          "access_log_test.py::AccessLogTest::test_custom_format_and_json"},
+          {.block = "log",
+           .key = "sample",
+           .type = "RANGES:SIZE",
+           .defaultValue = "none (every line)",
+           .example = "sample: \"1:10\"",
+           .equivalent = "HAProxy: log <target> sample <ranges>:<size>",
+           .doc = "Writes only part of the lines: of each SIZE lines in a row, those whose "
+                  "position (1 to SIZE) falls in RANGES (a comma list of N or N-M). 1:10 writes "
+                  "one line in ten; 1-2,5:10 three in ten. Counted per frontend after "
+                  "dontlognull and dontlog_normal.",
+           .effectTest = "tests/proxy/"
+                         "http_stream_test.cc::HttpStreamTest.SampleWritesTheChosenShareOfLines"},
           {.block = "log",
            .key = "dontlognull",
            .type = "boolean",

@@ -206,6 +206,9 @@ std::vector<BrokenCase> cases() {
        "frontends:\n  db:\n    mode: tcp\n    bind: \"*:3306\"\n    default_backend: db\n"
        "    log: { format: \"%ci %ST\" }\nbackends:\n  db:\n    mode: tcp\n    servers: []\n",
        6, 20, "frontends.db.log.format", "%ST needs mode http"},
+      {"access_log_sample_out_of_range",
+       fe("    log: { httplog: true, sample: \"1,11:10\" }\n") + kBackend, 5, 35,
+       "frontends.web.log.sample", "the range '11' is not within 1-10"},
       {"access_log_both_styles", fe("    log: { httplog: true, tcplog: true }\n") + kBackend, 5, 27,
        "frontends.web.log.tcplog", "choose one"},
       {"access_log_unknown_key", fe("    log: { httplog: true, level: info }\n") + kBackend, 5, 27,

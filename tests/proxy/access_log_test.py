@@ -8,13 +8,15 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import sys
 import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from harness import Backend, Tandem, free_port, recv_response, wait_port  # noqa: E402
+from harness import (Backend, Tandem, free_port, make_cert, recv_response,  # noqa: E402
+                     wait_port)
 
 # 127.0.0.1:41234 [01/Dec/2026:10:00:00.123] fe be/srv 0/0/1/2/3 200 130 - - ---- 1/1/1/1/0 0/0
 #   "GET / HTTP/1.1"
@@ -50,11 +52,12 @@ class AccessLogTest(unittest.TestCase):
         cls.addClassCleanup(cls.echo.stop)
         cls.dead = free_port()  # nothing listens here
         names = ["http", "quiet", "errors", "tcp", "inherit_http", "inherit_tcp", "rotate",
-                 "custom", "json"]
+                 "custom", "json", "tls"]
         cls.port = {n: free_port() for n in names}
         cls.file = {n: os.path.join(cls.tmp, f"{n}.log") for n in names}
         p, f = cls.port, cls.file
         cls.metrics = free_port()
+        pem, _ = make_cert(cls.tmp, "log", "log.test")
         cfg = f"""
 global: {{ threads: 1, log: {{ target: stderr, level: info }} }}
 prometheus: {{ bind: "127.0.0.1:{cls.metrics}" }}
@@ -96,6 +99,10 @@ frontends:
     bind: "127.0.0.1:{p['custom']}"
     default_backend: web
     log: {{ format: "%ci %HM %HU %ST %b/%s %{{+Q}}[req.hdr(X-Request-Id)] 100%%", target: {f['custom']} }}
+  tls:
+    bind: [ {{ address: "127.0.0.1:{p['tls']}", crt: {pem} }} ]
+    default_backend: web
+    log: {{ format: "%Th %Ti %TR %ST %r", target: {f['tls']} }}
   json:
     bind: "127.0.0.1:{p['json']}"
     default_backend: web
@@ -237,6 +244,22 @@ backends:
         self.assertTrue(written and dropped, text)
         self.assertGreaterEqual(int(written[1]), 1)
         self.assertEqual(int(dropped[1]), 0)
+
+    def test_tls_handshake_and_idle_times(self):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with socket.create_connection(("127.0.0.1", self.port["tls"]), timeout=5) as raw:
+            with ctx.wrap_socket(raw, server_hostname="log.test") as s:
+                time.sleep(0.2)  # idle after the handshake: %Ti
+                s.sendall(b"GET /echo?tls HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                self.assertEqual(recv_response(s, 5)[0], 200)
+        lines = self.lines("tls", 1)
+        self.assertEqual(len(lines), 1, lines)
+        th, ti, tr, status, request = lines[0].split(" ", 4)
+        self.assertGreaterEqual(int(th), 0, lines[0])  # -1 would mean the handshake went unseen
+        self.assertGreaterEqual(int(ti), 150, lines[0])
+        self.assertEqual((status, request), ("200", "GET /echo?tls HTTP/1.1"))
 
     def test_file_target_follows_logrotate(self):
         self.assertEqual(get(self.port["rotate"], "/echo?before")[0], 200)

@@ -555,6 +555,44 @@ TEST_F(HttpStreamTest, AKeepAliveConnectionLogsEachRequestAndNotItsIdleClose) {
   EXPECT_NE(lines[1].find("\"GET /2 HTTP/1.1\""), std::string::npos);
 }
 
+TEST_F(HttpStreamTest, SampleWritesTheChosenShareOfLines) {
+  logTo(AccessLog::Format::Http);
+  config.frontends[0].log.sampleSize = 4;
+  config.frontends[0].log.sampleRanges = {{1, 1}, {3, 3}};  // "1,3:4": two in four
+  web().servers.resize(1);
+  start();
+  FakePeerPtr client = connect();
+  for (int i = 0; i < 8; ++i) {
+    send(client, "GET /" + std::to_string(i) + " HTTP/1.1\r\nHost: a\r\n\r\n");
+    send(serverPeer(0), kOk);
+  }
+  std::vector<std::string> lines = logLines();
+  ASSERT_EQ(lines.size(), 4u);
+  for (size_t i = 0; i < lines.size(); ++i)
+    EXPECT_NE(lines[i].find("\"GET /" + std::to_string(2 * i) + " "), std::string::npos)
+        << lines[i];
+}
+
+TEST_F(HttpStreamTest, ThAndTiTellTheWaitBeforeEachRequest) {
+  logTo(AccessLog::Format::Http);
+  config.frontends[0].log.customFormat = "%Th %Ti %TR %Tq %Ta";
+  web().servers.resize(1);
+  start();
+  FakePeerPtr client = connect();
+  advance(40ms);  // connected, silent
+  send(client, "GET / HTTP/1.1\r\n");
+  advance(5ms);
+  send(client, "Host: a\r\n\r\n");
+  send(serverPeer(0), kOk);
+  advance(300ms);  // keep-alive idle time
+  send(client, kGet);
+  send(serverPeer(0), kOk);
+  std::vector<std::string> lines = logLines();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "0 40 5 45 5");  // plain TCP: no handshake
+  EXPECT_EQ(lines[1], "0 300 0 300 0");
+}
+
 // ---- tunnels -------------------------------------------------------------------------------
 
 TEST_F(HttpStreamTest, A101UpgradeTurnsTheConnectionIntoATunnel) {
