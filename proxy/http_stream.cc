@@ -290,7 +290,6 @@ void HttpStream::serverFailed(bool connectFailure) {
   }
   bool bodyStarted = !txn_->replayable() && !connectFailure;
   txn_->giveUpStatus = connectFailure ? 503 : 502;
-  if (!connectFailure) fail('S', 'H');  // closed or reset before answering
   if (bodyStarted) {
     releaseServer(false);
     return onGiveUp();

@@ -61,8 +61,13 @@ class HttpStream final : public Session {
     fail('S', 'C');
     sendLocal(503);
   }
+  // The last attempt failed: a server that closed or reset before answering (502, SH), or a
+  // connect refused or timed out (503, SC / sC). A retry that succeeds leaves no trace but %rc.
   void onGiveUp() override {
-    fail(connectTimedOut_ ? 's' : 'S', 'C');
+    if (txn_->giveUpStatus == 502)
+      fail('S', 'H');
+    else
+      fail(connectTimedOut_ ? 's' : 'S', 'C');
     sendLocal(txn_->giveUpStatus);
   }
   void serverFailed(bool connectFailure);

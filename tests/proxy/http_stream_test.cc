@@ -475,6 +475,21 @@ TEST_F(HttpStreamTest, TheTerminationStateSaysWhoEndedARequestAndWhen) {
   EXPECT_NE(gone.find(" CH-- "), std::string::npos) << gone;
 }
 
+TEST_F(HttpStreamTest, ARetryThatSucceedsIsANormalEndWithItsRetryCount) {
+  logTo(AccessLog::Format::Http);
+  start();
+  FakePeerPtr client = connect();
+  send(client, kGet);
+  serverPeer(0)->eof = true;  // s1 closes without answering; the GET goes to s2
+  pump();
+  send(serverPeer(1), kOk);
+  std::vector<std::string> lines = logLines();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find(" web/s2 "), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find(" 200 "), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find(" ---- 1/1/1/1/+1 "), std::string::npos) << lines[0];
+}
+
 TEST_F(HttpStreamTest, AQueuedRequestLogsItsWaitAndPosition) {
   logTo(AccessLog::Format::Http);
   web().servers.resize(1);
