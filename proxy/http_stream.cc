@@ -167,13 +167,9 @@ void HttpStream::processClientInput() {
 
 void HttpStream::onRequestHead() {
   ++requests_;
-  // The clock is read only for rate limits, as before the transaction had its own object.
-  int64_t nowUs = frontend_.rateLimiters.empty()
-                      ? 0
-                      : std::chrono::duration_cast<std::chrono::microseconds>(
-                            std::chrono::steady_clock::now().time_since_epoch())
-                            .count();
-  txn_->headAtUs = this->nowUs();
+  // The worker's monotonic clock (read once per loop pass) times the head for the log and
+  // counts rate-limit windows: no clock read of its own per request.
+  txn_->headAtUs = nowUs();
   if (frontend_.accessLog) {
     const MessageHead& h = request_->head();
     txn_->requestLine.append(h.method.in(in_->bytes))
@@ -190,7 +186,7 @@ void HttpStream::onRequestHead() {
           break;
         }
   }
-  HttpTransaction::Decision decision = txn_->onRequestHead(*request_, in_->bytes, nowUs);
+  HttpTransaction::Decision decision = txn_->onRequestHead(*request_, in_->bytes, txn_->headAtUs);
   switch (decision.kind) {
     case HttpTransaction::Decision::Kind::Answer:
       fail(decision.local ? 'L' : 'P', 'R');

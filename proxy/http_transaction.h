@@ -45,7 +45,7 @@ class HttpTransaction {
   // The request phases over a parsed head (`base`: the buffer its spans point into), up to
   // the choice of a backend. On Forward, the response rules that will apply are chosen too
   // (while the request is at hand, as HAProxy evaluates them on the request's ACLs) and the
-  // head for the server is built. `nowUs` (steady clock) is for rate limits.
+  // head for the server is built. `nowUs` (the worker's monotonic clock) is for rate limits.
   Decision onRequestHead(const HttpParser& request, const char* base, int64_t nowUs);
   // The head for the client from the server's response head: the response rules, hop-by-hop
   // fields dropped, this side's connection management.

@@ -48,14 +48,14 @@ void Session::wantClientWrite(bool on) {
 }
 
 void Session::addTimer(int64_t inUs) {
-  timerFiresUs_ = worker_.time().nowUs() + inUs;
+  timerFiresUs_ = nowUs() + inUs;
   timerPending_ = true;
   timer_->arm(Duration(inUs));
 }
 
 void Session::armTimer(Duration d) {
   if (dead_) return;
-  deadlineUs_ = worker_.time().nowUs() + d.count();
+  deadlineUs_ = nowUs() + d.count();
   if (!timerPending_ || deadlineUs_ < timerFiresUs_) addTimer(d.count());
 }
 
@@ -112,7 +112,7 @@ void Session::close() {
 void Session::onTimerEvent() {
   timerPending_ = false;
   if (deadlineUs_ == INT64_MAX) return;
-  int64_t left = deadlineUs_ - worker_.time().nowUs();
+  int64_t left = deadlineUs_ - nowUs();
   if (left > 0) return addTimer(left);  // the deadline moved on since it was armed
   deadlineUs_ = INT64_MAX;
   onTimeout();
