@@ -30,6 +30,7 @@ struct FakePeer {
   int connectError = 0;         // a server connection: how its connect ends
   bool readWanted = false;
   bool writeWanted = false;
+  std::vector<int> writePieces;  // per write call the proxy made: how many pieces it passed
 
   // What the proxy wrote and the test has not taken yet.
   std::string take() {
@@ -64,6 +65,7 @@ class FakeTransport final : public Transport {
   }
   ssize_t write(const iovec* iov, int count) override {
     if (peer_->closed || peer_->reset) return kError;
+    peer_->writePieces.push_back(count);
     size_t taken = 0;
     for (int i = 0; i < count && peer_->window > 0; ++i) {
       size_t n = std::min(iov[i].iov_len, peer_->window);

@@ -48,6 +48,27 @@ TEST_F(HttpStreamTest, ARequestAndItsResponseGoThroughWithTheirFraming) {
   EXPECT_FALSE(client->closed) << "a complete keep-alive exchange keeps the connection";
 }
 
+TEST_F(HttpStreamTest, ASmallResponseGoesToTheClientInOneContiguousWrite) {
+  web().servers.resize(1);  // both requests on the same server connection
+  start();
+  FakePeerPtr client = connect();
+  send(client, kGet);
+  FakePeerPtr s = serverPeer(0);
+  s->take();
+  send(s, kOk);
+  EXPECT_EQ(client->writePieces, std::vector<int>{1}) << "head and a small body: one piece";
+  EXPECT_EQ(client->take().substr(0, 17), "HTTP/1.1 200 OK\r\n");
+
+  // A large body is sent from the server's buffer as it is, behind the head: not copied.
+  send(client, kGet);
+  s->take();
+  std::string big(8000, 'x');
+  send(s, "HTTP/1.1 200 OK\r\nContent-Length: 8000\r\n\r\n" + big);
+  EXPECT_EQ(client->writePieces, (std::vector<int>{1, 2}));
+  std::string second = client->take();
+  EXPECT_EQ(second.substr(second.size() - 8000), big);
+}
+
 TEST_F(HttpStreamTest, ChunkedBodiesStreamThroughUnchangedBothWays) {
   web().servers.resize(1);  // every request to the same server
   start();
