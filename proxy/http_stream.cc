@@ -125,11 +125,13 @@ void HttpStream::processClientInput() {
       ParseEvent ev = request_->execute(in_->bytes, in_->bytes + parsed_, in_->tail - parsed_, &n);
       parsed_ += static_cast<uint32_t>(n);
       if (ev == ParseEvent::Error) {
+        frontendCounters().requestErrors.add();
         fail('P', 'R');
         return sendLocal(400);
       }
       if (ev == ParseEvent::NeedMore) {
         if (in_->space() == 0) {
+          frontendCounters().requestErrors.add();
           fail('P', 'R');
           return sendLocal(431);  // head larger than a buffer
         }
@@ -150,6 +152,7 @@ void HttpStream::processClientInput() {
       fwdEnd_ = parsed_;
       if (ev == ParseEvent::Error) {
         // Bad chunk framing mid-body: the connection cannot be trusted any more.
+        frontendCounters().requestErrors.add();
         fail('P', 'D');
         if (!txn_->responseHeadDone && txn_->clientHeadSent == 0) return sendLocal(400);
         return abort();
@@ -187,8 +190,10 @@ void HttpStream::onRequestHead() {
         }
   }
   HttpTransaction::Decision decision = txn_->onRequestHead(*request_, in_->bytes, txn_->headAtUs);
+  frontendCounters().httpRequests.add();
   switch (decision.kind) {
     case HttpTransaction::Decision::Kind::Answer:
+      countRefusal(decision.refusal);
       fail(decision.local ? 'L' : 'P', 'R');
       return sendLocalRaw(std::move(decision.response));
     case HttpTransaction::Decision::Kind::Builtin:
@@ -199,6 +204,11 @@ void HttpStream::onRequestHead() {
       break;
   }
   backend_ = txn_->backend();
+  {
+    TrafficCounters& be = countersOf(*backend_);
+    be.sessions.add();
+    be.httpRequests.add();
+  }
   // The original head is done with: skip it; what follows is body (or the next request).
   in_->head = parsed_;
   fwdEnd_ = parsed_;
@@ -290,7 +300,7 @@ void HttpStream::serverFailed(bool connectFailure) {
     releaseServer(false);
     return onGiveUp();
   }
-  retryOrGiveUp();
+  retryOrGiveUp(!connectFailure);
 }
 
 void HttpStream::onServerWritable() {
@@ -463,6 +473,7 @@ bool HttpStream::flushToServer() {
     }
     return false;
   }
+  txn_->bytesToServer += static_cast<uint64_t>(n);
   size_t left = static_cast<size_t>(n);
   size_t h = std::min(left, headLeft);
   txn_->serverHeadSent += h;
@@ -560,6 +571,7 @@ void HttpStream::onClientWritable() {
 void HttpStream::finishTransaction() {
   txn_->completed = true;
   lastResponseEndUs_ = nowUs();
+  countTransaction();
   logTransaction();  // while this stream still holds its server and backend places
   ServerConnection* sc = serverConn_.get();
   bool reusable = sc && txn_->requestDone && txn_->serverHeadSent == txn_->serverHead.size() &&
@@ -717,11 +729,53 @@ char HttpStream::phaseLetter() const {
 }
 
 void HttpStream::onClosing() {
+  if (txn_) countTransaction();
   if (!frontend_.accessLog) return;
   if (txn_)
     logTransaction();
   else if (requests_ == 0)
     logEmptyConnection();
+}
+
+void HttpStream::countRefusal(HttpTransaction::Refusal refusal) {
+  TrafficCounters& fe = frontendCounters();
+  BackendRuntime* be = txn_->backend();  // set: a backend rule refused it
+  switch (refusal) {
+    case HttpTransaction::Refusal::None:
+      break;
+    case HttpTransaction::Refusal::Denied:
+      (be ? countersOf(*be) : fe).denied.add();
+      break;
+    case HttpTransaction::Refusal::RateLimited:
+      fe.rateLimited.add();
+      break;
+    case HttpTransaction::Refusal::Invalid:
+      fe.requestErrors.add();
+      break;
+  }
+}
+
+void HttpStream::countTransaction() {
+  if (txn_->counted) return;
+  txn_->counted = true;
+  BackendRuntime* be = txn_->backend();
+  ServerRuntime* s = timeline_.server;
+  TrafficCounters* sections[] = {&frontendCounters(), be ? &countersOf(*be) : nullptr,
+                                 s ? &countersOf(*s) : nullptr};
+  const Termination& term = txn_->termination;
+  // The server failed it after it was sent: closed, reset or timed out (HAProxy's eresp).
+  bool responseError =
+      (term.cause == 'S' || term.cause == 's') && (term.phase == 'H' || term.phase == 'D');
+  for (size_t i = 0; i < 3; ++i) {
+    TrafficCounters* c = sections[i];
+    if (!c) continue;
+    if (txn_->status >= 0) c->responses[statusClass(txn_->status)].add();
+    if (i == 0) continue;  // the frontend counts its bytes as they move
+    c->bytesOut.add(txn_->bytesToClient);
+    c->bytesIn.add(txn_->bytesToServer);
+    if (responseError) c->responseErrors.add();
+  }
+  if (s) countTimes(txn_->startUs, txn_->responseHeadAtUs);
 }
 
 void HttpStream::logTransaction() {

@@ -85,6 +85,9 @@ class HttpStream final : public Session {
   // The access log: the line of the transaction in flight (once), or of a connection that
   // closed without sending a request.
   void onClosing() override;
+  // The transaction's traffic counters, once: status class, bytes, errors, times.
+  void countTransaction();
+  void countRefusal(HttpTransaction::Refusal refusal);
   void logTransaction();
   void logEmptyConnection();
   char phaseLetter() const;  // HAProxy's termination phase for where the stream is now

@@ -122,8 +122,10 @@ HttpTransaction::Decision HttpTransaction::onRequestHead(const HttpParser& reque
                                                          const char* base, int64_t nowUs) {
   const MessageHead& h = request.head();
   const FrontendRuntime& fe = frontend_;
-  auto answer = [this](int status) {
-    return Decision{Decision::Kind::Answer, errors_.response(status)};
+  auto answer = [this](int status, Refusal why = Refusal::Invalid) {
+    Decision d{Decision::Kind::Answer, errors_.response(status)};
+    d.refusal = why;
+    return d;
   };
   http10_ = h.versionMinor == 0;
   clientKeepAlive_ = clientKeepAlive_ && request.keepAlive();
@@ -151,7 +153,7 @@ HttpTransaction::Decision HttpTransaction::onRequestHead(const HttpParser& reque
       be = route.backend;
       break;
     }
-  if (!be) return answer(503);
+  if (!be) return answer(503, Refusal::None);
   backend_ = be;
   // 3. The chosen backend's request rules.
   if (!runRequestRules(be->rules, view, false, h, base, nowUs, &decision)) return decision;
@@ -178,6 +180,7 @@ bool HttpTransaction::runRequestRules(const HttpRules& rules, const RequestView&
     switch (r.action) {
       case HttpRequestRule::Action::Deny:
         *answer = Decision{Decision::Kind::Answer, errors_.response(r.status)};
+        answer->refusal = Refusal::Denied;
         return false;
       case HttpRequestRule::Action::Redirect: {
         std::string location;
@@ -211,6 +214,7 @@ bool HttpTransaction::runRequestRules(const HttpRules& rules, const RequestView&
         if (it == frontend_.rateLimiters.end()) break;
         if (it->second->hit(client_, nowUs)) {
           *answer = Decision{Decision::Kind::Answer, errors_.response(it->second->table().status)};
+          answer->refusal = Refusal::RateLimited;
           return false;
         }
         break;

@@ -24,6 +24,13 @@ namespace tandem::proxy {
 
 class HttpTransaction {
  public:
+  // Why a request was answered here instead of forwarded, for the counters.
+  enum class Refusal {
+    None,         // not refused (a redirect, a return, or forwarded)
+    Denied,       // a deny rule
+    RateLimited,  // a rate limit
+    Invalid,      // not a valid request (400)
+  };
   // What the request phases decided.
   struct Decision {
     enum class Kind {
@@ -36,6 +43,7 @@ class HttpTransaction {
     // An Answer the configuration means as a reply (redirect, return), not a refusal (deny,
     // a rate limit, a bad request): the access log says 'L' rather than 'P'.
     bool local = false;
+    Refusal refusal = Refusal::None;
   };
 
   // `keepAliveAllowed`: false once the proxy is stopping (the response then closes).
@@ -91,12 +99,14 @@ class HttpTransaction {
   int64_t responseHeadAtUs = -1;
   int status = -1;  // the status the client gets
   uint64_t bytesToClient = 0;
+  uint64_t bytesToServer = 0;           // the request, head and body, as sent
   Termination termination;              // set by the first failure (a normal end leaves "--")
   std::string requestLine;              // when the frontend logs
   std::vector<std::string> logHeaders;  // the values the log format shows
   bool builtin = false;                 // answered by a built-in page (<STATS>)
   bool completed = false;               // the response went out whole
   bool logged = false;
+  bool counted = false;  // in the traffic counters
   // The first failure names the termination state; later ones are its consequences.
   void fail(char cause, char phase) {
     if (termination.normal()) termination.set(cause, phase);

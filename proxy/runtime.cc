@@ -163,6 +163,7 @@ std::unique_ptr<Runtime> Runtime::build(const Config& config, std::string* error
       auto sr = std::make_unique<ServerRuntime>();
       sr->config = &sc;
       sr->index = s;
+      sr->id = rt->serverCount_++;
       if (!resolve(sc.address, &sr->address, &sr->addressLength, error)) {
         *error = "backend " + be->config->name + " server " + sc.name + ": " + *error;
         return nullptr;
@@ -196,6 +197,7 @@ std::unique_ptr<Runtime> Runtime::build(const Config& config, std::string* error
   for (const auto& fc : c.frontends) {
     auto fe = std::make_unique<FrontendRuntime>();
     fe->config = &fc;
+    fe->index = rt->frontends_.size();
     fe->rules = HttpRules(fc.acls, fc.httpRequest, fc.httpResponse);
     for (const auto& [name, table] : fc.rateLimits)
       fe->rateLimiters[name] = std::make_unique<RateLimiter>(table);
@@ -253,6 +255,33 @@ ServerRuntime* Runtime::findServer(std::string_view backend, std::string_view se
       if (s->config->name == server) return s.get();
   }
   return nullptr;
+}
+
+WorkerCounters& Runtime::addWorkerCounters() {
+  workerCounters_.push_back(
+      std::make_unique<WorkerCounters>(frontends_.size(), backends_.size(), serverCount_));
+  return *workerCounters_.back();
+}
+
+TrafficTotals Runtime::totals(const FrontendRuntime& fe) const {
+  TrafficTotals t;
+  for (const auto& w : workerCounters_) t.add(w->frontend(fe.index));
+  t.finish();
+  return t;
+}
+
+TrafficTotals Runtime::totals(const BackendRuntime& be) const {
+  TrafficTotals t;
+  for (const auto& w : workerCounters_) t.add(w->backend(be.index));
+  t.finish();
+  return t;
+}
+
+TrafficTotals Runtime::totals(const ServerRuntime& s) const {
+  TrafficTotals t;
+  for (const auto& w : workerCounters_) t.add(w->server(s.id));
+  t.finish();
+  return t;
 }
 
 }  // namespace tandem::proxy

@@ -22,6 +22,7 @@
 #include "proxy/config.h"
 #include "proxy/rate_limiter.h"
 #include "proxy/tls_context.h"
+#include "proxy/traffic_counters.h"
 
 namespace tandem::proxy {
 
@@ -32,17 +33,26 @@ inline health::AdminState configuredAdmin(const Server& s) {
                     : health::AdminState::Ready;
 }
 
+// Raises a high-water mark to `now` if it is higher (the max columns: sessions, queue).
+inline void raiseMax(std::atomic<uint32_t>& max, uint32_t now) {
+  uint32_t seen = max.load(std::memory_order_relaxed);
+  while (now > seen && !max.compare_exchange_weak(seen, now, std::memory_order_relaxed)) {
+  }
+}
+
 // The reason phrase HAProxy uses for an HTTP status ("Service Unavailable").
 const char* reasonPhrase(int status);
 
 struct ServerRuntime {
   const Server* config = nullptr;
   size_t index = 0;  // in its backend
+  size_t id = 0;     // across all backends (its block in WorkerCounters)
   sockaddr_storage address{};
   socklen_t addressLength = 0;
   health::ServerHealth health;
   std::atomic<uint32_t> active{0};  // connections in use, across threads (for maxconn/leastconn)
   std::atomic<uint64_t> served{0};  // requests or TCP sessions sent to it
+  std::atomic<uint32_t> maxActive{0};
 
   // Takes a connection slot; false when the server is at `max` (0: unlimited).
   bool acquireSlot(uint32_t max) {
@@ -50,8 +60,10 @@ struct ServerRuntime {
     do {
       if (max && cur >= max) return false;
     } while (!active.compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed));
+    raiseMax(maxActive, cur + 1);
     return true;
   }
+
   void releaseSlot() { active.fetch_sub(1, std::memory_order_relaxed); }
 };
 
@@ -93,8 +105,10 @@ struct BackendRuntime {
   std::vector<std::unique_ptr<ServerRuntime>> servers;
   HttpRules rules;
   std::atomic<uint32_t> queued{0};  // streams waiting for a maxconn slot, across workers
+  std::atomic<uint32_t> maxQueued{0};
   // Streams using this backend now, queued ones included (HAProxy's beconn).
   std::atomic<uint32_t> streams{0};
+  std::atomic<uint32_t> maxStreams{0};
   uint32_t fullconn = 0;  // configured, or derived from the frontends' maxconn at build
 
   // A server's connection limit now (HAProxy's dynamic maxconn): maxconn, or with minconn a
@@ -121,7 +135,9 @@ class BackendUse {
     if (be != backend_) {
       reset();
       backend_ = be;
-      if (backend_) backend_->streams.fetch_add(1, std::memory_order_relaxed);
+      if (backend_)
+        raiseMax(backend_->maxStreams,
+                 backend_->streams.fetch_add(1, std::memory_order_relaxed) + 1);
     }
     return *this;
   }
@@ -140,11 +156,13 @@ class BackendUse {
 
 struct FrontendRuntime {
   const Frontend* config = nullptr;
+  size_t index = 0;  // its block in WorkerCounters
   HttpRules rules;
   std::vector<Route> routes;  // use_backend, tested with the frontend's ACLs
   BackendRuntime* defaultBackend = nullptr;
   std::map<std::string, std::unique_ptr<RateLimiter>> rateLimiters;  // by table name
   std::atomic<uint32_t> connections{0};
+  std::atomic<uint32_t> maxConnections{0};
   AccessLogWriter* accessLog = nullptr;  // where this frontend's lines go; null: no access log
   LogFormat accessLogFormat;             // what a line says
   std::atomic<uint64_t> logSequence{0};  // lines this frontend had to write, for sampling
@@ -193,6 +211,12 @@ class Runtime {
     return accessLogs_;
   }
   std::atomic<uint32_t>& connections() { return connections_; }
+  // A worker's traffic counters, made when the worker is (before the threads start).
+  WorkerCounters& addWorkerCounters();
+  // The workers' counters added up.
+  TrafficTotals totals(const FrontendRuntime& fe) const;
+  TrafficTotals totals(const BackendRuntime& be) const;
+  TrafficTotals totals(const ServerRuntime& s) const;
   // By names (the admin socket, the stats page); null when there is no such server.
   ServerRuntime* findServer(std::string_view backend, std::string_view server);
 
@@ -216,6 +240,8 @@ class Runtime {
   ErrorPages errors_;
   std::map<std::string, std::unique_ptr<AccessLogWriter>> accessLogs_;  // by target
   std::atomic<uint32_t> connections_{0};
+  size_t serverCount_ = 0;
+  std::vector<std::unique_ptr<WorkerCounters>> workerCounters_;
   StateHook uncheckedStateHook_;
 };
 

@@ -13,6 +13,7 @@ Session::Session(Worker& worker, FrontendRuntime& frontend, TransportPtr client,
                  const IpAddress& clientAddress, uint16_t clientPort)
     : worker_(worker),
       frontend_(frontend),
+      frontendCounters_(worker.counters().frontend(frontend.index)),
       clientTransport_(std::move(client)),
       client_(clientAddress),
       clientPort_(clientPort),
@@ -21,8 +22,36 @@ Session::Session(Worker& worker, FrontendRuntime& frontend, TransportPtr client,
       timer_(worker.time().makeTimer([this] { onTimerEvent(); })) {
   clientTransport_->setHandler(this);
   if (!clientTransport_->secure()) readyAtUs_ = acceptedAtUs_;
-  frontend_.connections.fetch_add(1, std::memory_order_relaxed);
+  raiseMax(frontend_.maxConnections,
+           frontend_.connections.fetch_add(1, std::memory_order_relaxed) + 1);
   worker_.runtime().connections().fetch_add(1, std::memory_order_relaxed);
+  frontendCounters_.sessions.add();
+}
+
+TrafficCounters& Session::countersOf(const BackendRuntime& be) {
+  return worker_.counters().backend(be.index);
+}
+
+TrafficCounters& Session::countersOf(const ServerRuntime& s) {
+  return worker_.counters().server(s.id);
+}
+
+void Session::countTimes(int64_t startUs, int64_t responseHeadAtUs) {
+  ServerRuntime* s = timeline_.server;
+  if (!s || !backend_ || timeline_.connectedAtUs < 0) return;
+  int64_t now = nowUs();
+  uint64_t queueMs = timeline_.queueUs > 0 ? static_cast<uint64_t>(timeline_.queueUs / 1000) : 0;
+  uint64_t connectMs = static_cast<uint64_t>(
+      std::max<int64_t>(0, elapsedMs(timeline_.connectAtUs, timeline_.connectedAtUs)));
+  int64_t responseMs = elapsedMs(timeline_.connectedAtUs, responseHeadAtUs);
+  int64_t totalUs = std::max<int64_t>(0, now - startUs);
+  for (TrafficCounters* c : {&countersOf(*backend_), &countersOf(*s)}) {
+    c->queueMs.add(queueMs);
+    c->connectMs.add(connectMs);
+    if (responseMs >= 0) c->responseMs.add(static_cast<uint64_t>(responseMs));
+    c->totalMs.add(static_cast<uint64_t>(totalUs / 1000));
+    c->addTotalTime(totalUs);
+  }
 }
 
 Session::~Session() {
@@ -126,6 +155,10 @@ Session::ConnectResult Session::connectServer(BackendRuntime& backend, const Pic
   ServerRuntime* s = failed && !backend.config->redispatch ? balancer.pickAgain(*failed, ctx, &why)
                                                            : balancer.pick(ctx, failed, &why);
   if (!s) return why == PickFailure::AllFull ? ConnectResult::Full : ConnectResult::NoServer;
+  if (failed && s != failed) {  // HAProxy's wredis: on the backend and the server left
+    countersOf(backend).redispatches.add();
+    countersOf(*failed).redispatches.add();
+  }
   server_ = s;
   timeline_.server = s;
   if (!timeline_.firstTried) timeline_.firstTried = s;
@@ -195,10 +228,19 @@ void Session::startConnect() {
   }
 }
 
-void Session::retryOrGiveUp() {
+void Session::retryOrGiveUp(bool responseFailure) {
   if (server_) lastFailed_ = server_;
+  if (!responseFailure) {  // a connection attempt failed (refused, reset, timed out)
+    countersOf(*backend_).connectErrors.add();
+    if (lastFailed_) countersOf(*lastFailed_).connectErrors.add();
+  }
   releaseServer(false);
-  if (attempts_ <= backend_->config->retries) return startConnect();
+  if (attempts_ <= backend_->config->retries) {
+    // HAProxy's wretr: on the backend and on the server that failed.
+    countersOf(*backend_).retries.add();
+    if (lastFailed_) countersOf(*lastFailed_).retries.add();
+    return startConnect();
+  }
   onGiveUp();
 }
 

@@ -86,7 +86,7 @@ class Session : public ServerConnection::Owner, private Transport::Handler {
   void startConnect();
   // After a failed attempt: another try (on another server with `redispatch`, on the same one
   // without) while `retries` allow, else onGiveUp().
-  void retryOrGiveUp();
+  void retryOrGiveUp(bool responseFailure = false);
   virtual PickContext pickContext() const { return PickContext{&client_, {}, {}}; }
   // Called once, as close() begins (the access log line goes out here, with the counters as
   // they are while this session still holds its places).
@@ -122,11 +122,23 @@ class Session : public ServerConnection::Owner, private Transport::Handler {
   // TLS.
   ssize_t readClient(IoBuffer& buf) {
     ssize_t n = clientTransport_->read(buf);
+    if (n > 0) frontendCounters_.bytesIn.add(static_cast<uint64_t>(n));
     // The read that finished a TLS handshake (plain TCP is ready at the accept): %Th.
     if (readyAtUs_ < 0 && clientTransport_->handshakeDone()) readyAtUs_ = nowUs();
     return n;
   }
-  ssize_t sendClient(const iovec* iov, int count) { return clientTransport_->write(iov, count); }
+  ssize_t sendClient(const iovec* iov, int count) {
+    ssize_t n = clientTransport_->write(iov, count);
+    if (n > 0) frontendCounters_.bytesOut.add(static_cast<uint64_t>(n));
+    return n;
+  }
+  // This worker's counters of the frontend, of a backend, of a server.
+  TrafficCounters& frontendCounters() { return frontendCounters_; }
+  TrafficCounters& countersOf(const BackendRuntime& be);
+  TrafficCounters& countersOf(const ServerRuntime& s);
+  // The times of a request that reached its server, for its backend's and server's averages:
+  // `startUs` its first byte, `responseHeadAtUs` its response head (-1: none).
+  void countTimes(int64_t startUs, int64_t responseHeadAtUs);
   void shutdownClient() { clientTransport_->shutdownWrite(); }
   bool tls() const { return clientTransport_->secure(); }
 
@@ -136,6 +148,7 @@ class Session : public ServerConnection::Owner, private Transport::Handler {
 
   Worker& worker_;
   FrontendRuntime& frontend_;
+  TrafficCounters& frontendCounters_;
   TransportPtr clientTransport_;  // owns the client socket
   IpAddress client_;
   uint16_t clientPort_ = 0;

@@ -286,8 +286,294 @@ std::string html(Runtime& rt, const Stats& stats, bool admin) {
   return o.str();
 }
 
+// Prometheus text format 0.0.4: one family at a time, HELP and TYPE first.
+class Exposition {
+ public:
+  void family(const char* name, const char* type, const char* help) {
+    name_ = name;
+    o_ << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+  }
+  // One sample of the current family; `labels` is `k="v",...` (escaped), `suffix` for
+  // histogram series (_bucket, _sum, _count).
+  template <typename V>
+  void sample(const std::string& labels, V value, const char* suffix = "") {
+    o_ << name_ << suffix;
+    if (!labels.empty()) o_ << "{" << labels << "}";
+    o_ << " " << value << "\n";
+  }
+  std::string str() const { return o_.str(); }
+
+ private:
+  std::ostringstream o_;
+  const char* name_ = "";
+};
+
+std::string label(const char* key, std::string_view value) {
+  // Label values escape backslash, double quote and newline.
+  std::string out = std::string(key) + "=\"";
+  for (char c : value) {
+    if (c == '\\' || c == '"')
+      out += '\\', out += c;
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out + "\"";
+}
+
+// A family with one sample per row (`labels` member), the value from `get`.
+template <typename Rows, typename Get>
+void each(Exposition& e, Rows& rows, const char* name, const char* type, const char* help,
+          Get get) {
+  e.family(name, type, help);
+  for (auto& r : rows) e.sample(r.labels, get(r));
+}
+
+const char* const kCodeClasses[] = {"1xx", "2xx", "3xx", "4xx", "5xx", "other"};
+
+// HAProxy's server states (its exporter's `state` label) from ours.
+const char* haproxyState(health::ServerState s) {
+  switch (s) {
+    case health::ServerState::Up:
+    case health::ServerState::GoingDown:
+      return "UP";
+    case health::ServerState::Down:
+    case health::ServerState::GoingUp:
+      return "DOWN";
+    case health::ServerState::Drain:
+      return "DRAIN";
+    case health::ServerState::Maint:
+      return "MAINT";
+  }
+  return "DOWN";
+}
+
+// The families HAProxy's own exporter has, with its names, labels (proxy, server, code, state)
+// and meaning, so dashboards and alerts written for it work unchanged; `tandem_` for the rest.
 std::string prometheus(Runtime& rt) {
+  Exposition e;
+  struct Fe {
+    FrontendRuntime* rt;
+    std::string labels;
+    TrafficTotals t;
+  };
+  struct Be {
+    BackendRuntime* rt;
+    std::string labels;
+    TrafficTotals t;
+  };
+  struct Srv {
+    ServerRuntime* rt;
+    const BackendRuntime* be;
+    std::string labels;
+    TrafficTotals t;
+  };
+  std::vector<Fe> fes;
+  std::vector<Be> bes;
+  std::vector<Srv> srvs;
+  for (auto& fe : rt.frontends())
+    if (fe->config->builtin == Frontend::Builtin::None)
+      fes.push_back({fe.get(), label("proxy", fe->config->name), rt.totals(*fe)});
+  for (auto& be : rt.backends()) {
+    bes.push_back({be.get(), label("proxy", be->config->name), rt.totals(*be)});
+    for (auto& s : be->servers)
+      srvs.push_back({s.get(), be.get(),
+                      label("proxy", be->config->name) + "," + label("server", s->config->name),
+                      rt.totals(*s)});
+  }
+  auto perCode = [&](auto& rows) {
+    for (size_t k = 0; k < 6; ++k)
+      for (auto& r : rows)
+        e.sample(r.labels + "," + label("code", kCodeClasses[k]), r.t.responses[k]);
+  };
+  uint32_t globalMax = rt.config().maxconn;
+
+  // ---- frontends
+  e.family("haproxy_frontend_status", "gauge",
+           "Current status of the service, per state label value.");
+  for (auto& f : fes) {
+    e.sample(f.labels + ",state=\"DOWN\"", 0);
+    e.sample(f.labels + ",state=\"UP\"", 1);
+  }
+  each(e, fes, "haproxy_frontend_current_sessions", "gauge",
+       "Number of current sessions on the frontend.",
+       [&](auto& f) { return f.rt->connections.load(std::memory_order_relaxed); });
+  each(e, fes, "haproxy_frontend_max_sessions", "gauge",
+       "Highest number of simultaneous sessions on the frontend.",
+       [&](auto& f) { return f.rt->maxConnections.load(std::memory_order_relaxed); });
+  each(e, fes, "haproxy_frontend_limit_sessions", "gauge",
+       "The frontend's maxconn (the global one when it has none).",
+       [&](auto& f) { return f.rt->config->maxconn ? f.rt->config->maxconn : globalMax; });
+  each(e, fes, "haproxy_frontend_sessions_total", "counter",
+       "Total number of sessions (client connections accepted).",
+       [&](auto& f) { return f.t.sessions; });
+  each(e, fes, "haproxy_frontend_connections_total", "counter",
+       "Total number of client connections accepted.", [&](auto& f) { return f.t.sessions; });
+  each(e, fes, "haproxy_frontend_bytes_in_total", "counter", "Bytes received from clients.",
+       [&](auto& f) { return f.t.bytesIn; });
+  each(e, fes, "haproxy_frontend_bytes_out_total", "counter", "Bytes sent to clients.",
+       [&](auto& f) { return f.t.bytesOut; });
+  each(e, fes, "haproxy_frontend_requests_denied_total", "counter",
+       "Requests refused by the frontend's deny rules.", [&](auto& f) { return f.t.denied; });
+  each(e, fes, "haproxy_frontend_request_errors_total", "counter", "Invalid requests (400, 431).",
+       [&](auto& f) { return f.t.requestErrors; });
+  each(e, fes, "haproxy_frontend_http_requests_total", "counter", "HTTP requests received.",
+       [&](auto& f) { return f.t.httpRequests; });
+  e.family("haproxy_frontend_http_responses_total", "counter",
+           "HTTP responses sent, by status class.");
+  perCode(fes);
+  each(e, fes, "tandem_frontend_requests_rate_limited_total", "counter",
+       "Requests refused by a rate limit.", [&](auto& f) { return f.t.rateLimited; });
+
+  // ---- backends
+  e.family("haproxy_backend_status", "gauge",
+           "Current status of the service, per state label value (UP: a server can take traffic).");
+  for (auto& b : bes) {
+    bool up = false;
+    for (auto& s : b.rt->servers) up = up || s->health.usable();
+    e.sample(b.labels + ",state=\"DOWN\"", up ? 0 : 1);
+    e.sample(b.labels + ",state=\"UP\"", up ? 1 : 0);
+  }
+  e.family("haproxy_backend_active_servers", "gauge", "Active (not backup) servers in rotation.");
+  for (auto& b : bes) {
+    int n = 0;
+    for (auto& s : b.rt->servers) n += !s->config->backup && s->health.usable();
+    e.sample(b.labels, n);
+  }
+  e.family("haproxy_backend_backup_servers", "gauge", "Backup servers in rotation.");
+  for (auto& b : bes) {
+    int n = 0;
+    for (auto& s : b.rt->servers) n += s->config->backup && s->health.usable();
+    e.sample(b.labels, n);
+  }
+  e.family("haproxy_backend_weight", "gauge",
+           "Sum of the effective weights of the active servers in rotation.");
+  for (auto& b : bes) {
+    int w = 0;
+    for (auto& s : b.rt->servers)
+      if (!s->config->backup && s->health.usable()) w += s->health.effectiveWeight();
+    e.sample(b.labels, w);
+  }
+  each(e, bes, "haproxy_backend_current_queue", "gauge", "Requests waiting for a server slot.",
+       [&](auto& b) { return b.rt->queued.load(std::memory_order_relaxed); });
+  each(e, bes, "haproxy_backend_max_queue", "gauge",
+       "Highest number of requests waiting for a server slot.",
+       [&](auto& b) { return b.rt->maxQueued.load(std::memory_order_relaxed); });
+  each(e, bes, "haproxy_backend_current_sessions", "gauge",
+       "Streams using the backend now, queued ones included.",
+       [&](auto& b) { return b.rt->streams.load(std::memory_order_relaxed); });
+  each(e, bes, "haproxy_backend_max_sessions", "gauge",
+       "Highest number of streams using the backend at once.",
+       [&](auto& b) { return b.rt->maxStreams.load(std::memory_order_relaxed); });
+  each(e, bes, "haproxy_backend_limit_sessions", "gauge", "The backend's fullconn.",
+       [&](auto& b) { return b.rt->fullconn; });
+  e.family("haproxy_backend_sessions_total", "counter",
+           "Streams given to the backend (HTTP: requests; TCP: connections).");
+  for (auto& b : bes) e.sample(b.labels, b.t.sessions);
+  each(e, bes, "haproxy_backend_bytes_in_total", "counter", "Bytes sent to the backend's servers.",
+       [&](auto& b) { return b.t.bytesIn; });
+  each(e, bes, "haproxy_backend_bytes_out_total", "counter",
+       "Bytes of the backend's responses sent to clients.", [&](auto& b) { return b.t.bytesOut; });
+  each(e, bes, "haproxy_backend_connection_errors_total", "counter",
+       "Failed connection attempts to the backend's servers.",
+       [&](auto& b) { return b.t.connectErrors; });
+  each(e, bes, "haproxy_backend_response_errors_total", "counter",
+       "Responses the server broke off: closed, reset or timed out.",
+       [&](auto& b) { return b.t.responseErrors; });
+  each(e, bes, "haproxy_backend_retry_warnings_total", "counter", "Connection attempts retried.",
+       [&](auto& b) { return b.t.retries; });
+  each(e, bes, "haproxy_backend_redispatch_warnings_total", "counter",
+       "Retries sent to another server.", [&](auto& b) { return b.t.redispatches; });
+  each(e, bes, "haproxy_backend_requests_denied_total", "counter",
+       "Requests refused by the backend's deny rules.", [&](auto& b) { return b.t.denied; });
+  each(e, bes, "haproxy_backend_http_requests_total", "counter",
+       "HTTP requests routed to the backend.", [&](auto& b) { return b.t.httpRequests; });
+  e.family("haproxy_backend_http_responses_total", "counter", "HTTP responses, by status class.");
+  perCode(bes);
+  struct Avg {
+    const char* be;
+    const char* srv;
+    const char* help;
+    double TrafficTotals::*ms;
+  };
+  const Avg avgs[] = {
+      {"haproxy_backend_queue_time_average_seconds", "haproxy_server_queue_time_average_seconds",
+       "Average time in the queue over the last 1024 requests.", &TrafficTotals::queueMs},
+      {"haproxy_backend_connect_time_average_seconds",
+       "haproxy_server_connect_time_average_seconds",
+       "Average connect time over the last 1024 requests.", &TrafficTotals::connectMs},
+      {"haproxy_backend_response_time_average_seconds",
+       "haproxy_server_response_time_average_seconds",
+       "Average response time (request sent to response head) over the last 1024 requests.",
+       &TrafficTotals::responseMs},
+      {"haproxy_backend_total_time_average_seconds", "haproxy_server_total_time_average_seconds",
+       "Average total time over the last 1024 requests.", &TrafficTotals::totalMs}};
+  for (const Avg& a : avgs) {
+    e.family(a.be, "gauge", a.help);
+    for (auto& b : bes) e.sample(b.labels, b.t.*a.ms / 1000.0);
+  }
+  e.family("tandem_backend_total_time_seconds", "histogram",
+           "Time from a request's first byte (TCP: the accept) to its end, for requests that "
+           "reached a server.");
+  for (auto& b : bes) {
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < b.t.totalTimeBuckets.size(); ++i) {
+      cumulative += b.t.totalTimeBuckets[i];
+      std::ostringstream le;
+      if (i < kTimeBucketsSeconds.size())
+        le << kTimeBucketsSeconds[i];
+      else
+        le << "+Inf";
+      e.sample(b.labels + "," + label("le", le.str()), cumulative, "_bucket");
+    }
+    e.sample(b.labels, static_cast<double>(b.t.totalTimeSumUs) / 1e6, "_sum");
+    e.sample(b.labels, cumulative, "_count");
+  }
+
+  // ---- servers
+  e.family("haproxy_server_status", "gauge",
+           "Current status of the server, per state label value.");
+  for (auto& s : srvs) {
+    const char* now = haproxyState(s.rt->health.state());
+    for (const char* st : {"DOWN", "UP", "MAINT", "DRAIN", "NOLB"})
+      e.sample(s.labels + "," + label("state", st), std::string_view(now) == st ? 1 : 0);
+  }
+  each(e, srvs, "haproxy_server_weight", "gauge", "The server's effective weight.",
+       [&](auto& s) { return s.rt->health.effectiveWeight(); });
+  each(e, srvs, "haproxy_server_current_sessions", "gauge", "Connections to the server in use now.",
+       [&](auto& s) { return s.rt->active.load(std::memory_order_relaxed); });
+  each(e, srvs, "haproxy_server_max_sessions", "gauge",
+       "Highest number of connections to the server in use at once.",
+       [&](auto& s) { return s.rt->maxActive.load(std::memory_order_relaxed); });
+  each(e, srvs, "haproxy_server_limit_sessions", "gauge", "The server's maxconn (0: none).",
+       [&](auto& s) { return s.rt->config->maxconn; });
+  each(e, srvs, "haproxy_server_sessions_total", "counter",
+       "Requests or TCP sessions sent to the server.",
+       [&](auto& s) { return s.rt->served.load(std::memory_order_relaxed); });
+  each(e, srvs, "haproxy_server_bytes_in_total", "counter", "Bytes sent to the server.",
+       [&](auto& s) { return s.t.bytesIn; });
+  each(e, srvs, "haproxy_server_bytes_out_total", "counter",
+       "Bytes of the server's responses sent to clients.", [&](auto& s) { return s.t.bytesOut; });
+  each(e, srvs, "haproxy_server_connection_errors_total", "counter",
+       "Failed connection attempts to the server.", [&](auto& s) { return s.t.connectErrors; });
+  each(e, srvs, "haproxy_server_response_errors_total", "counter",
+       "Responses the server broke off: closed, reset or timed out.",
+       [&](auto& s) { return s.t.responseErrors; });
+  each(e, srvs, "haproxy_server_retry_warnings_total", "counter",
+       "Connection attempts to the server retried.", [&](auto& s) { return s.t.retries; });
+  each(e, srvs, "haproxy_server_redispatch_warnings_total", "counter",
+       "Retries that left the server for another.", [&](auto& s) { return s.t.redispatches; });
+  e.family("haproxy_server_http_responses_total", "counter",
+           "HTTP responses from the server, by status class.");
+  perCode(srvs);
+  for (const Avg& a : avgs) {
+    e.family(a.srv, "gauge", a.help);
+    for (auto& s : srvs) e.sample(s.labels, s.t.*a.ms / 1000.0);
+  }
+
   std::ostringstream o;
+  o << e.str();
   o << "# HELP tandem_frontend_current_sessions Client connections open now.\n"
        "# TYPE tandem_frontend_current_sessions gauge\n";
   for (auto& fe : rt.frontends())

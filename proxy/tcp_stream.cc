@@ -19,6 +19,7 @@ Duration TcpStream::idleTimeout() const {
 void TcpStream::start() {
   backend_ = frontend_.defaultBackend;
   if (!backend_) return close();
+  countersOf(*backend_).sessions.add();
   startConnect();
 }
 
@@ -200,12 +201,13 @@ void TcpStream::onTimeout() {
 }
 
 void TcpStream::onClosing() {
-  AccessLogWriter* out = frontend_.accessLog;
-  if (!out) return;
-  const AccessLog& cfg = frontend_.config->log;
   // Both directions ended: a normal end. Anything else without a named cause: the client left.
   bool ended = clientEof_ && serverConn_ && serverConn_->eof();
   if (!ended) fail('C', connected_ ? 'D' : 'C');
+  countSession();
+  AccessLogWriter* out = frontend_.accessLog;
+  if (!out) return;
+  const AccessLog& cfg = frontend_.config->log;
   if (cfg.dontlognull && bytesFromClient_ == 0 && bytesToClient_ == 0) return;
   if (cfg.dontlogNormal && termination_.normal()) return;
   if (!frontend_.sampleLogLine()) return;
@@ -216,6 +218,19 @@ void TcpStream::onClosing() {
   r.bytesToClient = bytesToClient_;
   r.termination = termination_;
   out->submit(frontend_.accessLogFormat.render(r, cfg.json));
+}
+
+void TcpStream::countSession() {
+  if (!backend_) return;
+  bool serverFailed = termination_.cause == 'S' && termination_.phase == 'D';
+  auto count = [&](TrafficCounters& c) {
+    c.bytesIn.add(bytesFromClient_);
+    c.bytesOut.add(bytesToClient_);
+    if (serverFailed) c.responseErrors.add();
+  };
+  count(countersOf(*backend_));
+  if (timeline_.server) count(countersOf(*timeline_.server));
+  countTimes(acceptedAtUs_, -1);
 }
 
 }  // namespace tandem::proxy

@@ -48,6 +48,7 @@ class TcpStream final : public Session {
   bool clientShut_ = false;  // we sent FIN to the client
   bool connectTimedOut_ = false;
   Termination termination_;
+  void countSession();  // the traffic counters of its backend and server, at the end
   uint64_t bytesFromClient_ = 0;
   uint64_t bytesToClient_ = 0;
 };

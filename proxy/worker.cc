@@ -19,6 +19,7 @@ Worker::Worker(Runtime& runtime, int index)
       index_(index),
       base_(makeThreadSafeEventBase()),
       time_(std::make_unique<LoopTimeSource>(base_.get())),
+      counters_(runtime.addWorkerCounters()),
       pool_(*this) {
   connector_ = [loop = base_.get()](ServerRuntime& s, int* error) -> TransportPtr {
     UniqueFd fd = connectNonBlocking(s.address, s.addressLength, error);
@@ -151,7 +152,7 @@ void Worker::enqueue(BackendRuntime& backend, Session* session) {
   auto& q = queues_[backend.index];
   session->queueSlot_ = q.insert(q.end(), session);
   session->queuedOn_ = &backend;
-  backend.queued.fetch_add(1, std::memory_order_relaxed);
+  raiseMax(backend.maxQueued, backend.queued.fetch_add(1, std::memory_order_relaxed) + 1);
 }
 
 void Worker::dequeue(Session* session) {

@@ -65,6 +65,7 @@ class Worker {
   void setServerConnector(ServerConnector connector) { connector_ = std::move(connector); }
   Runtime& runtime() { return runtime_; }
   BufferPool& buffers() { return buffers_; }
+  WorkerCounters& counters() { return counters_; }
   ConnectionPool& connectionPool() { return pool_; }
   LoadBalancer& balancer(const BackendRuntime& be) { return *balancers_[be.index]; }
   Duration idleServerTimeout() const { return std::chrono::seconds(5); }
@@ -128,6 +129,7 @@ class Worker {
   int index_;
   EventBasePtr base_;  // before every event of this worker: they go first
   std::unique_ptr<TimeSource> time_;
+  WorkerCounters& counters_;  // this thread's block of the traffic counters (in the Runtime)
   ServerConnector connector_;
   BufferPool buffers_;
   std::vector<std::unique_ptr<HttpParser>> parsers_;  // idle request parsers

@@ -1598,7 +1598,11 @@ const Part& proxyReference() {
           {.id = "prometheus",
            .title = "Prometheus exporter",
            .doc = "The top-level prometheus section: a Prometheus text-format (0.0.4) metrics "
-                  "endpoint on a listener of its own."},
+                  "endpoint on a listener of its own. Frontend, backend and server families "
+                  "carry the names and labels of HAProxy's own exporter (haproxy_frontend_*, "
+                  "haproxy_backend_*, haproxy_server_* with proxy, server, code and state "
+                  "labels), so its dashboards and alerts work unchanged; tandem_* for the rest "
+                  "(rate-limited requests, the total-time histogram, access log lines)."},
           {.id = "listen",
            .title = "Listen",
            .doc = "One named listen under `listens`: a frontend and a backend of the same name "

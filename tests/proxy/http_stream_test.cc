@@ -14,10 +14,9 @@ namespace tandem::proxy {
 namespace {
 
 using testing::FakePeerPtr;
+using testing::kGet;
+using testing::kOk;
 using namespace std::chrono_literals;
-
-constexpr const char* kGet = "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n";
-constexpr const char* kOk = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
 
 size_t count(const std::string& haystack, const std::string& needle) {
   size_t n = 0;

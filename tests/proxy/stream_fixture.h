@@ -29,6 +29,10 @@ inline Server server(const std::string& name, const std::string& address) {
   return s;
 }
 
+// A plain GET and a small response to it.
+inline constexpr const char* kGet = "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n";
+inline constexpr const char* kOk = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+
 class StreamTest : public ::testing::Test {
  protected:
   // Frontend "fe" to backend "web" with servers s1 and s2 (never dialled: connections are fake).

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""The Prometheus exporter as Prometheus users meet it: HAProxy's exporter's metric names and
+labels with values that follow the traffic, output that `promtool check metrics` accepts, and a
+real Prometheus server that scrapes it and answers a query with the proxy's number."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.parse
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from harness import Backend, Process, Tandem, free_port, get, wait_port  # noqa
+
+
+def scrape(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        return r.read().decode()
+
+
+def value(text, name, **labels):
+    """The sample `name{labels}` (labels in any order, all of them given), or None."""
+    for line in text.splitlines():
+        m = re.match(r"^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$", line)
+        if not m or m.group(1) != name:
+            continue
+        got = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+        if got == labels:
+            return float(m.group(3))
+    return None
+
+
+class PrometheusTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="tandem-prom-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
+        cls.up = Backend("up1", cls.tmp)
+        cls.addClassCleanup(cls.up.stop)
+        cls.port, cls.prom = free_port(), free_port()
+        dead = free_port()
+        cfg = f"""
+frontends:
+  web:
+    bind: "127.0.0.1:{cls.port}"
+    acls: {{ is_admin: {{ path: /admin }} }}
+    http_request:
+      - deny: 403
+        if: is_admin
+    default_backend: app
+backends:
+  app:
+    balance: first
+    retries: 2
+    redispatch: true
+    servers:
+      - {{ name: gone, address: "127.0.0.1:{dead}" }}
+      - {{ name: up1, address: "{cls.up.address}" }}
+prometheus:
+  bind: "127.0.0.1:{cls.prom}"
+"""
+        cls.proxy = Tandem(cfg, cls.tmp, [cls.port, cls.prom])
+        cls.addClassCleanup(cls.proxy.stop)
+        for _ in range(5):
+            get(cls.port, "/")
+        get(cls.port, "/admin")
+        cls.text = scrape(cls.prom)
+
+    def test_promtool_accepts_the_output(self):
+        r = subprocess.run(["promtool", "check", "metrics"], input=self.text, text=True,
+                           capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_haproxy_names_and_labels_follow_the_traffic(self):
+        t = self.text
+        fe = {"proxy": "web"}
+        self.assertEqual(value(t, "haproxy_frontend_http_requests_total", **fe), 6)
+        self.assertEqual(value(t, "haproxy_frontend_http_responses_total", code="2xx", **fe), 5)
+        self.assertEqual(value(t, "haproxy_frontend_http_responses_total", code="4xx", **fe), 1)
+        self.assertEqual(value(t, "haproxy_frontend_requests_denied_total", **fe), 1)
+        # Six requests, plus the connection that found the port open at start.
+        self.assertEqual(value(t, "haproxy_frontend_sessions_total", **fe), 7)
+        self.assertGreater(value(t, "haproxy_frontend_bytes_in_total", **fe), 0)
+        self.assertGreater(value(t, "haproxy_frontend_bytes_out_total", **fe), 0)
+        be = {"proxy": "app"}
+        self.assertEqual(value(t, "haproxy_backend_http_requests_total", **be), 5)
+        self.assertEqual(value(t, "haproxy_backend_http_responses_total", code="2xx", **be), 5)
+        # `balance: first` tries the dead server first every time: refused, retried elsewhere.
+        self.assertEqual(value(t, "haproxy_backend_connection_errors_total", **be), 5)
+        self.assertEqual(value(t, "haproxy_backend_retry_warnings_total", **be), 5)
+        self.assertEqual(value(t, "haproxy_backend_redispatch_warnings_total", **be), 5)
+        self.assertEqual(value(t, "haproxy_server_connection_errors_total", server="gone", **be), 5)
+        self.assertEqual(value(t, "haproxy_server_connection_errors_total", server="up1", **be), 0)
+        self.assertEqual(
+            value(t, "haproxy_server_http_responses_total", server="up1", code="2xx", **be), 5)
+        self.assertEqual(value(t, "haproxy_server_status", server="up1", state="UP", **be), 1)
+        self.assertEqual(value(t, "haproxy_backend_status", state="UP", **be), 1)
+        self.assertEqual(value(t, "tandem_backend_total_time_seconds_count", **be), 5)
+        self.assertEqual(value(t, "tandem_backend_total_time_seconds_bucket", le="+Inf", **be), 5)
+        self.assertGreaterEqual(value(t, "haproxy_backend_max_sessions", **be), 1)
+        self.assertGreater(value(t, "haproxy_backend_total_time_average_seconds", **be), 0)
+
+    def test_a_real_prometheus_scrapes_it_and_answers_a_query(self):
+        web = free_port()
+        cfg = os.path.join(self.tmp, "prometheus.yml")
+        with open(cfg, "w") as f:
+            f.write(f"""global: {{ scrape_interval: 1s }}
+scrape_configs:
+  - job_name: tandem
+    static_configs: [ {{ targets: [ "127.0.0.1:{self.prom}" ] }} ]
+""")
+        prom = Process(["prometheus", f"--config.file={cfg}",
+                        f"--storage.tsdb.path={os.path.join(self.tmp, 'tsdb')}",
+                        f"--web.listen-address=127.0.0.1:{web}"],
+                       os.path.join(self.tmp, "prometheus.log"))
+        self.addCleanup(prom.stop)
+        wait_port(web, proc=prom.proc, timeout=30)
+        query = urllib.parse.quote('haproxy_frontend_http_requests_total{proxy="web"}')
+        deadline = time.time() + 30
+        got = None
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(
+                        f"http://127.0.0.1:{web}/api/v1/query?query={query}", timeout=5) as r:
+                    result = json.load(r)["data"]["result"]
+            except urllib.error.HTTPError:  # 503 while its storage starts
+                result = []
+            if result:
+                got = float(result[0]["value"][1])
+                if got >= 6:
+                    break
+            time.sleep(0.5)
+        self.assertEqual(got, 6, prom.output()[-2000:])
+
+
+if __name__ == "__main__":
+    unittest.main()
