@@ -69,7 +69,9 @@ std::string printable(std::string_view s) {
 // Decodes a chunked body as far as it is complete.
 }  // namespace
 
-CheckResult evaluateHttpResponse(const std::string& raw, const CheckConfig& config) {
+namespace {
+// The verdict on an HTTP check's response (evaluateHttpResponse adds the status code).
+CheckResult judgeHttpResponse(const std::string& raw, const CheckConfig& config) {
   using L = CheckResult::Layer;
   std::optional<int> parsed = http::responseStatus(raw);
   if (!parsed)
@@ -105,6 +107,13 @@ CheckResult evaluateHttpResponse(const std::string& raw, const CheckConfig& conf
                              printable(e.pattern) + "'");
   }
   return {true, L::L7, "Layer7 check passed, code: " + std::to_string(status), Duration(0)};
+}
+}  // namespace
+
+CheckResult evaluateHttpResponse(const std::string& raw, const CheckConfig& config) {
+  CheckResult r = judgeHttpResponse(raw, config);
+  if (r.layer == CheckResult::Layer::L7) r.code = http::responseStatus(raw).value_or(0);
+  return r;
 }
 
 std::string mysqlHandshakeResponse(const std::string& user) {
@@ -263,9 +272,12 @@ void Check::waitFor(short what) {
 void Check::onIo(short what) {
   if (what & EV_TIMEOUT) {
     const Step& s = program_[step_];
-    if (s.kind == Kind::Connect) return finish(fail(CheckResult::Layer::L4, "Layer4 timeout"));
-    return finish(
-        fail(CheckResult::Layer::L7, "Layer7 timeout at step " + std::to_string(step_ + 1)));
+    CheckResult r =
+        s.kind == Kind::Connect
+            ? fail(CheckResult::Layer::L4, "Layer4 timeout")
+            : fail(CheckResult::Layer::L7, "Layer7 timeout at step " + std::to_string(step_ + 1));
+    r.timedOut = true;
+    return finish(std::move(r));
   }
   advance();
 }

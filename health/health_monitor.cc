@@ -90,6 +90,7 @@ void HealthMonitor::report(Monitored& m, const Transition& t, const CheckResult*
 }
 
 void HealthMonitor::onResult(Monitored& m, const CheckResult& r) {
+  m.target.health->recordCheck(checkStatus(r), r.code, r.duration);
   ServerState before = m.tracker->state();
   auto t = m.tracker->onResult(r);
   if (!t) {

@@ -2,6 +2,23 @@
 
 namespace tandem::health {
 
+CheckStatus checkStatus(const CheckResult& r) {
+  using L = CheckResult::Layer;
+  switch (r.layer) {
+    case L::L4:
+      return r.ok ? CheckStatus::L4Ok : r.timedOut ? CheckStatus::L4Tout : CheckStatus::L4Con;
+    case L::L6:
+      return r.ok ? CheckStatus::L6Ok : r.timedOut ? CheckStatus::L6Tout : CheckStatus::L6Rsp;
+    case L::L7:
+      if (r.ok) return CheckStatus::L7Ok;
+      if (r.timedOut) return CheckStatus::L7Tout;
+      // An HTTP answer whose status is not accepted, or any other wrong answer.
+      return r.code > 0 && r.reason.find("wrong status") != std::string::npos ? CheckStatus::L7Sts
+                                                                              : CheckStatus::L7Rsp;
+  }
+  return CheckStatus::None;
+}
+
 ServerTracker::ServerTracker(ServerHealth& health, int rise, int fall)
     : health_(health), rise_(rise), fall_(fall) {
   if (health_.state() == ServerState::Maint) admin_ = AdminState::Maint;

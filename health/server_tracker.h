@@ -18,7 +18,12 @@ struct CheckResult {
   Layer layer = Layer::L4;
   std::string reason;  // "Layer4 connection refused", "Layer7 wrong status 500", ...
   Duration duration{0};
+  int code = 0;           // the layer-7 code, when there is one (an HTTP check's status)
+  bool timedOut = false;  // ended by the check's timeout
 };
+
+// HAProxy's name for how a check ended (L4OK, L4CON, L7STS, ...).
+CheckStatus checkStatus(const CheckResult& r);
 
 enum class AdminState { Ready, Drain, Maint };
 

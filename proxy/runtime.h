@@ -211,6 +211,7 @@ class Runtime {
     return accessLogs_;
   }
   std::atomic<uint32_t>& connections() { return connections_; }
+  int64_t startedAtUs() const { return startedAtUs_; }  // steady clock, when built
   // A worker's traffic counters, made when the worker is (before the threads start).
   WorkerCounters& addWorkerCounters();
   // The workers' counters added up.
@@ -241,6 +242,7 @@ class Runtime {
   std::map<std::string, std::unique_ptr<AccessLogWriter>> accessLogs_;  // by target
   std::atomic<uint32_t> connections_{0};
   size_t serverCount_ = 0;
+  int64_t startedAtUs_ = health::steadyNowUs();
   std::vector<std::unique_ptr<WorkerCounters>> workerCounters_;
   StateHook uncheckedStateHook_;
 };

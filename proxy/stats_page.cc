@@ -572,6 +572,45 @@ std::string prometheus(Runtime& rt) {
     for (auto& s : srvs) e.sample(s.labels, s.t.*a.ms / 1000.0);
   }
 
+  // ---- server checks (HAProxy shows these for checked servers only)
+  std::vector<Srv> checked;
+  for (auto& s : srvs)
+    if (s.rt->config->check.enabled) checked.push_back(s);
+  e.family("haproxy_server_check_status", "gauge",
+           "Status of the last health check, per state label value (HAProxy's check status).");
+  for (auto& s : checked) {
+    std::string_view now = health::toString(s.rt->health.lastCheckStatus());
+    for (const char* st :
+         {"HANA", "SOCKERR", "L4OK", "L4TOUT", "L4CON", "L6OK", "L6TOUT", "L6RSP", "L7TOUT",
+          "L7RSP", "L7OK", "L7OKC", "L7STS", "PROCERR", "PROCTOUT", "PROCOK"})
+      e.sample(s.labels + "," + label("state", st), now == st ? 1 : 0);
+  }
+  each(e, checked, "haproxy_server_check_code", "gauge",
+       "Layer 7 code of the last health check (an HTTP status), 0 if none.",
+       [](auto& s) { return s.rt->health.lastCheckCode(); });
+  each(e, checked, "haproxy_server_check_duration_seconds", "gauge",
+       "Duration of the last health check.",
+       [](auto& s) { return static_cast<double>(s.rt->health.lastCheckDurationUs()) / 1e6; });
+  each(e, checked, "haproxy_server_check_failures_total", "counter", "Failed health checks.",
+       [](auto& s) { return s.rt->health.checkFailures(); });
+  each(e, checked, "haproxy_server_check_up_down_total", "counter",
+       "Times failed checks took the server from UP to DOWN.",
+       [](auto& s) { return s.rt->health.upDownTransitions(); });
+  int64_t nowUs = health::steadyNowUs();
+  each(e, srvs, "haproxy_server_check_last_change_seconds", "gauge",
+       "How long ago the server's state last changed (since start if it never did).", [&](auto& s) {
+         int64_t at = s.rt->health.lastChangeUs();
+         return static_cast<double>(nowUs - (at >= 0 ? at : rt.startedAtUs())) / 1e6;
+       });
+  each(e, srvs, "haproxy_server_downtime_seconds_total", "counter", "Time the server spent DOWN.",
+       [&](auto& s) { return static_cast<double>(s.rt->health.downtimeUs(nowUs)) / 1e6; });
+  each(e, bes, "haproxy_backend_check_up_down_total", "counter",
+       "Times failed checks took one of the backend's servers from UP to DOWN.", [](auto& b) {
+         uint64_t n = 0;
+         for (auto& s : b.rt->servers) n += s->health.upDownTransitions();
+         return n;
+       });
+
   std::ostringstream o;
   o << e.str();
   o << "# HELP tandem_frontend_current_sessions Client connections open now.\n"

@@ -139,5 +139,61 @@ scrape_configs:
         self.assertEqual(got, 6, prom.output()[-2000:])
 
 
+class CheckMetricsTest(unittest.TestCase):
+    """Health check families: the last check's HAProxy status and code, failed checks, UP to
+    DOWN transitions, downtime, time since the last change."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="tandem-prom-checks-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
+        cls.up = Backend("ok1", cls.tmp)
+        cls.addClassCleanup(cls.up.stop)
+        cls.prom = free_port()
+        dead = free_port()
+        cfg = f"""
+backends:
+  checked:
+    check: {{ type: http, uri: /, inter: 100ms, fall: 1, rise: 1 }}
+    servers:
+      - {{ name: ok1, address: "{cls.up.address}" }}
+      - {{ name: gone, address: "127.0.0.1:{dead}" }}
+  unchecked:
+    servers: [ {{ name: u1, address: "{cls.up.address}" }} ]
+prometheus:
+  bind: "127.0.0.1:{cls.prom}"
+"""
+        cls.proxy = Tandem(cfg, cls.tmp, [cls.prom])
+        cls.addClassCleanup(cls.proxy.stop)
+        time.sleep(0.6)  # a few rounds of checks
+        cls.text = scrape(cls.prom)
+
+    def test_the_last_check_and_the_counts(self):
+        t = self.text
+        ok = {"proxy": "checked", "server": "ok1"}
+        gone = {"proxy": "checked", "server": "gone"}
+        self.assertEqual(value(t, "haproxy_server_check_status", state="L7OK", **ok), 1)
+        self.assertEqual(value(t, "haproxy_server_check_status", state="L4CON", **ok), 0)
+        self.assertEqual(value(t, "haproxy_server_check_code", **ok), 200)
+        self.assertGreater(value(t, "haproxy_server_check_duration_seconds", **ok), 0)
+        self.assertEqual(value(t, "haproxy_server_check_failures_total", **ok), 0)
+        self.assertEqual(value(t, "haproxy_server_check_status", state="L4CON", **gone), 1)
+        self.assertGreaterEqual(value(t, "haproxy_server_check_failures_total", **gone), 2)
+        self.assertEqual(value(t, "haproxy_server_check_up_down_total", **gone), 1)
+        self.assertEqual(value(t, "haproxy_backend_check_up_down_total", proxy="checked"), 1)
+        self.assertEqual(value(t, "haproxy_server_status", state="DOWN", **gone), 1)
+        self.assertGreater(value(t, "haproxy_server_downtime_seconds_total", **gone), 0.1)
+        self.assertEqual(value(t, "haproxy_server_downtime_seconds_total", **ok), 0)
+        changed = value(t, "haproxy_server_check_last_change_seconds", **gone)
+        self.assertGreater(changed, 0)
+        # ok1 never changed: its figure counts from the start, before gone's first check.
+        self.assertGreater(value(t, "haproxy_server_check_last_change_seconds", **ok), changed)
+        self.assertIsNone(value(t, "haproxy_server_check_status", proxy="unchecked", server="u1",
+                                state="L7OK"), "no check, no check families")
+        r = subprocess.run(["promtool", "check", "metrics"], input=t, text=True,
+                           capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
