@@ -200,6 +200,27 @@ struct Balance {
   bool uriWhole = false;  // `balance uri whole`: hash the query string too
 };
 
+// HAProxy's keyword for an algorithm ("roundrobin", ...).
+inline const char* toString(Balance::Algorithm a) {
+  switch (a) {
+    case Balance::Algorithm::RoundRobin:
+      return "roundrobin";
+    case Balance::Algorithm::LeastConn:
+      return "leastconn";
+    case Balance::Algorithm::Source:
+      return "source";
+    case Balance::Algorithm::Uri:
+      return "uri";
+    case Balance::Algorithm::First:
+      return "first";
+  }
+  return "?";
+}
+
+inline const char* toString(Mode m) {
+  return m == Mode::Http ? "http" : "tcp";
+}
+
 struct Backend {
   std::string name;
   Mode mode = Mode::Http;

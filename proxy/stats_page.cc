@@ -1,6 +1,7 @@
 #include "proxy/stats_page.h"
 
 #include <openssl/evp.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <map>
@@ -11,6 +12,7 @@
 #include "health/server_state.h"
 #include "proxy/http_parser.h"
 #include "proxy/runtime.h"
+#include "proxy/stats_table.h"
 
 namespace tandem::proxy {
 namespace {
@@ -178,110 +180,141 @@ AdminQuery splitAdminQuery(std::string_view target) {
   return q;
 }
 
-struct Row {
-  std::string backend;
-  std::string server;
-  std::string address;
-  std::string state;
-  int weight;
-  uint32_t active;
-  uint64_t served;
-  bool backup;
-};
-
-std::vector<Row> serverRows(Runtime& rt) {
-  std::vector<Row> rows;
-  for (auto& be : rt.backends())
-    for (auto& s : be->servers)
-      rows.push_back({be->config->name, s->config->name, s->config->address.toString(),
-                      std::string(health::toString(s->health.state())), s->health.effectiveWeight(),
-                      s->active.load(std::memory_order_relaxed),
-                      s->served.load(std::memory_order_relaxed), s->config->backup});
-  return rows;
-}
-
 std::string csv(Runtime& rt) {
-  std::ostringstream o;
-  o << "# pxname,svname,scur,stot,status,weight,addr,bck\n";
-  for (auto& fe : rt.frontends())
-    if (fe->config->builtin == Frontend::Builtin::None)
-      o << fe->config->name << ",FRONTEND," << fe->connections.load() << ",,OPEN,,,\n";
-  for (const auto& r : serverRows(rt))
-    o << r.backend << "," << r.server << "," << r.active << "," << r.served << "," << r.state << ","
-      << r.weight << "," << r.address << "," << (r.backup ? 1 : 0) << "\n";
-  return o.str();
+  return statsCsv(statsTable(rt, health::steadyNowUs()));
 }
 
 std::string json(Runtime& rt) {
   std::ostringstream o;
+  auto table = statsTable(rt, health::steadyNowUs());
+  auto num = [](const std::string& v) { return v.empty() ? std::string("null") : v; };
   o << "{\"frontends\":[";
   bool first = true;
-  for (auto& fe : rt.frontends()) {
-    if (fe->config->builtin != Frontend::Builtin::None) continue;
-    o << (first ? "" : ",") << "{\"name\":\"" << jsonEscape(fe->config->name)
-      << "\",\"current_sessions\":" << fe->connections.load() << "}";
+  for (const StatsLine& l : table) {
+    if (l.type != StatsLine::Type::Frontend) continue;
+    o << (first ? "" : ",") << "{\"name\":\"" << jsonEscape(l.proxy)
+      << "\",\"current_sessions\":" << num(l.get("scur"))
+      << ",\"sessions_total\":" << num(l.get("stot")) << "}";
     first = false;
   }
   o << "],\"servers\":[";
   first = true;
-  for (const auto& r : serverRows(rt)) {
-    o << (first ? "" : ",") << "{\"backend\":\"" << jsonEscape(r.backend) << "\",\"server\":\""
-      << jsonEscape(r.server) << "\",\"address\":\"" << jsonEscape(r.address) << "\",\"state\":\""
-      << r.state << "\",\"weight\":" << r.weight << ",\"current_sessions\":" << r.active
-      << ",\"sessions_total\":" << r.served << ",\"backup\":" << (r.backup ? "true" : "false")
-      << "}";
+  for (const StatsLine& l : table) {
+    if (l.type != StatsLine::Type::Server) continue;
+    o << (first ? "" : ",") << "{\"backend\":\"" << jsonEscape(l.proxy) << "\",\"server\":\""
+      << jsonEscape(l.server) << "\",\"address\":\"" << jsonEscape(l.get("addr"))
+      << "\",\"state\":\"" << l.get("status") << "\",\"weight\":" << num(l.get("weight"))
+      << ",\"current_sessions\":" << num(l.get("scur"))
+      << ",\"sessions_total\":" << num(l.get("stot"))
+      << ",\"backup\":" << (l.get("bck") == "1" ? "true" : "false") << ",\"check_status\":\""
+      << l.get("check_status") << "\"}";
     first = false;
   }
   o << "]}\n";
   return o.str();
 }
 
+// HAProxy's "last check" cell: L7OK/200 in 1ms.
+std::string lastCheck(const StatsLine& l) {
+  const std::string& st = l.get("check_status");
+  if (st.empty()) return "";
+  std::string out = st;
+  if (!l.get("check_code").empty()) out += "/" + l.get("check_code");
+  return out + " in " + l.get("check_duration") + "ms";
+}
+
+// The status class of a line, for its colour: UP, DOWN, MAINT, DRAIN, OPEN.
+std::string statusClass(const std::string& status) {
+  return status.substr(0, status.find(','));
+}
+
 std::string html(Runtime& rt, const Stats& stats, bool admin) {
   std::ostringstream o;
+  int64_t nowUs = health::steadyNowUs();
+  auto table = statsTable(rt, nowUs);
   auto refresh = std::chrono::duration_cast<std::chrono::seconds>(stats.refresh).count();
-  o << "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Tandem statistics</title>";
+  char host[256] = "";
+  ::gethostname(host, sizeof host - 1);
+  o << "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+       "<title>Tandem statistics</title>";
   if (refresh > 0) o << "<meta http-equiv=\"refresh\" content=\"" << refresh << "\">";
-  o << "<style>body{font-family:sans-serif}table{border-collapse:collapse;margin-bottom:1em}"
-       "td,th{border:1px solid #999;padding:2px 8px}.UP{background:#c0ffc0}"
-       ".DOWN{background:#ffc0c0}.MAINT{background:#c0c0ff}.DRAIN{background:#ffd020}"
+  o << "<style>body{font-family:sans-serif;margin:0.5em}"
+       ".scroll{overflow-x:auto}table{border-collapse:collapse;margin-bottom:1em;"
+       "font-size:0.85em}td,th{border:1px solid #999;padding:2px 6px;text-align:right}"
+       "td:first-child,th:first-child{text-align:left}caption{text-align:left;font-weight:bold}"
+       ".UP{background:#c0ffc0}.DOWN{background:#ffc0c0}.MAINT{background:#c0c0ff}"
+       ".DRAIN{background:#ffd020}.OPEN{background:#e8f0ff}.total{font-weight:bold}"
        "</style></head><body><h1>Tandem statistics</h1>"
-       "<p><a href=\""
-    << htmlEscape(stats.uri) << ";csv\">CSV</a> <a href=\"" << htmlEscape(stats.uri)
-    << ";json\">JSON</a></p><h2>Frontends</h2><table><tr><th>name</th><th>current sessions"
-       "</th></tr>";
-  for (auto& fe : rt.frontends())
-    if (fe->config->builtin == Frontend::Builtin::None)
-      o << "<tr><td>" << htmlEscape(fe->config->name) << "</td><td>" << fe->connections.load()
-        << "</td></tr>";
-  o << "</table>";
-  std::string current;
-  for (const auto& r : serverRows(rt)) {
-    if (r.backend != current) {
-      if (!current.empty()) o << "</table>";
-      current = r.backend;
-      o << "<h2>Backend " << htmlEscape(r.backend)
-        << "</h2><table><tr><th>server</th><th>address</th><th>state</th><th>weight</th>"
-           "<th>current sessions</th><th>total sessions</th><th>backup</th>"
-        << (admin ? "<th>admin</th>" : "") << "</tr>";
-    }
-    std::string cls = r.state.substr(0, r.state.find(','));  // "UP, going down" -> UP
-    o << "<tr class=\"" << htmlEscape(cls) << "\"><td>" << htmlEscape(r.server) << "</td><td>"
-      << htmlEscape(r.address) << "</td><td>" << r.state << "</td><td>" << r.weight << "</td><td>"
-      << r.active << "</td><td>" << r.served << "</td><td>" << (r.backup ? "yes" : "") << "</td>";
+       "<p id=\"node\">Node <b>"
+    << htmlEscape(host) << "</b>, Tandem " << TANDEM_VERSION << ", pid " << ::getpid() << ", up "
+    << humanDuration((nowUs - rt.startedAtUs()) / 1'000'000) << ", "
+    << rt.connections().load(std::memory_order_relaxed) << " of " << rt.config().maxconn
+    << " connections. <a href=\"" << htmlEscape(stats.uri) << ";csv\">CSV</a> <a href=\""
+    << htmlEscape(stats.uri) << ";json\">JSON</a></p>";
+  const char* head =
+      "<tr><th rowspan=2>name</th><th colspan=2>Queue</th><th colspan=4>Sessions</th>"
+      "<th colspan=2>Bytes</th><th>Denied</th><th colspan=3>Errors</th><th colspan=2>Warnings"
+      "</th><th colspan=9>Server</th>%ADMIN%</tr><tr><th>Cur</th><th>Max</th><th>Cur</th>"
+      "<th>Max</th><th>Limit</th><th>Total</th><th>In</th><th>Out</th><th>Req</th><th>Req</th>"
+      "<th>Conn</th><th>Resp</th><th>Retr</th><th>Redis</th><th>Status</th><th>LastChk</th>"
+      "<th>Wght</th><th>Act</th><th>Bck</th><th>Chk</th><th>Dwn</th><th>Dwntme</th>"
+      "<th>Thrtle</th></tr>";
+  auto row = [&](const StatsLine& l) {
+    std::string status = l.get("status");
+    bool server = l.type == StatsLine::Type::Server;
+    std::string cls = statusClass(status);
+    o << "<tr class=\"" << htmlEscape(cls) << (server ? "" : " total") << "\"><td>"
+      << htmlEscape(server ? l.server
+                           : (l.type == StatsLine::Type::Frontend ? "Frontend" : "Backend"))
+      << "</td>";
+    for (const char* c : {"qcur", "qmax", "scur", "smax", "slim", "stot", "bin", "bout", "dreq",
+                          "ereq", "econ", "eresp", "wretr", "wredis"})
+      o << "<td>" << htmlEscape(l.get(c)) << "</td>";
+    std::string since =
+        l.get("lastchg").empty() ? "" : humanDuration(std::stoll(l.get("lastchg"))) + " ";
+    o << "<td>" << htmlEscape(l.type == StatsLine::Type::Frontend ? status : since + status)
+      << "</td><td>" << htmlEscape(lastCheck(l)) << "</td>";
+    for (const char* c : {"weight", "act", "bck", "chkfail", "chkdown"})
+      o << "<td>" << htmlEscape(l.get(c)) << "</td>";
+    const std::string& down = l.get("downtime");
+    o << "<td>" << (down.empty() ? "" : humanDuration(std::stoll(down))) << "</td><td>"
+      << (l.get("throttle").empty() ? "" : l.get("throttle") + " %") << "</td>";
     if (admin) {
-      // One small form per action, posting HAProxy's form fields (b, s, action) in its body.
       o << "<td>";
-      for (const char* action : {"ready", "drain", "maint"})
-        o << "<form method=\"post\" style=\"display:inline\" action=\"" << htmlEscape(stats.uri)
-          << "\"><input type=\"hidden\" name=\"b\" value=\"" << htmlEscape(r.backend)
-          << "\"><input type=\"hidden\" name=\"s\" value=\"" << htmlEscape(r.server)
-          << "\"><input type=\"hidden\" name=\"action\" value=\"" << action << "\"><button>"
-          << action << "</button></form> ";
+      if (server)
+        // One small form per action, posting HAProxy's form fields (b, s, action) in its body.
+        for (const char* action : {"ready", "drain", "maint"})
+          o << "<form method=\"post\" style=\"display:inline\" action=\"" << htmlEscape(stats.uri)
+            << "\"><input type=\"hidden\" name=\"b\" value=\"" << htmlEscape(l.proxy)
+            << "\"><input type=\"hidden\" name=\"s\" value=\"" << htmlEscape(l.server)
+            << "\"><input type=\"hidden\" name=\"action\" value=\"" << action << "\"><button>"
+            << action << "</button></form> ";
       o << "</td>";
     }
     o << "</tr>";
+  };
+  std::string headRow = head;
+  headRow.replace(headRow.find("%ADMIN%"), 7, admin ? "<th rowspan=2>admin</th>" : "");
+  // Frontends, then each backend's servers with its total line last (HAProxy's layout).
+  for (const StatsLine& l : table) {
+    if (l.type != StatsLine::Type::Frontend) continue;
+    o << "<div class=\"scroll\"><table><caption>Frontend " << htmlEscape(l.proxy) << "</caption>"
+      << headRow;
+    row(l);
+    o << "</table></div>";
   }
-  if (!current.empty()) o << "</table>";
+  for (size_t i = 0; i < table.size(); ++i) {
+    if (table[i].type == StatsLine::Type::Frontend) continue;
+    if (i == 0 || table[i - 1].type != StatsLine::Type::Server ||
+        table[i - 1].proxy != table[i].proxy) {
+      if (table[i].type == StatsLine::Type::Server || table[i].type == StatsLine::Type::Backend)
+        o << "<div class=\"scroll\"><table><caption>Backend " << htmlEscape(table[i].proxy)
+          << "</caption>" << headRow;
+    }
+    row(table[i]);
+    if (table[i].type == StatsLine::Type::Backend) o << "</table></div>";
+  }
   o << "</body></html>\n";
   return o.str();
 }
@@ -611,30 +644,15 @@ std::string prometheus(Runtime& rt) {
          return n;
        });
 
+  // Tandem's own yes/no view of rotation, for alerts that want one series per server.
+  e.family("tandem_server_up", "gauge",
+           "Whether the server may get new traffic (UP, or UP going down).");
+  for (auto& s : srvs)
+    e.sample(label("backend", s.be->config->name) + "," + label("server", s.rt->config->name),
+             isUsable(s.rt->health.state()) ? 1 : 0);
+
   std::ostringstream o;
   o << e.str();
-  o << "# HELP tandem_frontend_current_sessions Client connections open now.\n"
-       "# TYPE tandem_frontend_current_sessions gauge\n";
-  for (auto& fe : rt.frontends())
-    if (fe->config->builtin == Frontend::Builtin::None)
-      o << "tandem_frontend_current_sessions{frontend=\"" << jsonEscape(fe->config->name) << "\"} "
-        << fe->connections.load() << "\n";
-  auto rows = serverRows(rt);
-  o << "# HELP tandem_server_up Whether the server may get new traffic (UP or going down).\n"
-       "# TYPE tandem_server_up gauge\n";
-  for (const auto& r : rows)
-    o << "tandem_server_up{backend=\"" << jsonEscape(r.backend) << "\",server=\""
-      << jsonEscape(r.server) << "\"} " << (r.state.rfind("UP", 0) == 0 ? 1 : 0) << "\n";
-  o << "# HELP tandem_server_current_sessions Connections to the server in use now.\n"
-       "# TYPE tandem_server_current_sessions gauge\n";
-  for (const auto& r : rows)
-    o << "tandem_server_current_sessions{backend=\"" << jsonEscape(r.backend) << "\",server=\""
-      << jsonEscape(r.server) << "\"} " << r.active << "\n";
-  o << "# HELP tandem_server_sessions_total Requests or TCP sessions sent to the server.\n"
-       "# TYPE tandem_server_sessions_total counter\n";
-  for (const auto& r : rows)
-    o << "tandem_server_sessions_total{backend=\"" << jsonEscape(r.backend) << "\",server=\""
-      << jsonEscape(r.server) << "\"} " << r.served << "\n";
   // Access log lines by destination (writers that differ only in their syslog header add up).
   std::map<std::string, std::pair<uint64_t, uint64_t>> logs;  // target -> written, dropped
   for (const auto& [key, writer] : rt.accessLogs()) {

@@ -5,26 +5,6 @@
 namespace tandem::appliance {
 namespace {
 
-const char* modeName(proxy::Mode m) {
-  return m == proxy::Mode::Http ? "http" : "tcp";
-}
-
-const char* balanceName(proxy::Balance::Algorithm a) {
-  switch (a) {
-    case proxy::Balance::Algorithm::RoundRobin:
-      return "roundrobin";
-    case proxy::Balance::Algorithm::LeastConn:
-      return "leastconn";
-    case proxy::Balance::Algorithm::Source:
-      return "source";
-    case proxy::Balance::Algorithm::Uri:
-      return "uri";
-    case proxy::Balance::Algorithm::First:
-      return "first";
-  }
-  return "?";
-}
-
 const char* checkName(health::CheckType t) {
   switch (t) {
     case health::CheckType::Tcp:
@@ -49,7 +29,7 @@ std::string summarizeConfig(const Config& c) {
   o << "  threads " << (c.proxy.threads ? std::to_string(c.proxy.threads) : "auto") << ", maxconn "
     << c.proxy.maxconn << ", admin socket " << c.admin.path << "\n";
   for (const auto& fe : c.proxy.frontends) {
-    o << "frontend " << fe.name << " (" << modeName(fe.mode) << ")\n";
+    o << "frontend " << fe.name << " (" << proxy::toString(fe.mode) << ")\n";
     for (const auto& b : fe.binds)
       o << "  bind " << b.endpoint.toString() << (b.ssl ? " ssl" : "") << "\n";
     if (!fe.acls.empty())
@@ -63,8 +43,8 @@ std::string summarizeConfig(const Config& c) {
     if (!fe.defaultBackend.empty()) o << "  default_backend " << fe.defaultBackend << "\n";
   }
   for (const auto& be : c.proxy.backends) {
-    o << "backend " << be.name << " (" << modeName(be.mode) << ", "
-      << balanceName(be.balance.algorithm);
+    o << "backend " << be.name << " (" << proxy::toString(be.mode) << ", "
+      << proxy::toString(be.balance.algorithm);
     if (be.check) o << ", check " << checkName(be.check->type);
     o << ")\n";
     for (const auto& s : be.servers) {

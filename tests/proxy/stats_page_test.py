@@ -103,8 +103,20 @@ prometheus:
         self.assertIn('http-equiv="refresh" content="5"', html)
         self.assertIn('<tr class="DOWN"><td>gone</td>', html)
         csv = curl("-s", "-u", "admin:s3cret", f"{base}?stats;csv").stdout.splitlines()
-        self.assertEqual(csv[0], "# pxname,svname,scur,stot,status,weight,addr,bck")
-        self.assertTrue(any(line.startswith("app,gone,0,0,DOWN,") for line in csv), csv)
+        # HAProxy's columns, in its order: scripts index them by name or by position.
+        header = csv[0][2:].split(",")
+        self.assertEqual(header[:10], ["pxname", "svname", "qcur", "qmax", "scur", "smax",
+                                       "slim", "stot", "bin", "bout"])
+        self.assertEqual(header[17], "status")
+        self.assertEqual(header[36], "check_status")
+        rows = {tuple(f[:2]): dict(zip(header, f)) for f in (line.split(",") for line in csv[1:])}
+        self.assertEqual(rows[("app", "gone")]["status"], "DOWN")
+        self.assertEqual(rows[("app", "gone")]["check_status"], "L4CON")
+        self.assertEqual(rows[("app", "up1")]["status"], "UP")
+        self.assertEqual(rows[("app", "up1")]["check_status"], "L4OK")
+        self.assertEqual(rows[("app", "BACKEND")]["act"], "1")
+        self.assertEqual(rows[("web", "FRONTEND")]["status"], "OPEN")
+        self.assertIn(">L4CON in ", html)
         data = json.loads(curl("-s", "-u", "admin:s3cret", f"{base}?stats;json").stdout)
         states = {s["server"]: s["state"] for s in data["servers"]}
         self.assertEqual(states, {"up1": "UP", "gone": "DOWN"})
@@ -116,7 +128,7 @@ prometheus:
         text = curl("-s", f"http://127.0.0.1:{self.prom}/metrics").stdout
         self.assertIn('tandem_server_up{backend="app",server="up1"} 1', text)
         self.assertIn('tandem_server_up{backend="app",server="gone"} 0', text)
-        self.assertIn("# TYPE tandem_server_sessions_total counter", text)
+        self.assertIn("# TYPE haproxy_server_sessions_total counter", text)
 
 
 class StatsAdminTest(unittest.TestCase):
