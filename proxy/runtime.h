@@ -21,6 +21,7 @@
 #include "proxy/acl.h"
 #include "proxy/config.h"
 #include "proxy/rate_limiter.h"
+#include "proxy/stats_history.h"
 #include "proxy/tls_context.h"
 #include "proxy/traffic_counters.h"
 
@@ -212,6 +213,8 @@ class Runtime {
   }
   std::atomic<uint32_t>& connections() { return connections_; }
   int64_t startedAtUs() const { return startedAtUs_; }  // steady clock, when built
+  // Per-second samples for rates and the stats page's plots (worker 0 takes them).
+  StatsHistory& history() { return history_; }
   // A worker's traffic counters, made when the worker is (before the threads start).
   WorkerCounters& addWorkerCounters();
   // The workers' counters added up.
@@ -243,6 +246,7 @@ class Runtime {
   std::atomic<uint32_t> connections_{0};
   size_t serverCount_ = 0;
   int64_t startedAtUs_ = health::steadyNowUs();
+  StatsHistory history_;
   std::vector<std::unique_ptr<WorkerCounters>> workerCounters_;
   StateHook uncheckedStateHook_;
 };

@@ -12,6 +12,7 @@
 #include "health/server_state.h"
 #include "proxy/http_parser.h"
 #include "proxy/runtime.h"
+#include "proxy/stats_history.h"
 #include "proxy/stats_table.h"
 
 namespace tandem::proxy {
@@ -252,10 +253,40 @@ std::string html(Runtime& rt, const Stats& stats, bool admin) {
     << rt.connections().load(std::memory_order_relaxed) << " of " << rt.config().maxconn
     << " connections. <a href=\"" << htmlEscape(stats.uri) << ";csv\">CSV</a> <a href=\""
     << htmlEscape(stats.uri) << ";json\">JSON</a></p>";
+  // The last minutes, plotted (inline SVG: the appliance is often offline, no script needed).
+  auto feHistory = rt.history().frontends();
+  auto beHistory = rt.history().backends();
+  bool anyHistory = false;
+  for (const auto& h : feHistory) anyHistory = anyHistory || !h.requests.perSecond.empty();
+  if (anyHistory) {
+    o << "<div class=\"scroll\"><table id=\"plots\"><caption>The last "
+      << StatsHistory::kSeconds / 60
+      << " minutes</caption><tr><th>name</th><th>sessions/s now (max)</th><th>sessions/s</th>"
+         "<th>requests/s</th><th>5xx/s</th><th>avg total time</th></tr>";
+    auto plotRow = [&](const StatsHistory::Section& h, const char* kind, bool latency) {
+      if (h.sessions.perSecond.empty()) return;
+      o << "<tr><td>" << kind << " " << htmlEscape(h.name) << "</td><td>"
+        << static_cast<uint64_t>(h.sessions.perSecond.back()) << " ("
+        << static_cast<uint64_t>(h.sessions.max) << ")</td><td>"
+        << svgPlot(h.sessions.perSecond, h.name + " sessions per second", 160, 32) << "</td><td>"
+        << svgPlot(h.requests.perSecond, h.name + " requests per second", 160, 32) << "</td><td>"
+        << svgPlot(h.errors.perSecond, h.name + " 5xx responses per second", 160, 32) << "</td><td>"
+        << (latency ? svgPlot(h.totalMs.perSecond, h.name + " average total time", 160, 32) : "")
+        << "</td></tr>";
+    };
+    for (const auto& fe : rt.frontends())
+      if (fe->config->builtin == Frontend::Builtin::None)
+        for (const auto& h : feHistory)
+          if (h.name == fe->config->name) plotRow(h, "Frontend", false);
+    for (const auto& h : beHistory) plotRow(h, "Backend", true);
+    o << "</table></div>";
+  }
   const char* head =
-      "<tr><th rowspan=2>name</th><th colspan=2>Queue</th><th colspan=4>Sessions</th>"
+      "<tr><th rowspan=2>name</th><th colspan=2>Queue</th><th colspan=2>Session rate</th>"
+      "<th colspan=4>Sessions</th>"
       "<th colspan=2>Bytes</th><th>Denied</th><th colspan=3>Errors</th><th colspan=2>Warnings"
       "</th><th colspan=9>Server</th>%ADMIN%</tr><tr><th>Cur</th><th>Max</th><th>Cur</th>"
+      "<th>Max</th><th>Cur</th>"
       "<th>Max</th><th>Limit</th><th>Total</th><th>In</th><th>Out</th><th>Req</th><th>Req</th>"
       "<th>Conn</th><th>Resp</th><th>Retr</th><th>Redis</th><th>Status</th><th>LastChk</th>"
       "<th>Wght</th><th>Act</th><th>Bck</th><th>Chk</th><th>Dwn</th><th>Dwntme</th>"
@@ -268,8 +299,8 @@ std::string html(Runtime& rt, const Stats& stats, bool admin) {
       << htmlEscape(server ? l.server
                            : (l.type == StatsLine::Type::Frontend ? "Frontend" : "Backend"))
       << "</td>";
-    for (const char* c : {"qcur", "qmax", "scur", "smax", "slim", "stot", "bin", "bout", "dreq",
-                          "ereq", "econ", "eresp", "wretr", "wredis"})
+    for (const char* c : {"qcur", "qmax", "rate", "rate_max", "scur", "smax", "slim", "stot", "bin",
+                          "bout", "dreq", "ereq", "econ", "eresp", "wretr", "wredis"})
       o << "<td>" << htmlEscape(l.get(c)) << "</td>";
     std::string since =
         l.get("lastchg").empty() ? "" : humanDuration(std::stoll(l.get("lastchg"))) + " ";

@@ -207,8 +207,30 @@ std::string humanDuration(int64_t seconds) {
   return buf;
 }
 
+namespace {
+// HAProxy's rate columns from the last second of the history: rate/rate_max (sessions),
+// req_rate/req_rate_max (HTTP requests).
+void rates(LineBuilder& l, const StatsHistory::Section* h, bool http) {
+  if (!h || h->sessions.perSecond.empty()) return;
+  l.set("rate", static_cast<uint64_t>(h->sessions.perSecond.back()));
+  l.set("rate_max", static_cast<uint64_t>(h->sessions.max));
+  if (!http) return;
+  l.set("req_rate", static_cast<uint64_t>(h->requests.perSecond.back()));
+  l.set("req_rate_max", static_cast<uint64_t>(h->requests.max));
+}
+
+const StatsHistory::Section* find(const std::vector<StatsHistory::Section>& sections,
+                                  const std::string& name) {
+  for (const auto& s : sections)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+}  // namespace
+
 std::vector<StatsLine> statsTable(Runtime& rt, int64_t nowUs) {
   std::vector<StatsLine> out;
+  std::vector<StatsHistory::Section> feHistory = rt.history().frontends();
+  std::vector<StatsHistory::Section> beHistory = rt.history().backends();
   uint32_t globalMax = rt.config().maxconn;
   int iid = 0;
   for (auto& fe : rt.frontends()) {
@@ -231,6 +253,7 @@ std::vector<StatsLine> statsTable(Runtime& rt, int64_t nowUs) {
     bool http = c.mode == Mode::Http;
     l.traffic(t, http);
     if (http) l.set("req_tot", t.httpRequests);
+    rates(l, find(feHistory, c.name), http);
     l.set("mode", toString(c.mode));
     out.push_back(l.take());
   }
@@ -318,6 +341,7 @@ std::vector<StatsLine> statsTable(Runtime& rt, int64_t nowUs) {
     l.set("iid", iid);
     l.set("sid", 0);
     if (http) l.set("req_tot", t.httpRequests);
+    rates(l, find(beHistory, c.name), false);
     l.times(t);
     l.set("mode", toString(c.mode));
     l.set("algo", toString(c.balance.algorithm));

@@ -35,6 +35,10 @@ Worker::Worker(Runtime& runtime, int index)
   taskEv_.assign(b, -1, 0, [this](short) { onTasks(); });
   stopEv_.assign(b, -1, 0, [this](short) { beginStop(); });
   graceTimer_.assign(b, [this] { onGraceOver(); });
+  historyTimer_.assign(b, [this] {
+    runtime_.history().sample(runtime_);
+    if (!stopping_) historyTimer_.arm(std::chrono::seconds(1));
+  });
 }
 
 Worker::~Worker() {
@@ -114,6 +118,7 @@ void Worker::startHealthChecks(int workerCount, const std::vector<health::SavedS
 }
 
 void Worker::startThread() {
+  if (index_ == 0) historyTimer_.arm(std::chrono::seconds(1));
   thread_ = std::thread([this] {
     // Until stopped, even with nothing registered yet (a worker with no listener and no check
     // still runs the tasks posted to it).

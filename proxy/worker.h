@@ -130,6 +130,7 @@ class Worker {
   EventBasePtr base_;  // before every event of this worker: they go first
   std::unique_ptr<TimeSource> time_;
   WorkerCounters& counters_;  // this thread's block of the traffic counters (in the Runtime)
+  Timer historyTimer_;        // worker 0: samples the runtime's StatsHistory every second
   ServerConnector connector_;
   BufferPool buffers_;
   std::vector<std::unique_ptr<HttpParser>> parsers_;  // idle request parsers

@@ -123,6 +123,26 @@ prometheus:
         self.assertEqual(curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "-u",
                               "admin:s3cret", f"{base}/other").stdout, "404")
 
+    def test_rates_and_plots_of_the_last_minutes(self):
+        base = f"http://127.0.0.1:{self.stats}/haproxy"
+        deadline = time.time() + 10
+        html = ""
+        while time.time() < deadline:  # worker 0 samples once a second; two samples make a rate
+            for _ in range(5):
+                get(self.port, "/")
+            html = curl("-s", "-u", "admin:s3cret", f"{base}?stats").stdout
+            if '<table id="plots">' in html:
+                break
+            time.sleep(0.5)
+        self.assertIn('<table id="plots">', html)
+        self.assertIn("<svg", html)
+        self.assertIn("<title>web requests per second</title>", html)
+        csv = curl("-s", "-u", "admin:s3cret", f"{base}?stats;csv").stdout.splitlines()
+        header = csv[0][2:].split(",")
+        fe = next(dict(zip(header, line.split(","))) for line in csv if line.startswith("web,FRONTEND"))
+        self.assertGreaterEqual(int(fe["req_rate_max"]), 1)
+        self.assertGreaterEqual(int(fe["rate_max"]), 1)
+
     def test_prometheus_exporter(self):
         get(self.port, "/")
         text = curl("-s", f"http://127.0.0.1:{self.prom}/metrics").stdout

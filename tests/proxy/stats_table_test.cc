@@ -2,6 +2,8 @@
 // connections: each HAProxy column reads the counter it names.
 #include "proxy/stats_table.h"
 
+#include "proxy/stats_history.h"
+
 #include <gtest/gtest.h>
 
 #include "tests/proxy/stream_fixture.h"
@@ -90,6 +92,52 @@ TEST_F(StatsTableTest, ABackendWithNoServerInRotationIsDown) {
   auto t = statsTable(*runtime, runtime->startedAtUs());
   EXPECT_EQ(line(t, "web", "BACKEND").get("status"), "DOWN");
   EXPECT_EQ(line(t, "web", "s1").get("status"), "MAINT");
+}
+
+}  // namespace
+}  // namespace tandem::proxy
+
+namespace tandem::proxy {
+namespace {
+
+using testing::FakePeerPtr;
+using testing::kGet;
+using testing::kOk;
+
+class StatsHistoryTest : public testing::StreamTest {};
+
+TEST_F(StatsHistoryTest, RatesArePerSecondDifferencesWithTheirMaximum) {
+  web().servers.resize(1);  // every request on the one pooled server connection
+  start();
+  StatsHistory& h = runtime->history();
+  h.sample(*runtime);  // the baseline: no rate yet
+  EXPECT_TRUE(h.frontends()[0].requests.perSecond.empty());
+  FakePeerPtr client = connect();
+  for (int i = 0; i < 3; ++i) {
+    send(client, kGet);
+    send(serverPeer(0), kOk);
+  }
+  h.sample(*runtime);
+  send(client, kGet);
+  send(serverPeer(0), "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n");
+  h.sample(*runtime);
+  auto fe = h.frontends()[0];
+  EXPECT_EQ(fe.requests.perSecond, (std::vector<double>{3, 1}));
+  EXPECT_EQ(fe.requests.max, 3);
+  EXPECT_EQ(fe.errors.perSecond, (std::vector<double>{0, 1}));
+  EXPECT_EQ(fe.sessions.perSecond, (std::vector<double>{1, 0}));
+  auto t = statsTable(*runtime, runtime->startedAtUs());
+  const StatsLine& line = t.front();
+  ASSERT_EQ(line.server, "FRONTEND");
+  EXPECT_EQ(line.get("req_rate"), "1");
+  EXPECT_EQ(line.get("req_rate_max"), "3");
+  EXPECT_EQ(line.get("rate_max"), "1");
+}
+
+TEST(SvgPlotTest, DrawsOnePointPerValueWithinTheBox) {
+  std::string svg = svgPlot({0, 5, 10}, "a <b>", 100, 20);
+  EXPECT_NE(svg.find("<title>a &lt;b></title>"), std::string::npos) << svg;
+  EXPECT_NE(svg.find("points=\"0.0,19.0 50.0,10.0 100.0,1.0\""), std::string::npos) << svg;
 }
 
 }  // namespace
