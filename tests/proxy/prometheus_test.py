@@ -62,6 +62,9 @@ backends:
     servers:
       - {{ name: gone, address: "127.0.0.1:{dead}" }}
       - {{ name: up1, address: "{cls.up.address}" }}
+  watched:  # checked, so the check families exist (the dashboard plots them)
+    check: {{ type: tcp, inter: 200ms }}
+    servers: [ {{ name: w1, address: "{cls.up.address}" }} ]
 prometheus:
   bind: "127.0.0.1:{cls.prom}"
 """
@@ -106,37 +109,70 @@ prometheus:
         self.assertGreaterEqual(value(t, "haproxy_backend_max_sessions", **be), 1)
         self.assertGreater(value(t, "haproxy_backend_total_time_average_seconds", **be), 0)
 
-    def test_a_real_prometheus_scrapes_it_and_answers_a_query(self):
+    @classmethod
+    def prometheus(cls):
+        """A real Prometheus scraping the exporter every second (started once, on first use)."""
+        if getattr(cls, "web", None):
+            return cls.web
         web = free_port()
-        cfg = os.path.join(self.tmp, "prometheus.yml")
+        cfg = os.path.join(cls.tmp, "prometheus.yml")
         with open(cfg, "w") as f:
             f.write(f"""global: {{ scrape_interval: 1s }}
 scrape_configs:
   - job_name: tandem
-    static_configs: [ {{ targets: [ "127.0.0.1:{self.prom}" ] }} ]
+    static_configs: [ {{ targets: [ "127.0.0.1:{cls.prom}" ] }} ]
 """)
-        prom = Process(["prometheus", f"--config.file={cfg}",
-                        f"--storage.tsdb.path={os.path.join(self.tmp, 'tsdb')}",
-                        f"--web.listen-address=127.0.0.1:{web}"],
-                       os.path.join(self.tmp, "prometheus.log"))
-        self.addCleanup(prom.stop)
-        wait_port(web, proc=prom.proc, timeout=30)
-        query = urllib.parse.quote('haproxy_frontend_http_requests_total{proxy="web"}')
-        deadline = time.time() + 30
-        got = None
+        cls.prom_proc = Process(["prometheus", f"--config.file={cfg}",
+                                 f"--storage.tsdb.path={os.path.join(cls.tmp, 'tsdb')}",
+                                 f"--web.listen-address=127.0.0.1:{web}"],
+                                os.path.join(cls.tmp, "prometheus.log"))
+        cls.addClassCleanup(cls.prom_proc.stop)
+        wait_port(web, proc=cls.prom_proc.proc, timeout=30)
+        cls.web = web
+        return web
+
+    def query(self, expr):
+        """(status, result) of an instant query; status None while Prometheus starts."""
+        url = f"http://127.0.0.1:{self.prometheus()}/api/v1/query?query={urllib.parse.quote(expr)}"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                body = json.load(r)
+        except urllib.error.HTTPError as e:
+            if e.code == 400:  # a bad expression: the answer says why
+                return "error", json.load(e).get("error")
+            return None, []  # 503 while its storage starts
+        return body["status"], body["data"]["result"]
+
+    def wait_for(self, expr, ok, timeout=30):
+        deadline = time.time() + timeout
+        status, result = None, []
         while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(
-                        f"http://127.0.0.1:{web}/api/v1/query?query={query}", timeout=5) as r:
-                    result = json.load(r)["data"]["result"]
-            except urllib.error.HTTPError:  # 503 while its storage starts
-                result = []
-            if result:
-                got = float(result[0]["value"][1])
-                if got >= 6:
-                    break
+            status, result = self.query(expr)
+            if status == "error" or (status == "success" and ok(result)):
+                break
             time.sleep(0.5)
-        self.assertEqual(got, 6, prom.output()[-2000:])
+        return status, result
+
+    def test_a_real_prometheus_scrapes_it_and_answers_a_query(self):
+        status, result = self.wait_for('haproxy_frontend_http_requests_total{proxy="web"}',
+                                       lambda r: r and float(r[0]["value"][1]) >= 6)
+        self.assertEqual(status, "success", self.prom_proc.output()[-2000:])
+        self.assertEqual(float(result[0]["value"][1]), 6)
+
+    def test_every_query_of_the_grafana_dashboard_answers(self):
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples",
+                            "grafana", "tandem-dashboard.json")
+        with open(path) as f:
+            dashboard = json.load(f)
+        exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+        self.assertGreaterEqual(len(exprs), 8)
+        # rate() needs two scrapes in its window: wait for the first query to have them.
+        self.wait_for("rate(haproxy_frontend_http_requests_total[1m])", lambda r: bool(r))
+        for expr in exprs:
+            e = expr.replace("$instance", ".*").replace("$__rate_interval", "1m")
+            status, result = self.wait_for(e, lambda r: bool(r), timeout=10)
+            self.assertEqual(status, "success", f"{expr}: {result}")
+            self.assertTrue(result, f"no series for {expr}")
 
 
 class CheckMetricsTest(unittest.TestCase):
