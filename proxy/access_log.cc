@@ -329,4 +329,33 @@ std::string LogFormat::render(const AccessLogRecord& r, bool json) const {
   return out;
 }
 
+std::string journalFields(const AccessLogRecord& r) {
+  std::string out;
+  auto field = [&](std::string_view key, std::string_view value) {
+    if (!out.empty()) out += '\x1e';
+    out += key;
+    out += '=';
+    // A field is one line, and the separators stay separators.
+    for (char c : value) out += c == '\n' || c == '\x1e' || c == '\x1f' ? ' ' : c;
+  };
+  auto number = [&](std::string_view key, int64_t v) { field(key, std::to_string(v)); };
+  field("TANDEM_CLIENT_IP", r.client.toString());
+  number("TANDEM_CLIENT_PORT", r.clientPort);
+  field("TANDEM_FRONTEND", r.frontend);
+  field("TANDEM_BACKEND", r.backend.empty() ? r.frontend : r.backend);
+  field("TANDEM_SERVER", r.server.empty() ? "<NOSRV>" : r.server);
+  if (r.status >= 0) number("TANDEM_STATUS", r.status);
+  number("TANDEM_BYTES_OUT", static_cast<int64_t>(r.bytesToClient));
+  field("TANDEM_TERMINATION", std::string{r.termination.cause, r.termination.phase});
+  number("TANDEM_RETRIES", r.retries);
+  const std::pair<const char*, int64_t> times[] = {{"TANDEM_QUEUE_MS", r.queueMs},
+                                                   {"TANDEM_CONNECT_MS", r.connectMs},
+                                                   {"TANDEM_RESPONSE_MS", r.responseMs},
+                                                   {"TANDEM_TOTAL_MS", r.totalMs}};
+  for (const auto& [key, ms] : times)
+    if (ms >= 0) number(key, ms);
+  if (!r.requestLine.empty()) field("TANDEM_REQUEST", r.requestLine);
+  return out;
+}
+
 }  // namespace tandem::proxy

@@ -131,6 +131,13 @@ class LogFormat {
   std::vector<std::string> headers_;
 };
 
+// A record's structured fields for the journal target, KEY=value each, separated by '\x1e'
+// (AccessLogWriter::kFieldSeparator): TANDEM_CLIENT_IP, TANDEM_CLIENT_PORT, TANDEM_FRONTEND,
+// TANDEM_BACKEND, TANDEM_SERVER, TANDEM_STATUS, TANDEM_BYTES_OUT, TANDEM_TERMINATION,
+// TANDEM_RETRIES, the times TANDEM_{QUEUE,CONNECT,RESPONSE,TOTAL}_MS (when reached) and
+// TANDEM_REQUEST (the request line, HTTP). `journalctl TANDEM_STATUS=503` finds the 503s.
+std::string journalFields(const AccessLogRecord& r);
+
 // HAProxy's date, local time with milliseconds: 01/Dec/2026:10:00:00.000.
 std::string formatLogDate(int64_t wallUs);
 

@@ -25,14 +25,18 @@ class AccessLogWriter {
   // place by copytruncate goes on at its new end, O_APPEND); or a syslog server, "udp:HOST:PORT"
   // or "unix:/PATH" (/dev/log), one datagram per line with an RFC 3164 or RFC 5424 header. A
   // datagram the socket cannot take now is dropped and counted; a syslog daemon that restarts
-  // (its socket refused) is reconnected within a second.
+  // (its socket refused) is reconnected within a second. "journal": one journal entry per line
+  // (MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, SYSLOG_FACILITY and the line's own TANDEM_* fields).
   static std::unique_ptr<AccessLogWriter> open(const AccessLog& log, std::string* error);
   ~AccessLogWriter();  // writes what is queued, then stops
   AccessLogWriter(const AccessLogWriter&) = delete;
   AccessLogWriter& operator=(const AccessLogWriter&) = delete;
 
-  // Thread-safe, never waits on the target: one line, without its newline.
-  void submit(std::string_view line);
+  // Thread-safe, never waits on the target: one line, without its newline. `fields`: the
+  // structured fields of the journal target (journalFields()), ignored by the others.
+  void submit(std::string_view line, std::string_view fields = {});
+  // Whether submit() wants the structured fields (the journal target).
+  bool structured() const { return kind_ == Kind::Journal; }
   // Waits until every line submitted so far is written (tests, shutdown).
   void flush();
 
@@ -40,15 +44,20 @@ class AccessLogWriter {
   uint64_t written() const { return written_.load(std::memory_order_relaxed); }
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
+  // How a journal entry's fields travel with its line in the queue: LINE US FIELD RS FIELD ...
+  static constexpr char kFieldsStart = '\x1f';
+  static constexpr char kFieldSeparator = '\x1e';
+
   // Bytes waiting for the thread before lines are dropped.
   static constexpr size_t kMaxQueuedBytes = 4u << 20;
 
  private:
-  enum class Kind { Stderr, File, Syslog };
+  enum class Kind { Stderr, File, Syslog, Journal };
   AccessLogWriter(const AccessLog& log, Kind kind, UniqueFd fd);
   void run();
   void writeBatch(const std::string& batch, uint64_t lines);
   void sendDatagrams(const std::string& batch);
+  void sendJournal(const std::string& batch);
   std::string syslogHeader();
   void reopenIfRotated();
   void reconnect();

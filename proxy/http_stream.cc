@@ -805,7 +805,7 @@ void HttpStream::logTransaction() {
   r.termination = term;
   r.requestLine = std::move(txn_->requestLine);
   r.headers = std::move(txn_->logHeaders);
-  out->submit(frontend_.accessLogFormat.render(r, cfg.json));
+  frontend_.writeLog(r);
 }
 
 void HttpStream::logEmptyConnection() {
@@ -818,7 +818,7 @@ void HttpStream::logEmptyConnection() {
   r.startWallUs = acceptedAtWallUs_;
   r.totalMs = elapsedMs(acceptedAtUs_, nowUs());
   r.termination.set(idleTimedOut_ ? 'c' : 'C', 'R');
-  frontend_.accessLog->submit(frontend_.accessLogFormat.render(r, cfg.json));
+  frontend_.writeLog(r);
 }
 
 }  // namespace tandem::proxy

@@ -178,6 +178,12 @@ struct FrontendRuntime {
       if (at >= from && at <= to) return true;
     return false;
   }
+  // Renders a record in this frontend's format and hands it to its writer (with the journal's
+  // structured fields when the target takes them).
+  void writeLog(const AccessLogRecord& r) const {
+    std::string line = accessLogFormat.render(r, config->log.json);
+    accessLog->submit(line, accessLog->structured() ? journalFields(r) : std::string());
+  }
   // TLS termination, by bind (only binds with `crt:` have one).
   std::map<const Bind*, std::unique_ptr<TlsContext>> tls;
   const TlsContext* tlsFor(const Bind& bind) const {

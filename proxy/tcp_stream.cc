@@ -217,7 +217,7 @@ void TcpStream::onClosing() {
   r.totalMs = elapsedMs(acceptedAtUs_, nowUs());
   r.bytesToClient = bytesToClient_;
   r.termination = termination_;
-  out->submit(frontend_.accessLogFormat.render(r, cfg.json));
+  frontend_.writeLog(r);
 }
 
 void TcpStream::countSession() {

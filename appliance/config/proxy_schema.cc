@@ -118,6 +118,8 @@ void readAccessLog(LoaderState& st, MapReader& parent, proxy::AccessLog* out,
       if (s->rfind("udp:", 0) == 0) udp = Endpoint::parse(s->substr(4), true, &parseError);
       if (*s == "syslog")
         out->target = "unix:/dev/log";  // the local syslog daemon, as syslog(3) reaches it
+      else if (*s == "journal")
+        out->target = "journal";
       else if (*s == "stderr" || (*s)[0] == '/' || (s->rfind("unix:/", 0) == 0))
         out->target = *s;
       else if (udp && udp->ip)
@@ -127,18 +129,24 @@ void readAccessLog(LoaderState& st, MapReader& parent, proxy::AccessLog* out,
                       "a udp syslog target needs a literal address (" + udp->host + " is a name)");
       else
         st.yaml.error(t, m.pathOf("target"),
-                      "expected stderr, an absolute file path, syslog (/dev/log), "
+                      "expected stderr, an absolute file path, syslog (/dev/log), journal, "
                       "unix:/PATH or udp:ADDRESS:PORT, got '" +
                           *s + "'" + (parseError.empty() ? "" : " (" + parseError + ")"));
     }
   }
   bool syslogTarget = out->target.rfind("udp:", 0) == 0 || out->target.rfind("unix:", 0) == 0;
-  for (const char* key : {"facility", "syslog_format", "tag"})
-    if (m.has(key) && !syslogTarget)
+  bool journal = out->target == "journal";
+  for (const char* key : {"facility", "syslog_format", "tag"}) {
+    bool applies = syslogTarget || (journal && std::string_view(key) != "syslog_format");
+    if (m.has(key) && !applies)
       st.yaml.error(m.keyNode(key), m.pathOf(key),
                     std::string(key) +
-                        " applies to syslog targets only (target: syslog, "
-                        "unix:/PATH or udp:ADDRESS:PORT)");
+                        (std::string_view(key) == "syslog_format"
+                             ? " applies to syslog targets only (target: syslog, unix:/PATH or "
+                               "udp:ADDRESS:PORT; the journal has no header)"
+                             : " applies to syslog and journal targets only (target: syslog, "
+                               "journal, unix:/PATH or udp:ADDRESS:PORT)"));
+  }
   if (YAML::Node f = m.get("facility"); f.IsDefined()) {
     if (auto s = readString(st.yaml, f, m.pathOf("facility"))) {
       if (auto code = logging::parseFacility(*s))
@@ -1945,7 +1953,7 @@ const Part& proxyReference() {
                          "errors"},
           {.block = "log",
            .key = "target",
-           .type = "stderr | absolute file path | syslog | unix:/PATH | udp:ADDRESS:PORT",
+           .type = "stderr | absolute file path | syslog | journal | unix:/PATH | udp:ADDRESS:PORT",
            .defaultValue = "stderr",
            .example = "target: /var/log/tandem/access.log",
            .equivalent = "HAProxy: log <target> (log stderr, log /dev/log, log 127.0.0.1:514)",
@@ -1954,7 +1962,9 @@ const Part& proxyReference() {
                   "copytruncate goes on at the new end. syslog (the local daemon's /dev/log), "
                   "unix:/PATH and udp:ADDRESS:PORT send one datagram per line with a syslog "
                   "header (facility, syslog_format, tag); a daemon that restarts is reconnected "
-                  "within a second. Lines are written by a thread of their own: a target slower "
+                  "within a second. journal writes one journal entry per line with structured "
+                  "fields (TANDEM_STATUS, TANDEM_SERVER, TANDEM_TOTAL_MS, ...; tag and facility "
+                  "apply). Lines are written by a thread of their own: a target slower "
                   "than the traffic loses lines (counted and reported in Tandem's log), never "
                   "delays a request.",
            .effectTest = "tests/proxy/"
@@ -1966,7 +1976,7 @@ const Part& proxyReference() {
            .example = "facility: local2",
            .equivalent = "HAProxy: log <target> <facility>",
            .doc = "The facility of each datagram's priority (the severity is info, as HAProxy "
-                  "logs requests). Syslog targets only.",
+                  "logs requests). Syslog and journal targets only.",
            .effectTest = "tests/proxy/"
                          "access_log_test.py::SyslogAccessLogTest::test_udp_target_sends_rfc5424_"
                          "datagrams"},
@@ -1988,8 +1998,8 @@ const Part& proxyReference() {
            .defaultValue = "tandem",
            .example = "tag: lb-edge",
            .equivalent = "HAProxy: log-tag",
-           .doc = "The program name in each datagram's header (TAG / APP-NAME). Syslog targets "
-                  "only.",
+           .doc = "The program name in each datagram's header (TAG / APP-NAME), or the journal "
+                  "entry's SYSLOG_IDENTIFIER. Syslog and journal targets only.",
            .effectTest = "tests/proxy/"
                          "access_log_test.py::SyslogAccessLogTest::test_unix_target_sends_rfc3164_"
                          "datagrams"},

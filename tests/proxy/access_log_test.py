@@ -15,8 +15,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from harness import (Backend, Tandem, free_port, make_cert, recv_response,  # noqa: E402
-                     wait_port)
+from harness import (TANDEM, Backend, Process, Tandem, free_port, make_cert,  # noqa: E402
+                     recv_response, wait_port)
 
 # 127.0.0.1:41234 [01/Dec/2026:10:00:00.123] fe be/srv 0/0/1/2/3 200 130 - - ---- 1/1/1/1/0 0/0
 #   "GET / HTTP/1.1"
@@ -344,6 +344,72 @@ backends:
         line = HTTPLOG.match(m[2])
         self.assertIsNotNone(line, m[2])
         self.assertEqual(line["request"], "GET /echo?unix HTTP/1.1")
+
+
+class JournalAccessLogTest(unittest.TestCase):
+    """target: journal. A socket of the test's own stands in for journald: tandem runs in a
+    private mount namespace whose /run is a tmpfs holding /run/systemd/journal/socket, a
+    symlink to it. Entries arrive in the journal's native protocol, one field per line."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="tandem-access-journal-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
+        cls.web = Backend("web1", cls.tmp)
+        cls.addClassCleanup(cls.web.stop)
+        cls.sock_path = os.path.join(cls.tmp, "journal.sock")
+        cls.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        cls.sock.bind(cls.sock_path)
+        cls.addClassCleanup(cls.sock.close)
+        cls.port = free_port()
+        config = os.path.join(cls.tmp, "tandem.yaml")
+        with open(config, "w") as f:
+            f.write(f"""
+global: {{ threads: 1, log: {{ target: stderr, level: info }} }}
+frontends:
+  web:
+    bind: "127.0.0.1:{cls.port}"
+    default_backend: web
+    log: {{ httplog: true, dontlognull: true, target: journal, tag: edge-lb, facility: local2 }}
+backends:
+  web: {{ servers: [ {{ name: web1, address: "{cls.web.address}" }} ] }}
+""")
+        script = f"""set -e
+mount -t tmpfs -o size=64k,mode=755 tmpfs /run
+mkdir -p /run/systemd/journal
+ln -s '{cls.sock_path}' /run/systemd/journal/socket
+exec '{TANDEM}' proxy -c '{config}'
+"""
+        cls.proxy = Process(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                            os.path.join(cls.tmp, "tandem.log"))
+        cls.addClassCleanup(cls.proxy.stop)
+        wait_port(cls.port, proc=cls.proxy.proc)
+
+    def entry(self):
+        self.sock.settimeout(5)
+        data = self.sock.recv(65536).decode()
+        fields = {}
+        for line in data.split("\n"):
+            if "=" in line:
+                k, v = line.split("=", 1)
+                fields[k] = v
+        return fields
+
+    def test_each_request_is_a_journal_entry_with_its_own_fields(self):
+        self.assertEqual(get(self.port, "/echo?journal")[0], 200)
+        e = self.entry()
+        self.assertIsNotNone(HTTPLOG.match(e["MESSAGE"]), e)
+        self.assertEqual(e["PRIORITY"], "6")
+        self.assertEqual(e["SYSLOG_IDENTIFIER"], "edge-lb")
+        self.assertEqual(e["SYSLOG_FACILITY"], "18")
+        self.assertEqual(e["TANDEM_FRONTEND"], "web")
+        self.assertEqual(e["TANDEM_BACKEND"], "web")
+        self.assertEqual(e["TANDEM_SERVER"], "web1")
+        self.assertEqual(e["TANDEM_STATUS"], "200")
+        self.assertEqual(e["TANDEM_CLIENT_IP"], "127.0.0.1")
+        self.assertEqual(e["TANDEM_TERMINATION"], "--")
+        self.assertEqual(e["TANDEM_REQUEST"], "GET /echo?journal HTTP/1.1")
+        self.assertGreaterEqual(int(e["TANDEM_TOTAL_MS"]), 0)
 
 
 if __name__ == "__main__":
