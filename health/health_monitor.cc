@@ -83,6 +83,7 @@ void HealthMonitor::report(Monitored& m, const Transition& t, const CheckResult*
   log_.push_back(line);
   if (hook_ && t.from != t.to) hook_(tg.backend, t);
   if (stateHook_ && t.from != t.to) stateHook_(saved(m));
+  if (transitionHook_ && t.from != t.to) transitionHook_(tg.backend, tg.server, t);
   if (upNow || t.to == ServerState::GoingUp)
     log.info("{}", line);
   else

@@ -57,6 +57,10 @@ class HealthMonitor {
   std::vector<SavedServerState> save() const;
   bool restore(const SavedServerState& saved);
   void setStateHook(StateHook hook) { stateHook_ = std::move(hook); }
+  // Every change of a server's state, with its reason (the supervisor's transition history).
+  using ServerTransitionHook =
+      std::function<void(const std::string& backend, const std::string& server, const Transition&)>;
+  void setTransitionHook(ServerTransitionHook hook) { transitionHook_ = std::move(hook); }
 
   // Transitions seen so far (most recent last), for status output and tests.
   const std::vector<std::string>& log() const { return log_; }
@@ -80,6 +84,7 @@ class HealthMonitor {
   event_base* base_;
   TransitionHook hook_;
   StateHook stateHook_;
+  ServerTransitionHook transitionHook_;
   std::vector<std::unique_ptr<Monitored>> servers_;
   std::map<std::string, BackendMembers> backends_;
   std::vector<std::string> log_;

@@ -117,6 +117,33 @@ void MasterChannel::sendState(const health::SavedServerState& state) {
   sendMessage(fd_.get(), "state " + health::formatSavedState(state), -1, false);
 }
 
+std::string formatServerTransition(const ServerTransition& t) {
+  std::string out = "transition";
+  for (const std::string* f : {&t.backend, &t.server, &t.from, &t.to, &t.reason}) {
+    out += '\n';
+    for (char c : *f) out += c == '\n' ? ' ' : c;
+  }
+  return out;
+}
+
+std::optional<ServerTransition> parseServerTransition(const std::string& message) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (;;) {
+    size_t nl = message.find('\n', start);
+    parts.push_back(message.substr(start, nl == std::string::npos ? nl : nl - start));
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  if (parts.size() != 6 || parts[0] != "transition") return std::nullopt;
+  return ServerTransition{parts[1], parts[2], parts[3], parts[4], parts[5]};
+}
+
+void MasterChannel::sendTransition(const ServerTransition& t) {
+  // From a worker thread: never block the data path on the master.
+  sendMessage(fd_.get(), formatServerTransition(t), -1, false);
+}
+
 void MasterChannel::sendReady() {
   sendMessage(fd_.get(), "ready");
 }

@@ -6,7 +6,8 @@
 //                                "go"
 //   worker -> master:            "states\nLINE..." (all servers, once, before "ready"),
 //                                "ready" once every thread serves,
-//                                "state LINE" whenever a server's state changes.
+//                                "state LINE" whenever a server's state changes, and
+//                                "transition\nBACKEND\nSERVER\nFROM\nTO\nREASON" saying why.
 //
 // The master owns the listening sockets, so they are never closed across reloads: connections
 // waiting in a socket's accept queue are taken by the new worker instead of being reset.
@@ -15,6 +16,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,15 @@ bool sendListenSocket(int channel, const std::string& key, int fd, bool block = 
 bool sendSavedStates(int channel, const std::vector<health::SavedServerState>& states,
                      bool block = true);
 bool sendGo(int channel, bool block = true);
+// A server's state change as the worker tells it (formatServerTransition/parse...: one
+// definition for both ends).
+struct ServerTransition {
+  std::string backend, server;
+  std::string from, to;  // health::toString(ServerState): "UP", "DOWN", "UP, going down", ...
+  std::string reason;
+};
+std::string formatServerTransition(const ServerTransition& t);
+std::optional<ServerTransition> parseServerTransition(const std::string& message);
 // Parses "states\n..." or "state LINE" into *out (appending); false when it is neither.
 bool parseStatesMessage(const std::string& message, std::vector<health::SavedServerState>* out);
 
@@ -53,6 +64,7 @@ class MasterChannel {
   void sendStates(const std::vector<health::SavedServerState>& states);
   void sendState(const health::SavedServerState& state);  // any thread
   void sendReady();
+  void sendTransition(const ServerTransition& t);  // any thread
 
  private:
   UniqueFd fd_;

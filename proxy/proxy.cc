@@ -72,6 +72,12 @@ int runProxy(const Config& fileConfig, std::unique_ptr<MasterChannel> master,
                               "carried over from the previous worker");
     }
     runtime->setUncheckedStateHook(onState);
+    runtime->setTransitionHook([m = master.get()](const std::string& backend,
+                                                  const std::string& server,
+                                                  const health::Transition& t) {
+      m->sendTransition({backend, server, std::string(health::toString(t.from)),
+                         std::string(health::toString(t.to)), t.reason});
+    });
   }
   for (auto& w : workers)
     w->startHealthChecks(

@@ -238,6 +238,15 @@ class Runtime {
   void reportUnchecked(const health::SavedServerState& s) const {
     if (uncheckedStateHook_) uncheckedStateHook_(s);
   }
+  // Every change of a server's state with its reason, checked or not (the supervisor keeps
+  // the last ones for `tandem status`). Set once, before the worker threads start.
+  using TransitionHook = std::function<void(const std::string& backend, const std::string& server,
+                                            const health::Transition&)>;
+  void setTransitionHook(TransitionHook hook) { transitionHook_ = std::move(hook); }
+  void reportTransition(const std::string& backend, const std::string& server,
+                        const health::Transition& t) const {
+    if (transitionHook_) transitionHook_(backend, server, t);
+  }
   // What an unchecked server's state looks like to the supervisor (and to the next worker).
   static health::SavedServerState uncheckedState(const std::string& backend,
                                                  const ServerRuntime& server);
@@ -255,6 +264,7 @@ class Runtime {
   StatsHistory history_;
   std::vector<std::unique_ptr<WorkerCounters>> workerCounters_;
   StateHook uncheckedStateHook_;
+  TransitionHook transitionHook_;
 };
 
 }  // namespace tandem::proxy

@@ -114,6 +114,10 @@ void Worker::startHealthChecks(int workerCount, const std::vector<health::SavedS
       std::make_unique<health::HealthMonitor>(base(), std::move(targets), std::move(members), hook);
   for (const auto& st : saved) health_->restore(st);
   health_->setStateHook(std::move(onState));
+  health_->setTransitionHook(
+      [this](const std::string& backend, const std::string& server, const health::Transition& t) {
+        runtime_.reportTransition(backend, server, t);
+      });
   health_->start();
 }
 
@@ -259,6 +263,7 @@ void setUncheckedServerState(const Runtime& runtime, ServerRuntime& sr, const st
       .warn("Server {}/{} is {} (was {}), reason: {}.", backend, server, toString(after),
             toString(before), why);
   runtime.reportUnchecked(Runtime::uncheckedState(backend, sr));
+  runtime.reportTransition(backend, server, health::Transition{before, after, why});
 }
 
 void Worker::onTasks() {

@@ -144,7 +144,9 @@ class Agent {
   std::unique_ptr<VrrpInstance> makeInstance(const Instance& c) {
     return std::make_unique<VrrpInstance>(
         base_.get(), c, addresses_,
-        [this](const Instance& i, State s, uint8_t prio) { notifier_->transition(i, s, prio); });
+        [this](const Instance& i, State from, State to, uint8_t prio, const std::string& why) {
+          notifier_->transition(i, from, to, prio, why);
+        });
   }
 
   void makeScripts() {
@@ -245,6 +247,12 @@ class Agent {
       int weights = 0;
       bool fault = false;
       std::string why;
+      std::string adjustments;  // what moves the priority now, for a transition's reason
+      auto adjust = [&](int w, const std::string& what) {
+        weights += w;
+        adjustments +=
+            (adjustments.empty() ? "" : ", ") + what + " " + (w > 0 ? "+" : "") + std::to_string(w);
+      };
       for (const auto& ref : c.trackScripts) {
         auto it = scripts_.find(ref.name);
         if (it == scripts_.end()) continue;
@@ -254,9 +262,9 @@ class Agent {
           fault = true;
           why = "track script " + ref.name + " failed";
         } else if (w > 0 && ok) {
-          weights += w;
+          adjust(w, "track script " + ref.name + " ok");
         } else if (w < 0 && !ok) {
-          weights += w;
+          adjust(w, "track script " + ref.name + " failed");
         }
       }
       if (c.trackProxy.enabled && !proxyUp_) {
@@ -264,10 +272,10 @@ class Agent {
           fault = true;
           why = "local proxy is down";
         } else {
-          weights += c.trackProxy.weight;
+          adjust(c.trackProxy.weight, "local proxy down");
         }
       } else if (c.trackProxy.enabled && !backendsUp_) {
-        weights += c.trackProxy.backendsDownWeight;
+        adjust(c.trackProxy.backendsDownWeight, "no backend server in rotation");
       }
       if (!linkIsUp(inst->ifindex())) {
         fault = true;
@@ -280,7 +288,7 @@ class Agent {
           why = "tracked interface " + name + " is down";
         }
       }
-      inst->setTracking(effectivePriority(c.priority, weights), fault, why);
+      inst->setTracking(effectivePriority(c.priority, weights), fault, fault ? why : adjustments);
     }
   }
 

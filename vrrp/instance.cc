@@ -37,8 +37,11 @@ VrrpInstance::VrrpInstance(event_base* base, const Instance& config, AddressMana
       config_(config),
       addresses_(addresses),
       machine_(machineParams(config)) {
-  masterDownEv_.assign(base_, [this] { apply(machine_.onMasterDownTimer()); });
-  adverEv_.assign(base_, [this] { apply(machine_.onAdverTimer()); });
+  masterDownEv_.assign(base_, [this] {
+    apply(machine_.onMasterDownTimer(),
+          "no advertisement from a master within Master_Down_Interval (RFC 5798 6.4.2)");
+  });
+  adverEv_.assign(base_, [this] { apply(machine_.onAdverTimer(), "advertisement timer"); });
   garpEv_.assign(base_, [this] { onGarp(); });
 }
 
@@ -100,13 +103,13 @@ bool VrrpInstance::start(std::string* error) {
            int(config_.priority), config_.version,
            std::chrono::duration_cast<std::chrono::milliseconds>(config_.advertInterval).count(),
            multicast ? "multicast" : "unicast");
-  apply(machine_.startup(now()));
+  apply(machine_.startup(now()), "started");
   return true;
 }
 
 void VrrpInstance::stop() {
   if (!started_) return;
-  apply(machine_.shutdown());
+  apply(machine_.shutdown(), "agent stopping");
   started_ = false;
   readEv_.remove();
 }
@@ -176,8 +179,9 @@ void VrrpInstance::onGarp() {
   if (machine_.state() == State::Master) garpBurst();
 }
 
-void VrrpInstance::apply(const Actions& a) {
+void VrrpInstance::apply(const Actions& a, const std::string& why) {
   auto& log = logging::get(logging::Component::Vrrp);
+  State before = a.newState ? previousState_ : machine_.state();
   if (a.cancelAdver) adverEv_.cancel();
   if (a.cancelMasterDown) masterDownEv_.cancel();
   // Resign first, then release: the backup's Skew_Time starts as early as possible.
@@ -197,9 +201,10 @@ void VrrpInstance::apply(const Actions& a) {
   if (a.masterDownTimer) masterDownEv_.arm(*a.masterDownTimer);
   if (a.adverTimer) adverEv_.arm(*a.adverTimer);
   if (a.newState) {
-    log.info("VRRP_Instance({}) Entering {} STATE", config_.name, toString(*a.newState));
-    if (hook_) hook_(config_, *a.newState, machine_.priority());
+    log.info("VRRP_Instance({}) Entering {} STATE ({})", config_.name, toString(*a.newState), why);
+    if (hook_) hook_(config_, before, *a.newState, machine_.priority(), why);
   }
+  previousState_ = machine_.state();
 }
 
 void VrrpInstance::setTracking(uint8_t priority, bool fault, const std::string& why) {
@@ -208,18 +213,19 @@ void VrrpInstance::setTracking(uint8_t priority, bool fault, const std::string& 
   if (fault) {
     if (machine_.state() != State::Fault) {
       log.warn("VRRP_Instance({}) {}: going to FAULT", config_.name, why);
-      apply(machine_.enterFault());
+      apply(machine_.enterFault(), why);
     }
     return;
   }
   if (priority != machine_.priority()) {
-    log.info("VRRP_Instance({}) effective priority {} -> {}", config_.name,
-             int(machine_.priority()), int(priority));
-    apply(machine_.setPriority(priority));
+    std::string change = "effective priority " + std::to_string(machine_.priority()) + " -> " +
+                         std::to_string(priority) + (why.empty() ? "" : " (" + why + ")");
+    log.info("VRRP_Instance({}) {}", config_.name, change);
+    apply(machine_.setPriority(priority), change);
   }
   if (machine_.state() == State::Fault) {
     log.info("VRRP_Instance({}) fault cleared", config_.name);
-    apply(machine_.leaveFault(now()));
+    apply(machine_.leaveFault(now()), "fault cleared");
   }
 }
 
@@ -261,7 +267,11 @@ void VrrpInstance::onReadable() {
           "VRRP_Instance({}) another MASTER seen: {} with priority {} (ours {}); resolving "
           "by RFC 5798 §6.4.3",
           config_.name, pkt->src.toString(), int(r->advert.priority), int(machine_.priority()));
-    apply(machine_.onAdvert(r->advert, pkt->src, now()));
+    apply(machine_.onAdvert(r->advert, pkt->src, now()),
+          r->advert.priority == 0 ? "the master " + pkt->src.toString() + " resigned (priority 0)"
+                                  : "advertisement from " + pkt->src.toString() +
+                                        " with priority " + std::to_string(r->advert.priority) +
+                                        " (ours " + std::to_string(machine_.priority()) + ")");
   }
 }
 

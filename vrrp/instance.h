@@ -22,7 +22,9 @@ namespace tandem::vrrp {
 
 class VrrpInstance {
  public:
-  using StateHook = std::function<void(const Instance&, State, uint8_t priority)>;
+  // A transition: from, to, the priority after it and why (one line, for the history).
+  using StateHook = std::function<void(const Instance&, State from, State to, uint8_t priority,
+                                       const std::string& why)>;
 
   VrrpInstance(event_base* base, const Instance& config, AddressManager& addresses,
                StateHook hook = nullptr);
@@ -37,7 +39,8 @@ class VrrpInstance {
   State state() const { return machine_.state(); }
   const Instance& config() const { return config_; }
   int ifindex() const { return iface_.index; }
-  // Tracking result: the effective priority and whether something demands FAULT (why).
+  // Tracking result: the effective priority and whether something demands FAULT; `why` says
+  // what (the fault's cause, or the weights that move the priority).
   void setTracking(uint8_t priority, bool fault, const std::string& why);
   const std::string& name() const { return config_.name; }
   uint64_t discarded(Discard why) const;
@@ -45,7 +48,8 @@ class VrrpInstance {
  private:
   void onReadable();
   void onGarp();
-  void apply(const Actions& a);
+  // Carries out the machine's actions; `why` names the event, for a state change's history.
+  void apply(const Actions& a, const std::string& why);
   void sendAdvert(uint8_t priority);
   void takeAddresses();
   void releaseAddresses();
@@ -54,6 +58,7 @@ class VrrpInstance {
 
   event_base* base_;
   StateHook hook_;
+  State previousState_ = State::Initialize;  // before the last apply(): a transition's "from"
   Instance config_;
   AddressManager& addresses_;
   StateMachine machine_;

@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "common/logging.h"
+#include "vrrp/transition_log.h"
 
 namespace tandem::vrrp {
 
@@ -29,7 +30,8 @@ Notifier::Notifier(event_base* base, const Config& config, ScriptUser user)
   }
 }
 
-void Notifier::transition(const Instance& instance, State state, uint8_t priority) {
+void Notifier::transition(const Instance& instance, State from, State state, uint8_t priority,
+                          const std::string& why) {
   const char* name = toString(state);
   std::string prio = std::to_string(priority);
   // A structured line per transition (what a log shipper keys on), then the state file.
@@ -43,6 +45,13 @@ void Notifier::transition(const Instance& instance, State state, uint8_t priorit
   }
   std::error_code ec;
   std::filesystem::rename(path + ".tmp", path, ec);
+  TransitionRecord record{std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count(),
+                          toString(from), name, priority, why};
+  if (!appendTransition(historyPath(stateDir_, instance.name), record))
+    logging::get(logging::Component::Vrrp)
+        .warn("cannot write {}", historyPath(stateDir_, instance.name));
   if (fifo_) {
     std::string line = "INSTANCE \"" + instance.name + "\" " + name + " " + prio + "\n";
     if (::write(fifo_.get(), line.data(), line.size()) < 0)

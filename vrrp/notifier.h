@@ -21,8 +21,10 @@ class Notifier {
   // A reload that changed vrrp.script_user: hooks queued from now on run as `user`.
   void setUser(ScriptUser user) { user_ = std::move(user); }
 
-  // Queues the hooks of `instance` for its new state; writes the FIFO line and the state file.
-  void transition(const Instance& instance, State state, uint8_t priority);
+  // Queues the hooks of `instance` for its new state; writes the FIFO line, the state file and
+  // a line of its history (transition_log.h) saying why.
+  void transition(const Instance& instance, State from, State state, uint8_t priority,
+                  const std::string& why);
   bool idle() const { return queue_.empty() && !child_.running(); }
 
  private:

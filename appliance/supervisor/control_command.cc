@@ -102,6 +102,16 @@ int runStatus(const ControlOptions& o, std::ostream& out, std::ostream& err) {
     if (!downList.empty()) out << ":" << downList;
     out << "\n";
   }
+  if (j->contains("transitions") && !(*j)["transitions"].empty()) {
+    out << "last changes (UTC):\n";
+    for (const auto& t : (*j)["transitions"]) {
+      out << "  " << t.value("time", "") << "  " << t.value("what", "") << ": "
+          << t.value("from", "") << " -> " << t.value("to", "");
+      if (t.contains("priority")) out << " (priority " << t.value("priority", 0) << ")";
+      if (!t.value("reason", "").empty()) out << ", " << t.value("reason", "");
+      out << "\n";
+    }
+  }
   return 0;
 }
 

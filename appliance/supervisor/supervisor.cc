@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <list>
@@ -38,6 +39,7 @@
 #include "proxy/stats_page.h"
 #include "vrrp/address_manager.h"
 #include "vrrp/control_socket.h"
+#include "vrrp/transition_log.h"
 
 namespace tandem::appliance {
 namespace {
@@ -207,6 +209,11 @@ class Supervisor {
   std::list<std::unique_ptr<Worker>> draining_;
   std::vector<std::unique_ptr<Worker>> graveyard_;  // destroyed outside their own callbacks
   std::map<std::string, health::SavedServerState> lastServers_;
+  // The node's last changes (servers, the proxy worker, reloads) for `tandem status`; VRRP
+  // instances keep their own history files (vrrp/transition_log.h), merged in when read.
+  std::deque<vrrp::TransitionRecord> events_;
+  std::deque<std::string> eventNames_;  // what each event is about, in events_' order
+  void recordEvent(const std::string& what, std::string from, std::string to, std::string why);
   int proxyRestarts_ = 0;
   std::string lastProxyExit_;
   RestartPolicy proxyRestart_{proxyRestartLimits()};
@@ -325,6 +332,9 @@ void Supervisor::onChannel(Worker* w) {
     }
     if (msg == "ready") {
       onWorkerReady(w);
+    } else if (auto t = proxy::parseServerTransition(msg)) {
+      if (w == current_.get())
+        recordEvent("server " + t->backend + "/" + t->server, t->from, t->to, t->reason);
     } else {
       std::vector<health::SavedServerState> states;
       if (proxy::parseStatesMessage(msg, &states)) {
@@ -368,6 +378,7 @@ void Supervisor::onWorkerExit(Worker* w, const siginfo_t& status) {
   } else {
     lastServers_ = dead->servers;
     lastProxyExit_ = how;
+    if (!stopping_) recordEvent("proxy worker", "running", "exited", how);
     // The next worker must prove itself to the probe (rise) before the node counts as live.
     if (probe_ && !stopping_) probe_->start(false);
     if (stopping_) {
@@ -526,6 +537,7 @@ void Supervisor::startAgent() {
 void Supervisor::onAgentExit(const siginfo_t& status) {
   std::string how = Child::describe(status);
   lastAgentExit_ = how;
+  if (!stopping_) recordEvent("vrrp agent", "running", "exited", how);
   bool clean = status.si_code == CLD_EXITED && status.si_status == 0;
   if (stopping_) {
     log_.info("VRRP agent {}", how);
@@ -817,6 +829,9 @@ void Supervisor::finishReload() {
   configText_ = std::move(pendingConfigText_);
   pendingConfig_.reset();
   pendingAddedSockets_.clear();
+  if (current_->generation != generation_)
+    recordEvent("configuration", "generation " + std::to_string(generation_),
+                "generation " + std::to_string(current_->generation), "reloaded");
   generation_ = current_->generation;
   proxyRestartEv_.cancel();
   retire(std::move(old));
@@ -898,6 +913,38 @@ void Supervisor::maybeExit() {
 
 // ------------------------------------------------------------------------------------------
 // control socket
+
+void Supervisor::recordEvent(const std::string& what, std::string from, std::string to,
+                             std::string why) {
+  constexpr size_t kKept = 64;
+  vrrp::TransitionRecord r;
+  r.wallMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  r.from = std::move(from);
+  r.to = std::move(to);
+  r.reason = std::move(why);
+  events_.push_back(std::move(r));
+  eventNames_.push_back(what);
+  if (events_.size() > kKept) {
+    events_.pop_front();
+    eventNames_.pop_front();
+  }
+}
+
+namespace {
+// "2026-12-02T03:12:05.123Z": when, in UTC, for people and for sorting.
+std::string isoTime(int64_t wallMs) {
+  time_t secs = static_cast<time_t>(wallMs / 1000);
+  tm t{};
+  gmtime_r(&secs, &t);
+  char buf[40];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(wallMs % 1000));
+  return out;
+}
+}  // namespace
 
 json Supervisor::status() const {
   json j;
@@ -989,6 +1036,34 @@ json Supervisor::status() const {
     backends.push_back(b);
   }
   j["backends"] = backends;
+
+  // The last changes, newest last: servers, the proxy, reloads, and each VRRP instance's own
+  // history (what moved the VIP, and why).
+  struct Row {
+    vrrp::TransitionRecord r;
+    std::string what;
+  };
+  std::vector<Row> rows;
+  for (size_t i = 0; i < events_.size(); ++i) rows.push_back({events_[i], eventNames_[i]});
+  for (const auto& inst : config_.vrrp.instances)
+    for (auto& r : vrrp::readTransitions(vrrp::historyPath(config_.vrrp.stateDir, inst.name)))
+      rows.push_back({std::move(r), "vrrp " + inst.name});
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const Row& a, const Row& b) { return a.r.wallMs < b.r.wallMs; });
+  constexpr size_t kShown = 30;
+  json transitions = json::array();
+  for (size_t i = rows.size() > kShown ? rows.size() - kShown : 0; i < rows.size(); ++i) {
+    const Row& row = rows[i];
+    json t{{"time", isoTime(row.r.wallMs)},
+           {"unix_ms", row.r.wallMs},
+           {"what", row.what},
+           {"from", row.r.from},
+           {"to", row.r.to},
+           {"reason", row.r.reason}};
+    if (row.what.rfind("vrrp ", 0) == 0) t["priority"] = row.r.priority;
+    transitions.push_back(t);
+  }
+  j["transitions"] = transitions;
   return j;
 }
 

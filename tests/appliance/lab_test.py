@@ -219,6 +219,14 @@ class LabTest(unittest.TestCase):
             time.sleep(0.05)
         with open(f"{self.dir}/n1.log") as f:
             self.assertIn("local proxy probe of 127.0.0.1:80 fails", f.read())
+        # `tandem status` says why the VIP left: n1's VRRP history, with its reasons.
+        s = json.loads(tandem("status", "-s", sock, "--json").stdout)
+        left = [t for t in s["transitions"] if t["what"].startswith("vrrp ") and
+                t["from"] == "MASTER"]
+        self.assertTrue(left, s["transitions"])
+        self.assertTrue(any("proxy" in t["reason"] or "advertisement" in t["reason"]
+                            for t in left), left)
+        self.assertIn("last changes (UTC):", tandem("status", "-s", sock).stdout)
 
     def test_z_lab_down_removes_everything(self):
         r = tandem("lab", "down", "--name", NAME)

@@ -183,6 +183,26 @@ class SupervisorTest(unittest.TestCase):
         self.assertRegex(text, r"app\s+2 up, 1 down: s3\(DOWN\)")
         self.assertEqual(os.stat(self.sock).st_mode & 0o777, 0o660)
 
+    def test_status_lists_the_last_changes_with_their_reasons(self):
+        node = self.start()
+        self.set_health("s3", False)
+        self.wait_down(node, "s3")
+        pid = node.child_pid("proxy")
+        os.kill(pid, signal.SIGKILL)
+        node.wait(lambda s: any(t["what"] == "proxy worker" for t in s.get("transitions", [])),
+                  "the worker's exit in the history")
+        changes = node.status()["transitions"]
+        down = [t for t in changes if t["what"] == "server app/s3" and t["to"] == "DOWN"]
+        self.assertTrue(down, changes)
+        self.assertIn("503", down[0]["reason"])
+        self.assertRegex(down[0]["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        died = [t for t in changes if t["what"] == "proxy worker"][0]
+        self.assertIn("signal", died["reason"])
+        self.assertLessEqual(down[0]["unix_ms"], died["unix_ms"], "oldest first")
+        text = node.ctl("status").stdout
+        self.assertIn("last changes (UTC):", text)
+        self.assertRegex(text, r"server app/s3: .* -> DOWN, .*503")
+
     def test_crashed_proxy_restarts_with_doubling_delay_and_keeps_server_states(self):
         self.set_health("s3", False)
         node = self.start()
