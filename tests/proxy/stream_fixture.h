@@ -115,6 +115,9 @@ class StreamTest : public ::testing::Test {
     return lines;
   }
   void TearDown() override {
+    // The writer goes first: it would re-create a log file removed under it (logrotate).
+    worker.reset();
+    runtime.reset();
     if (!logPath_.empty()) ::unlink(logPath_.c_str());
   }
 
