@@ -369,10 +369,7 @@ TEST_F(HttpStreamTest, AClientThatLeavesTheQueueGivesUpItsPlace) {
 // ---- rules on the way ----------------------------------------------------------------------
 
 TEST_F(HttpStreamTest, ABackendDenyAnswersWithoutOpeningAServerConnection) {
-  HttpRequestRule deny;
-  deny.action = HttpRequestRule::Action::Deny;
-  deny.status = 403;
-  web().httpRequest.push_back(deny);
+  denyInBackend(403);
   start();
   FakePeerPtr client = connect();
   send(client, kGet);

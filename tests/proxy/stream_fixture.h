@@ -95,6 +95,14 @@ class StreamTest : public ::testing::Test {
     return n < net.servers.size() ? net.servers[n].peer : std::make_shared<FakePeer>();
   }
 
+  // The backend "web" answers every request with `status` from an http_request deny rule.
+  void denyInBackend(int status) {
+    HttpRequestRule deny;
+    deny.action = HttpRequestRule::Action::Deny;
+    deny.status = status;
+    web().httpRequest.push_back(deny);
+  }
+
   // Access log lines go to a temporary file, read back by logLines() (dates in UTC).
   void logTo(AccessLog::Format format) {
     char path[] = "/tmp/tandem-access-log-XXXXXX";

@@ -102,10 +102,7 @@ TEST_F(TrafficCountersTest, ConnectFailuresRetriesAndRedispatchesCountWhereTheyH
 }
 
 TEST_F(TrafficCountersTest, DeniedInvalidAndBrokenOffResponsesCount) {
-  HttpRequestRule deny;
-  deny.action = HttpRequestRule::Action::Deny;
-  deny.status = 403;
-  web().httpRequest.push_back(deny);
+  denyInBackend(403);
   start();
   FakePeerPtr a = connect();
   send(a, kGet);
