@@ -158,26 +158,6 @@ class LineBuilder {
   StatsLine line_;
 };
 
-// HAProxy's status column for a server: UP, DOWN, "UP, going down" reads as HAProxy's
-// "UP 1/3"-style transitional states do (here without the counts), MAINT, DRAIN.
-const char* serverStatus(health::ServerState s) {
-  switch (s) {
-    case health::ServerState::Up:
-      return "UP";
-    case health::ServerState::GoingDown:
-      return "UP, going down";
-    case health::ServerState::Down:
-      return "DOWN";
-    case health::ServerState::GoingUp:
-      return "DOWN, going up";
-    case health::ServerState::Drain:
-      return "DRAIN";
-    case health::ServerState::Maint:
-      return "MAINT";
-  }
-  return "DOWN";
-}
-
 }  // namespace
 
 const std::string& StatsLine::get(std::string_view column) const {
@@ -289,7 +269,8 @@ std::vector<StatsLine> statsTable(Runtime& rt, int64_t nowUs) {
       l.set("eresp", st.responseErrors);
       l.set("wretr", st.retries);
       l.set("wredis", st.redispatches);
-      l.set("status", serverStatus(h.state()));
+      // HAProxy's status column; "UP, going down" stands for its "UP 1/3" (without counts).
+      l.set("status", std::string(health::toString(h.state())));
       l.set("weight", h.effectiveWeight());
       l.set("uweight", s->config->weight);
       l.set("act", s->config->backup ? 0 : 1);
