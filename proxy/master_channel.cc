@@ -144,6 +144,38 @@ void MasterChannel::sendTransition(const ServerTransition& t) {
   sendMessage(fd_.get(), formatServerTransition(t), -1, false);
 }
 
+void MasterChannel::startReading(event_base* base, std::function<void(NodeStatus)> onNodeStatus) {
+  onNodeStatus_ = std::move(onNodeStatus);
+  readEv_ = std::make_unique<Event>(base, fd_.get(), EV_READ | EV_PERSIST,
+                                    [this](short) { onReadable(); });
+  readEv_->add();
+}
+
+void MasterChannel::onReadable() {
+  // The socket is blocking (sends from worker threads wait for the master when they must):
+  // read only what poll says is there.
+  for (int i = 0; i < 16; ++i) {
+    pollfd p{fd_.get(), POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0) return;
+    std::string msg;
+    ssize_t n = receiveMessage(fd_.get(), &msg, nullptr);
+    if (n == 0) {
+      readEv_->remove();  // the master is gone
+      return;
+    }
+    if (n < 0) return;
+    if (msg.rfind(kNodeStatusMessage, 0) == 0) {
+      auto node = decodeNodeStatus(std::string_view(msg).substr(kNodeStatusMessage.size()));
+      if (node && onNodeStatus_) onNodeStatus_(std::move(*node));
+      if (!node)
+        logging::get(logging::Component::Proxy)
+            .warn("master channel: a node status that does not parse");
+    } else {
+      logging::get(logging::Component::Proxy).warn("master channel: unexpected message '{}'", msg);
+    }
+  }
+}
+
 void MasterChannel::sendReady() {
   sendMessage(fd_.get(), "ready");
 }

@@ -4,6 +4,8 @@
 //   master -> worker, at start:  "listen KEY" with the listening socket attached (SCM_RIGHTS),
 //                                "states\nLINE\nLINE..." (server states of the previous worker),
 //                                "go"
+//   master -> worker, running:   "node\n{...}" (common/node_status.h) when the node's status
+//                                changes: the pair's roles, reloads, restarts.
 //   worker -> master:            "states\nLINE..." (all servers, once, before "ready"),
 //                                "ready" once every thread serves,
 //                                "state LINE" whenever a server's state changes, and
@@ -15,12 +17,16 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/event.h"
 #include "common/fd.h"
+#include "common/node_status.h"
 #include "health/saved_state.h"
 #include "proxy/config.h"
 
@@ -66,8 +72,18 @@ class MasterChannel {
   void sendReady();
   void sendTransition(const ServerTransition& t);  // any thread
 
+  // After the handover: what the master sends while the worker serves, read on `base`'s loop
+  // (add it before that loop's thread starts; stopReading() once the thread has ended).
+  void startReading(event_base* base, std::function<void(NodeStatus)> onNodeStatus);
+  void stopReading() { readEv_.reset(); }
+
  private:
+  void onReadable();
   UniqueFd fd_;
+  std::function<void(NodeStatus)> onNodeStatus_;
+  // After fd_: leaves the loop before the socket closes. Owned apart: it must go before the
+  // loop does, and the loop is the worker's, which may go before this channel.
+  std::unique_ptr<Event> readEv_;
   std::map<std::string, UniqueFd> sockets_;
   std::vector<health::SavedServerState> saved_;
 };

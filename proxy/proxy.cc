@@ -108,6 +108,10 @@ int runProxy(const Config& fileConfig, std::unique_ptr<MasterChannel> master,
     log.error("cannot start: {}", error);
     return 1;
   }
+  if (master)
+    master->startReading(workers[0]->base(), [rt = runtime.get()](NodeStatus node) {
+      rt->setNodeStatus(std::move(node));
+    });
   for (auto& w : workers) w->startThread();
   if (master) master->sendReady();
   size_t binds = 0;
@@ -123,6 +127,7 @@ int runProxy(const Config& fileConfig, std::unique_ptr<MasterChannel> master,
            formatDuration(config.gracePeriod));
   for (auto& w : workers) w->requestStop(config.gracePeriod, !reload);
   for (auto& w : workers) w->join();
+  if (master) master->stopReading();  // worker 0's loop ended; it goes with the workers
   admin.reset();
   log.info("proxy stopped");
   return 0;

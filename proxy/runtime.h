@@ -10,10 +10,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/node_status.h"
 #include "health/saved_state.h"
 #include "health/server_health.h"
 #include "proxy/access_log.h"
@@ -247,6 +249,17 @@ class Runtime {
                         const health::Transition& t) const {
     if (transitionHook_) transitionHook_(backend, server, t);
   }
+  // The node around this worker as the supervisor last told it (the pair, reloads, restarts);
+  // null when it never did (`tandem proxy` on its own). Any thread.
+  void setNodeStatus(NodeStatus node) {
+    auto shared = std::make_shared<const NodeStatus>(std::move(node));
+    std::lock_guard lock(nodeMutex_);
+    node_ = std::move(shared);
+  }
+  std::shared_ptr<const NodeStatus> nodeStatus() const {
+    std::lock_guard lock(nodeMutex_);
+    return node_;
+  }
   // What an unchecked server's state looks like to the supervisor (and to the next worker).
   static health::SavedServerState uncheckedState(const std::string& backend,
                                                  const ServerRuntime& server);
@@ -265,6 +278,8 @@ class Runtime {
   std::vector<std::unique_ptr<WorkerCounters>> workerCounters_;
   StateHook uncheckedStateHook_;
   TransitionHook transitionHook_;
+  mutable std::mutex nodeMutex_;  // the scrape path only, never the data path
+  std::shared_ptr<const NodeStatus> node_;
 };
 
 }  // namespace tandem::proxy

@@ -11,6 +11,8 @@
 
 #include "health/server_state.h"
 #include "proxy/http_parser.h"
+#include "proxy/node_view.h"
+#include "proxy/prometheus_text.h"
 #include "proxy/runtime.h"
 #include "proxy/stats_history.h"
 #include "proxy/stats_table.h"
@@ -246,6 +248,7 @@ std::string html(Runtime& rt, const Stats& stats, bool admin) {
        "td:first-child,th:first-child{text-align:left}caption{text-align:left;font-weight:bold}"
        ".UP{background:#c0ffc0}.DOWN{background:#ffc0c0}.MAINT{background:#c0c0ff}"
        ".DRAIN{background:#ffd020}.OPEN{background:#e8f0ff}.total{font-weight:bold}"
+       ".MASTER{background:#c0ffc0}.BACKUP{background:#e8f0ff}.FAULT{background:#ffc0c0}"
        "</style></head><body><h1>Tandem statistics</h1>"
        "<p id=\"node\">Node <b>"
     << htmlEscape(host) << "</b>, Tandem " << TANDEM_VERSION << ", pid " << ::getpid() << ", up "
@@ -253,6 +256,7 @@ std::string html(Runtime& rt, const Stats& stats, bool admin) {
     << rt.connections().load(std::memory_order_relaxed) << " of " << rt.config().maxconn
     << " connections. <a href=\"" << htmlEscape(stats.uri) << ";csv\">CSV</a> <a href=\""
     << htmlEscape(stats.uri) << ";json\">JSON</a></p>";
+  if (auto node = rt.nodeStatus()) o << nodeHtml(*node, unixNowMs());
   // The last minutes, plotted (inline SVG: the appliance is often offline, no script needed).
   auto feHistory = rt.history().frontends();
   auto beHistory = rt.history().backends();
@@ -348,42 +352,6 @@ std::string html(Runtime& rt, const Stats& stats, bool admin) {
   }
   o << "</body></html>\n";
   return o.str();
-}
-
-// Prometheus text format 0.0.4: one family at a time, HELP and TYPE first.
-class Exposition {
- public:
-  void family(const char* name, const char* type, const char* help) {
-    name_ = name;
-    o_ << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
-  }
-  // One sample of the current family; `labels` is `k="v",...` (escaped), `suffix` for
-  // histogram series (_bucket, _sum, _count).
-  template <typename V>
-  void sample(const std::string& labels, V value, const char* suffix = "") {
-    o_ << name_ << suffix;
-    if (!labels.empty()) o_ << "{" << labels << "}";
-    o_ << " " << value << "\n";
-  }
-  std::string str() const { return o_.str(); }
-
- private:
-  std::ostringstream o_;
-  const char* name_ = "";
-};
-
-std::string label(const char* key, std::string_view value) {
-  // Label values escape backslash, double quote and newline.
-  std::string out = std::string(key) + "=\"";
-  for (char c : value) {
-    if (c == '\\' || c == '"')
-      out += '\\', out += c;
-    else if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
-  }
-  return out + "\"";
 }
 
 // A family with one sample per row (`labels` member), the value from `get`.
@@ -682,6 +650,7 @@ std::string prometheus(Runtime& rt) {
     e.sample(label("backend", s.be->config->name) + "," + label("server", s.rt->config->name),
              isUsable(s.rt->health.state()) ? 1 : 0);
 
+  if (auto node = rt.nodeStatus()) appendNodeMetrics(e, *node, unixNowMs());
   std::ostringstream o;
   o << e.str();
   // Access log lines by destination (writers that differ only in their syslog header add up).

@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "common/event.h"
+#include "common/fd_passing.h"
 #include "common/logging.h"
+#include "common/node_status.h"
 #include "vrrp/address_manager.h"
 #include "vrrp/control_socket.h"
 #include "vrrp/instance.h"
@@ -57,6 +59,9 @@ class Agent {
     control_ = makeControl(config_.controlSocket, &ctlError);
     if (!control_->ok()) log.warn("{} (proxy liveness input disabled)", ctlError);
     makeScripts();
+    // Before the instances: their first transitions (INIT -> BACKUP) already report.
+    statusEv_.assign(base_.get(), -1, 0, [this](short) { sendStatus(); });
+    statusTimer_.assign(base_.get(), [this] { sendStatus(); });
     for (const auto& c : config_.instances) {
       std::string error;
       instances_.push_back(makeInstance(c));
@@ -86,6 +91,7 @@ class Agent {
     });
     Event hupEv(base_.get(), SIGHUP, EV_SIGNAL | EV_PERSIST, [this](short) { reload(-1); });
     hupEv.add();
+    if (options_.statusFd >= 0) sendStatus();
     event_base_dispatch(base_.get());
     for (auto& i : instances_) i->stop();
     // Let the stop hooks run (in order) before leaving, bounded.
@@ -146,7 +152,20 @@ class Agent {
         base_.get(), c, addresses_,
         [this](const Instance& i, State from, State to, uint8_t prio, const std::string& why) {
           notifier_->transition(i, from, to, prio, why);
+          // Off this callback: a reload may be halfway through replacing the instances.
+          if (options_.statusFd >= 0) statusEv_.activate();
         });
+  }
+
+  // To the supervisor, which passes it on to the proxy worker (metrics, stats page).
+  void sendStatus() {
+    std::vector<VrrpInstanceStatus> all;
+    for (auto& i : instances_)
+      if (i) all.push_back(i->status());
+    std::string msg(kVrrpStatusMessage);
+    msg += encodeVrrpStatus(all);
+    sendMessage(options_.statusFd, msg, -1, false);  // a full socket drops one, never stalls
+    statusTimer_.arm(std::chrono::seconds(1));
   }
 
   void makeScripts() {
@@ -301,6 +320,8 @@ class Agent {
   std::unique_ptr<LinkMonitor> links_;
   std::unique_ptr<ControlSocket> control_;
   Event reloadEv_;  // a control-socket reload, run off its callback
+  Event statusEv_;  // a transition's status push, run off the instance's callback
+  Timer statusTimer_;
   UniqueFd pendingSnapshot_;
   bool proxyUp_;
   bool backendsUp_ = true;

@@ -18,6 +18,9 @@ struct AgentOptions {
   // text the supervisor validated): a new configuration, nullopt to keep the running one.
   // Instances whose configuration is unchanged keep running untouched, so a master stays master.
   std::function<std::optional<Config>(int snapshotFd)> reload;
+  // Under the supervisor: a socket to send each instance's status on (common/node_status.h),
+  // each second and at every transition; -1 for none.
+  int statusFd = -1;
 };
 
 int runAgent(const Config& config, AgentOptions options = {});

@@ -114,7 +114,74 @@ void VrrpInstance::stop() {
   readEv_.remove();
 }
 
+namespace {
+const char* discardKey(Discard d) {
+  namespace r = discard_reason;
+  switch (d) {
+    case Discard::None:
+      break;
+    case Discard::Truncated:
+      return r::kTruncated;
+    case Discard::BadTtl:
+      return r::kBadTtl;
+    case Discard::BadVersion:
+      return r::kBadVersion;
+    case Discard::BadType:
+      return r::kBadType;
+    case Discard::BadChecksum:
+      return r::kBadChecksum;
+    case Discard::WrongVrid:
+      return r::kWrongVrid;
+    case Discard::IntervalMismatch:
+      return r::kIntervalMismatch;
+    case Discard::AuthMismatch:
+      return r::kAuthMismatch;
+    case Discard::AuthTypeMismatch:
+      return r::kAuthTypeMismatch;
+  }
+  return "other";
+}
+
+int64_t unixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+VrrpInstanceStatus VrrpInstance::status() {
+  VrrpInstanceStatus s;
+  s.name = config_.name;
+  s.interface = config_.interface;
+  s.vrid = config_.virtualRouterId;
+  s.state = toString(machine_.state());
+  s.basePriority = config_.priority;
+  s.effectivePriority = machine_.priority();
+  s.advertsSent = advertsSent_;
+  s.advertsReceived = advertsReceived_;
+  s.priorityZeroSent = priorityZeroSent_;
+  s.priorityZeroReceived = priorityZeroReceived_;
+  s.becameMaster = becameMaster_;
+  s.releasedMaster = releasedMaster_;
+  for (const auto& [why, n] : discards_) s.discards[discardKey(why)] = n;
+  s.transitions = transitions_;
+  s.lastTransitionUnixMs = lastTransitionUnixMs_;
+  for (const auto& vip : config_.virtualIps) {
+    s.vips.push_back(vip.address.toString());
+    int ifindex = iface_.index;
+    if (!vip.device.empty()) ifindex = static_cast<int>(if_nametoindex(vip.device.c_str()));
+    if (machine_.state() == State::Master && ifindex && addresses_.present(ifindex, vip))
+      s.vipsHeld.push_back(vip.address.toString());
+  }
+  if (peerHeardUnixMs_) s.peer = peer_.toString();
+  s.peerPriority = peerPriority_;
+  s.peerHeardUnixMs = peerHeardUnixMs_;
+  return s;
+}
+
 void VrrpInstance::sendAdvert(uint8_t priority) {
+  ++advertsSent_;
+  if (priority == 0) ++priorityZeroSent_;
   Advertisement a;
   a.version = config_.version;
   a.vrid = config_.virtualRouterId;
@@ -201,6 +268,10 @@ void VrrpInstance::apply(const Actions& a, const std::string& why) {
   if (a.masterDownTimer) masterDownEv_.arm(*a.masterDownTimer);
   if (a.adverTimer) adverEv_.arm(*a.adverTimer);
   if (a.newState) {
+    ++transitions_[std::string(toString(before)) + "->" + toString(*a.newState)];
+    lastTransitionUnixMs_ = unixMs();
+    if (*a.newState == State::Master) ++becameMaster_;
+    if (before == State::Master) ++releasedMaster_;
     log.info("VRRP_Instance({}) Entering {} STATE ({})", config_.name, toString(*a.newState), why);
     if (hook_) hook_(config_, before, *a.newState, machine_.priority(), why);
   }
@@ -258,6 +329,11 @@ void VrrpInstance::onReadable() {
       }
       continue;
     }
+    ++advertsReceived_;
+    if (r->advert.priority == 0) ++priorityZeroReceived_;
+    peer_ = pkt->src;
+    peerPriority_ = r->advert.priority;
+    peerHeardUnixMs_ = unixMs();
     if (r->addressMismatch)
       log.warn("VRRP_Instance({}) advertisement from {} lists other virtual addresses",
                config_.name, pkt->src.toString());

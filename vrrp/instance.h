@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/event.h"
+#include "common/node_status.h"
 #include "vrrp/address_manager.h"
 #include "vrrp/config.h"
 #include "vrrp/garp.h"
@@ -44,6 +45,8 @@ class VrrpInstance {
   void setTracking(uint8_t priority, bool fault, const std::string& why);
   const std::string& name() const { return config_.name; }
   uint64_t discarded(Discard why) const;
+  // Role, priorities, counters and the peer last heard, for metrics and the stats page.
+  VrrpInstanceStatus status();
 
  private:
   void onReadable();
@@ -76,6 +79,18 @@ class VrrpInstance {
   int64_t lastReannounceUs_ = 0;
   bool started_ = false;
   std::map<Discard, uint64_t> discards_;
+  // Since this instance started (a reload that changes it starts it anew: counters restart).
+  uint64_t advertsSent_ = 0;
+  uint64_t advertsReceived_ = 0;
+  uint64_t priorityZeroSent_ = 0;
+  uint64_t priorityZeroReceived_ = 0;
+  uint64_t becameMaster_ = 0;
+  uint64_t releasedMaster_ = 0;
+  std::map<std::string, uint64_t> transitions_;  // "FROM->TO"
+  int64_t lastTransitionUnixMs_ = 0;
+  IpAddress peer_;  // the last valid advertisement's sender
+  int peerPriority_ = -1;
+  int64_t peerHeardUnixMs_ = 0;
   std::map<Discard, int64_t> lastDiscardLogUs_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -61,7 +62,10 @@ int runProxyCommand(const std::string& path, int masterFd, int snapshotFd) {
   });
 }
 
-int runVrrpCommand(const std::string& path, bool supervised, int snapshotFd) {
+int runVrrpCommand(const std::string& path, bool supervised, int snapshotFd, int statusFd) {
+  UniqueFd status(statusFd);
+  // Notify hooks and track scripts must not inherit the supervisor's status socket.
+  if (status) ::fcntl(status.get(), F_SETFD, FD_CLOEXEC);
   // Whatever happens next (a reload brings its own), SIGHUP must not kill the agent by its
   // default action before the event loop installs the handler.
   ::signal(SIGHUP, SIG_IGN);
@@ -71,6 +75,7 @@ int runVrrpCommand(const std::string& path, bool supervised, int snapshotFd) {
   logging::setup(r.config->log);
   vrrp::AgentOptions options;
   options.proxyInitiallyUp = !supervised;
+  options.statusFd = status.get();
   options.reload = [path](int snapshotFd) -> std::optional<vrrp::Config> {
     LoadResult next = loadForCommand(path, snapshotFd);
     for (const auto& d : next.diagnostics.sorted())
@@ -196,6 +201,8 @@ int runCli(int argc, char** argv) {
   vrrpCmd->add_flag("--supervised", supervised, "")->group("");  // set by `tandem run`
   int vrrpSnapshotFd = -1;
   vrrpCmd->add_option("--config-fd", vrrpSnapshotFd, "")->group("");  // set by `tandem run`
+  int vrrpStatusFd = -1;
+  vrrpCmd->add_option("--status-fd", vrrpStatusFd, "")->group("");  // set by `tandem run`
 
   try {
     app.parse(argc, argv);
@@ -219,7 +226,8 @@ int runCli(int argc, char** argv) {
   if (statusCmd->parsed()) return runStatus(control, std::cout, std::cerr);
   if (reloadCmd->parsed()) return runReload(control, std::cout, std::cerr);
   if (proxyCmd->parsed()) return runProxyCommand(proxyConfig, masterFd, proxySnapshotFd);
-  if (vrrpCmd->parsed()) return runVrrpCommand(vrrpConfig, supervised, vrrpSnapshotFd);
+  if (vrrpCmd->parsed())
+    return runVrrpCommand(vrrpConfig, supervised, vrrpSnapshotFd, vrrpStatusFd);
   return kExitUsage;
 }
 

@@ -63,6 +63,11 @@ int runStatus(const ControlOptions& o, std::ostream& out, std::ostream& err) {
   out << "node: " << j->value("state", "?") << ", configuration generation "
       << j->value("generation", 0) << " (" << j->value("config", "") << ")\n";
   const json& p = (*j)["proxy"];
+  if (j->contains("last_reload")) {
+    const json& r = (*j)["last_reload"];
+    out << "last reload: " << r.value("time", "") << ", "
+        << (r.value("ok", false) ? "ok" : "FAILED: " + r.value("error", "")) << "\n";
+  }
   out << "proxy: " << (p.value("live", false) ? "serving" : "NOT serving");
   if (p.contains("probe"))
     out << " (probe " << p.value("probe", "") << ": "
@@ -73,6 +78,14 @@ int runStatus(const ControlOptions& o, std::ostream& out, std::ostream& err) {
         << i.value("vrid", 0) << "): " << i.value("state", "?") << ", holds";
     if (i["vips_held"].empty()) out << " no VIP";
     for (const auto& v : i["vips_held"]) out << " " << v.get<std::string>();
+    if (i.contains("effective_priority")) {
+      out << ", priority " << i.value("effective_priority", 0);
+      if (i.value("effective_priority", 0) != i.value("priority", 0))
+        out << " (configured " << i.value("priority", 0) << ")";
+    }
+    if (i.contains("peer"))
+      out << "; peer " << i["peer"].value("address", "") << " at priority "
+          << i["peer"].value("priority", 0) << ", last heard " << i["peer"].value("heard", "");
     out << "\n";
   }
   out << "children:\n";

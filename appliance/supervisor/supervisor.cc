@@ -34,6 +34,7 @@
 #include "common/event.h"
 #include "common/fd_passing.h"
 #include "common/logging.h"
+#include "common/node_status.h"
 #include "proxy/master_channel.h"
 #include "proxy/socket_util.h"
 #include "proxy/stats_page.h"
@@ -159,6 +160,14 @@ class Supervisor {
   void onAgentExit(const siginfo_t& status);
   void removeVips(const char* why);
   void scheduleAgentRestart(Duration delay);
+  void onAgentStatus();
+
+  // ---- the node's status, for the worker's metrics and stats page ----
+  NodeStatus nodeStatus() const;
+  void pushNodeStatus();
+  void sendNodeStatus(Worker& w);
+  void noteReload(bool ok, const std::string& error);
+  void countRestart(const char* child, const siginfo_t& status);
 
   // ---- liveness ----
   void startProbe(bool initiallyUp);
@@ -199,6 +208,9 @@ class Supervisor {
   ServiceNotifier notifier_;
   spdlog::logger& log_;
   Clock::time_point started_ = Clock::now();
+  int64_t startedUnixMs_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
   int generation_ = 1;
   bool announcedReady_ = false;
 
@@ -242,6 +254,14 @@ class Supervisor {
   std::string lastAgentExit_;
   RestartPolicy agentRestart_{agentRestartLimits()};
   Timer agentRestartEv_;
+  // The agent's status reports (common/node_status.h): the latest, passed on to the worker.
+  UniqueFd agentStatus_;
+  Event agentStatusEv_;  // after agentStatus_: leaves the loop before the socket closes
+  std::vector<VrrpInstanceStatus> vrrpStatus_;
+  std::map<std::string, std::map<std::string, uint64_t>> restartsByReason_;
+  int64_t lastReloadUnixMs_ = 0;
+  bool lastReloadOk_ = true;
+  std::string lastReloadError_;
   std::unique_ptr<vrrp::AddressManager> addresses_;
 
   std::unique_ptr<ProxyProbe> probe_;
@@ -379,6 +399,7 @@ void Supervisor::onWorkerExit(Worker* w, const siginfo_t& status) {
     lastServers_ = dead->servers;
     lastProxyExit_ = how;
     if (!stopping_) recordEvent("proxy worker", "running", "exited", how);
+    if (!stopping_) countRestart("proxy", status);
     // The next worker must prove itself to the probe (rise) before the node counts as live.
     if (probe_ && !stopping_) probe_->start(false);
     if (stopping_) {
@@ -452,6 +473,7 @@ void Supervisor::onWorkerReady(Worker* w) {
   w->readyAt = Clock::now();
   if (w == pending_.get()) return finishReload();
   if (w != current_.get()) return;
+  sendNodeStatus(*w);
   log_.info("proxy worker {} is serving", w->child->pid());
   if (probe_) probe_->probeNow();
   updateLiveness("proxy worker ready");
@@ -521,12 +543,24 @@ void Supervisor::startAgent() {
                                    [this](Child&, const siginfo_t& s) { onAgentExit(s); });
   std::string error;
   UniqueFd snapshot = writeConfigSnapshot(configText_, &error);
-  if (!snapshot ||
-      !agent_->start({exe_, "vrrp", "-c", configPath_, "--supervised", "--config-fd", "3"},
-                     {snapshot.get()}, &error)) {
+  int sp[2] = {-1, -1};
+  if (snapshot &&
+      ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sp) != 0) {
+    error = std::string("socketpair: ") + std::strerror(errno);
+    snapshot.reset();
+  }
+  UniqueFd ours(sp[0]), theirs(sp[1]);
+  if (!snapshot || !agent_->start({exe_, "vrrp", "-c", configPath_, "--supervised", "--config-fd",
+                                   "3", "--status-fd", "4"},
+                                  {snapshot.get(), theirs.get()}, &error)) {
     log_.error("cannot start the VRRP agent: {}", error);
     return scheduleAgentRestart(agentRestart_.onStartFailure());
   }
+  agentStatusEv_.remove();
+  agentStatus_ = std::move(ours);
+  agentStatusEv_.assign(base_.get(), agentStatus_.get(), EV_READ | EV_PERSIST,
+                        [this](short) { onAgentStatus(); });
+  agentStatusEv_.add();
   log_.info("started VRRP agent {}", agent_->pid());
   agentControlPath_ = config_.vrrp.controlSocket;
   agentControlPathMoving_.clear();
@@ -534,10 +568,33 @@ void Supervisor::startAgent() {
   sendLiveness();
 }
 
+void Supervisor::onAgentStatus() {
+  for (int i = 0; i < 16; ++i) {
+    std::string msg;
+    ssize_t n = receiveMessage(agentStatus_.get(), &msg, nullptr);
+    if (n == 0) {
+      agentStatusEv_.remove();  // the agent is gone; its exit tells how
+      return;
+    }
+    if (n < 0) break;  // all read
+    if (msg.rfind(kVrrpStatusMessage, 0) != 0) continue;
+    auto s = decodeVrrpStatus(std::string_view(msg).substr(kVrrpStatusMessage.size()));
+    if (!s) {
+      log_.warn("the VRRP agent sent a status that does not parse: ignored");
+      continue;
+    }
+    vrrpStatus_ = std::move(*s);
+  }
+  pushNodeStatus();
+}
+
 void Supervisor::onAgentExit(const siginfo_t& status) {
   std::string how = Child::describe(status);
   lastAgentExit_ = how;
   if (!stopping_) recordEvent("vrrp agent", "running", "exited", how);
+  if (!stopping_) countRestart("vrrp", status);
+  vrrpStatus_.clear();  // nobody speaks for the instances until the agent is back
+  pushNodeStatus();
   bool clean = status.si_code == CLD_EXITED && status.si_status == 0;
   if (stopping_) {
     log_.info("VRRP agent {}", how);
@@ -640,6 +697,71 @@ void Supervisor::updateLiveness(const std::string& why) {
   live_ = live;
   backendsUp_ = backends;
   sendLiveness();
+  pushNodeStatus();
+}
+
+// ------------------------------------------------------------------------------------------
+// the node's status
+
+NodeStatus Supervisor::nodeStatus() const {
+  NodeStatus n;
+  n.generation = generation_;
+  n.startedUnixMs = startedUnixMs_;
+  n.lastReloadUnixMs = lastReloadUnixMs_;
+  n.lastReloadOk = lastReloadOk_;
+  n.lastReloadError = lastReloadError_;
+  n.probeConfigured = probe_ != nullptr;
+  n.probeUp = probe_ && probe_->up();
+  n.live = live_;
+  n.restarts = restartsByReason_;
+  n.vrrpConfigured = !config_.vrrp.instances.empty();
+  n.vrrpAgentRunning = agent_ && agent_->running();
+  n.vrrp = vrrpStatus_;
+  return n;
+}
+
+void Supervisor::sendNodeStatus(Worker& w) {
+  if (!w.channel || w.dead) return;
+  std::string msg(kNodeStatusMessage);
+  msg += encodeNodeStatus(nodeStatus());
+  sendMessage(w.channel.get(), msg, -1, false);  // a full channel drops one; the next follows
+}
+
+void Supervisor::pushNodeStatus() {
+  if (current_ && current_->ready) sendNodeStatus(*current_);
+}
+
+void Supervisor::noteReload(bool ok, const std::string& error) {
+  lastReloadUnixMs_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  lastReloadOk_ = ok;
+  lastReloadError_ = error;
+  pushNodeStatus();
+}
+
+// Why a child had to be restarted, as a short label (the log and `tandem status` say more).
+void Supervisor::countRestart(const char* child, const siginfo_t& status) {
+  const char* reason = "exited";
+  if (status.si_code == CLD_EXITED) {
+    reason = status.si_status == 0 ? "exited" : "failed";
+  } else {
+    switch (status.si_status) {
+      case SIGSEGV:
+      case SIGBUS:
+      case SIGABRT:
+      case SIGILL:
+      case SIGFPE:
+        reason = "crashed";
+        break;
+      case SIGKILL:
+        reason = "killed";
+        break;
+      default:
+        reason = "signaled";
+    }
+  }
+  ++restartsByReason_[child][reason];
 }
 
 bool Supervisor::sendAgentReload() {
@@ -735,6 +857,7 @@ void Supervisor::reload(ControlServer::Reply reply, bool onlyIfChanged) {
                errors.size(), generation_);
     notifier_.ready("serving, generation " + std::to_string(generation_) +
                     " (last reload refused)");
+    noteReload(false, "invalid configuration: " + std::to_string(errors.size()) + " error(s)");
     replyReload(json{{"ok", false},
                      {"generation", generation_},
                      {"error", "invalid configuration: nothing changed"},
@@ -743,6 +866,7 @@ void Supervisor::reload(ControlServer::Reply reply, bool onlyIfChanged) {
   }
   if (onlyIfChanged && r.source == configText_) {
     log_.info("reload: the file is what generation {} runs: nothing to change", generation_);
+    noteReload(true, "");
     notifier_.ready("serving, generation " + std::to_string(generation_));
     replyReload(json{{"ok", true}, {"generation", generation_}, {"unchanged", true}});
     return;
@@ -817,6 +941,7 @@ void Supervisor::failReload(const std::string& why) {
   if (!stopping_)
     notifier_.ready("serving, generation " + std::to_string(generation_) + " (last reload failed)");
   if (!current_ && !stopping_) scheduleProxyRestart(proxyRestart_.onStartFailure());
+  noteReload(false, why);
   replyReload(json{{"ok", false}, {"generation", generation_}, {"error", why}});
 }
 
@@ -855,6 +980,7 @@ void Supervisor::finishReload() {
     startAgent();
   }
   updateLiveness("reload");
+  noteReload(true, "");
   notifier_.ready("serving, generation " + std::to_string(generation_));
   replyReload(json{{"ok", true},
                    {"generation", generation_},
@@ -975,6 +1101,10 @@ json Supervisor::status() const {
   if (!config_.vrrp.instances.empty() || agent_)
     children.push_back(child("vrrp", agent_.get(), agentRestarts_, lastAgentExit_, agentRestart_));
   j["children"] = children;
+  j["restarts_by_reason"] = restartsByReason_;
+  if (lastReloadUnixMs_)
+    j["last_reload"] = json{
+        {"time", isoTime(lastReloadUnixMs_)}, {"ok", lastReloadOk_}, {"error", lastReloadError_}};
   json old = json::array();
   for (const auto& d : draining_)
     if (d->child->running()) old.push_back(d->child->pid());
@@ -1004,6 +1134,18 @@ json Supervisor::status() const {
     }
     i["vips"] = vips;
     i["vips_held"] = held;
+    // What the agent reported last: priorities and the other router as last heard.
+    for (const auto& s : vrrpStatus_) {
+      if (s.name != inst.name) continue;
+      i["priority"] = s.basePriority;
+      i["effective_priority"] = s.effectivePriority;
+      i["adverts_sent"] = s.advertsSent;
+      i["adverts_received"] = s.advertsReceived;
+      if (!s.peer.empty())
+        i["peer"] = json{{"address", s.peer},
+                         {"priority", s.peerPriority},
+                         {"heard", isoTime(s.peerHeardUnixMs)}};
+    }
     vrrpJ.push_back(i);
   }
   j["vrrp"] = vrrpJ;

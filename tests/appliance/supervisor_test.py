@@ -18,7 +18,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from harness import TANDEM, Backend, Node, free_port, get, make_cert, wait_port  # noqa
+from harness import (TANDEM, Backend, Node, admin_command, free_port, get, make_cert,  # noqa
+                     wait_port)
 
 
 def config(port, backends, sock, extra="", grace="3s", weights=None, log="info", global_extra=""):
@@ -290,18 +291,6 @@ class SupervisorTest(unittest.TestCase):
         return (int(st["Uid"].split()[0]), int(st["Gid"].split()[0]),
                 st.get("Groups", "").split())
 
-    def admin(self, path, command):
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(5)
-            s.connect(path)
-            s.sendall(command.encode() + b"\n")
-            out = b""
-            while True:
-                d = s.recv(65536)
-                if not d:
-                    return out.decode()
-                out += d
-
     def test_proxy_worker_gives_up_root_for_global_user_and_group(self):
         import grp
         import pwd
@@ -470,13 +459,13 @@ class SupervisorTest(unittest.TestCase):
     def test_admin_socket_survives_a_reload(self):
         path = os.path.join(self.tmp, "admin.sock")
         node = self.start(global_extra=f", admin_socket: {{ path: {path} }}")
-        self.assertIn("s1", self.admin(path, "show servers state"))
+        self.assertIn("s1", admin_command(path, "show servers state"))
         code, reply = node.reload()
         self.assertEqual((code, reply.get("ok")), (0, True), reply)
         node.wait(lambda s: not s["draining_workers"], "the old worker to finish")
         # The old worker, leaving, must not remove the new worker's socket file.
         self.assertTrue(os.path.exists(path))
-        self.assertIn("s1", self.admin(path, "show servers state"))
+        self.assertIn("s1", admin_command(path, "show servers state"))
 
     def test_status_shows_what_the_admin_socket_set_on_unchecked_servers(self):
         # An unchecked server put in MAINT answers 503 and the admin socket says MAINT:
@@ -491,7 +480,7 @@ class SupervisorTest(unittest.TestCase):
         plain_state = lambda s: [x["state"] for b in s["backends"] if b["name"] == "plain"
                                  for x in b["servers"]]
         self.assertEqual(plain_state(node.status()), ["UP"])
-        self.assertEqual(self.admin(path, "set server plain/p1 state maint"), "\n")
+        self.assertEqual(admin_command(path, "set server plain/p1 state maint"), "\n")
         s = node.wait(lambda s: plain_state(s) == ["MAINT"], "plain/p1 MAINT in status")
         be = [b for b in s["backends"] if b["name"] == "plain"][0]
         self.assertEqual((be["up"], be["maint_or_drain"]), (0, 1))
@@ -500,8 +489,8 @@ class SupervisorTest(unittest.TestCase):
         self.assertEqual((code, reply.get("ok")), (0, True), reply)
         node.wait(lambda s: not s["draining_workers"], "the old worker to finish")
         self.assertEqual(plain_state(node.status()), ["MAINT"])
-        self.assertRegex(self.admin(path, "show servers state"), r"plain\s+p1\s.*MAINT")
-        self.admin(path, "set server plain/p1 state ready")
+        self.assertRegex(admin_command(path, "show servers state"), r"plain\s+p1\s.*MAINT")
+        admin_command(path, "set server plain/p1 state ready")
         node.wait(lambda s: plain_state(s) == ["UP"], "plain/p1 back UP in status")
 
     def test_disabled_and_drain_edited_in_the_file_take_effect_on_reload(self):
@@ -537,7 +526,7 @@ class SupervisorTest(unittest.TestCase):
         s = reload_with(drained)
         self.assertEqual((state(s, "plain", "p1"), state(s, "app", "s1")), ("MAINT", "DRAIN"))
         # Set ready at run time, then a reload of the same file: the run-time state stays.
-        self.admin(path, "set server plain/p1 state ready")
+        admin_command(path, "set server plain/p1 state ready")
         node.wait(lambda s: state(s, "plain", "p1") == "UP", "plain/p1 ready")
         s = reload_with(drained)
         self.assertEqual(state(s, "plain", "p1"), "UP")

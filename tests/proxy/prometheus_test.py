@@ -2,38 +2,17 @@
 """The Prometheus exporter as Prometheus users meet it: HAProxy's exporter's metric names and
 labels with values that follow the traffic, output that `promtool check metrics` accepts, and a
 real Prometheus server that scrapes it and answers a query with the proxy's number."""
-import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
-import urllib.error
-import urllib.parse
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from harness import Backend, Process, Tandem, free_port, get, wait_port  # noqa
-
-
-def scrape(port):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-        return r.read().decode()
-
-
-def value(text, name, **labels):
-    """The sample `name{labels}` (labels in any order, all of them given), or None."""
-    for line in text.splitlines():
-        m = re.match(r"^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$", line)
-        if not m or m.group(1) != name:
-            continue
-        got = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
-        if got == labels:
-            return float(m.group(3))
-    return None
+from harness import (Backend, PrometheusServer, Tandem, dashboard_queries, free_port, get,  # noqa
+                     metric, scrape, wait_port)
 
 
 class PrometheusTest(unittest.TestCase):
@@ -83,96 +62,57 @@ prometheus:
     def test_haproxy_names_and_labels_follow_the_traffic(self):
         t = self.text
         fe = {"proxy": "web"}
-        self.assertEqual(value(t, "haproxy_frontend_http_requests_total", **fe), 6)
-        self.assertEqual(value(t, "haproxy_frontend_http_responses_total", code="2xx", **fe), 5)
-        self.assertEqual(value(t, "haproxy_frontend_http_responses_total", code="4xx", **fe), 1)
-        self.assertEqual(value(t, "haproxy_frontend_requests_denied_total", **fe), 1)
+        self.assertEqual(metric(t, "haproxy_frontend_http_requests_total", **fe), 6)
+        self.assertEqual(metric(t, "haproxy_frontend_http_responses_total", code="2xx", **fe), 5)
+        self.assertEqual(metric(t, "haproxy_frontend_http_responses_total", code="4xx", **fe), 1)
+        self.assertEqual(metric(t, "haproxy_frontend_requests_denied_total", **fe), 1)
         # Six requests, plus the connection that found the port open at start.
-        self.assertEqual(value(t, "haproxy_frontend_sessions_total", **fe), 7)
-        self.assertGreater(value(t, "haproxy_frontend_bytes_in_total", **fe), 0)
-        self.assertGreater(value(t, "haproxy_frontend_bytes_out_total", **fe), 0)
+        self.assertEqual(metric(t, "haproxy_frontend_sessions_total", **fe), 7)
+        self.assertGreater(metric(t, "haproxy_frontend_bytes_in_total", **fe), 0)
+        self.assertGreater(metric(t, "haproxy_frontend_bytes_out_total", **fe), 0)
         be = {"proxy": "app"}
-        self.assertEqual(value(t, "haproxy_backend_http_requests_total", **be), 5)
-        self.assertEqual(value(t, "haproxy_backend_http_responses_total", code="2xx", **be), 5)
+        self.assertEqual(metric(t, "haproxy_backend_http_requests_total", **be), 5)
+        self.assertEqual(metric(t, "haproxy_backend_http_responses_total", code="2xx", **be), 5)
         # `balance: first` tries the dead server first every time: refused, retried elsewhere.
-        self.assertEqual(value(t, "haproxy_backend_connection_errors_total", **be), 5)
-        self.assertEqual(value(t, "haproxy_backend_retry_warnings_total", **be), 5)
-        self.assertEqual(value(t, "haproxy_backend_redispatch_warnings_total", **be), 5)
-        self.assertEqual(value(t, "haproxy_server_connection_errors_total", server="gone", **be), 5)
-        self.assertEqual(value(t, "haproxy_server_connection_errors_total", server="up1", **be), 0)
+        self.assertEqual(metric(t, "haproxy_backend_connection_errors_total", **be), 5)
+        self.assertEqual(metric(t, "haproxy_backend_retry_warnings_total", **be), 5)
+        self.assertEqual(metric(t, "haproxy_backend_redispatch_warnings_total", **be), 5)
         self.assertEqual(
-            value(t, "haproxy_server_http_responses_total", server="up1", code="2xx", **be), 5)
-        self.assertEqual(value(t, "haproxy_server_status", server="up1", state="UP", **be), 1)
-        self.assertEqual(value(t, "haproxy_backend_status", state="UP", **be), 1)
-        self.assertEqual(value(t, "tandem_backend_total_time_seconds_count", **be), 5)
-        self.assertEqual(value(t, "tandem_backend_total_time_seconds_bucket", le="+Inf", **be), 5)
-        self.assertGreaterEqual(value(t, "haproxy_backend_max_sessions", **be), 1)
-        self.assertGreater(value(t, "haproxy_backend_total_time_average_seconds", **be), 0)
+            metric(t, "haproxy_server_connection_errors_total", server="gone", **be), 5)
+        self.assertEqual(metric(t, "haproxy_server_connection_errors_total", server="up1", **be), 0)
+        self.assertEqual(
+            metric(t, "haproxy_server_http_responses_total", server="up1", code="2xx", **be), 5)
+        self.assertEqual(metric(t, "haproxy_server_status", server="up1", state="UP", **be), 1)
+        self.assertEqual(metric(t, "haproxy_backend_status", state="UP", **be), 1)
+        self.assertEqual(metric(t, "tandem_backend_total_time_seconds_count", **be), 5)
+        self.assertEqual(metric(t, "tandem_backend_total_time_seconds_bucket", le="+Inf", **be), 5)
+        self.assertGreaterEqual(metric(t, "haproxy_backend_max_sessions", **be), 1)
+        self.assertGreater(metric(t, "haproxy_backend_total_time_average_seconds", **be), 0)
 
     @classmethod
     def prometheus(cls):
         """A real Prometheus scraping the exporter every second (started once, on first use)."""
-        if getattr(cls, "web", None):
-            return cls.web
-        web = free_port()
-        cfg = os.path.join(cls.tmp, "prometheus.yml")
-        with open(cfg, "w") as f:
-            f.write(f"""global: {{ scrape_interval: 1s }}
-scrape_configs:
-  - job_name: tandem
-    static_configs: [ {{ targets: [ "127.0.0.1:{cls.prom}" ] }} ]
-""")
-        cls.prom_proc = Process(["prometheus", f"--config.file={cfg}",
-                                 f"--storage.tsdb.path={os.path.join(cls.tmp, 'tsdb')}",
-                                 f"--web.listen-address=127.0.0.1:{web}"],
-                                os.path.join(cls.tmp, "prometheus.log"))
-        cls.addClassCleanup(cls.prom_proc.stop)
-        wait_port(web, proc=cls.prom_proc.proc, timeout=30)
-        cls.web = web
-        return web
-
-    def query(self, expr):
-        """(status, result) of an instant query; status None while Prometheus starts."""
-        url = f"http://127.0.0.1:{self.prometheus()}/api/v1/query?query={urllib.parse.quote(expr)}"
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                body = json.load(r)
-        except urllib.error.HTTPError as e:
-            if e.code == 400:  # a bad expression: the answer says why
-                return "error", json.load(e).get("error")
-            return None, []  # 503 while its storage starts
-        return body["status"], body["data"]["result"]
-
-    def wait_for(self, expr, ok, timeout=30):
-        deadline = time.time() + timeout
-        status, result = None, []
-        while time.time() < deadline:
-            status, result = self.query(expr)
-            if status == "error" or (status == "success" and ok(result)):
-                break
-            time.sleep(0.5)
-        return status, result
+        if not getattr(cls, "server", None):
+            cls.server = PrometheusServer(cls.tmp, f"127.0.0.1:{cls.prom}")
+            cls.addClassCleanup(cls.server.stop)
+            wait_port(cls.server.web, proc=cls.server.proc, timeout=30)
+        return cls.server
 
     def test_a_real_prometheus_scrapes_it_and_answers_a_query(self):
-        status, result = self.wait_for('haproxy_frontend_http_requests_total{proxy="web"}',
-                                       lambda r: r and float(r[0]["value"][1]) >= 6)
-        self.assertEqual(status, "success", self.prom_proc.output()[-2000:])
+        server = self.prometheus()
+        status, result = server.wait_for('haproxy_frontend_http_requests_total{proxy="web"}',
+                                         lambda r: r and float(r[0]["value"][1]) >= 6)
+        self.assertEqual(status, "success", server.output()[-2000:])
         self.assertEqual(float(result[0]["value"][1]), 6)
 
     def test_every_query_of_the_grafana_dashboard_answers(self):
-        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples",
-                            "grafana", "tandem-dashboard.json")
-        with open(path) as f:
-            dashboard = json.load(f)
-        exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
-        self.assertGreaterEqual(len(exprs), 8)
+        # The node's panels (VRRP, restarts, reloads) are checked against `tandem run` in
+        # tests/vrrp/vrrp_netns_test.py; a proxy alone has the rest.
+        self.assertGreaterEqual(len(dashboard_queries(node=False)), 8)
+        server = self.prometheus()
         # rate() needs two scrapes in its window: wait for the first query to have them.
-        self.wait_for("rate(haproxy_frontend_http_requests_total[1m])", lambda r: bool(r))
-        for expr in exprs:
-            e = expr.replace("$instance", ".*").replace("$__rate_interval", "1m")
-            status, result = self.wait_for(e, lambda r: bool(r), timeout=10)
-            self.assertEqual(status, "success", f"{expr}: {result}")
-            self.assertTrue(result, f"no series for {expr}")
+        server.wait_for("rate(haproxy_frontend_http_requests_total[1m])", lambda r: bool(r))
+        server.check_dashboard(self, node=False)
 
 
 class CheckMetricsTest(unittest.TestCase):
@@ -208,23 +148,23 @@ prometheus:
         t = self.text
         ok = {"proxy": "checked", "server": "ok1"}
         gone = {"proxy": "checked", "server": "gone"}
-        self.assertEqual(value(t, "haproxy_server_check_status", state="L7OK", **ok), 1)
-        self.assertEqual(value(t, "haproxy_server_check_status", state="L4CON", **ok), 0)
-        self.assertEqual(value(t, "haproxy_server_check_code", **ok), 200)
-        self.assertGreater(value(t, "haproxy_server_check_duration_seconds", **ok), 0)
-        self.assertEqual(value(t, "haproxy_server_check_failures_total", **ok), 0)
-        self.assertEqual(value(t, "haproxy_server_check_status", state="L4CON", **gone), 1)
-        self.assertGreaterEqual(value(t, "haproxy_server_check_failures_total", **gone), 2)
-        self.assertEqual(value(t, "haproxy_server_check_up_down_total", **gone), 1)
-        self.assertEqual(value(t, "haproxy_backend_check_up_down_total", proxy="checked"), 1)
-        self.assertEqual(value(t, "haproxy_server_status", state="DOWN", **gone), 1)
-        self.assertGreater(value(t, "haproxy_server_downtime_seconds_total", **gone), 0.1)
-        self.assertEqual(value(t, "haproxy_server_downtime_seconds_total", **ok), 0)
-        changed = value(t, "haproxy_server_check_last_change_seconds", **gone)
+        self.assertEqual(metric(t, "haproxy_server_check_status", state="L7OK", **ok), 1)
+        self.assertEqual(metric(t, "haproxy_server_check_status", state="L4CON", **ok), 0)
+        self.assertEqual(metric(t, "haproxy_server_check_code", **ok), 200)
+        self.assertGreater(metric(t, "haproxy_server_check_duration_seconds", **ok), 0)
+        self.assertEqual(metric(t, "haproxy_server_check_failures_total", **ok), 0)
+        self.assertEqual(metric(t, "haproxy_server_check_status", state="L4CON", **gone), 1)
+        self.assertGreaterEqual(metric(t, "haproxy_server_check_failures_total", **gone), 2)
+        self.assertEqual(metric(t, "haproxy_server_check_up_down_total", **gone), 1)
+        self.assertEqual(metric(t, "haproxy_backend_check_up_down_total", proxy="checked"), 1)
+        self.assertEqual(metric(t, "haproxy_server_status", state="DOWN", **gone), 1)
+        self.assertGreater(metric(t, "haproxy_server_downtime_seconds_total", **gone), 0.1)
+        self.assertEqual(metric(t, "haproxy_server_downtime_seconds_total", **ok), 0)
+        changed = metric(t, "haproxy_server_check_last_change_seconds", **gone)
         self.assertGreater(changed, 0)
         # ok1 never changed: its figure counts from the start, before gone's first check.
-        self.assertGreater(value(t, "haproxy_server_check_last_change_seconds", **ok), changed)
-        self.assertIsNone(value(t, "haproxy_server_check_status", proxy="unchecked", server="u1",
+        self.assertGreater(metric(t, "haproxy_server_check_last_change_seconds", **ok), changed)
+        self.assertIsNone(metric(t, "haproxy_server_check_status", proxy="unchecked", server="u1",
                                 state="L7OK"), "no check, no check families")
         r = subprocess.run(["promtool", "check", "metrics"], input=t, text=True,
                            capture_output=True, timeout=30)

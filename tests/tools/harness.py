@@ -5,12 +5,16 @@ on 127.0.0.1 and picked free by the kernel.
 """
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TANDEM = os.environ.get("TANDEM_BINARY", os.path.join(HERE, "..", "..", "build", "tandem"))
@@ -238,6 +242,40 @@ def closed_by_peer(sock, timeout=3.0):
         return False
 
 
+def admin_command(path, command, timeout=5.0):
+    """One command on a runtime API (admin) socket, as `socat stdio unix-connect:PATH` sends
+    it; returns the whole answer (the worker closes the connection after it)."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(command.encode() + b"\n")
+        out = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                return out.decode()
+            out += d
+
+
+def scrape(port):
+    """The Prometheus exporter's page at /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        return r.read().decode()
+
+
+def metric(text, name, **labels):
+    """The sample `name{labels}` of a Prometheus text page (labels in any order, all of them
+    given), or None."""
+    for line in text.splitlines():
+        m = re.match(r"^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$", line)
+        if not m or m.group(1) != name:
+            continue
+        got = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+        if got == labels:
+            return float(m.group(3))
+    return None
+
+
 def curl(*args, timeout=60):
     r = subprocess.run(["curl", "-sS", "--max-time", str(timeout), *args], capture_output=True,
                        timeout=timeout + 5)
@@ -354,3 +392,86 @@ class Node(Process):
             with open(f"/proc/{self.pid}/task/{tid}/children") as f:
                 out += [int(p) for p in f.read().split()]
         return out
+
+
+# Metric families only `tandem run` exports (the supervisor's and the VRRP agent's): a proxy
+# started alone has none of them.
+NODE_METRICS = ("keepalived_", "tandem_vrrp_", "tandem_child_", "tandem_config_",
+                "tandem_last_reload", "tandem_proxy_live", "tandem_proxy_probe")
+
+
+def dashboard_queries(node):
+    """The Grafana dashboard's queries (examples/grafana): those on the node's families when
+    `node`, the proxy's otherwise."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples",
+                        "grafana", "tandem-dashboard.json")
+    with open(path) as f:
+        dashboard = json.load(f)
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    return [e for e in exprs if any(m in e for m in NODE_METRICS) == node]
+
+
+class PrometheusServer(Process):
+    """A real Prometheus scraping `target` (host:port) every second, in `netns` when given
+    (queried there with curl, since its port is in that namespace)."""
+
+    def __init__(self, tmpdir, target, netns=None):
+        self.netns = netns
+        self.web = 9090 if netns else free_port()
+        cfg = os.path.join(tmpdir, "prometheus.yml")
+        with open(cfg, "w") as f:
+            f.write(f"""global: {{ scrape_interval: 1s }}
+scrape_configs:
+  - job_name: tandem
+    static_configs: [ {{ targets: [ "{target}" ] }} ]
+""")
+        args = ["prometheus", f"--config.file={cfg}",
+                f"--storage.tsdb.path={os.path.join(tmpdir, 'tsdb')}",
+                f"--web.listen-address=127.0.0.1:{self.web}"]
+        if netns:
+            args = ["ip", "netns", "exec", netns] + args
+        super().__init__(args, os.path.join(tmpdir, "prometheus.log"))
+
+    def query(self, expr):
+        """(status, result) of an instant query; status None while Prometheus starts."""
+        url = f"http://127.0.0.1:{self.web}/api/v1/query?query={urllib.parse.quote(expr)}"
+        if self.netns:
+            r = subprocess.run(["ip", "netns", "exec", self.netns, "curl", "-s", "--max-time",
+                                "5", url], capture_output=True, text=True, timeout=10)
+            try:
+                body = json.loads(r.stdout)
+            except json.JSONDecodeError:
+                return None, []
+            if body.get("status") == "error":
+                return "error", body.get("error")
+            return body.get("status"), body.get("data", {}).get("result", [])
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                body = json.load(r)
+        except urllib.error.HTTPError as e:
+            if e.code == 400:  # a bad expression: the answer says why
+                return "error", json.load(e).get("error")
+            return None, []  # 503 while its storage starts
+        except (urllib.error.URLError, ConnectionError):
+            return None, []
+        return body["status"], body["data"]["result"]
+
+    def wait_for(self, expr, ok, timeout=30):
+        deadline = time.time() + timeout
+        status, result = None, []
+        while time.time() < deadline:
+            status, result = self.query(expr)
+            if status == "error" or (status == "success" and ok(result)):
+                break
+            time.sleep(0.5)
+        return status, result
+
+    def check_dashboard(self, test, node):
+        """Every dashboard query of the node's (or the proxy's) families answers with series."""
+        exprs = dashboard_queries(node)
+        test.assertTrue(exprs)
+        for expr in exprs:
+            e = expr.replace("$instance", ".*").replace("$__rate_interval", "1m")
+            status, result = self.wait_for(e, lambda r: bool(r), timeout=15)
+            test.assertEqual(status, "success", f"{expr}: {result}")
+            test.assertTrue(result, f"no series for {expr}")

@@ -15,7 +15,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from harness import TANDEM, Process  # noqa
+from harness import TANDEM, Node, Process, PrometheusServer, metric  # noqa
 from netns import Lab, sh  # noqa
 
 VIP = "198.18.0.100"
@@ -652,6 +652,122 @@ class VrrpTrackingTest(VrrpLab):
                                  "any-INIT-150"], self.logs())
         with open(os.path.join(state_dir, "vrrp-VI_1.state")) as f:
             self.assertEqual(f.read(), "INIT\n")
+
+
+class VrrpMetricsTest(VrrpLab):
+    """`tandem run` on node A (a proxy with Prometheus and the stats page, one VRRP instance)
+    against a plain agent on B: the pair as A's metrics, stats page and `tandem status` show
+    it, following the election, a worker restart and a refused reload."""
+
+    def node_a(self):
+        # A fresh control socket in this test's own directory, a proxy that listens only on
+        # A's loopback (its namespace), and the instance of config() at priority 150.
+        cfg = config(150) + f"""
+supervisor:
+  control_socket: {self.tmp}/A.sock
+  restart_delay: {{ initial: 100ms, max: 1s }}
+frontends:
+  web: {{ bind: "127.0.0.1:8080", default_backend: app }}
+backends:
+  app: {{ servers: [ {{ name: s1, address: "127.0.0.1:9" }} ] }}
+stats: {{ bind: "127.0.0.1:8404", uri: /stats }}
+prometheus: {{ bind: "127.0.0.1:9101" }}
+"""
+        node = Node(cfg, self.tmp, name="A", netns=self.lab.ns("A"))
+        self.addCleanup(node.stop)
+        self.node = node
+        return node
+
+    def get(self, path, port):
+        return self.lab.run("A", "curl", "-sS", "--max-time", "5",
+                            f"http://127.0.0.1:{port}{path}").stdout
+
+    def wait_metrics(self, predicate, what, timeout=15.0):
+        deadline = time.monotonic() + timeout
+        text = ""
+        while time.monotonic() < deadline:
+            text = self.get("/metrics", 9101)
+            if predicate(text):
+                return text
+            time.sleep(0.1)
+        node = self.node.output()[-3000:] if getattr(self, "node", None) else ""
+        self.fail(f"timed out waiting for {what}:\n{text}\n{self.logs()}\n--- A\n{node}")
+
+    def test_the_pair_in_metrics_stats_page_and_status(self):
+        self.start("B", config(200))
+        self.assertIsNotNone(self.wait_holder("B", 5), self.logs())
+        node = self.node_a()
+        prometheus = PrometheusServer(self.tmp, "127.0.0.1:9101", netns=self.lab.ns("A"))
+        self.addCleanup(prometheus.stop)
+        vi = {"iname": "VI_1", "intf": "eth0", "vrid": "51"}
+        vip = {**vi, "ip_address": f"{VIP}/24"}
+        peer = {**vi, "peer": ADDR["B"]}
+        t = self.wait_metrics(
+            lambda t: metric(t, "keepalived_vrrp_state", **vip) == 1 and
+            (metric(t, "tandem_vrrp_peer_priority", **peer) or 0) == 200, "A as BACKUP of B")
+        self.assertGreater(metric(t, "keepalived_advertisements_received_total", **vi), 0)
+        self.assertEqual(metric(t, "keepalived_advertisements_sent_total", **vi), 0)
+        self.assertEqual(metric(t, "tandem_vrrp_state", state="BACKUP", **vi), 1)
+        self.assertEqual(metric(t, "tandem_vrrp_state", state="MASTER", **vi), 0)
+        self.assertEqual(metric(t, "tandem_vrrp_priority", **vi), 150)
+        self.assertEqual(metric(t, "tandem_vrrp_effective_priority", **vi), 150)
+        self.assertEqual(metric(t, "tandem_vrrp_vip_held", **vip), 0)
+        self.assertEqual(metric(t, "tandem_vrrp_agent_up"), 1)
+        self.assertEqual(metric(t, "tandem_config_generation"), 1)
+        self.assertEqual(metric(t, "tandem_last_reload_success"), 1)
+        self.assertEqual(metric(t, "tandem_proxy_live"), 1)
+        s = node.status()["vrrp"][0]
+        self.assertEqual((s["state"], s["effective_priority"]), ("BACKUP", 150))
+        self.assertEqual((s["peer"]["address"], s["peer"]["priority"]), (ADDR["B"], 200))
+        text = node.ctl("status").stdout
+        self.assertRegex(text, r"vrrp VI_1 on eth0 \(vrid 51\): BACKUP, holds no VIP, priority "
+                         r"150; peer 198\.18\.0\.2 at priority 200, last heard 20")
+
+        # B leaves cleanly (priority 0): A takes over, and every counter says so.
+        self.agents["B"].stop()
+        t = self.wait_metrics(
+            lambda t: metric(t, "keepalived_vrrp_state", **vip) == 2 and
+            metric(t, "keepalived_advertisements_sent_total", **vi) > 0, "A as MASTER")
+        self.assertEqual(metric(t, "keepalived_become_master_total", **vi), 1)
+        self.assertEqual(metric(t, "tandem_vrrp_transitions_total", **vi, **{
+            "from": "BACKUP", "to": "MASTER"}), 1)
+        self.assertGreaterEqual(metric(t, "keepalived_priority_zero_received_total", **vi), 1)
+        self.assertEqual(metric(t, "tandem_vrrp_vip_held", **vip), 1)
+        self.assertLess(metric(t, "tandem_vrrp_seconds_since_transition", **vi), 30)
+
+        page = self.get("/stats", 8404)
+        row = re.search(r'<tr data-instance="VI_1">(.*?)</tr>', page)
+        self.assertIsNotNone(row, page)
+        self.assertIn('class="MASTER">MASTER', row.group(1))
+        self.assertIn(f"{VIP}/24 (held)", row.group(1))
+        self.assertIn(f"{ADDR['B']} priority 0", row.group(1))  # its last word: resigning
+
+        # The proxy worker killed: the supervisor restarts it and counts why.
+        os.kill(node.child_pid("proxy"), signal.SIGKILL)
+        t = self.wait_metrics(
+            lambda t: metric(t, "tandem_child_restarts_total", child="proxy", reason="killed") == 1,
+            "the restart counted")
+        # A refused reload: the generation stays, the failure shows.
+        with open(node.config) as f:
+            good = f.read()
+        node.write_config(good + "frontends: [ broken\n")
+        code, _ = node.reload()
+        self.assertNotEqual(code, 0)
+        t = self.wait_metrics(lambda t: metric(t, "tandem_last_reload_success") == 0,
+                              "the refused reload")
+        self.assertEqual(metric(t, "tandem_config_generation"), 1)
+        self.assertIsNotNone(metric(t, "tandem_last_reload_timestamp_seconds"))
+        self.assertRegex(node.ctl("status").stdout, r"last reload: 20.*, FAILED: invalid config")
+        r = subprocess.run(["promtool", "check", "metrics"], input=t, text=True,
+                           capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        page = self.get("/stats", 8404)
+        self.assertIn('configuration generation <b id="generation">1</b>', page)
+        self.assertIn("failed: invalid configuration", page)
+        self.assertIn("restarts 1 (proxy killed 1)", page)
+        # The dashboard's node panels (VRRP role, priorities, restarts, reloads) answer.
+        prometheus.check_dashboard(self, node=True)
+
 
 
 if __name__ == "__main__":
