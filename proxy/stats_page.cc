@@ -231,7 +231,9 @@ std::string statusClass(const std::string& status) {
   return status.substr(0, status.find(','));
 }
 
-std::string html(Runtime& rt, const Stats& stats, bool admin) {
+// `autoRefresh` false: HAProxy's ";norefresh", so a keyboard user is not sent back to the top
+// by the next reload while tabbing to a button.
+std::string html(Runtime& rt, const Stats& stats, bool admin, bool autoRefresh) {
   std::ostringstream o;
   int64_t nowUs = health::steadyNowUs();
   auto table = statsTable(rt, nowUs);
@@ -241,7 +243,8 @@ std::string html(Runtime& rt, const Stats& stats, bool admin) {
   o << "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
        "<title>Tandem statistics</title>";
-  if (refresh > 0) o << "<meta http-equiv=\"refresh\" content=\"" << refresh << "\">";
+  if (refresh > 0 && autoRefresh)
+    o << "<meta http-equiv=\"refresh\" content=\"" << refresh << "\">";
   o << "<style>body{font-family:sans-serif;margin:0.5em}"
        ".scroll{overflow-x:auto}table{border-collapse:collapse;margin-bottom:1em;"
        "font-size:0.85em}td,th{border:1px solid #999;padding:2px 6px;text-align:right}"
@@ -249,13 +252,22 @@ std::string html(Runtime& rt, const Stats& stats, bool admin) {
        ".UP{background:#c0ffc0}.DOWN{background:#ffc0c0}.MAINT{background:#c0c0ff}"
        ".DRAIN{background:#ffd020}.OPEN{background:#e8f0ff}.total{font-weight:bold}"
        ".MASTER{background:#c0ffc0}.BACKUP{background:#e8f0ff}.FAULT{background:#ffc0c0}"
+       // Cells on one line (the boxes scroll sideways on a phone) and buttons big enough to
+       // tap (WCAG 2.5.8: 24px); a focus ring that shows on every row colour.
+       "table{white-space:nowrap}button{min-height:24px}"
+       ":focus-visible{outline:2px solid #000;outline-offset:1px}"
        "</style></head><body><h1>Tandem statistics</h1>"
        "<p id=\"node\">Node <b>"
     << htmlEscape(host) << "</b>, Tandem " << TANDEM_VERSION << ", pid " << ::getpid() << ", up "
     << humanDuration((nowUs - rt.startedAtUs()) / 1'000'000) << ", "
     << rt.connections().load(std::memory_order_relaxed) << " of " << rt.config().maxconn
     << " connections. <a href=\"" << htmlEscape(stats.uri) << ";csv\">CSV</a> <a href=\""
-    << htmlEscape(stats.uri) << ";json\">JSON</a></p>";
+    << htmlEscape(stats.uri) << ";json\">JSON</a>";
+  if (refresh > 0)
+    o << (autoRefresh ? " <a href=\"" + htmlEscape(stats.uri) + ";norefresh\">Stop refreshing</a>"
+                      : " <a href=\"" + htmlEscape(stats.uri) + "\">Refresh every " +
+                            std::to_string(refresh) + "s</a>");
+  o << "</p>";
   if (auto node = rt.nodeStatus()) o << nodeHtml(*node, unixNowMs());
   // The last minutes, plotted (inline SVG: the appliance is often offline, no script needed).
   auto feHistory = rt.history().frontends();
@@ -769,7 +781,9 @@ std::string builtinResponse(Runtime& rt, const Frontend& fe, const BuiltinReques
   // target first, then the path alone.
   for (std::string_view t : {target, path}) {
     if (t == stats.uri)
-      return response(200, "OK", "text/html; charset=utf-8", html(rt, stats, admin));
+      return response(200, "OK", "text/html; charset=utf-8", html(rt, stats, admin, true));
+    if (t == stats.uri + ";norefresh")
+      return response(200, "OK", "text/html; charset=utf-8", html(rt, stats, admin, false));
     if (t == stats.uri + ";csv") return response(200, "OK", "text/csv", csv(rt));
     if (t == stats.uri + ";json") return response(200, "OK", "application/json", json(rt));
   }

@@ -3,8 +3,11 @@
 `tandem run` on loopback. Basic auth keeps the page shut until the browser has the credentials;
 the tables render with HAProxy's columns; the page refreshes itself and shows the new numbers;
 its admin buttons change a server's state, and the change shows in the page, in `tandem status`,
-on the admin socket and in the Prometheus metrics; and a page of another origin loaded in the
-same (logged-in) browser cannot change a state by posting the same form."""
+on the admin socket and in the Prometheus metrics; a page of another origin loaded in the
+same (logged-in) browser cannot change a state by posting the same form; and the page is usable
+on a phone (no sideways scrolling of the page, the wide tables scroll in boxes of their own,
+readable text) and with the keyboard alone (every control a stop of TAB, the focus visible, and
+TAB then ENTER or SPACE on an admin button changes the state)."""
 import os
 import shutil
 import sys
@@ -17,7 +20,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from browser import Chromium  # noqa: E402
 from harness import Backend, Node, admin_command, free_port, get, metric, scrape  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 
 CTEST_TIMEOUT = 90
 USER, PASSWORD = "admin", "s3cret"
@@ -52,6 +57,70 @@ HAPROXY_COLUMNS = [
     "Server Dwn", "Server Dwntme", "Server Thrtle"]
 
 STATES = {"ready": "UP", "drain": "DRAIN", "maint": "MAINT"}
+
+# A phone's screen in CSS pixels (an iPhone 14's), laid out as a phone's browser does: with
+# mobile on, the page's viewport meta decides the layout width (without one: 980px, zoomed out).
+PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 3, "mobile": True}
+
+# For the scripts below: whether an element scrolls sideways itself, and a name for an element
+# the focus can go to: "CSV", "a2 drain" (the row's server and the button) or, for a box that
+# scrolls (Chromium makes one a stop of TAB when nothing in it is), "box " and its table's caption.
+PAGE_JS = """
+const scrolls = e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX);
+const nameOf = e => e.matches('a, button, input, select, textarea')
+  ? (e.closest('tr') ? e.closest('tr').cells[0].textContent + ' ' : '') + e.textContent
+  : 'box ' + (e.querySelector('caption') ? e.querySelector('caption').textContent : e.tagName);
+"""
+
+# The page as a phone shows it: its layout width and zoom, how far it scrolls sideways (asked to
+# go 200px right), each table with the box it scrolls in (the nearest that scrolls sideways
+# itself, null if none: then the page would) and whether that box moves when asked, and the
+# font sizes of the tables' text.
+PHONE_LAYOUT = PAGE_JS + """
+window.scrollTo(200, 0);
+const layout = {innerWidth: innerWidth, scale: visualViewport.scale, scrollX: scrollX,
+  pageWidth: document.documentElement.scrollWidth,
+  fontSizes: Array.from(document.querySelectorAll('caption, th, td'), c =>
+    parseFloat(getComputedStyle(c).fontSize)),
+  tables: Array.from(document.querySelectorAll('table'), t => {
+    let box = t.parentElement;
+    while (box !== document.body && !scrolls(box)) box = box.parentElement;
+    const out = {caption: t.caption ? t.caption.textContent : '', width: t.offsetWidth, box: null};
+    if (box === document.body) return out;
+    box.scrollLeft = 50;
+    out.box = {overflowX: getComputedStyle(box).overflowX, scrollWidth: box.scrollWidth,
+               clientWidth: box.clientWidth, right: box.getBoundingClientRect().right,
+               moved: box.scrollLeft};
+    box.scrollLeft = 0;
+    return out;
+  })};
+window.scrollTo(0, 0);
+return layout;
+"""
+
+# Records each element the focus goes to from now until the page is replaced (a refresh, a
+# post) in window.tandemFocusStops: its name, its outline and shadow while it has the focus and
+# once the focus left it (a visible focus ring changes them), and whether its centre was in the
+# window with the focus (the browser scrolls it in after the focusin: the focusout asks).
+# Returns the page's controls (hidden form fields are data, not controls), each with its name
+# and tabIndex (-1: TAB skips it), and how many boxes scroll sideways (each may be a stop too).
+RECORD_FOCUS = PAGE_JS + """
+const look = e => { const s = getComputedStyle(e);
+  return [s.outlineStyle, s.outlineWidth, s.outlineColor, s.boxShadow].join(' '); };
+const stops = window.tandemFocusStops = [];
+document.addEventListener('focusin', ev =>
+  stops.push({name: nameOf(ev.target), focused: look(ev.target)}));
+document.addEventListener('focusout', ev => {
+  if (!stops.length) return;  // the focus was somewhere before
+  const r = ev.target.getBoundingClientRect(), x = r.x + r.width / 2, y = r.y + r.height / 2;
+  Object.assign(stops[stops.length - 1], {unfocused: look(ev.target),
+    shown: x >= 0 && x <= innerWidth && y >= 0 && y <= innerHeight});
+});
+return {controls: Array.from(
+          document.querySelectorAll('a, button, input:not([type=hidden]), select, textarea'),
+          e => ({name: nameOf(e), tabIndex: e.tabIndex})),
+        boxes: Array.from(document.querySelectorAll('body *')).filter(scrolls).length};
+"""
 
 
 class _Attacker(BaseHTTPRequestHandler):
@@ -157,6 +226,50 @@ prometheus: {{ bind: "127.0.0.1:{self.prom}" }}
         self.click(By.XPATH, f"//tr[td[1]='{server}']//form[input[@name='action' and "
                              f"@value='{action}']]/button")
 
+    def wait_for_the_page_to_show(self, server, state):
+        """Post/Redirect/Get: back on the page after an admin action, which shows the new
+        state."""
+        self.browser.wait(lambda: self.driver.current_url == self.page_url
+                          and self.row("Backend app", server)["class"] == state,
+                          f"the page to show {server} {state}")
+
+    def tab_through(self, until=None):
+        """Opens the page and presses TAB, the keyboard alone (on a page just loaded the focus
+        is nowhere: the first TAB goes to its first control): at once, enough to go round (the
+        page's stops, one more to leave it for the browser's own bar, one to come back to its
+        first), or one at a time until the focus is on the element named `until`. The page's
+        controls and the stops the focus made (RECORD_FOCUS); None when the page's own refresh
+        reloaded it under the keys: the focus went back to the top (as it does for a person),
+        the caller starts again."""
+        self.driver.get(self.page_url)
+        page = self.driver.execute_script(RECORD_FOCUS)
+        presses = len(page["controls"]) + page["boxes"] + 2
+        for chunk in [presses] if until is None else [1] * presses:
+            ActionChains(self.driver).send_keys(*[Keys.TAB] * chunk).perform()
+            stops = self.driver.execute_script("return window.tandemFocusStops")
+            if not stops or stops[-1]["name"] == until:
+                break
+        return stops and (page["controls"], stops)
+
+    def tab_cycle(self):
+        """The page's controls, and the stops of TAB once round the page: from the top until
+        the focus comes back to the first (each stop's `unfocused` and `shown` known then)."""
+        controls, stops = self.browser.wait(self.tab_through, "TAB round the page")
+        names = [s["name"] for s in stops]
+        self.assertIn(names[0], names[1:], f"TAB did not come back to the top: {names}")
+        return controls, stops[:names.index(names[0], 1)]
+
+    def tab_and_press(self, name, key):
+        """TAB from the top of the page until the focus is on the element `name`, then `key`;
+        False when the page's refresh took the focus back to the top first."""
+        tabbed = self.tab_through(until=name)
+        if not tabbed:
+            return False
+        names = [s["name"] for s in tabbed[1]]
+        self.assertEqual(names[-1], name, f"TAB never reached {name}: {names}")
+        ActionChains(self.driver).send_keys(key).perform()
+        return True
+
     # ---- the same state elsewhere --------------------------------------------------------------
 
     def status_state(self, server):
@@ -239,10 +352,7 @@ prometheus: {{ bind: "127.0.0.1:{self.prom}" }}
         for action in ("drain", "maint", "ready"):
             state = STATES[action]
             self.press("a2", action)
-            # Post/Redirect/Get: back on the page, which shows the new state.
-            self.browser.wait(lambda: self.driver.current_url == self.page_url
-                              and self.row("Backend app", "a2")["class"] == state,
-                              f"the page to show a2 {state}")
+            self.wait_for_the_page_to_show("a2", state)
             self.assertEqual(self.browser.navigation_status(), 200)
             self.assertTrue(self.row("Backend app", "a2")["Server Status"].endswith(" " + state))
             self.node.wait(lambda s: self.status_state("a2") == state, f"a2 {state} in status")
@@ -306,6 +416,55 @@ prometheus: {{ bind: "127.0.0.1:{self.prom}" }}
         self.driver.get(self.page_url)
         self.press("a2", "maint")
         self.browser.wait(lambda: self.socket_state("a2") == "MAINT", "a2 MAINT from the page")
+
+    def test_on_a_phone_the_page_fits_and_the_wide_tables_scroll_in_boxes(self):
+        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
+        self.log_in()
+        self.assertIn("Backend app", self.tables())
+        page = self.driver.execute_script(PHONE_LAYOUT)
+        # The viewport meta: laid out at the phone's width, not at 980px zoomed out to fit.
+        self.assertEqual((page["innerWidth"], page["scale"]), (PHONE["width"], 1))
+        # The page itself never scrolls sideways...
+        self.assertLessEqual(page["pageWidth"], page["innerWidth"] + 1)
+        self.assertEqual(page["scrollX"], 0)
+        # ...its wide tables (all of HAProxy's columns) scroll in boxes of their own.
+        wide = {t["caption"]: t for t in page["tables"] if t["width"] > page["innerWidth"]}
+        self.assertLessEqual({"Frontend web", "Backend app"}, set(wide))
+        for caption, t in wide.items():
+            with self.subTest(table=caption):
+                box = t["box"]
+                self.assertIsNotNone(box, "in no box that scrolls sideways")
+                self.assertIn(box["overflowX"], ("auto", "scroll"))
+                self.assertGreater(box["scrollWidth"], box["clientWidth"])
+                self.assertLessEqual(box["right"], page["innerWidth"] + 1)
+                self.assertGreater(box["moved"], 0, "the box did not scroll")
+        self.assertGreaterEqual(min(page["fontSizes"]), 10, "text too small to read")
+
+    def test_the_keyboard_reaches_every_control_and_shows_the_focus(self):
+        self.log_in()
+        controls, cycle = self.tab_cycle()
+        self.assertEqual([c for c in controls if c["tabIndex"] < 0], [], "left out of TAB")
+        names = [s["name"] for s in cycle]
+        # Every control, in the order the page reads (and the boxes that scroll, in between).
+        self.assertEqual([n for n in names if not n.startswith("box ")],
+                         [c["name"] for c in controls])
+        self.assertIn("a2 drain", names)
+        for stop in cycle:
+            self.assertNotEqual(stop["focused"], stop["unfocused"],
+                                f"{stop['name']}: no focus ring")
+            # Scrolled into view (the admin column is far right of a window's width).
+            self.assertTrue(stop["shown"], f"{stop['name']}: out of the window with the focus")
+
+    def test_the_keyboard_alone_changes_a_state(self):
+        self.log_in()
+        self.browser.wait(lambda: self.row("Backend app", "a2")["class"] == "UP", "a2 UP")
+        for action, key in (("drain", "ENTER"), ("maint", "SPACE"), ("ready", "ENTER")):
+            state = STATES[action]
+            self.browser.wait(lambda: self.tab_and_press(f"a2 {action}", getattr(Keys, key)),
+                              f"TAB to a2's {action}, then {key}")
+            self.browser.wait(lambda: self.socket_state("a2") == state, f"a2 {state}")
+            self.wait_for_the_page_to_show("a2", state)
+            self.assertEqual(self.row("Backend app", "a1")["class"], "UP")  # only a2 changed
 
 
 if __name__ == "__main__":

@@ -101,6 +101,12 @@ prometheus:
         html = curl("-s", "-u", "admin:s3cret", f"{base}?stats").stdout
         self.assertIn("<title>Tandem statistics</title>", html)
         self.assertIn('http-equiv="refresh" content="5"', html)
+        # HAProxy's ;norefresh: the same page, still, for a keyboard user tabbing through it.
+        still = curl("-s", "-u", "admin:s3cret", f"{base}?stats;norefresh").stdout
+        self.assertNotIn('http-equiv="refresh"', still)
+        self.assertIn('<tr class="DOWN"><td>gone</td>', still)
+        self.assertIn(';norefresh">Stop refreshing</a>', html)
+        self.assertIn('>Refresh every 5s</a>', still)
         self.assertIn('<tr class="DOWN"><td>gone</td>', html)
         csv = curl("-s", "-u", "admin:s3cret", f"{base}?stats;csv").stdout.splitlines()
         # HAProxy's columns, in its order: scripts index them by name or by position.
