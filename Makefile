@@ -88,7 +88,7 @@ bench-failover: build
 # libFuzzer targets (clang, ASan+UBSan), built in the sanitizer tree. -O1 -g1 (line tables:
 # enough for the reports' stack traces) builds fast on CI's 2 cores; assertions stay on.
 FUZZ_TARGETS = config_loader_fuzz http_parser_fuzz vrrp_packet_fuzz condition_parser_fuzz \
-  control_commands_fuzz
+  control_commands_fuzz proxy_header_fuzz
 $(FUZZ_DIR)/CMakeCache.txt: | deps
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DTANDEM_FUZZ=ON \
 	  -DTANDEM_WERROR=$(TANDEM_WERROR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -107,6 +107,7 @@ fuzz-smoke: fuzz
 	@cp tests/fuzz/vrrp_corpus/* $(FUZZ_DIR)/corpus/vrrp_packet_fuzz/
 	@cp tests/fuzz/condition_corpus/* $(FUZZ_DIR)/corpus/condition_parser_fuzz/
 	@cp tests/fuzz/control_corpus/* $(FUZZ_DIR)/corpus/control_commands_fuzz/
+	@cp tests/fuzz/proxy_header_corpus/* $(FUZZ_DIR)/corpus/proxy_header_fuzz/
 	@for t in $(FUZZ_TARGETS); do \
 	  $(FUZZ_DIR)/tests/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
 	    -rss_limit_mb=2048 $(FUZZ_DIR)/corpus/$$t 2>$(FUZZ_DIR)/$$t.log \

@@ -298,6 +298,18 @@ bool Check::fillInput() {
   return false;
 }
 
+// The connection's first bytes (a PROXY header): a fresh socket always takes them whole.
+bool Check::sendPreface() {
+  const std::string& p = target_.params.preface;
+  if (p.empty()) return true;
+  ssize_t n = ::send(fd_.get(), p.data(), p.size(), MSG_NOSIGNAL);
+  if (n == static_cast<ssize_t>(p.size())) return true;
+  finish(fail(CheckResult::Layer::L4,
+              std::string("Layer4 connection problem: ") +
+                  (n < 0 ? std::strerror(errno) : "the PROXY header did not fit the socket")));
+  return false;
+}
+
 void Check::advance() {
   using L = CheckResult::Layer;
   bool layer7 = false;
@@ -318,6 +330,7 @@ void Check::advance() {
                 fail(L::L4, err == ECONNREFUSED
                                 ? "Layer4 connection refused"
                                 : std::string("Layer4 connection problem: ") + std::strerror(err)));
+          if (!sendPreface()) return;
           ++step_;
           continue;
         }
@@ -338,6 +351,7 @@ void Check::advance() {
         bool connectedNow = false;
         fd_ = connectNonBlocking(ss, ssLength, &err, {}, &connectedNow);
         if (fd_ && connectedNow) {
+          if (!sendPreface()) return;
           ++step_;
           continue;
         }

@@ -75,6 +75,7 @@ class Check {
   void onIo(short what);
   void run();
   void advance();
+  bool sendPreface();  // false: the check failed (finished)
   void waitFor(short what);
   void finish(CheckResult r);
   bool fillInput();  // false on EOF or error (sets eof_/ioError_)

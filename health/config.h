@@ -69,6 +69,9 @@ struct ServerCheckParams {
   int rise = 2;
   std::optional<uint16_t> port;
   std::optional<std::string> addr;
+  // Bytes each check connection starts with, before the check's own (the proxy sets a PROXY
+  // protocol header here for a server that expects one on every connection).
+  std::string preface;
 };
 
 }  // namespace tandem::health

@@ -103,6 +103,22 @@ bool CompiledAcl::match(const RequestView& req) const {
       return false;
     case Acl::Kind::Ssl:
       return req.tls();
+    case Acl::Kind::SslClientUsed: {
+      const PeerCertificate* c = req.clientCertificate();
+      return c && c->presented;
+    }
+    case Acl::Kind::SslClientVerify:
+    case Acl::Kind::SslClientSubject:
+    case Acl::Kind::SslClientSha256: {
+      const PeerCertificate* c = req.clientCertificate();
+      if (!c || !c->presented) return false;
+      std::string got = kind_ == Acl::Kind::SslClientVerify    ? std::to_string(c->verifyResult)
+                        : kind_ == Acl::Kind::SslClientSubject ? c->subject
+                                                               : c->sha256;
+      for (const auto& v : values_)
+        if (equalsMaybeCase(v, got, kind_ == Acl::Kind::SslClientSha256)) return true;
+      return false;
+    }
   }
   return false;
 }

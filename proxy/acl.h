@@ -10,6 +10,7 @@
 #include "common/address.h"
 #include "common/regex.h"
 #include "proxy/config.h"
+#include "proxy/sample_fetch.h"
 
 namespace tandem::proxy {
 
@@ -25,6 +26,8 @@ class RequestView {
                          const std::function<bool(std::string_view)>& f) const = 0;
   virtual const IpAddress& clientAddress() const = 0;
   virtual bool tls() const = 0;
+  // The client's certificate (mutual TLS); null on a plain connection.
+  virtual const PeerCertificate* clientCertificate() const { return nullptr; }
 };
 
 class CompiledAcl {

@@ -111,6 +111,7 @@ void HttpStream::processClientInput() {
         if (!request_) request_ = worker_.acquireRequestParser();
         txn_ = std::make_unique<HttpTransaction>(frontend_, worker_.runtime().errors(), client_,
                                                  tls(), !stopRequested_ && !worker_.stopping());
+        if (tls()) txn_->setClientCertificate(&clientCertificate());
         txn_->startUs = nowUs();
         if (frontend_.accessLog) {
           txn_->startWallUs = worker_.time().wallUs();
@@ -269,7 +270,7 @@ void HttpStream::answerBuiltin(std::string_view body) {
 void HttpStream::onServerConnected() {
   phase_ = Phase::Exchange;
   ServerConnection& sc = *serverConn_;
-  sc.markConnected();
+  if (!sc.markConnected()) return serverFailed(true);
   markServerConnected();
   connectTimedOut_ = false;
   sc.response().reset();

@@ -57,7 +57,8 @@ bool replacedByRule(std::string_view name, const std::vector<const Rule*>& edits
 
 // ... and a field a rule writes survives unless a later set/del names it.
 template <class Rule>
-void appendRuleHeaders(std::string& o, const std::vector<const Rule*>& edits) {
+void appendRuleHeaders(std::string& o, const std::vector<const Rule*>& edits,
+                       const PeerCertificate* cert) {
   for (size_t i = 0; i < edits.size(); ++i) {
     const Rule& r = *edits[i];
     if (r.action == Rule::Action::DelHeader) continue;
@@ -65,7 +66,13 @@ void appendRuleHeaders(std::string& o, const std::vector<const Rule*>& edits) {
     for (size_t j = i + 1; j < edits.size() && !replacedLater; ++j)
       replacedLater =
           edits[j]->action != Rule::Action::AddHeader && iequals(edits[j]->name, r.name);
-    if (!replacedLater) o.append(r.name).append(": ").append(r.value).append("\r\n");
+    if (replacedLater) continue;
+    o.append(r.name).append(": ");
+    if (hasFetches(r.value))
+      o.append(expandFetches(r.value, cert));  // %[ssl_c_s_dn] and the like
+    else
+      o.append(r.value);
+    o.append("\r\n");
   }
 }
 
@@ -101,6 +108,7 @@ class HttpTransaction::View final : public RequestView {
   }
   const IpAddress& clientAddress() const override { return t_.client_; }
   bool tls() const override { return t_.tls_; }
+  const PeerCertificate* clientCertificate() const override { return t_.clientCert_; }
 
  private:
   const HttpTransaction& t_;
@@ -247,7 +255,7 @@ void HttpTransaction::buildServerHead(const MessageHead& h, const char* base) {
     o.append("connection: upgrade\r\n");
   else if (http10_)
     o.append("connection: keep-alive\r\n");
-  appendRuleHeaders(o, requestEdits_);
+  appendRuleHeaders(o, requestEdits_, clientCert_);
   if (forwardfor) {
     o.append("x-forwarded-for: ").append(client_.toString()).append("\r\n");
     o.append("x-forwarded-proto: ").append(tls_ ? "https" : "http").append("\r\n");
@@ -276,7 +284,7 @@ void HttpTransaction::onResponseHead(const HttpParser& response, const char* bas
     o.append("connection: close\r\n");
   else if (http10_)
     o.append("connection: keep-alive\r\n");
-  appendRuleHeaders(o, responseEdits_);
+  appendRuleHeaders(o, responseEdits_, clientCert_);
   o.append("\r\n");
   responseHeadDone = true;
 }

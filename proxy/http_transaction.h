@@ -50,6 +50,10 @@ class HttpTransaction {
   HttpTransaction(const FrontendRuntime& frontend, const ErrorPages& errors,
                   const IpAddress& client, bool tls, bool keepAliveAllowed);
 
+  // The connection's client certificate (mutual TLS), for ACLs and %[ssl_c_*] in header
+  // values; it outlives the transaction (the session holds it).
+  void setClientCertificate(const PeerCertificate* cert) { clientCert_ = cert; }
+
   // The request phases over a parsed head (`base`: the buffer its spans point into), up to
   // the choice of a backend. On Forward, the response rules that will apply are chosen too
   // (while the request is at hand, as HAProxy evaluates them on the request's ACLs) and the
@@ -122,6 +126,7 @@ class HttpTransaction {
   const ErrorPages& errors_;
   const IpAddress& client_;
   bool tls_;
+  const PeerCertificate* clientCert_ = nullptr;
   BackendRuntime* backend_ = nullptr;
   std::string hashKey_;
   bool http10_ = false;

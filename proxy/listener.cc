@@ -12,8 +12,18 @@
 
 namespace tandem::proxy {
 
+bool expectsProxyHeader(const Bind& bind, const sockaddr_storage& peer) {
+  if (!bind.acceptProxy) return false;
+  if (bind.acceptProxyFrom.empty()) return true;
+  IpAddress from = peerAddress(peer);
+  for (const auto& net : bind.acceptProxyFrom)
+    if (net.contains(from)) return true;
+  return false;
+}
+
 std::unique_ptr<Session> makeSession(Worker& worker, FrontendRuntime& frontend, const Bind& bind,
-                                     UniqueFd fd, const sockaddr_storage& peer) {
+                                     UniqueFd fd, const sockaddr_storage& peer,
+                                     const ProxyHeader* header) {
   TransportPtr transport;
   if (const TlsContext* tls = frontend.tlsFor(bind)) {
     transport = TlsTransport::accept(worker.base(), std::move(fd), *tls);
@@ -24,9 +34,18 @@ std::unique_ptr<Session> makeSession(Worker& worker, FrontendRuntime& frontend, 
   }
   IpAddress client = peerAddress(peer);
   uint16_t port = peerPort(peer);
+  if (header && !header->local) {
+    client = header->source;
+    port = header->sourcePort;
+  }
+  std::unique_ptr<Session> s;
   if (frontend.config->mode == Mode::Http)
-    return std::make_unique<HttpStream>(worker, frontend, std::move(transport), client, port);
-  return std::make_unique<TcpStream>(worker, frontend, std::move(transport), client, port);
+    s = std::make_unique<HttpStream>(worker, frontend, std::move(transport), client, port);
+  else
+    s = std::make_unique<TcpStream>(worker, frontend, std::move(transport), client, port);
+  if (header && !header->local)
+    s->setProxiedDestination(header->destination, header->destinationPort);
+  return s;
 }
 
 Listener::Listener(Worker& worker, FrontendRuntime& frontend, const Bind& bind, UniqueFd fd)
@@ -85,8 +104,7 @@ void Listener::acceptLoop() {
       target->handoff({fd, peer, &frontend_, &bind_});
       continue;
     }
-    if (auto s = makeSession(worker_, frontend_, bind_, UniqueFd(fd), peer))
-      worker_.adopt(std::move(s));
+    worker_.accepted(frontend_, bind_, UniqueFd(fd), peer);
   }
 }
 

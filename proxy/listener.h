@@ -8,6 +8,7 @@
 
 #include "common/event.h"
 #include "common/fd.h"
+#include "proxy/proxy_protocol.h"
 #include "proxy/runtime.h"
 
 namespace tandem::proxy {
@@ -15,9 +16,13 @@ namespace tandem::proxy {
 class Worker;
 class Session;
 
-// A session of the frontend's mode for an accepted connection.
+// A session of the frontend's mode for an accepted connection; with the client and the address
+// it connected to as a PROXY header named them, when there was one (accept_proxy).
 std::unique_ptr<Session> makeSession(Worker& worker, FrontendRuntime& frontend, const Bind& bind,
-                                     UniqueFd fd, const sockaddr_storage& peer);
+                                     UniqueFd fd, const sockaddr_storage& peer,
+                                     const ProxyHeader* header = nullptr);
+// Whether a connection from `peer` on `bind` must start with a PROXY header.
+bool expectsProxyHeader(const Bind& bind, const sockaddr_storage& peer);
 
 class Listener {
  public:

@@ -19,6 +19,16 @@ ServerConnection::~ServerConnection() {
   worker_.buffers().release(in_);
 }
 
+bool ServerConnection::markConnected() {
+  connected_ = true;
+  if (preface_.empty()) return true;
+  iovec iov{preface_.data(), preface_.size()};
+  ssize_t n = transport_->write(&iov, 1);
+  bool whole = n == static_cast<ssize_t>(preface_.size());
+  preface_.clear();
+  return whole;
+}
+
 // The owner may release or destroy this connection inside the callback: touch nothing after.
 void ServerConnection::onReadable() {
   // Idle in the pool: readable means the server closed it or sent something unasked. Either

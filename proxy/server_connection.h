@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -46,7 +47,11 @@ class ServerConnection final : private Transport::Handler {
 
   // The connect completed (the first writable event said so, or it came from the pool).
   bool connected() const { return connected_; }
-  void markConnected() { connected_ = true; }
+  // Also sends the preface, if any, before anything else: false when the socket did not take
+  // it whole (a fresh connection always has room for it: treated as a failed connect).
+  bool markConnected();
+  // Bytes that open the connection before the stream's own (a PROXY protocol header).
+  void setPreface(std::string preface) { preface_ = std::move(preface); }
   // Taken from the idle pool: the server may have closed it meanwhile.
   bool reused() const { return reused_; }
   // The server closed its side.
@@ -78,6 +83,7 @@ class ServerConnection final : private Transport::Handler {
   bool reused_ = false;
   bool eof_ = false;
   bool writeShut_ = false;
+  std::string preface_;
 };
 
 using ServerConnectionPtr = std::unique_ptr<ServerConnection>;

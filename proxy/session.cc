@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <climits>
 
+#include "proxy/proxy_protocol.h"
 #include "proxy/socket_util.h"
 #include "proxy/worker.h"
 
@@ -176,12 +177,34 @@ Session::ConnectResult Session::connectServer(BackendRuntime& backend, const Pic
     return ConnectResult::Failed;
   }
   serverConn_ = std::make_unique<ServerConnection>(worker_, *s, std::move(transport));
+  serverConn_->setPreface(proxyPrefaceFor(*s));
   serverConn_->setOwner(this);
   serverConn_->wantWrite(true);  // writable = connected (or failed: SO_ERROR tells)
   return ConnectResult::Connecting;
 }
 
+std::string Session::proxyPrefaceFor(const ServerRuntime& server) {
+  using SP = Server::SendProxy;
+  if (server.config->sendProxy == SP::None) return {};
+  if (!destination_) {
+    sockaddr_storage local{};
+    if (clientTransport_->localAddress(&local)) {
+      destination_ = peerAddress(local);
+      destinationPort_ = peerPort(local);
+    } else {
+      destination_ = IpAddress{};
+      destination_->family = client_.family;
+    }
+  }
+  return server.config->sendProxy == SP::V1
+             ? encodeProxyV1(client_, clientPort_, *destination_, destinationPort_)
+             : encodeProxyV2(client_, clientPort_, *destination_, destinationPort_);
+}
+
 void Session::releaseServer(bool reusable) {
+  // A connection opened with a PROXY header speaks for this client only.
+  if (serverConn_ && serverConn_->server().config->sendProxy != Server::SendProxy::None)
+    reusable = false;
   if (serverConn_) {
     if (reusable) worker_.connectionPool().put(std::move(serverConn_));
     serverConn_.reset();

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "common/address.h"
 #include "common/event.h"
@@ -67,6 +69,17 @@ class Session : public ServerConnection::Owner, private Transport::Handler {
   // WANT_WRITE): it can be completed or aborted, not replaced.
   bool clientOutputCommitted() const { return clientTransport_->outputCommitted(); }
 
+  // The PROXY header a new connection to `server` starts with (send_proxy), or "".
+  std::string proxyPrefaceFor(const ServerRuntime& server);
+
+ public:
+  // The addresses a PROXY header gave for this connection (accept_proxy).
+  void setProxiedDestination(const IpAddress& address, uint16_t port) {
+    destination_ = address;
+    destinationPort_ = port;
+  }
+
+ protected:
   // Picks a server in `backend` and starts a connection (from the idle pool when one is there).
   // On Connecting, server_ and serverConn_ are set; the stream hears onServerWritable() once
   // connected (or at once for a pooled connection).
@@ -141,6 +154,12 @@ class Session : public ServerConnection::Owner, private Transport::Handler {
   void countTimes(int64_t startUs, int64_t responseHeadAtUs);
   void shutdownClient() { clientTransport_->shutdownWrite(); }
   bool tls() const { return clientTransport_->secure(); }
+  // The client's certificate, read once after the handshake (mutual TLS).
+  const PeerCertificate& clientCertificate() {
+    if (!clientCert_) clientCert_ = clientTransport_->peerCertificate();
+    return *clientCert_;
+  }
+  std::optional<PeerCertificate> clientCert_;
 
   virtual void onClientReadable() = 0;
   virtual void onClientWritable() = 0;
@@ -152,6 +171,10 @@ class Session : public ServerConnection::Owner, private Transport::Handler {
   TransportPtr clientTransport_;  // owns the client socket
   IpAddress client_;
   uint16_t clientPort_ = 0;
+  // Where the client connected to, as a PROXY header said (else asked of the socket when
+  // needed: only send_proxy does).
+  std::optional<IpAddress> destination_;
+  uint16_t destinationPort_ = 0;
   int64_t acceptedAtUs_ = 0;      // worker clock
   int64_t acceptedAtWallUs_ = 0;  // wall clock
   int64_t readyAtUs_ = -1;        // handshakes done (worker clock)

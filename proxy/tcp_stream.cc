@@ -28,8 +28,8 @@ void TcpStream::stopWhenIdle(bool) {
 }
 
 void TcpStream::onServerConnected() {
+  if (!serverConn_->markConnected()) return retryOrGiveUp();
   connected_ = true;
-  serverConn_->markConnected();
   markServerConnected();
   connectTimedOut_ = false;
   armTimer(idleTimeout());

@@ -57,6 +57,36 @@ std::vector<std::string> certificateNames(X509* cert) {
 
 }  // namespace
 
+namespace {
+
+// `verify: optional`: whatever certificate the client sends, the handshake goes on; its
+// verification result stays on the connection for ACLs (ssl_c_verify) and headers.
+int acceptAnyCertificate(int, X509_STORE_CTX*) {
+  return 1;
+}
+
+}  // namespace
+
+bool TlsContext::requestClientCertificates(SSL_CTX* c, const Bind& bind, std::string* error) {
+  if (SSL_CTX_load_verify_locations(c, bind.caFile.c_str(), nullptr) != 1)
+    return *error = "ca_file " + bind.caFile + ": " + opensslError(), false;
+  // The CAs named in the CertificateRequest: a client with several certificates picks one.
+  if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(bind.caFile.c_str()))
+    SSL_CTX_set_client_CA_list(c, names);
+  if (!bind.crlFile.empty()) {
+    X509_STORE* store = SSL_CTX_get_cert_store(c);
+    X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+    if (!lookup || X509_load_crl_file(lookup, bind.crlFile.c_str(), X509_FILETYPE_PEM) <= 0)
+      return *error = "crl_file " + bind.crlFile + ": " + opensslError(), false;
+    X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+  }
+  if (bind.verify == Bind::Verify::Required)
+    SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  else
+    SSL_CTX_set_verify(c, SSL_VERIFY_PEER, acceptAnyCertificate);
+  return true;
+}
+
 std::unique_ptr<TlsContext> TlsContext::build(const Bind& bind, const TlsDefaults& defaults,
                                               Mode mode, std::string* error) {
   auto tls = std::unique_ptr<TlsContext>(new TlsContext());
@@ -106,6 +136,8 @@ std::unique_ptr<TlsContext> TlsContext::build(const Bind& bind, const TlsDefault
     if (SSL_CTX_use_PrivateKey_file(c, file.c_str(), SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(c) != 1)
       return *error = "private key in " + file + ": " + opensslError(), nullptr;
+    if (bind.verify != Bind::Verify::None && !requestClientCertificates(c, bind, error))
+      return nullptr;
     SSL_CTX_set_client_hello_cb(c, onClientHello, tls.get());
     if (!tls->alpn_.empty()) SSL_CTX_set_alpn_select_cb(c, onAlpn, tls.get());
     for (const auto& name : certificateNames(SSL_CTX_get0_certificate(c))) {

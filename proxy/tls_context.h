@@ -47,6 +47,8 @@ class TlsContext {
   static int onAlpn(SSL* ssl, const unsigned char** out, unsigned char* outlen,
                     const unsigned char* in, unsigned int inlen, void* arg);
   SSL_CTX* forName(const std::string& host) const;
+  // Mutual TLS on one certificate's context: ca_file, crl_file, verify.
+  static bool requestClientCertificates(SSL_CTX* c, const Bind& bind, std::string* error);
 
   std::vector<SslCtxPtr> contexts_;                          // [0] is the default certificate
   std::map<const SSL_CTX*, std::string> sessionIdContexts_;  // each certificate's SHA-256

@@ -3,6 +3,8 @@
 #include "common/socket.h"
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -90,6 +92,11 @@ int SocketTransport::connectError() const {
   return socketError(fd_.get());
 }
 
+bool SocketTransport::localAddress(sockaddr_storage* out) const {
+  socklen_t len = sizeof(*out);
+  return fd_ && ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(out), &len) == 0;
+}
+
 // --- raw -----------------------------------------------------------------------------------
 
 ssize_t RawTransport::read(IoBuffer& buf) {
@@ -132,6 +139,27 @@ std::unique_ptr<TlsTransport> TlsTransport::accept(event_base* loop, UniqueFd fd
 
 bool TlsTransport::handshakeDone() const {
   return SSL_is_init_finished(ssl_.get());
+}
+
+PeerCertificate TlsTransport::peerCertificate() const {
+  PeerCertificate c;
+  X509* cert = SSL_get0_peer_certificate(ssl_.get());
+  if (!cert) return c;
+  c.presented = true;
+  c.verifyResult = SSL_get_verify_result(ssl_.get());
+  char subject[1024];
+  X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof(subject));
+  c.subject = subject;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (X509_digest(cert, EVP_sha256(), digest, &length) == 1) {
+    static const char kHex[] = "0123456789ABCDEF";
+    for (unsigned int i = 0; i < length; ++i) {
+      c.sha256 += kHex[digest[i] >> 4];
+      c.sha256 += kHex[digest[i] & 0xF];
+    }
+  }
+  return c;
 }
 
 bool TlsTransport::hasBufferedInput() const {

@@ -4,6 +4,7 @@
 // ssl_sock), Envoy's TransportSocket.
 #pragma once
 
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -12,6 +13,7 @@
 #include "common/event.h"
 #include "common/fd.h"
 #include "proxy/io_buffer.h"
+#include "proxy/sample_fetch.h"
 #include "proxy/tls_context.h"
 
 namespace tandem::proxy {
@@ -58,8 +60,12 @@ class Transport {
   // For a connection being opened (a server connection), once it turned writable: 0 when the
   // connect succeeded, else its errno.
   virtual int connectError() const { return 0; }
+  // The local end's address (the one a client connected to); false when unknown.
+  virtual bool localAddress(sockaddr_storage* out) const { return false; }
 
   virtual bool secure() const { return false; }
+  // The client certificate of a TLS connection after its handshake (mutual TLS).
+  virtual PeerCertificate peerCertificate() const { return {}; }
   virtual bool handshakeDone() const { return true; }
   // Output committed but not on the wire yet (a TLS record after WANT_WRITE): the next write
   // must offer the same bytes again, so the output can no longer be replaced, only aborted.
@@ -81,6 +87,7 @@ class SocketTransport : public Transport {
   void wantWrite(bool on) override;
   void close(bool clean) override;
   int connectError() const override;
+  bool localAddress(sockaddr_storage* out) const override;
 
   // Reading waits for the socket to turn writable (a TLS handshake flight that did not fit
   // the socket): write interest stays on while this holds, and the writable socket is announced
@@ -129,6 +136,7 @@ class TlsTransport final : public SocketTransport {
   void shutdownWrite() override;
 
   bool secure() const override { return true; }
+  PeerCertificate peerCertificate() const override;
   bool handshakeDone() const override;
   bool readNeedsWritable() const override { return readWantsWrite_; }
   bool hasBufferedInput() const override;

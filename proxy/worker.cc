@@ -7,6 +7,7 @@
 #include "common/logging.h"
 #include "proxy/listener.h"
 #include "proxy/master_channel.h"
+#include "proxy/proxy_protocol.h"
 
 #include <unistd.h>
 #include "proxy/session.h"
@@ -29,7 +30,10 @@ Worker::Worker(Runtime& runtime, int index)
   for (auto& be : runtime_.backends()) balancers_.push_back(std::make_unique<LoadBalancer>(*be));
   queues_.resize(runtime_.backends().size());
   event_base* b = base_.get();
-  reapEv_.assign(b, -1, 0, [this](short) { retired_.clear(); });
+  reapEv_.assign(b, -1, 0, [this](short) {
+    retired_.clear();
+    retiredHeaders_.clear();
+  });
   queueEv_.assign(b, -1, 0, [this](short) { serveQueues(); });
   handoffEv_.assign(b, -1, 0, [this](short) { onHandoffs(); });
   taskEv_.assign(b, -1, 0, [this](short) { onTasks(); });
@@ -47,6 +51,8 @@ Worker::~Worker() {
   // Sessions and pooled connections use this worker's buffers, pool and loop: they go first.
   sessions_.clear();
   retired_.clear();
+  pendingHeaders_.clear();
+  retiredHeaders_.clear();
   listeners_.clear();
   pool_.closeAll();
   for (const Handoff& h : handoffs_) ::close(h.fd);
@@ -92,6 +98,10 @@ void Worker::startHealthChecks(int workerCount, const std::vector<health::SavedS
       t.config = be->config->check ? &*be->config->check : nullptr;
       t.timeout = be->config->check ? be->config->check->timeout : be->config->timeouts.check;
       t.params = s->config->check;
+      // A server that takes a PROXY header on every connection takes one from its checks too
+      // (HAProxy needs check-send-proxy for that): LOCAL / UNKNOWN, the check speaks for itself.
+      if (s->config->sendProxy == Server::SendProxy::V1) t.params.preface = "PROXY UNKNOWN\r\n";
+      if (s->config->sendProxy == Server::SendProxy::V2) t.params.preface = encodeProxyV2Local();
       t.health = &s->health;
       t.weight = s->config->weight;
       t.configWeight = s->config->weight;
@@ -301,9 +311,51 @@ void Worker::onHandoffs() {
       ::close(h.fd);
       continue;
     }
-    if (auto s = makeSession(*this, *h.frontend, *h.bind, UniqueFd(h.fd), h.peer))
-      adopt(std::move(s));
+    accepted(*h.frontend, *h.bind, UniqueFd(h.fd), h.peer);
   }
+}
+
+void Worker::accepted(FrontendRuntime& frontend, const Bind& bind, UniqueFd fd,
+                      const sockaddr_storage& peer) {
+  if (!expectsProxyHeader(bind, peer)) {
+    if (auto s = makeSession(*this, frontend, bind, std::move(fd), peer)) adopt(std::move(s));
+    return;
+  }
+  auto pending = std::make_unique<PendingHeader>();
+  PendingHeader* raw = pending.get();
+  raw->frontend = &frontend;
+  raw->bind = &bind;
+  raw->peer = peer;
+  pendingHeaders_.push_back(std::move(pending));
+  raw->slot = std::prev(pendingHeaders_.end());
+  raw->wait = std::make_unique<ProxyHeaderWait>(
+      base(), std::move(fd), frontend.config->timeouts.client,
+      [this, raw](std::optional<ProxyHeader> header, const std::string& why) {
+        onProxyHeader(raw, std::move(header), why);
+      });
+}
+
+void Worker::onProxyHeader(PendingHeader* p, std::optional<ProxyHeader> header,
+                           const std::string& why) {
+  UniqueFd fd = p->wait->takeFd();
+  if (header && !stopping_) {
+    if (auto s = makeSession(*this, *p->frontend, *p->bind, std::move(fd), p->peer, &*header))
+      adopt(std::move(s));
+  } else if (!why.empty()) {
+    // HAProxy counts a bad PROXY header as a failed request of the frontend, and logs it.
+    counters_.frontend(p->frontend->index).requestErrors.add();
+    int64_t now = time_->nowUs();
+    if (now - lastProxyHeaderLogUs_ > 1'000'000) {  // one line a second at most, per worker
+      lastProxyHeaderLogUs_ = now;
+      logging::get(logging::Component::Proxy)
+          .warn("frontend {}: connection from {}:{} closed: {}", p->frontend->config->name,
+                peerAddress(p->peer).toString(), peerPort(p->peer), why);
+    }
+  }
+  // Deleted after this callback (the wait is inside its own callback now).
+  retiredHeaders_.push_back(std::move(*p->slot));
+  pendingHeaders_.erase(p->slot);
+  reapEv_.activate();
 }
 
 void Worker::adopt(std::unique_ptr<Session> session) {
@@ -349,6 +401,7 @@ void Worker::beginStop() {
   health_.reset();  // no more checks while draining
   for (auto& l : listeners_) l->close();
   pool_.closeAll();
+  pendingHeaders_.clear();  // connections that never said who they are for: closed now
   // Idle keep-alive connections close now; busy ones after their current response.
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     Session* s = it->get();

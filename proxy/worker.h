@@ -19,6 +19,7 @@
 #include "proxy/http_parser.h"
 #include "proxy/io_buffer.h"
 #include "proxy/load_balancer.h"
+#include "proxy/proxy_header_wait.h"
 #include "proxy/runtime.h"
 #include "proxy/server_connection.h"
 #include "proxy/time_source.h"
@@ -109,6 +110,10 @@ class Worker {
   bool requestAdminState(const std::string& backend, const std::string& server,
                          health::AdminState state, const std::string& why);
 
+  // A connection a listener accepted (or another worker handed over): a session now, or once
+  // its PROXY header has come (accept_proxy).
+  void accepted(FrontendRuntime& frontend, const Bind& bind, UniqueFd fd,
+                const sockaddr_storage& peer);
   void adopt(std::unique_ptr<Session> session);
   // A session that closed leaves the worker's list now and is deleted once the current
   // callback is over (Envoy's deferredDelete).
@@ -118,6 +123,14 @@ class Worker {
   void sessionClosed();
 
  private:
+  struct PendingHeader {
+    std::unique_ptr<ProxyHeaderWait> wait;
+    FrontendRuntime* frontend = nullptr;
+    const Bind* bind = nullptr;
+    sockaddr_storage peer{};
+    std::list<std::unique_ptr<PendingHeader>>::iterator slot;
+  };
+  void onProxyHeader(PendingHeader* p, std::optional<ProxyHeader> header, const std::string& why);
   void onHandoffs();
   void onTasks();
   void serveQueues();
@@ -138,7 +151,10 @@ class Worker {
   std::vector<std::unique_ptr<LoadBalancer>> balancers_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::list<std::unique_ptr<Session>> sessions_;
-  std::vector<std::unique_ptr<Session>> retired_;  // closed, deleted by reapEv_
+  std::vector<std::unique_ptr<Session>> retired_;               // closed, deleted by reapEv_
+  std::list<std::unique_ptr<PendingHeader>> pendingHeaders_;    // waiting for a PROXY header
+  std::vector<std::unique_ptr<PendingHeader>> retiredHeaders_;  // deleted by reapEv_
+  int64_t lastProxyHeaderLogUs_ = 0;
   Event reapEv_;
   std::vector<std::list<Session*>> queues_;  // by backend index
   std::vector<Worker*> peers_;

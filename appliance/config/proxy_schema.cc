@@ -1,4 +1,6 @@
 // frontends / backends / listens / stats / prometheus -> proxy::Config (and health:: structs).
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +13,7 @@
 #include "common/logging.h"
 #include "common/regex.h"
 #include "proxy/access_log.h"
+#include "proxy/sample_fetch.h"
 #include "proxy/tls_certificate.h"
 
 namespace tandem::appliance::schema {
@@ -306,7 +309,8 @@ std::optional<Acl> readAcl(LoaderState& st, const YAML::Node& node, const std::s
   MapReader m(st.yaml, node, path, "acl");
   if (!m.valid()) return std::nullopt;
   static const std::vector<std::string> kCriteria = {
-      "host", "path", "path_beg", "path_end", "path_reg", "method", "header", "src", "ssl"};
+      "host", "path", "path_beg",   "path_end",     "path_reg",   "method",      "header",
+      "src",  "ssl",  "ssl_c_used", "ssl_c_verify", "ssl_c_s_dn", "ssl_c_sha256"};
   // src and src_file are one criterion (addresses), both may be given.
   std::vector<std::string> present;
   for (const auto& c : kCriteria) {
@@ -402,13 +406,38 @@ std::optional<Acl> readAcl(LoaderState& st, const YAML::Node& node, const std::s
       for (const auto& file : readStrings(st, f, m.pathOf("src_file")))
         readCidrFile(st, f, m.pathOf("src_file"), st.resolvePath(file), &acl);
     }
-  } else if (what == "ssl") {
-    acl.kind = Acl::Kind::Ssl;
-    bool ssl = true;
-    m.boolean("ssl", &ssl);
-    if (!ssl)
-      st.yaml.error(m.get("ssl"), m.pathOf("ssl"),
-                    "only 'ssl: true' is meaningful; use 'not' in the condition");
+  } else if (what == "ssl" || what == "ssl_c_used") {
+    acl.kind = what == "ssl" ? Acl::Kind::Ssl : Acl::Kind::SslClientUsed;
+    bool on = true;
+    m.boolean(what, &on);
+    if (!on)
+      st.yaml.error(m.get(what), m.pathOf(what),
+                    "only '" + what + ": true' is meaningful; use 'not' in the condition");
+  } else if (what == "ssl_c_verify" || what == "ssl_c_s_dn" || what == "ssl_c_sha256") {
+    YAML::Node v = m.get(what);
+    acl.values = readStrings(st, v, m.pathOf(what));
+    acl.kind = what == "ssl_c_verify" ? Acl::Kind::SslClientVerify
+               : what == "ssl_c_s_dn" ? Acl::Kind::SslClientSubject
+                                      : Acl::Kind::SslClientSha256;
+    for (auto& value : acl.values) {
+      bool ok = !value.empty();
+      if (what == "ssl_c_verify")
+        ok = ok && value.find_first_not_of("0123456789") == std::string::npos;
+      if (what == "ssl_c_sha256") {
+        // As `openssl x509 -fingerprint -sha256` prints it, with or without the colons.
+        std::erase(value, ':');
+        ok = value.size() == 64 &&
+             value.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+      }
+      if (!ok)
+        st.yaml.error(v, m.pathOf(what),
+                      "'" + value + "' is not " +
+                          (what == "ssl_c_verify" ? "a verification result (0: passed)"
+                           : what == "ssl_c_s_dn" ? "a subject"
+                                                  : "a SHA-256 fingerprint (64 hex digits)"));
+    }
+    if (acl.values.empty() && st.yaml.diagnostics().errorCount() == errorsBefore)
+      st.yaml.error(v, m.pathOf(what), "expected at least one value");
   }
   m.finish();
   if (st.yaml.diagnostics().errorCount() != errorsBefore) return std::nullopt;
@@ -416,6 +445,8 @@ std::optional<Acl> readAcl(LoaderState& st, const YAML::Node& node, const std::s
 }
 
 bool aclNeedsHttp(const Acl& a) {
+  // The connection's own criteria; the client certificate ones are read in HTTP mode only
+  // (where rules are evaluated per request).
   return a.kind != Acl::Kind::Src && a.kind != Acl::Kind::Ssl;
 }
 
@@ -523,6 +554,11 @@ HeaderArgs readHeaderArgs(LoaderState& st, const YAML::Node& n, const std::strin
   if (h.value.find_first_of("\r\n") != std::string::npos || h.value.find('\0') != std::string::npos)
     st.yaml.error(m.get("value"), m.pathOf("value"),
                   "a header value is one line (no CR, LF or NUL)");
+  if (std::string unknown; !proxy::fetchesKnown(h.value, &unknown))
+    st.yaml.error(m.get("value"), m.pathOf("value"),
+                  "'%[" + unknown +
+                      "]' is not a value Tandem can fill in: it knows %[ssl_c_used], "
+                      "%[ssl_c_verify], %[ssl_c_s_dn] and %[ssl_c_sha256]");
   m.finish();
   return h;
 }
@@ -836,6 +872,58 @@ std::vector<proxy::Bind> readBinds(LoaderState& st, MapReader& parent, bool requ
       }
       m->integer("backlog", &b.backlog, 1, 65535);
       m->boolean("v6only", &b.v6only);
+      if (YAML::Node ca = m->get("ca_file"); ca.IsDefined()) {
+        m->string("ca_file", &b.caFile);
+        b.caFile = st.resolvePath(b.caFile);
+        b.verify = proxy::Bind::Verify::Required;  // a CA means client certificates are wanted
+        if (!b.ssl)
+          st.yaml.error(ca, m->pathOf("ca_file"),
+                        "client certificates need TLS on this bind: add 'crt: FILE.pem'");
+        else if (::access(b.caFile.c_str(), R_OK) != 0)
+          st.yaml.error(ca, m->pathOf("ca_file"), "cannot read '" + b.caFile + "'");
+      }
+      {
+        using V = proxy::Bind::Verify;
+        static const Choices<V> kVerify = {
+            {"none", V::None}, {"optional", V::Optional}, {"required", V::Required}};
+        m->choice("verify", &b.verify, kVerify);
+        if (b.verify != V::None && b.caFile.empty() && m->has("verify"))
+          st.yaml.error(m->get("verify"), m->pathOf("verify"),
+                        "checking client certificates needs the CAs that sign them: add "
+                        "'ca_file: FILE.pem'");
+      }
+      if (YAML::Node crl = m->get("crl_file"); crl.IsDefined()) {
+        m->string("crl_file", &b.crlFile);
+        b.crlFile = st.resolvePath(b.crlFile);
+        if (b.caFile.empty())
+          st.yaml.error(crl, m->pathOf("crl_file"),
+                        "a revocation list goes with client certificates: add 'ca_file'");
+        else if (::access(b.crlFile.c_str(), R_OK) != 0)
+          st.yaml.error(crl, m->pathOf("crl_file"), "cannot read '" + b.crlFile + "'");
+      }
+      if (YAML::Node a = m->get("accept_proxy"); a.IsDefined()) {
+        std::string apath = m->pathOf("accept_proxy");
+        if (a.IsScalar()) {
+          if (auto on = readBool(st.yaml, a, apath)) b.acceptProxy = *on;
+        } else {
+          b.acceptProxy = true;
+          auto nets = readList(st.yaml, a, apath, true);
+          for (size_t k = 0; k < nets.size(); ++k) {
+            std::string p = apath + "[" + std::to_string(k) + "]";
+            if (auto str = readString(st.yaml, nets[k], p)) {
+              std::string why;
+              if (auto c = Cidr::parse(*str, &why))
+                b.acceptProxyFrom.push_back(*c);
+              else
+                st.yaml.error(nets[k], p, "invalid network '" + *str + "': " + why);
+            }
+          }
+          if (nets.empty())
+            st.yaml.error(a, apath,
+                          "an empty list would take a PROXY header from nobody: use true for "
+                          "every client, or list the balancers' networks");
+        }
+      }
       m->finish();
     }
     if (ok) {
@@ -1122,6 +1210,11 @@ void readServers(LoaderState& st, MapReader& parent, proxy::Backend* be,
     m.boolean("drain", &s.drain);
     m.boolean("disabled", &s.disabled);
     m.duration("slowstart", &s.slowstart, DefaultUnit::Milliseconds, 0ms, 24h);
+    {
+      using SP = proxy::Server::SendProxy;
+      static const Choices<SP> kSendProxy = {{"v1", SP::V1}, {"v2", SP::V2}, {"none", SP::None}};
+      m.choice("send_proxy", &s.sendProxy, kSendProxy);
+    }
     if (YAML::Node c = m.get("check"); c.IsDefined()) {
       std::string cpath = m.pathOf("check");
       if (c.IsScalar()) {
@@ -1861,6 +1954,67 @@ const Part& proxyReference() {
            .effectTest = "tests/proxy/"
                          "proxy_keys_test.py::BindV6onlyTest::test_bind_v6only_false_accepts_ipv4_"
                          "clients_on_an_ipv6_socket"},
+          {.block = "bind",
+           .key = "ca_file",
+           .type = "file path (PEM, one or more CA certificates)",
+           .defaultValue = "none (no client certificate asked)",
+           .example = "ca_file: /etc/tandem/clients-ca.pem",
+           .equivalent = "HAProxy: bind ... ca-file (with verify required)",
+           .doc = "Mutual TLS on a crt bind: asks each client for a certificate signed by one of "
+                  "these CAs (they are named in the request, so a client with several picks the "
+                  "right one). With ca_file, verify defaults to required (HAProxy's default of "
+                  "none with a CA file is a known trap). Headers can carry the certificate to the "
+                  "servers: set_header values may use %[ssl_c_s_dn], %[ssl_c_sha256], "
+                  "%[ssl_c_verify] and %[ssl_c_used].",
+           .effectTest = "tests/proxy/"
+                         "mutual_tls_test.py::MutualTlsTest::test_required_refuses_a_client_"
+                         "without_a_good_certificate"},
+          {.block = "bind",
+           .key = "verify",
+           .type = "none, optional or required",
+           .defaultValue = "required with ca_file, else none",
+           .example = "verify: optional",
+           .equivalent = "HAProxy: bind ... verify",
+           .doc = "required: the handshake fails without a certificate that verifies against "
+                  "ca_file (and crl_file). optional: a certificate is asked for, and whatever "
+                  "comes (none, expired, unknown issuer) the handshake goes on; ACLs "
+                  "(ssl_c_used, ssl_c_verify, ssl_c_s_dn, ssl_c_sha256) decide, e.g. a deny with "
+                  "a page that explains. none: no certificate is asked for. optional and "
+                  "required need ca_file.",
+           .effectTest = "tests/proxy/"
+                         "mutual_tls_test.py::MutualTlsTest::test_optional_lets_acls_route_on_the_"
+                         "certificate"},
+          {.block = "bind",
+           .key = "crl_file",
+           .type = "file path (PEM CRLs)",
+           .defaultValue = "none",
+           .example = "crl_file: /etc/tandem/clients.crl",
+           .equivalent = "HAProxy: bind ... crl-file",
+           .doc = "Certificate revocation lists checked for the client certificate and every CA "
+                  "above it (so the file must hold a CRL from each CA in the chain); a revoked "
+                  "certificate fails with required and shows as ssl_c_verify 23 with optional. "
+                  "Needs ca_file; read at start and at each reload.",
+           .effectTest =
+               "tests/proxy/"
+               "mutual_tls_test.py::MutualTlsTest::test_a_revoked_certificate_is_refused"},
+          {.block = "bind",
+           .key = "accept_proxy",
+           .type = "boolean, or a list of networks",
+           .defaultValue = "false",
+           .example = "accept_proxy: [ 198.18.0.0/24 ]",
+           .equivalent = "HAProxy: bind ... accept-proxy; tcp-request connection expect-proxy "
+                         "layer4 if { src ... }",
+           .doc = "Reads a PROXY protocol header (v1 text or v2 binary, told apart by their first "
+                  "bytes) before anything else on each connection, TLS included, and takes the "
+                  "client address and port from it: ACL src, logs, X-Forwarded-For, rate limits "
+                  "and send_proxy all see the original client. true expects it from every "
+                  "client; a list expects it only from those networks (the balancers in front) "
+                  "and takes other clients as they are, never reading their bytes as a header. A "
+                  "connection that sends no valid header within timeout.client is closed, "
+                  "counted as an invalid request and logged with its reason. A LOCAL (v2) or "
+                  "UNKNOWN (v1) header keeps the connection's own address.",
+           .effectTest = "tests/proxy/proxy_protocol_test.py::ProxyProtocolTest::"
+                         "test_haproxy_sends_v1_and_v2_and_the_client_address_is_used"},
           {.block = "log",
            .key = "httplog",
            .type = "boolean",
@@ -2218,6 +2372,53 @@ const Part& proxyReference() {
            .effectTest =
                "tests/proxy/"
                "proxy_keys_test.py::TlsKeysTest::test_acl_ssl_matches_connections_on_a_tls_bind"},
+          {.block = "acl",
+           .key = "ssl_c_used",
+           .type = "boolean (only true)",
+           .defaultValue = "none",
+           .example = "ssl_c_used: true",
+           .equivalent = "HAProxy: ssl_c_used",
+           .doc = "Matches when the client sent a certificate (a bind with ca_file and verify: "
+                  "optional or required).",
+           .effectTest = "tests/proxy/"
+                         "mutual_tls_test.py::MutualTlsTest::test_optional_lets_acls_route_on_the_"
+                         "certificate"},
+          {.block = "acl",
+           .key = "ssl_c_verify",
+           .type = "list of verification results (0 passed; OpenSSL's X509_V_ERR numbers)",
+           .defaultValue = "none",
+           .example = "ssl_c_verify: [ 0 ]",
+           .equivalent = "HAProxy: ssl_c_verify",
+           .doc = "Matches when the client's certificate verified with one of these results: 0 "
+                  "for a good certificate, e.g. 10 expired, 18 self-signed, 20 unknown issuer, 23 "
+                  "revoked. Meaningful with verify: optional, where a bad certificate does not "
+                  "end the handshake; no certificate matches nothing.",
+           .effectTest = "tests/proxy/"
+                         "mutual_tls_test.py::MutualTlsTest::test_optional_lets_acls_route_on_the_"
+                         "certificate"},
+          {.block = "acl",
+           .key = "ssl_c_s_dn",
+           .type = "list of strings",
+           .defaultValue = "none",
+           .example = "ssl_c_s_dn: [ \"/O=Example/CN=billing\" ]",
+           .equivalent = "HAProxy: ssl_c_s_dn",
+           .doc = "Matches when the client certificate's subject, in OpenSSL's one-line form "
+                  "(/C=../O=../CN=..), is exactly one of these.",
+           .effectTest = "tests/proxy/"
+                         "mutual_tls_test.py::MutualTlsTest::test_optional_lets_acls_route_on_the_"
+                         "certificate"},
+          {.block = "acl",
+           .key = "ssl_c_sha256",
+           .type = "list of SHA-256 fingerprints (hex, colons allowed)",
+           .defaultValue = "none",
+           .example = "ssl_c_sha256: [ \"AB:CD:...\" ]",
+           .equivalent = "HAProxy: ssl_c_sha256,hex",
+           .doc = "Matches when the client certificate's SHA-256 fingerprint is one of these "
+                  "(as openssl x509 -fingerprint -sha256 prints it; case and colons do not "
+                  "matter): pinning one certificate.",
+           .effectTest = "tests/proxy/"
+                         "mutual_tls_test.py::MutualTlsTest::test_optional_lets_acls_route_on_the_"
+                         "certificate"},
           {.block = "acl",
            .key = "src_file",
            .type = "file path or list of file paths",
@@ -3333,6 +3534,22 @@ const Part& proxyReference() {
            .effectTest = "tests/health/"
                          "health_checks_test.py::HealthChecksTest::test_slowstart_ramps_the_share_"
                          "of_a_recovered_server"},
+          {.block = "server",
+           .key = "send_proxy",
+           .type = "v1, v2 or none",
+           .defaultValue = "none",
+           .example = "send_proxy: v2",
+           .equivalent = "HAProxy: send-proxy / send-proxy-v2",
+           .doc = "Starts each new connection to this server with a PROXY protocol header naming "
+                  "the client's address and port and the address it connected to (v1: the text "
+                  "line; v2: the binary form), in HTTP and TCP mode. Such a connection speaks for "
+                  "one client, so it is never pooled for another. A client and a server address "
+                  "of different families send UNKNOWN (v1) or LOCAL (v2), as the protocol asks. "
+                  "Health checks of the server start with UNKNOWN (v1) or LOCAL (v2) too, so a "
+                  "server that requires the header keeps passing them (HAProxy needs "
+                  "check-send-proxy for that).",
+           .effectTest = "tests/proxy/proxy_protocol_test.py::ProxyProtocolTest::"
+                         "test_haproxy_receives_v1_and_v2_with_the_client_address"},
           {.block = "server",
            .key = "check",
            .type = "boolean or mapping",

@@ -109,6 +109,34 @@ std::vector<BrokenCase> cases() {
        "app\n" +
            kBackend,
        3, 12, "frontends.web.bind[0]", "ssl needs at least one certificate"},
+      {"accept_proxy_from_nobody",
+       "frontends:\n  web:\n    bind: [{ address: \"*:80\", accept_proxy: [] }]\n"
+       "    default_backend: app\n" +
+           kBackend,
+       3, 45, "frontends.web.bind[0].accept_proxy", "would take a PROXY header from nobody"},
+      {"accept_proxy_bad_network",
+       "frontends:\n  web:\n    bind: [{ address: \"*:80\", accept_proxy: [ 10.0.0.0/33 ] }]\n"
+       "    default_backend: app\n" +
+           kBackend,
+       3, 47, "frontends.web.bind[0].accept_proxy[0]", "invalid network '10.0.0.0/33'"},
+      {"send_proxy_unknown_version",
+       "backends:\n  app:\n    servers:\n      - { name: s1, address: \"127.0.0.1:9\", "
+       "send_proxy: v3 }\n",
+       4, 57, "backends.app.servers[0].send_proxy", "expected one of v1, v2, none"},
+      {"verify_without_ca_file",
+       "frontends:\n  web:\n    bind: [{ address: \"*:443\", verify: optional, crt: " + kData +
+           "good.pem }]\n    default_backend: app\n" + kBackend,
+       3, 40, "frontends.web.bind[0].verify", "needs the CAs that sign them"},
+      {"ca_file_on_a_plain_bind",
+       "frontends:\n  web:\n    bind: [{ address: \"*:80\", ca_file: " + kData +
+           "good.pem }]\n    default_backend: app\n" + kBackend,
+       3, 40, "frontends.web.bind[0].ca_file", "need TLS on this bind"},
+      {"unknown_fetch_in_a_header_value",
+       "frontends:\n  web:\n    bind: \"*:80\"\n    http_request:\n"
+       "      - { set_header: { name: X-A, value: \"%[req.hdr(host)]\" } }\n"
+       "    default_backend: app\n" +
+           kBackend,
+       5, 43, "frontends.web.http_request[0].set_header.value", "'%[req.hdr(host)]' is not"},
       {"crt_missing",
        "frontends:\n  web:\n    bind: [{ address: \"*:443\", crt: /nonexistent/x.pem }]\n"
        "    default_backend: app\n" +

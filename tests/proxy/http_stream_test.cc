@@ -47,6 +47,27 @@ TEST_F(HttpStreamTest, ARequestAndItsResponseGoThroughWithTheirFraming) {
   EXPECT_FALSE(client->closed) << "a complete keep-alive exchange keeps the connection";
 }
 
+TEST_F(HttpStreamTest, SendProxyOpensEachServerConnectionWithTheClientsHeaderAndNeverPoolsIt) {
+  web().servers.resize(1);
+  web().servers[0].sendProxy = Server::SendProxy::V1;
+  start();
+  FakePeerPtr client = connect();
+  send(client, kGet);
+  FakePeerPtr s = serverPeer(0);
+  std::string got = s->take();
+  EXPECT_EQ(got.rfind("PROXY TCP4 " + clientAddress.toString() + " ", 0), 0u) << got;
+  EXPECT_NE(got.find(" " + std::to_string(clientPort) + " "), std::string::npos) << got;
+  EXPECT_NE(got.find("\r\nGET / HTTP/1.1\r\n"), std::string::npos) << got;
+  send(s, kOk);
+  client->take();
+  EXPECT_EQ(worker->connectionPool().idleCount(), 0u)
+      << "a connection that named one client is not pooled for another";
+  FakePeerPtr next = connect();
+  send(next, kGet);
+  ASSERT_EQ(net.servers.size(), 2u);
+  EXPECT_EQ(serverPeer(1)->take().rfind("PROXY TCP4 ", 0), 0u) << "each connection has its own";
+}
+
 TEST_F(HttpStreamTest, ASmallResponseGoesToTheClientInOneContiguousWrite) {
   web().servers.resize(1);  // both requests on the same server connection
   start();

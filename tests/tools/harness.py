@@ -129,8 +129,11 @@ class Tandem(Process):
         with open(self.config, "w") as f:
             f.write(yaml_text)
         super().__init__([TANDEM, "proxy", "-c", self.config], os.path.join(tmpdir, f"{name}.log"))
-        for p in ports:
-            wait_port(p, proc=self.proc)
+        try:
+            for p in ports:
+                wait_port(p, proc=self.proc)
+        except RuntimeError as e:
+            raise RuntimeError(f"{e}:\n{self.output()[-3000:]}") from None
 
     def fd_count(self):
         return len(os.listdir(f"/proc/{self.pid}/fd"))
