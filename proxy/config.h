@@ -12,6 +12,7 @@
 #include "common/address.h"
 #include "common/duration.h"
 #include "health/config.h"
+#include "proxy/tls_ticket_keys.h"
 
 namespace tandem::proxy {
 
@@ -43,6 +44,9 @@ struct TlsDefaults {
       "TLS_CHACHA20_POLY1305_SHA256";
   std::string minVersion = "TLSv1.2";
   bool tickets = true;
+  // Ticket keys read from global.tls.ticket_keys (empty: OpenSSL's own, new in each worker).
+  std::string ticketKeysFile;
+  std::vector<TicketKey> ticketKeys;
 };
 
 struct Bind {
@@ -52,23 +56,39 @@ struct Bind {
   std::vector<std::string> alpn;
   int backlog = 1024;
   bool v6only = true;
+  // PROXY protocol (v1 or v2, told apart by their first bytes) before each connection's first
+  // byte: from every client when acceptProxyFrom is empty, else only from those networks (the
+  // balancers in front); other clients are taken as they are, their bytes never read as one.
+  bool acceptProxy = false;
+  std::vector<Cidr> acceptProxyFrom;
+  // Client certificates (mutual TLS): the CAs that sign them, whether one is asked for
+  // (optional: the handshake passes whatever is sent, ACLs see ssl_c_verify) or required, and
+  // revocation lists.
+  enum class Verify { None, Optional, Required };
+  Verify verify = Verify::None;
+  std::string caFile;
+  std::string crlFile;
 };
 
 // An ACL: a named test over the request (HAProxy's `acl NAME criterion value...`).
 struct Acl {
   enum class Kind {
-    Host,          // hdr(host) -i value ; port part ignored
-    Path,          // path value (exact)
-    PathBeg,       // path_beg
-    PathEnd,       // path_end
-    PathReg,       // path_reg (PCRE2)
-    Method,        // method
-    HeaderEq,      // hdr(NAME) value
-    HeaderSub,     // hdr_sub(NAME) value
-    HeaderReg,     // hdr_reg(NAME) regex
-    HeaderExists,  // req.hdr(NAME) -m found
-    Src,           // src CIDR... / -f file
-    Ssl,           // ssl_fc
+    Host,              // hdr(host) -i value ; port part ignored
+    Path,              // path value (exact)
+    PathBeg,           // path_beg
+    PathEnd,           // path_end
+    PathReg,           // path_reg (PCRE2)
+    Method,            // method
+    HeaderEq,          // hdr(NAME) value
+    HeaderSub,         // hdr_sub(NAME) value
+    HeaderReg,         // hdr_reg(NAME) regex
+    HeaderExists,      // req.hdr(NAME) -m found
+    Src,               // src CIDR... / -f file
+    Ssl,               // ssl_fc
+    SslClientUsed,     // ssl_c_used: the client sent a certificate
+    SslClientVerify,   // ssl_c_verify: its verification result is one of `values` (0: passed)
+    SslClientSubject,  // ssl_c_s_dn: its subject is one of `values`
+    SslClientSha256,   // ssl_c_sha256: its fingerprint is one of `values` (hex)
   };
   Kind kind = Kind::Host;
   std::string header;               // for Header*
@@ -191,6 +211,9 @@ struct Server {
   bool drain = false;     // starts in DRAIN
   bool disabled = false;  // starts in MAINT
   Duration slowstart = 0s;
+  // A PROXY protocol header before each new connection's first byte, naming the client.
+  enum class SendProxy { None, V1, V2 };
+  SendProxy sendProxy = SendProxy::None;
   health::ServerCheckParams check;
 };
 

@@ -1,5 +1,7 @@
 #include "proxy/tls_context.h"
 
+#include "proxy/tls_ticket_keys.h"
+
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <strings.h>
@@ -113,6 +115,8 @@ std::unique_ptr<TlsContext> TlsContext::build(const Bind& bind, const TlsDefault
                        SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION;
     if (!defaults.tickets) options |= SSL_OP_NO_TICKET;
     SSL_CTX_set_options(c, options);
+    // The same keys in every worker, before and after a reload, and on the other node.
+    if (defaults.tickets && !defaults.ticketKeys.empty()) useTicketKeys(c, &defaults.ticketKeys);
     // Partial writes and a moving buffer match how streams send; released buffers keep an idle
     // TLS connection's memory near a plain one's.
     SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |

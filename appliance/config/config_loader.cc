@@ -84,6 +84,22 @@ void readTlsDefaults(LoaderState& st, MapReader& parent, proxy::TlsDefaults* out
                          {"TLSv1.2", "TLSv1.2"},
                          {"TLSv1.3", "TLSv1.3"}});
   m.boolean("tickets", &out->tickets);
+  if (YAML::Node k = m.get("ticket_keys"); k.IsDefined()) {
+    m.string("ticket_keys", &out->ticketKeysFile);
+    out->ticketKeysFile = st.resolvePath(out->ticketKeysFile);
+    std::ifstream in(out->ticketKeysFile, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string why;
+    if (!in)
+      st.yaml.error(k, m.pathOf("ticket_keys"), "cannot read '" + out->ticketKeysFile + "'");
+    else if (auto keys = proxy::parseTicketKeys(text.str(), &why))
+      out->ticketKeys = std::move(*keys);
+    else
+      st.yaml.error(k, m.pathOf("ticket_keys"), out->ticketKeysFile + ": " + why);
+    if (!out->tickets)
+      st.yaml.error(k, m.pathOf("ticket_keys"), "ticket keys with 'tickets: false' do nothing");
+  }
   if (auto err = proxy::checkTlsDefaults(*out)) {
     YAML::Node at = m.get(err->field);
     st.yaml.error(at.IsDefined() ? at : n, m.pathOf(err->field), err->message);
@@ -628,6 +644,21 @@ const Part& nodeReference() {
                   "leaves only short session-cache ids.",
            .effectTest =
                "tests/proxy/tls_test.py::TlsMinVersionTest::test_min_version_is_enforced"},
+          {.block = "global.tls",
+           .key = "ticket_keys",
+           .type = "file path",
+           .defaultValue = "none (keys random per worker process)",
+           .example = "ticket_keys: /etc/tandem/ticket-keys",
+           .equivalent = "HAProxy: tls-ticket-keys",
+           .doc = "Session ticket keys shared by every worker and kept across reloads (and, with "
+                  "the same file on both nodes, across a failover), so a returning client "
+                  "resumes instead of a full handshake. HAProxy's format: one key per line, "
+                  "base64 of 48 bytes (AES-128) or 80 bytes (AES-256), e.g. openssl rand 80 | "
+                  "base64 -w0; the first line encrypts new tickets, every line decrypts (a ticket "
+                  "under an older key is renewed). To rotate, put a new key first, drop the last "
+                  "and reload. Keep the file secret (mode 0600): it decrypts every session.",
+           .effectTest = "tests/proxy/tls_test.py::TicketKeysTest::"
+                         "test_a_session_resumes_on_another_worker_process_with_the_same_keys"},
           {.block = "global.admin_socket",
            .key = "path",
            .type = "file path",

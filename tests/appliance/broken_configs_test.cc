@@ -137,6 +137,9 @@ std::vector<BrokenCase> cases() {
        "    default_backend: app\n" +
            kBackend,
        5, 43, "frontends.web.http_request[0].set_header.value", "'%[req.hdr(host)]' is not"},
+      {"ticket_keys_not_a_key",
+       "global:\n  tls: { ticket_keys: " + kData + "bad-ticket-keys }\n" + kBackend, 2, 23,
+       "global.tls.ticket_keys", "line 2: not a ticket key"},
       {"crt_missing",
        "frontends:\n  web:\n    bind: [{ address: \"*:443\", crt: /nonexistent/x.pem }]\n"
        "    default_backend: app\n" +

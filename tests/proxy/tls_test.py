@@ -5,6 +5,7 @@ Python's ssl module: HTTPS with ALPN http/1.1 and X-Forwarded-Proto, certificate
 HTTPS), keep-alive and pipelining over TLS, data integrity 1 KiB - 50 MiB both ways in HTTP and
 TCP mode, global.tls.min_version enforced, and garbage or plain HTTP on a TLS port closing only
 that connection."""
+import base64
 import contextlib
 import ctypes
 import hashlib
@@ -380,6 +381,70 @@ backends:
         # id into the server's session cache, as with HAProxy's no-tls-tickets.
         lines = session_ticket_lines(port, crt, os.path.join(tmp, "session.pem"))
         self.assertLessEqual(lines, 2, "a stateless session ticket was issued")
+
+
+class TicketKeysTest(unittest.TestCase):
+    """global.tls.ticket_keys: a session made with one proxy process resumes on another one
+    (a reload's new worker, the pair's other node) that reads the same key file; a key file
+    rotated with the old key kept second still resumes it; without the file, it does not."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="tandem-tls-keys-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.pem, self.crt = make_cert(self.tmp, "a", "a.test", ["a.test"])
+        self.web = Backend("web", self.tmp)
+        self.addCleanup(self.web.stop)
+        self.port = free_port()
+        self.keys = os.path.join(self.tmp, "ticket-keys")
+
+    def write_keys(self, *keys):
+        with open(self.keys, "w") as f:
+            f.write("# newest first\n" + "".join(k + "\n" for k in keys))
+
+    def proxy(self, with_keys):
+        tls = f"{{ ticket_keys: {self.keys} }}" if with_keys else "{ tickets: true }"
+        cfg = f"""
+global: {{ tls: {tls} }}
+frontends:
+  web:
+    bind: [ {{ address: "127.0.0.1:{self.port}", crt: {self.pem} }} ]
+    default_backend: web
+backends:
+  web: {{ servers: [ {{ name: w1, address: "{self.web.address}" }} ] }}
+"""
+        p = Tandem(cfg, self.tmp, [self.port], name=f"tandem-{time.monotonic_ns()}")
+        self.addCleanup(p.stop)
+        return p
+
+    def resumes(self, session):
+        out = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{self.port}",
+                              "-servername", "a.test", "-CAfile", self.crt, "-sess_in", session],
+                             input=b"", capture_output=True, timeout=30).stdout
+        return b"Reused, TLSv1.3" in out
+
+    def session_from_a_fresh_process(self, with_keys):
+        first = self.proxy(with_keys)
+        session = os.path.join(self.tmp, f"session-{time.monotonic_ns()}.pem")
+        self.assertGreaterEqual(session_ticket_lines(self.port, self.crt, session), 6)
+        first.stop()
+        return session
+
+    def test_a_session_resumes_on_another_worker_process_with_the_same_keys(self):
+        old = base64.b64encode(os.urandom(80)).decode()
+        self.write_keys(old)
+        session = self.session_from_a_fresh_process(with_keys=True)
+        second = self.proxy(with_keys=True)
+        self.assertTrue(self.resumes(session), "the same keys in a new process")
+        second.stop()
+        # Rotated: a new key first, the old one second, still decrypts (and is renewed).
+        self.write_keys(base64.b64encode(os.urandom(48)).decode(), old)
+        third = self.proxy(with_keys=True)
+        self.assertTrue(self.resumes(session), "the old key kept second")
+        third.stop()
+        # Without the file each process has keys of its own: a full handshake.
+        session = self.session_from_a_fresh_process(with_keys=False)
+        self.proxy(with_keys=False)
+        self.assertFalse(self.resumes(session))
 
 
 @contextlib.contextmanager
