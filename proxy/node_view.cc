@@ -1,5 +1,7 @@
 #include "proxy/node_view.h"
 
+#include "proxy/html_text.h"
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -25,29 +27,6 @@ std::string instanceLabels(const VrrpInstanceStatus& s) {
 
 double seconds(int64_t ms) {
   return static_cast<double>(ms) / 1000.0;
-}
-
-std::string escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 std::string utc(int64_t unixMs) {
@@ -236,8 +215,9 @@ std::string nodeHtml(const NodeStatus& n, int64_t nowMs) {
   if (n.lastReloadUnixMs)
     o << " &middot; last reload " << utc(n.lastReloadUnixMs) << " ("
       << ago(nowMs, n.lastReloadUnixMs) << "): "
-      << (n.lastReloadOk ? "<span class=\"UP\">ok</span>"
-                         : "<span class=\"DOWN\">failed: " + escape(n.lastReloadError) + "</span>");
+      << (n.lastReloadOk
+              ? "<span class=\"UP\">ok</span>"
+              : "<span class=\"DOWN\">failed: " + htmlEscape(n.lastReloadError) + "</span>");
   o << " &middot; proxy " << (n.live ? "serving" : "<span class=\"DOWN\">not serving</span>");
   if (n.probeConfigured) o << " (probe " << (n.probeUp ? "passes" : "fails") << ")";
   uint64_t restarts = 0;
@@ -248,7 +228,7 @@ std::string nodeHtml(const NodeStatus& n, int64_t nowMs) {
       detail += (detail.empty() ? "" : ", ") + child + " " + reason + " " + std::to_string(count);
     }
   o << " &middot; restarts " << restarts;
-  if (!detail.empty()) o << " (" << escape(detail) << ")";
+  if (!detail.empty()) o << " (" << htmlEscape(detail) << ")";
   o << "</p>";
   if (n.vrrpConfigured) {
     o << "<div class=\"scroll\"><table id=\"vrrp\"><caption>VRRP</caption><thead><tr>"
@@ -259,19 +239,20 @@ std::string nodeHtml(const NodeStatus& n, int64_t nowMs) {
     if (!n.vrrpAgentRunning || n.vrrp.empty())
       o << "<tr><td colspan=\"8\" class=\"DOWN\">the VRRP agent is not running</td></tr>";
     for (const auto& s : n.vrrp) {
-      o << "<tr data-instance=\"" << escape(s.name) << "\"><td>" << escape(s.name) << "</td><td>"
-        << escape(s.interface) << "</td><td>" << s.vrid << "</td><td class=\"" << escape(s.state)
-        << "\">" << escape(s.state) << "</td><td>" << s.effectivePriority;
+      o << "<tr data-instance=\"" << htmlEscape(s.name) << "\"><td>" << htmlEscape(s.name)
+        << "</td><td>" << htmlEscape(s.interface) << "</td><td>" << s.vrid << "</td><td class=\""
+        << htmlEscape(s.state) << "\">" << htmlEscape(s.state) << "</td><td>"
+        << s.effectivePriority;
       if (s.effectivePriority != s.basePriority) o << " (configured " << s.basePriority << ")";
       o << "</td><td>";
       for (size_t i = 0; i < s.vips.size(); ++i) {
         bool held = false;
         for (const auto& h : s.vipsHeld) held |= h == s.vips[i];
-        o << (i ? ", " : "") << escape(s.vips[i]) << (held ? " (held)" : "");
+        o << (i ? ", " : "") << htmlEscape(s.vips[i]) << (held ? " (held)" : "");
       }
       o << "</td><td>";
       if (s.peerHeardUnixMs)
-        o << escape(s.peer) << " priority " << s.peerPriority << ", "
+        o << htmlEscape(s.peer) << " priority " << s.peerPriority << ", "
           << ago(nowMs, s.peerHeardUnixMs);
       else
         o << "none heard";

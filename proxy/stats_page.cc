@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "health/server_state.h"
+#include "proxy/html_text.h"
 #include "proxy/http_parser.h"
 #include "proxy/node_view.h"
 #include "proxy/prometheus_text.h"
@@ -25,29 +26,6 @@ std::string response(int status, const char* reason, const std::string& type,
   return "HTTP/1.1 " + std::to_string(status) + " " + reason + "\r\ncontent-type: " + type +
          "\r\ncontent-length: " + std::to_string(body.size()) + "\r\ncache-control: no-cache\r\n" +
          extra + "connection: close\r\n\r\n" + body;
-}
-
-std::string htmlEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 std::string jsonEscape(std::string_view s) {

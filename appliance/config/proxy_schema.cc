@@ -784,6 +784,23 @@ std::map<std::string, proxy::RateLimitTable> readRateLimits(LoaderState& st, Map
 
 // ---- binds ----------------------------------------------------------------------------------
 
+// A network or a list of them ("198.18.0.0/24", a bare address is a /32 or /128).
+std::vector<Cidr> readNetworks(LoaderState& st, const YAML::Node& n, const std::string& path) {
+  std::vector<Cidr> out;
+  auto items = readList(st.yaml, n, path, true);
+  for (size_t i = 0; i < items.size(); ++i) {
+    std::string p = n.IsSequence() ? path + "[" + std::to_string(i) + "]" : path;
+    if (auto str = readString(st.yaml, items[i], p)) {
+      std::string why;
+      if (auto c = Cidr::parse(*str, &why))
+        out.push_back(*c);
+      else
+        st.yaml.error(items[i], p, "invalid network '" + *str + "': " + why);
+    }
+  }
+  return out;
+}
+
 void readCertificates(LoaderState& st, const YAML::Node& n, const std::string& path,
                       proxy::Bind* bind) {
   for (const auto& entry : readStrings(st, n, path)) {
@@ -907,18 +924,8 @@ std::vector<proxy::Bind> readBinds(LoaderState& st, MapReader& parent, bool requ
           if (auto on = readBool(st.yaml, a, apath)) b.acceptProxy = *on;
         } else {
           b.acceptProxy = true;
-          auto nets = readList(st.yaml, a, apath, true);
-          for (size_t k = 0; k < nets.size(); ++k) {
-            std::string p = apath + "[" + std::to_string(k) + "]";
-            if (auto str = readString(st.yaml, nets[k], p)) {
-              std::string why;
-              if (auto c = Cidr::parse(*str, &why))
-                b.acceptProxyFrom.push_back(*c);
-              else
-                st.yaml.error(nets[k], p, "invalid network '" + *str + "': " + why);
-            }
-          }
-          if (nets.empty())
+          b.acceptProxyFrom = readNetworks(st, a, apath);
+          if (a.IsSequence() && a.size() == 0)
             st.yaml.error(a, apath,
                           "an empty list would take a PROXY header from nobody: use true for "
                           "every client, or list the balancers' networks");
@@ -1514,19 +1521,7 @@ void readStats(LoaderState& st, const YAML::Node& node, proxy::Config* out) {
     }
   }
   if (YAML::Node a = m.get("admin_allowed_from"); a.IsDefined()) {
-    auto items = readList(st.yaml, a, m.pathOf("admin_allowed_from"), true);
-    for (size_t i = 0; i < items.size(); ++i) {
-      std::string p = a.IsSequence()
-                          ? m.pathOf("admin_allowed_from") + "[" + std::to_string(i) + "]"
-                          : m.pathOf("admin_allowed_from");
-      if (auto str = readString(st.yaml, items[i], p)) {
-        std::string why;
-        if (auto c = Cidr::parse(*str, &why))
-          s.adminAllowedFrom.push_back(*c);
-        else
-          st.yaml.error(items[i], p, "invalid network '" + *str + "': " + why);
-      }
-    }
+    s.adminAllowedFrom = readNetworks(st, a, m.pathOf("admin_allowed_from"));
     if (s.auth.empty() && !s.adminAllowedFrom.empty())
       st.yaml.warning(a, m.pathOf("admin_allowed_from"),
                       "admin actions allowed without stats auth: anyone in these networks can "

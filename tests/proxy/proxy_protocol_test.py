@@ -16,7 +16,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from harness import (Backend, Process, Tandem, closed_by_peer, curl, free_port,  # noqa
-                     make_cert, wait_port)
+                     make_cert, recv_until_close, wait_port)
 
 
 def haproxy(tmp, cfg, ports, name="haproxy"):
@@ -172,12 +172,7 @@ backends:
                           b"TP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"):
                 s.sendall(piece)
                 time.sleep(0.05)
-            reply = b""
-            while True:
-                d = s.recv(65536)
-                if not d:
-                    break
-                reply += d
+            reply = recv_until_close(s)
             self.assertIn(b'["x-forwarded-for", "198.18.0.44"]', reply)
         # Silence: closed after timeout.client (2s here).
         with socket.create_connection(("127.0.0.1", self.p["web"]), timeout=10) as s:
@@ -199,12 +194,7 @@ backends:
         with socket.create_connection(("127.0.0.1", self.p["outtcp"]), timeout=5,
                                       source_address=("127.0.0.11", 0)) as s:
             s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            reply = b""
-            while True:
-                d = s.recv(65536)
-                if not d:
-                    break
-                reply += d
+            reply = recv_until_close(s)
         self.assertTrue(reply.endswith(b"v2 127.0.0.11"), reply)
 
 

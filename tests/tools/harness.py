@@ -231,6 +231,16 @@ def get(port, path="/", headers=None, timeout=5.0):
                 timeout)
 
 
+def recv_until_close(sock):
+    """Everything the peer sends until it closes the connection."""
+    out = b""
+    while True:
+        d = sock.recv(65536)
+        if not d:
+            return out
+        out += d
+
+
 def closed_by_peer(sock, timeout=3.0):
     """True when the peer closes the connection (EOF or reset) within timeout."""
     sock.settimeout(timeout)
