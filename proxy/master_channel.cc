@@ -180,4 +180,8 @@ void MasterChannel::sendReady() {
   sendMessage(fd_.get(), "ready");
 }
 
+void MasterChannel::sendUnbound() {
+  sendMessage(fd_.get(), "unbound");
+}
+
 }  // namespace tandem::proxy

@@ -8,6 +8,7 @@
 //                                changes: the pair's roles, reloads, restarts.
 //   worker -> master:            "states\nLINE..." (all servers, once, before "ready"),
 //                                "ready" once every thread serves,
+//                                "unbound" on a reload once no thread accepts any more,
 //                                "state LINE" whenever a server's state changes, and
 //                                "transition\nBACKEND\nSERVER\nFROM\nTO\nREASON" saying why.
 //
@@ -70,6 +71,9 @@ class MasterChannel {
   void sendStates(const std::vector<health::SavedServerState>& states);
   void sendState(const health::SavedServerState& state);  // any thread
   void sendReady();
+  // On a reload, once no thread of this worker accepts any more: a connection made from now
+  // on goes to the new worker.
+  void sendUnbound();
   void sendTransition(const ServerTransition& t);  // any thread
 
   // After the handover: what the master sends while the worker serves, read on `base`'s loop

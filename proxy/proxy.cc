@@ -122,6 +122,12 @@ int runProxy(const Config& fileConfig, std::unique_ptr<MasterChannel> master,
   int sig = 0;
   sigwait(&stopSignals, &sig);
   bool reload = sig == SIGUSR1;
+  if (reload) {
+    // Stop accepting on every thread first, then say so: the supervisor answers `tandem
+    // reload` only then, so the next connection meets the new configuration.
+    for (auto& w : workers) w->runOnLoop([wp = w.get()] { wp->closeListeners(); });
+    if (master) master->sendUnbound();
+  }
   log.info("received {}, {}: finishing in-flight requests (at most {})", strsignal(sig),
            reload ? "handing over to a new worker" : "stopping",
            formatDuration(config.gracePeriod));

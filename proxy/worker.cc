@@ -395,6 +395,10 @@ void Worker::onGraceOver() {
   event_base_loopbreak(base());
 }
 
+void Worker::closeListeners() {
+  for (auto& l : listeners_) l->close();
+}
+
 void Worker::beginStop() {
   if (stopping_) return;
   stopping_.store(true, std::memory_order_relaxed);

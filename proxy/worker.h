@@ -53,6 +53,8 @@ class Worker {
   // each is kept until its next request, answered with `Connection: close`, or its keep-alive
   // timeout: closing an idle connection races with a client sending on it.
   void requestStop(Duration grace, bool closeIdle = true);
+  // No more accepts on this worker (its loop's thread; requestStop does it too).
+  void closeListeners();
 
   event_base* base() const { return base_.get(); }
   // The clock and deadline timers of this worker's sessions and pooled connections.

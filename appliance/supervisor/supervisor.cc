@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -128,6 +129,7 @@ class Supervisor {
     Clock::time_point readyAt;
     bool draining = false;
     bool dead = false;
+    bool unbound = false;  // a retired worker said it accepts no more
     Duration grace{0};
     std::map<std::string, health::SavedServerState> servers;  // "backend/server"
   };
@@ -183,6 +185,7 @@ class Supervisor {
   void failReload(const std::string& why);
   void finishReload();
   void replyReload(const json& j);
+  void releaseHeldReply(const char* why);
   void beginStop(const char* why);
   void stopProxies();
   void maybeExit();
@@ -248,6 +251,10 @@ class Supervisor {
   bool reloadAgain_ = false;
   std::vector<ControlServer::Reply> nextReloadReplies_;
   Timer reloadTimeoutEv_;
+  // A finished reload's answer, held until the old worker accepts no more (or 2 s).
+  std::optional<json> heldReply_;
+  Worker* unbindWaitFor_ = nullptr;
+  Timer unbindTimeoutEv_;
 
   std::unique_ptr<Child> agent_;
   int agentRestarts_ = 0;
@@ -352,6 +359,9 @@ void Supervisor::onChannel(Worker* w) {
     }
     if (msg == "ready") {
       onWorkerReady(w);
+    } else if (msg == "unbound") {
+      w->unbound = true;
+      if (w == unbindWaitFor_) releaseHeldReply("the old worker accepts no more");
     } else if (auto t = proxy::parseServerTransition(msg)) {
       if (w == current_.get())
         recordEvent("server " + t->backend + "/" + t->server, t->from, t->to, t->reason);
@@ -387,6 +397,7 @@ void Supervisor::onWorkerExit(Worker* w, const siginfo_t& status) {
   std::unique_ptr<Worker> dead = std::move(*slot);
   draining_.remove_if([](const auto& p) { return !p; });
   dead->dead = true;
+  if (dead.get() == unbindWaitFor_) releaseHeldReply("the old worker ended");
   if (dead->draining) {
     log_.info("old proxy worker (generation {}) finished: {}", dead->generation, how);
   } else if (dead.get() == pending_.get() || slot == &pending_) {
@@ -881,6 +892,16 @@ void Supervisor::reload(ControlServer::Reply reply, bool onlyIfChanged) {
   reloadTimeoutEv_.arm(config_.supervisor.reloadTimeout);
 }
 
+void Supervisor::releaseHeldReply(const char* why) {
+  if (!heldReply_) return;
+  unbindTimeoutEv_.cancel();
+  unbindWaitFor_ = nullptr;
+  json j = std::move(*heldReply_);
+  heldReply_.reset();
+  log_.debug("reload answered: {}", why);
+  replyReload(j);
+}
+
 void Supervisor::replyReload(const json& j) {
   auto replies = std::move(reloadReplies_);
   reloadReplies_.clear();
@@ -948,6 +969,7 @@ void Supervisor::failReload(const std::string& why) {
 void Supervisor::finishReload() {
   reloadTimeoutEv_.cancel();
   std::unique_ptr<Worker> old = std::move(current_);
+  Worker* oldWorker = old && old->child->running() ? old.get() : nullptr;
   current_ = std::move(pending_);
   Config previous = std::move(config_);
   config_ = std::move(*pendingConfig_);
@@ -982,11 +1004,20 @@ void Supervisor::finishReload() {
   updateLiveness("reload");
   noteReload(true, "");
   notifier_.ready("serving, generation " + std::to_string(generation_));
-  replyReload(json{{"ok", true},
-                   {"generation", generation_},
-                   {"pid", current_->child->pid()},
-                   {"message", "reloaded: generation " + std::to_string(generation_) +
-                                   " serves, the old worker drains"}});
+  json reply{{"ok", true},
+             {"generation", generation_},
+             {"pid", current_->child->pid()},
+             {"message", "reloaded: generation " + std::to_string(generation_) +
+                             " serves, the old worker drains"}};
+  // The answer waits until the old worker accepts no more (it says "unbound"), so that a
+  // connection made once `tandem reload` returned meets the new configuration; bounded.
+  if (oldWorker && !oldWorker->unbound && !stopping_) {
+    heldReply_ = std::move(reply);
+    unbindWaitFor_ = oldWorker;
+    unbindTimeoutEv_.arm(2s);
+    return;
+  }
+  replyReload(reply);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -995,6 +1026,7 @@ void Supervisor::finishReload() {
 void Supervisor::beginStop(const char* why) {
   if (stopping_) return;
   stopping_ = true;
+  releaseHeldReply("the node stops");
   log_.info("{}: stopping (VRRP agent leaves first, then the proxy drains)", why);
   notifier_.stopping();
   proxyRestartEv_.cancel();
@@ -1257,6 +1289,12 @@ int Supervisor::run() {
     startAgent();
   });
   retireControlEv_.assign(base, [this] { retiredControl_.reset(); });
+  unbindTimeoutEv_.assign(base, [this] {
+    log_.warn(
+        "the old proxy worker did not say it stopped accepting within 2s: answering the "
+        "reload anyway");
+    releaseHeldReply("timeout");
+  });
   reloadTimeoutEv_.assign(base,
                           [this] { failReload("the new proxy worker was not ready in time"); });
   stopTimerEv_.assign(base, [this] {
