@@ -80,14 +80,32 @@ class DebPackageTest(unittest.TestCase):
 
     @classmethod
     def wait_init(cls):
+        """The container's systemd (PID 1 inside). nspawn's first child may be a short-lived
+        helper that forks it and exits, so look through the descendants for systemd itself."""
+        def children(pid):
+            out = []
+            for t in glob.glob(f"/proc/{pid}/task/*/children"):
+                try:
+                    with open(t) as f:
+                        out += [int(c) for c in f.read().split()]
+                except OSError:
+                    pass
+            return out
+
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            children = []
-            for t in glob.glob(f"/proc/{cls.nspawn.pid}/task/*/children"):
-                with open(t) as f:
-                    children += f.read().split()
-            if children:
-                return int(children[0])
+            todo = children(cls.nspawn.pid)
+            while todo:
+                pid = todo.pop(0)
+                try:
+                    with open(f"/proc/{pid}/comm") as f:
+                        if f.read().strip() == "systemd":
+                            return pid
+                except OSError:
+                    continue
+                todo += children(pid)
+            if cls.nspawn.poll() is not None:
+                break
             time.sleep(0.1)
         raise RuntimeError("the container did not start")
 
