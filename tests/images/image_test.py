@@ -127,10 +127,16 @@ class ApplianceImageTest(unittest.TestCase):
         seconds = vm.wait_http("Tandem is running")
         stats = json.loads(http(vm.stats_port, "/stats;json").split("\r\n\r\n", 1)[1])
         self.assertEqual([f["name"] for f in stats["frontends"]], ["www"])
-        serial = vm.serial_tail(200000)
         # systemd's own line on the serial console (console=ttyS0): the unit started, and never
-        # failed first (a "Failed to start tandem.service" also names the unit).
-        plain = re.sub(r"\x1b\[[0-9;]*m", "", serial)  # systemd colours the unit name
+        # failed first (a "Failed to start tandem.service" also names the unit). The proxy
+        # answers as soon as its worker serves; systemd prints the line once the supervisor's
+        # READY=1 reached it, a moment later under emulation: wait for it, bounded.
+        deadline = time.monotonic() + 60
+        while True:
+            plain = re.sub(r"\x1b\[[0-9;]*m", "", vm.serial_tail(200000))  # unit names coloured
+            if "Started tandem.service" in plain or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         self.assertRegex(plain, r"Started tandem\.service", vm.serial_tail())
         self.assertNotIn("Failed to start tandem", plain, vm.serial_tail())
         print(f"\nimage built in {self.build_seconds:.0f} s: {' / '.join(self.report)}; "
