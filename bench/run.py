@@ -69,6 +69,31 @@ def wrk(port, conns, seconds, cpus, close=False, scheme="http"):
     }
 
 
+def h2load(port, conns, streams, seconds, cpus, tls):
+    """HTTP/2 load: `conns` connections with `streams` concurrent streams each (h2load from
+    Debian's nghttp2-client), TLS with ALPN h2 or cleartext with prior knowledge."""
+    scheme = "https" if tls else "http"
+    args = ["taskset", "-c", cpus, "h2load", "-t1", f"-c{conns}", f"-m{streams}",
+            f"-D{seconds}", "-T5", f"{scheme}://127.0.0.1:{port}/"]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 30)
+    done = re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, "
+                     r"(\d+) errored, (\d+) timeout", r.stdout)
+    took = re.search(r"finished in ([\d.]+)s", r.stdout)
+    codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", r.stdout)
+    # h2load gives no percentiles: mean and max time per request stand in for p50 and p99.
+    lat = re.search(r"time for request:\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)",
+                    r.stdout)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    return {
+        "requests": int(done.group(2)) if done else 0,
+        "seconds": float(took.group(1)) if took else seconds,
+        "p50": float(lat.group(5)) * scale[lat.group(6)] if lat else 0.0,
+        "p99": float(lat.group(3)) * scale[lat.group(4)] if lat else 0.0,
+        "errors": (sum(int(done.group(i)) for i in (3, 4, 5)) if done else 1) +
+                  (sum(int(codes.group(i)) for i in (3, 4)) if codes else 0),
+    }
+
+
 # The proxy in the first column: HAProxy, or with --baseline another Tandem build (an A/B of
 # two commits in the same rounds).
 FIRST = {"label": "HAProxy", "baseline": None}
@@ -80,7 +105,8 @@ class Proxies:
 
     def __init__(self, tmp, backend, threads, cpus, tandem):
         self.ports = {who: {"http": free_port(), "tcp": free_port(), "https": free_port(),
-                            "http_log": free_port()} for who in ("haproxy", "tandem")}
+                            "http_log": free_port(), "h2": free_port(), "h2c": free_port()}
+                      for who in ("haproxy", "tandem")}
         pem, _ = make_cert(tmp, "bench", "bench.test")
         hp, tp = self.ports["haproxy"], self.ports["tandem"]
         hcfg = os.path.join(tmp, f"haproxy-{threads}.cfg")
@@ -96,6 +122,8 @@ frontend fh
   mode http
   bind 127.0.0.1:{hp['http']}
   bind 127.0.0.1:{hp['https']} ssl crt {pem} alpn http/1.1
+  bind 127.0.0.1:{hp['h2']} ssl crt {pem} alpn h2,http/1.1
+  bind 127.0.0.1:{hp['h2c']} proto h2
   default_backend bh
 backend bh
   mode http
@@ -121,7 +149,9 @@ backend bt
 defaults: {{ timeout: {{ connect: 5s, client: 50s, server: 50s }} }}
 frontends:
   fh:
-    bind: [ "127.0.0.1:{tp['http']}", {{ address: "127.0.0.1:{tp['https']}", crt: {pem} }} ]
+    bind: [ "127.0.0.1:{tp['http']}", {{ address: "127.0.0.1:{tp['https']}", crt: {pem} }},
+            {{ address: "127.0.0.1:{tp['h2']}", crt: {pem}, alpn: [ h2, http/1.1 ] }},
+            {{ address: "127.0.0.1:{tp['h2c']}", proto: h2 }} ]
     default_backend: bh
   fl:
     bind: "127.0.0.1:{tp['http_log']}"
@@ -165,7 +195,10 @@ def run_scenario(proxies, name, kind, conns, close, rounds, seconds, wrk_cpus):
         for who in (("haproxy", "tandem") if r % 2 == 0 else ("tandem", "haproxy")):
             pid = proxies.procs[who].pid
             u0, s0 = cpu_split(pid)
-            w = wrk(proxies.ports[who][kind], conns, seconds, wrk_cpus, close, scheme)
+            if kind in ("h2", "h2c"):  # conns × close: connections × streams each
+                w = h2load(proxies.ports[who][kind], conns, close, seconds, wrk_cpus, kind == "h2")
+            else:
+                w = wrk(proxies.ports[who][kind], conns, seconds, wrk_cpus, close, scheme)
             u1, s1 = cpu_split(pid)
             n = max(1, w["requests"])
             w["cpu_us_per_req"] = ((u1 - u0) + (s1 - s0)) * 1e6 / n
@@ -335,7 +368,12 @@ def main():
                                           "http_log", 50, False),
                                          ("TLS keep-alive, 50 conns, 1 thread", "https", 50, False),
                                          ("TLS handshake per request, 50 conns, 1 thread", "https",
-                                          50, True)):
+                                          50, True),
+                                         # h2load: 10 connections × 10 streams each.
+                                         ("h2 over TLS, 100 streams on 10 conns, 1 thread", "h2",
+                                          10, 10),
+                                         ("h2c prior knowledge, 100 streams on 10 conns, 1 thread",
+                                          "h2c", 10, 10)):
             if not wanted(name):
                 continue
             rows.append(run_scenario(one, name, kind, conns, close, a.rounds, a.seconds, "1"))

@@ -9,13 +9,14 @@ BUILD_PKGS=(
   build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
   libevent-dev libssl-dev libpcre2-dev libnl-3-dev libnl-route-3-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libsystemd-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev libbenchmark-dev node-llhttp
+  libgtest-dev libgmock-dev libbenchmark-dev node-llhttp libnghttp2-dev
 )
 # Real peers and clients the tests and benchmarks drive (never mocks where users meet them).
 TEST_PKGS=(
   curl openssl iproute2 iputils-ping procps psmisc socat python3 tcpdump tshark
   haproxy keepalived nginx-light wrk redis-server mariadb-server mariadb-client
   systemd prometheus chromium chromium-driver python3-selenium
+  nghttp2-client python3-grpcio python3-h2 testssl.sh
 )
 # Packaging and the appliance image: `make deb` (help2man, lintian) and its install test in a
 # fresh Debian root booted with systemd-nspawn; `make image` (mke2fs -d, mtools, syslinux,

@@ -5,6 +5,9 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -273,7 +276,8 @@ void Check::onIo(short what) {
   if (what & EV_TIMEOUT) {
     const Step& s = program_[step_];
     CheckResult r =
-        s.kind == Kind::Connect
+        s.kind == Kind::Connect && handshaking_ ? fail(CheckResult::Layer::L6, "Layer6 timeout")
+        : s.kind == Kind::Connect
             ? fail(CheckResult::Layer::L4, "Layer4 timeout")
             : fail(CheckResult::Layer::L7, "Layer7 timeout at step " + std::to_string(step_ + 1));
     r.timedOut = true;
@@ -284,7 +288,7 @@ void Check::onIo(short what) {
 
 bool Check::fillInput() {
   char buf[4096];
-  ssize_t n = ::recv(fd_.get(), buf, sizeof(buf), 0);
+  ssize_t n = recvBytes(buf, sizeof(buf));
   if (n > 0) {
     in_.append(buf, static_cast<size_t>(n));
     return true;
@@ -310,6 +314,63 @@ bool Check::sendPreface() {
   return false;
 }
 
+bool Check::connected() {
+  if (!sendPreface()) return false;
+  if (!target_.params.ssl) return true;
+  ssl_.reset(target_.params.tlsConnect ? target_.params.tlsConnect(fd_.get()) : nullptr);
+  if (!ssl_) {
+    finish(fail(CheckResult::Layer::L6, "Layer6 invalid response: no TLS state"));
+    return false;
+  }
+  handshaking_ = true;
+  return continueHandshake();
+}
+
+bool Check::continueHandshake() {
+  ERR_clear_error();
+  int r = SSL_do_handshake(ssl_.get());
+  if (r == 1) {
+    handshaking_ = false;
+    return true;
+  }
+  int e = SSL_get_error(ssl_.get(), r);
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+    waitFor(e == SSL_ERROR_WANT_READ ? EV_READ : EV_WRITE);
+    return false;
+  }
+  // HAProxy's L6RSP: the server is up at layer 4 but its TLS does not check out.
+  long verdict = SSL_get_verify_result(ssl_.get());
+  std::string why = verdict != X509_V_OK ? std::string("certificate verify failed: ") +
+                                               X509_verify_cert_error_string(verdict)
+                                         : "handshake failure";
+  ERR_clear_error();
+  finish(fail(CheckResult::Layer::L6, "Layer6 invalid response: SSL " + why));
+  return false;
+}
+
+ssize_t Check::sendBytes(const char* data, size_t length) {
+  if (!ssl_) return ::send(fd_.get(), data, length, MSG_NOSIGNAL);
+  ERR_clear_error();
+  int n = SSL_write(ssl_.get(), data, static_cast<int>(length));
+  if (n > 0) return n;
+  int e = SSL_get_error(ssl_.get(), n);
+  errno = (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) ? EAGAIN : ECONNRESET;
+  ERR_clear_error();
+  return -1;
+}
+
+ssize_t Check::recvBytes(char* buf, size_t length) {
+  if (!ssl_) return ::recv(fd_.get(), buf, length, 0);
+  ERR_clear_error();
+  int n = SSL_read(ssl_.get(), buf, static_cast<int>(length));
+  if (n > 0) return n;
+  int e = SSL_get_error(ssl_.get(), n);
+  ERR_clear_error();
+  if (e == SSL_ERROR_ZERO_RETURN) return 0;
+  errno = (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) ? EAGAIN : ECONNRESET;
+  return -1;
+}
+
 void Check::advance() {
   using L = CheckResult::Layer;
   bool layer7 = false;
@@ -330,7 +391,12 @@ void Check::advance() {
                 fail(L::L4, err == ECONNREFUSED
                                 ? "Layer4 connection refused"
                                 : std::string("Layer4 connection problem: ") + std::strerror(err)));
-          if (!sendPreface()) return;
+          if (!connected()) return;
+          ++step_;
+          continue;
+        }
+        if (handshaking_) {
+          if (!continueHandshake()) return;
           ++step_;
           continue;
         }
@@ -351,7 +417,7 @@ void Check::advance() {
         bool connectedNow = false;
         fd_ = connectNonBlocking(ss, ssLength, &err, {}, &connectedNow);
         if (fd_ && connectedNow) {
-          if (!sendPreface()) return;
+          if (!connected()) return;
           ++step_;
           continue;
         }
@@ -367,8 +433,7 @@ void Check::advance() {
         layer7 = true;
         if (outSent_ == 0 && out_.empty()) out_ = s.data;
         while (outSent_ < out_.size()) {
-          ssize_t n =
-              ::send(fd_.get(), out_.data() + outSent_, out_.size() - outSent_, MSG_NOSIGNAL);
+          ssize_t n = sendBytes(out_.data() + outSent_, out_.size() - outSent_);
           if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) return waitFor(EV_WRITE);
             return finish(
@@ -469,6 +534,12 @@ void Check::advance() {
 void Check::finish(CheckResult r) {
   connecting_ = false;
   io_.remove();
+  if (ssl_ && !handshaking_) {
+    SSL_shutdown(ssl_.get());  // close_notify, best effort
+    ERR_clear_error();
+  }
+  handshaking_ = false;
+  ssl_.reset();
   if (fd_ && program_.size() == 1) {
     // A bare connect check (nothing was said): close with a reset, as HAProxy does, instead of
     // a FIN that leaves this end in TIME_WAIT for a minute. Checking many servers every second

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -76,6 +77,13 @@ class Check {
   void run();
   void advance();
   bool sendPreface();  // false: the check failed (finished)
+  // The connection's way to the first step after Connect: the preface, then TLS when asked.
+  // False: the check waits (for the handshake) or failed.
+  bool connected();
+  bool continueHandshake();
+  // send()/recv() through TLS when the check speaks it: the socket calls' results and errno.
+  ssize_t sendBytes(const char* data, size_t length);
+  ssize_t recvBytes(char* buf, size_t length);
   void waitFor(short what);
   void finish(CheckResult r);
   bool fillInput();  // false on EOF or error (sets eof_/ioError_)
@@ -90,6 +98,11 @@ class Check {
   bool running_ = false;
   bool connecting_ = false;
   UniqueFd fd_;
+  struct SslFree {
+    void operator()(SSL* s) const { SSL_free(s); }
+  };
+  std::unique_ptr<SSL, SslFree> ssl_;  // the check's TLS, freed before fd_ closes
+  bool handshaking_ = false;
   size_t step_ = 0;
   std::string out_;
   size_t outSent_ = 0;

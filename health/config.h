@@ -2,9 +2,12 @@
 // `option mysql-check` and the per-server `check inter fall rise` keywords express in HAProxy).
 #pragma once
 
+#include <openssl/ssl.h>
 #include <chrono>
 #include <cstdint>
 #include <optional>
+
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -72,6 +75,11 @@ struct ServerCheckParams {
   // Bytes each check connection starts with, before the check's own (the proxy sets a PROXY
   // protocol header here for a server that expects one on every connection).
   std::string preface;
+  // TLS on the check connection (`check: { ssl: true }`, on by default for a server with
+  // ssl: true): after the connect and the preface, a handshake with the client state this
+  // makes for the socket (the server's TLS settings; null: a check failure).
+  bool ssl = false;
+  std::function<SSL*(int fd)> tlsConnect;
 };
 
 }  // namespace tandem::health

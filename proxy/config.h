@@ -54,6 +54,18 @@ struct Bind {
   bool ssl = false;
   std::vector<std::string> certificates;  // combined PEM files (cert chain + key)
   std::vector<std::string> alpn;
+  // The HTTP version clients speak: chosen by ALPN on TLS (h2 when offered and picked), or
+  // HTTP/2 only (`proto: h2`: prior knowledge on a plain bind, h2 whatever ALPN says on TLS).
+  enum class Proto { Auto, H2 };
+  Proto proto = Proto::Auto;
+  // HTTP/2: streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS).
+  uint32_t maxConcurrentStreams = 100;
+  bool offersH2() const {
+    if (proto == Proto::H2) return true;
+    for (const auto& p : alpn)
+      if (p == "h2") return true;
+    return false;
+  }
   int backlog = 1024;
   bool v6only = true;
   // PROXY protocol (v1 or v2, told apart by their first bytes) before each connection's first
@@ -214,6 +226,21 @@ struct Server {
   // A PROXY protocol header before each new connection's first byte, naming the client.
   enum class SendProxy { None, V1, V2 };
   SendProxy sendProxy = SendProxy::None;
+  // TLS to the server (HAProxy's `server ... ssl verify required ca-file ... sni ...`).
+  struct Tls {
+    bool enabled = false;
+    bool verify = true;  // the chain (and verifyHost, when known) must check out
+    std::string caFile;  // empty: the system's CAs
+    // The SNI sent: none, a fixed name, the request's Host (HAProxy's `sni req.hdr(host)`) or
+    // the name the client sent in its own TLS handshake (`sni ssl_fc_sni`).
+    enum class Sni { None, Fixed, FromHost, FromClientSni };
+    Sni sniSource = Sni::None;
+    std::string sni;
+    std::string verifyHost;   // the name the certificate must carry (default: the SNI)
+    std::string certificate;  // a client certificate (PEM chain + key), for servers that ask
+    std::vector<std::string> alpn;
+  };
+  Tls tls;
   health::ServerCheckParams check;
 };
 

@@ -201,6 +201,11 @@ struct ParserCallbacks {
     if (p->type == HTTP_RESPONSE && s->noBody_) return 1;
     return HPE_PAUSED;
   }
+  static int onBody(llhttp_t* p, const char* at, size_t len) {
+    HttpParser* s = self(p);
+    if (s->bodySink_) s->bodySink_(s->bodyContext_, at, len);
+    return 0;
+  }
   static int onMessageComplete(llhttp_t* p) {
     self(p)->messageDone_ = true;
     return HPE_PAUSED;
@@ -220,6 +225,7 @@ struct ParserCallbacks {
       x.on_header_value_complete = onHeaderValueComplete;
       x.on_headers_complete = onHeadersComplete;
       x.on_message_complete = onMessageComplete;
+      x.on_body = onBody;
       return x;
     }();
     return &st;

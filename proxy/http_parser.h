@@ -76,6 +76,13 @@ class HttpParser {
   // Prepares for the next message on the same connection.
   void reset();
 
+  // Where body bytes go as they are parsed (HTTP/2 streams take the body without HTTP/1
+  // framing: chunk sizes are not passed on). Null: the caller forwards the framed bytes itself.
+  using BodySink = void (*)(void* context, const char* data, size_t length);
+  void setBodySink(BodySink sink, void* context) {
+    bodySink_ = sink;
+    bodyContext_ = context;
+  }
   // For a response: the request was HEAD (or similar) so the response has no body.
   void expectNoBody(bool noBody) { noBody_ = noBody; }
   const MessageHead& head() const { return head_; }
@@ -96,6 +103,8 @@ class HttpParser {
   const char* ownError_ = nullptr;  // a rule we enforce on top of llhttp
   size_t maxHeaders_;
   const char* base_ = nullptr;
+  BodySink bodySink_ = nullptr;
+  void* bodyContext_ = nullptr;
   MessageHead head_;
   Kind kind_;
   alignas(8) unsigned char impl_[96];  // llhttp_t, kept inline (no allocation per connection)

@@ -23,14 +23,16 @@ struct HttpStream::PendingBuiltin {
 };
 
 HttpStream::HttpStream(Worker& worker, FrontendRuntime& frontend, TransportPtr client,
-                       const IpAddress& clientAddress, uint16_t clientPort)
-    : Session(worker, frontend, std::move(client), clientAddress, clientPort) {}
+                       const IpAddress& clientAddress, uint16_t clientPort, Accounting accounting)
+    : Session(worker, frontend, std::move(client), clientAddress, clientPort, accounting),
+      h2Stream_(accounting == Accounting::Stream) {}
 
 HttpStream::~HttpStream() = default;
 
 void HttpStream::start() {
   armTimer(frontend_.config->timeouts.httpRequest);
   wantClientRead(true);
+  if (in_ && !in_->empty()) processClientInput();  // taken over with a request begun
 }
 
 void HttpStream::stopWhenIdle(bool closeIdle) {
@@ -179,7 +181,9 @@ void HttpStream::onRequestHead() {
     txn_->requestLine.append(h.method.in(in_->bytes))
         .append(" ")
         .append(h.url.in(in_->bytes))
-        .append(h.versionMinor == 0 ? " HTTP/1.0" : " HTTP/1.1");
+        .append(h2Stream_             ? " HTTP/2.0"
+                : h.versionMinor == 0 ? " HTTP/1.0"
+                                      : " HTTP/1.1");
     // The headers the log format shows (%[req.hdr(NAME)]): the first of each name.
     const std::vector<std::string>& wanted = frontend_.accessLogFormat.headers();
     txn_->logHeaders.assign(wanted.size(), std::string());
@@ -216,6 +220,7 @@ void HttpStream::onRequestHead() {
   if (in_->empty()) in_->head = in_->tail = parsed_ = fwdEnd_ = 0;
   attempts_ = 0;
   lastFailed_ = nullptr;
+  tlsFailed_ = false;
   phase_ = Phase::Connect;
   startConnect();
 }
@@ -273,6 +278,7 @@ void HttpStream::onServerConnected() {
   if (!sc.markConnected()) return serverFailed(true);
   markServerConnected();
   connectTimedOut_ = false;
+  tlsFailed_ = false;
   sc.response().reset();
   sc.response().expectNoBody(txn_->headRequest());
   respParsed_ = respFwdEnd_ = 0;
@@ -296,7 +302,7 @@ void HttpStream::serverFailed(bool connectFailure) {
     return startConnect();
   }
   bool bodyStarted = !txn_->replayable() && !connectFailure;
-  txn_->giveUpStatus = connectFailure ? 503 : 502;
+  txn_->giveUpStatus = connectFailure && !tlsFailed_ ? 503 : 502;
   if (bodyStarted) {
     releaseServer(false);
     return onGiveUp();
@@ -308,7 +314,11 @@ void HttpStream::onServerWritable() {
   ServerConnection& sc = *serverConn_;
   if (!sc.connected()) {
     sc.wantWrite(false);
-    if (sc.transport().connectError() != 0) return serverFailed(true);
+    if (int error = sc.transport().connectError()) {
+      // A server whose TLS fails (an untrusted certificate, say) answered, wrongly: 502.
+      if (noteConnectFailure(error)) tlsFailed_ = true;
+      return serverFailed(true);
+    }
     return onServerConnected();
   }
   flushToServer();
@@ -734,7 +744,7 @@ void HttpStream::onClosing() {
   if (!frontend_.accessLog) return;
   if (txn_)
     logTransaction();
-  else if (requests_ == 0)
+  else if (requests_ == 0 && !h2Stream_)  // a stream cancelled before it was read: not a line
     logEmptyConnection();
 }
 

@@ -23,10 +23,15 @@ namespace tandem::proxy {
 class HttpStream final : public Session {
  public:
   HttpStream(Worker& worker, FrontendRuntime& frontend, TransportPtr client,
-             const IpAddress& clientAddress, uint16_t clientPort = 0);
+             const IpAddress& clientAddress, uint16_t clientPort = 0,
+             Accounting accounting = Accounting::NewConnection);
   ~HttpStream() override;
   void start() override;
   void stopWhenIdle(bool closeIdle) override;
+  void clientGone() override {
+    fail('C', phaseLetter());
+    abort();
+  }
 
  private:
   // ReadBuiltinBody: a POST to a built-in frontend (the stats page's admin form) waits for its
@@ -56,6 +61,7 @@ class HttpStream final : public Session {
   PickContext pickContext() const override {
     return PickContext{&client_, txn_->hashKey(), txn_->hashKey()};
   }
+  std::string_view requestHost() const override { return txn_->serverName(); }
   void onServerConnected() override;
   void onNoServer() override {
     fail('S', 'C');
@@ -111,8 +117,10 @@ class HttpStream final : public Session {
   std::unique_ptr<PendingBuiltin> builtin_;  // phase ReadBuiltinBody
   uint64_t requests_ = 0;
   bool connectTimedOut_ = false;    // the last connect attempt ended on `timeout connect`
+  bool tlsFailed_ = false;          // the last connect attempt failed in its TLS handshake
   bool idleTimedOut_ = false;       // closed waiting for a first request
   int64_t lastResponseEndUs_ = -1;  // the previous response's end (%Ti of the next request)
+  const bool h2Stream_;             // a stream of an HTTP/2 connection (H2Connection)
 };
 
 }  // namespace tandem::proxy

@@ -172,6 +172,7 @@ HttpTransaction::Decision HttpTransaction::onRequestHead(const HttpParser& reque
       if (rule.when.eval(rules->acls, view)) responseEdits_.push_back(rule.config);
 
   buildServerHead(h, base);
+  if (be->sniFromHost) serverName_ = view.host();
   if (be->config->balance.algorithm == Balance::Algorithm::Uri)
     hashKey_ =
         be->config->balance.uriWhole ? std::string(h.url.in(base)) : std::string(view.path());

@@ -67,6 +67,8 @@ class HttpTransaction {
 
   BackendRuntime* backend() const { return backend_; }
   const std::string& hashKey() const { return hashKey_; }  // for balance uri
+  // The request's host (no port), kept when a server of the backend sends it as its SNI.
+  const std::string& serverName() const { return serverName_; }
   bool http10() const { return http10_; }
   bool upgrade() const { return upgrade_; }
   // No body and idempotent: safe to send again on a fresh connection.
@@ -129,6 +131,7 @@ class HttpTransaction {
   const PeerCertificate* clientCert_ = nullptr;
   BackendRuntime* backend_ = nullptr;
   std::string hashKey_;
+  std::string serverName_;
   bool http10_ = false;
   bool upgrade_ = false;
   bool replayable_ = false;

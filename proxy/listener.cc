@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "common/logging.h"
+#include "proxy/h2_connection.h"
 #include "proxy/http_stream.h"
 #include "proxy/socket_util.h"
 #include "proxy/tcp_stream.h"
@@ -39,7 +40,14 @@ std::unique_ptr<Session> makeSession(Worker& worker, FrontendRuntime& frontend, 
     port = header->sourcePort;
   }
   std::unique_ptr<Session> s;
-  if (frontend.config->mode == Mode::Http)
+  bool tls = transport->secure();
+  if (frontend.config->mode == Mode::Http && bind.offersH2() &&
+      (tls || bind.proto == Bind::Proto::H2)) {
+    using Start = H2Connection::Start;
+    s = std::make_unique<H2Connection>(
+        worker, frontend, bind, std::move(transport), client, port,
+        bind.proto == Bind::Proto::H2 ? Start::PriorKnowledge : Start::Negotiate);
+  } else if (frontend.config->mode == Mode::Http)
     s = std::make_unique<HttpStream>(worker, frontend, std::move(transport), client, port);
   else
     s = std::make_unique<TcpStream>(worker, frontend, std::move(transport), client, port);

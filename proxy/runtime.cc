@@ -173,6 +173,15 @@ std::unique_ptr<Runtime> Runtime::build(const Config& config, std::string* error
                                                 : health::ServerState::Up;
       sr->health.setState(initial);
       sr->health.setEffectiveWeight(sc.weight);
+      if (sc.tls.enabled) {
+        sr->tls = TlsClientContext::build(sc.tls, c.tls, error);
+        if (!sr->tls) {
+          *error = "backend " + be->config->name + " server " + sc.name + ": " + *error;
+          return nullptr;
+        }
+        if (sc.tls.sniSource == Server::Tls::Sni::FromHost) be->sniFromHost = true;
+        if (sc.tls.sniSource == Server::Tls::Sni::FromClientSni) be->sniFromClient = true;
+      }
       be->servers.push_back(std::move(sr));
     }
     be->rules = HttpRules(be->config->acls, be->config->httpRequest, be->config->httpResponse);

@@ -24,6 +24,7 @@
 #include "proxy/config.h"
 #include "proxy/rate_limiter.h"
 #include "proxy/stats_history.h"
+#include "proxy/tls_client_context.h"
 #include "proxy/tls_context.h"
 #include "proxy/traffic_counters.h"
 
@@ -56,6 +57,8 @@ struct ServerRuntime {
   std::atomic<uint32_t> active{0};  // connections in use, across threads (for maxconn/leastconn)
   std::atomic<uint64_t> served{0};  // requests or TCP sessions sent to it
   std::atomic<uint32_t> maxActive{0};
+  std::unique_ptr<TlsClientContext> tls;  // ssl: true
+  std::atomic<int64_t> lastTlsFailureLogUs{INT64_MIN / 2};
 
   // Takes a connection slot; false when the server is at `max` (0: unlimited).
   bool acquireSlot(uint32_t max) {
@@ -109,6 +112,11 @@ struct BackendRuntime {
   HttpRules rules;
   std::atomic<uint32_t> queued{0};  // streams waiting for a maxconn slot, across workers
   std::atomic<uint32_t> maxQueued{0};
+  // A server of it sends the request's Host as its TLS SNI: the transaction keeps the name.
+  bool sniFromHost = false;
+  // A server of it sends the client's own SNI: a TCP stream connects once the client's
+  // handshake gave it.
+  bool sniFromClient = false;
   // Streams using this backend now, queued ones included (HAProxy's beconn).
   std::atomic<uint32_t> streams{0};
   std::atomic<uint32_t> maxStreams{0};

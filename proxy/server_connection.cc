@@ -52,11 +52,20 @@ ConnectionPool::~ConnectionPool() {
   closeAll();
 }
 
-ServerConnectionPtr ConnectionPool::take(ServerRuntime& server) {
+ServerConnectionPtr ConnectionPool::take(ServerRuntime& server, std::string_view serverName) {
   auto it = idle_.find(&server);
   if (it == idle_.end() || it->second.empty()) return nullptr;
-  ServerConnectionPtr conn = std::move(it->second.back());
-  it->second.pop_back();
+  auto& list = it->second;
+  // The most recent first; only one opened with the same SNI (almost always the last).
+  auto match = list.end();
+  for (auto c = list.end(); c != list.begin();)
+    if ((*--c)->serverName() == serverName) {
+      match = c;
+      break;
+    }
+  if (match == list.end()) return nullptr;
+  ServerConnectionPtr conn = std::move(*match);
+  list.erase(match);
   conn->idleTimer_->cancel();
   conn->reused_ = true;
   return conn;

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -52,6 +53,9 @@ class ServerConnection final : private Transport::Handler {
   bool markConnected();
   // Bytes that open the connection before the stream's own (a PROXY protocol header).
   void setPreface(std::string preface) { preface_ = std::move(preface); }
+  // The TLS SNI it was opened with: reused only for requests that would send the same.
+  void setServerName(std::string_view name) { serverName_ = name; }
+  const std::string& serverName() const { return serverName_; }
   // Taken from the idle pool: the server may have closed it meanwhile.
   bool reused() const { return reused_; }
   // The server closed its side.
@@ -84,6 +88,7 @@ class ServerConnection final : private Transport::Handler {
   bool eof_ = false;
   bool writeShut_ = false;
   std::string preface_;
+  std::string serverName_;
 };
 
 using ServerConnectionPtr = std::unique_ptr<ServerConnection>;
@@ -93,8 +98,9 @@ class ConnectionPool {
   explicit ConnectionPool(Worker& worker);
   ~ConnectionPool();
 
-  // The most recently used idle connection to `server`, or null.
-  ServerConnectionPtr take(ServerRuntime& server);
+  // The most recently used idle connection to `server` opened with TLS SNI `serverName`, or
+  // null.
+  ServerConnectionPtr take(ServerRuntime& server, std::string_view serverName = {});
   // Keeps a connection for reuse (closes it when the pool for that server is full). Its read
   // event stays registered: readable while idle means the server closed it, and it is dropped.
   void put(ServerConnectionPtr conn);

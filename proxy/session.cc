@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <climits>
 
+#include "common/logging.h"
 #include "proxy/proxy_protocol.h"
 #include "proxy/socket_util.h"
 #include "proxy/worker.h"
@@ -11,7 +12,7 @@
 namespace tandem::proxy {
 
 Session::Session(Worker& worker, FrontendRuntime& frontend, TransportPtr client,
-                 const IpAddress& clientAddress, uint16_t clientPort)
+                 const IpAddress& clientAddress, uint16_t clientPort, Accounting accounting)
     : worker_(worker),
       frontend_(frontend),
       frontendCounters_(worker.counters().frontend(frontend.index)),
@@ -22,11 +23,15 @@ Session::Session(Worker& worker, FrontendRuntime& frontend, TransportPtr client,
       acceptedAtWallUs_(worker.time().wallUs()),
       timer_(worker.time().makeTimer([this] { onTimerEvent(); })) {
   clientTransport_->setHandler(this);
-  if (!clientTransport_->secure()) readyAtUs_ = acceptedAtUs_;
+  if (!clientTransport_->secure() || clientTransport_->handshakeDone()) readyAtUs_ = acceptedAtUs_;
+  if (accounting == Accounting::Stream) {
+    counted_ = false;
+    return;
+  }
   raiseMax(frontend_.maxConnections,
            frontend_.connections.fetch_add(1, std::memory_order_relaxed) + 1);
   worker_.runtime().connections().fetch_add(1, std::memory_order_relaxed);
-  frontendCounters_.sessions.add();
+  if (accounting == Accounting::NewConnection) frontendCounters_.sessions.add();
 }
 
 TrafficCounters& Session::countersOf(const BackendRuntime& be) {
@@ -127,8 +132,9 @@ void Session::close() {
   onClosing();
   timer_->cancel();
   dead_ = true;
-  // The client sees the end now, not when the worker gets to deleting this session.
-  clientTransport_->close(!abrupt_);  // TLS: close_notify after a clean end
+  // The client sees the end now, not when the worker gets to deleting this session (unless
+  // another session took the connection over).
+  if (clientTransport_) clientTransport_->close(!abrupt_);  // TLS: close_notify after a clean end
   // Nothing may reach a closed session until the worker deletes it: it leaves its backend
   // queue and gives its server connection back (and with it the connection's events) now.
   leaveQueue();
@@ -164,20 +170,31 @@ Session::ConnectResult Session::connectServer(BackendRuntime& backend, const Pic
   timeline_.server = s;
   if (!timeline_.firstTried) timeline_.firstTried = s;
   if (timeline_.connectAtUs < 0) timeline_.connectAtUs = nowUs();
-  serverConn_ = worker_.connectionPool().take(*s);
+  std::string_view sni;
+  if (s->tls) {
+    using Sni = Server::Tls::Sni;
+    const Server::Tls& tls = s->config->tls;
+    sni = tls.sniSource == Sni::Fixed           ? std::string_view(tls.sni)
+          : tls.sniSource == Sni::FromHost      ? requestHost()
+          : tls.sniSource == Sni::FromClientSni ? clientTransport_->serverName()
+                                                : std::string_view();
+  }
+  serverConn_ = worker_.connectionPool().take(*s, sni);
   if (serverConn_) {
     serverConn_->setOwner(this);
     return ConnectResult::Connecting;
   }
   int err = 0;
-  TransportPtr transport = worker_.connectTo(*s, &err);
+  std::string preface = proxyPrefaceFor(*s);
+  TransportPtr transport = worker_.connectTo(*s, {sni, &preface}, &err);
   if (!transport) {
     lastFailed_ = s;
     releaseServer(false);
     return ConnectResult::Failed;
   }
   serverConn_ = std::make_unique<ServerConnection>(worker_, *s, std::move(transport));
-  serverConn_->setPreface(proxyPrefaceFor(*s));
+  serverConn_->setPreface(std::move(preface));  // what a TLS transport did not take
+  serverConn_->setServerName(sni);
   serverConn_->setOwner(this);
   serverConn_->wantWrite(true);  // writable = connected (or failed: SO_ERROR tells)
   return ConnectResult::Connecting;
@@ -265,6 +282,20 @@ void Session::retryOrGiveUp(bool responseFailure) {
     return startConnect();
   }
   onGiveUp();
+}
+
+bool Session::noteConnectFailure(int error) {
+  if (error != EPROTO || !serverConn_) return false;
+  ServerRuntime& s = serverConn_->server();
+  int64_t now = nowUs();
+  int64_t last = s.lastTlsFailureLogUs.load(std::memory_order_relaxed);
+  if (now - last >= 1'000'000 &&
+      s.lastTlsFailureLogUs.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
+    logging::get(logging::Component::Proxy)
+        .warn("backend {} server {}: TLS to the server failed: {}", backend_->config->name,
+              s.config->name, serverConn_->transport().failureReason());
+  }
+  return true;
 }
 
 bool Session::retryFromQueue() {

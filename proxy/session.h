@@ -29,9 +29,15 @@ class Worker;
 
 class Session : public ServerConnection::Owner, private Transport::Handler {
  public:
+  // What a new session counts. A client connection counts under maxconn and in the
+  // frontend's sessions; a connection another session hands over (an HTTP/2-capable TLS
+  // connection whose client chose HTTP/1.1) was counted in the frontend's sessions already;
+  // a stream of an HTTP/2 connection counts in neither (its connection does).
+  enum class Accounting { NewConnection, TakenOver, Stream };
   // `client`: the accepted connection, plain or TLS (its handshake runs in the first reads).
   Session(Worker& worker, FrontendRuntime& frontend, TransportPtr client,
-          const IpAddress& clientAddress, uint16_t clientPort = 0);
+          const IpAddress& clientAddress, uint16_t clientPort = 0,
+          Accounting accounting = Accounting::NewConnection);
   ~Session() override;
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -47,6 +53,18 @@ class Session : public ServerConnection::Owner, private Transport::Handler {
   // Called by the worker, in FIFO order, when a slot may be free: true when this session left
   // the queue (it got a server, or gave up), false to stay first in line.
   bool retryFromQueue();
+  // The client went away under this session (an HTTP/2 stream reset, its connection lost):
+  // it ends now, as a client abort.
+  virtual void clientGone() { closeAbruptly(); }
+  // Takes over a connection another session began: the bytes it already read and when it was
+  // accepted and ready (for %Th and the idle time of the first request).
+  void takeOver(IoBufferPtr input, int64_t acceptedAtUs, int64_t acceptedAtWallUs,
+                int64_t readyAtUs) {
+    in_ = std::move(input);
+    acceptedAtUs_ = acceptedAtUs;
+    acceptedAtWallUs_ = acceptedAtWallUs;
+    readyAtUs_ = readyAtUs;
+  }
 
  protected:
   enum class ConnectResult { Connecting, NoServer, Full, Failed };
@@ -97,10 +115,16 @@ class Session : public ServerConnection::Owner, private Transport::Handler {
   // every usable server is full. Ends in onServerConnected(), onNoServer() or (after a failed
   // attempt) retryOrGiveUp().
   void startConnect();
+  // A connect to server_ that ended with `error` (its errno): counted by retryOrGiveUp(); a
+  // failed TLS handshake is logged with its reason here (once a second per server at most).
+  // True when it was TLS: the request then gets 502, as for a server that answered wrongly.
+  bool noteConnectFailure(int error);
   // After a failed attempt: another try (on another server with `redispatch`, on the same one
   // without) while `retries` allow, else onGiveUp().
   void retryOrGiveUp(bool responseFailure = false);
   virtual PickContext pickContext() const { return PickContext{&client_, {}, {}}; }
+  // The request's host (no port), for a TLS server with `sni: req.hdr(host)` (HTTP only).
+  virtual std::string_view requestHost() const { return {}; }
   // Called once, as close() begins (the access log line goes out here, with the counters as
   // they are while this session still holds its places).
   virtual void onClosing() {}

@@ -447,6 +447,34 @@ std::string prometheus(Runtime& rt) {
   perCode(fes);
   each(e, fes, "tandem_frontend_requests_rate_limited_total", "counter",
        "Requests refused by a rate limit.", [&](auto& f) { return f.t.rateLimited; });
+  each(e, fes, "tandem_frontend_h2_connections_total", "counter",
+       "HTTP/2 client connections (HAProxy: h2_total_connections).",
+       [&](auto& f) { return f.t.h2.connections; });
+  each(e, fes, "tandem_frontend_h2_streams_total", "counter",
+       "HTTP/2 streams (requests) begun (HAProxy: h2_headers_rcvd).",
+       [&](auto& f) { return f.t.h2.streams; });
+  each(e, fes, "tandem_frontend_h2_rst_stream_received_total", "counter",
+       "HTTP/2 streams the client reset (HAProxy: h2_rst_stream_rcvd).",
+       [&](auto& f) { return f.t.h2.rstReceived; });
+  each(e, fes, "tandem_frontend_h2_rst_stream_sent_total", "counter",
+       "HTTP/2 streams this proxy reset (HAProxy: h2_rst_stream_resp).",
+       [&](auto& f) { return f.t.h2.rstSent; });
+  each(e, fes, "tandem_frontend_h2_goaway_sent_total", "counter",
+       "HTTP/2 GOAWAY frames sent: stops, reloads, idle timeouts and errors (HAProxy: "
+       "h2_goaway_resp).",
+       [&](auto& f) { return f.t.h2.goawaySent; });
+  each(e, fes, "tandem_frontend_h2_stream_protocol_errors_total", "counter",
+       "Malformed HTTP/2 requests refused with RST_STREAM PROTOCOL_ERROR (HAProxy: "
+       "h2_detected_strm_protocol_errors).",
+       [&](auto& f) { return f.t.h2.streamErrors; });
+  each(e, fes, "tandem_frontend_h2_connection_protocol_errors_total", "counter",
+       "HTTP/2 connections ended by a protocol error (HAProxy: "
+       "h2_detected_conn_protocol_errors).",
+       [&](auto& f) { return f.t.h2.connectionErrors; });
+  each(e, fes, "tandem_frontend_h2_floods_total", "counter",
+       "HTTP/2 connections ended for abuse: rapid reset (CVE-2023-44487), CONTINUATION, "
+       "SETTINGS or PING floods.",
+       [&](auto& f) { return f.t.h2.floods; });
 
   // ---- backends
   e.family("haproxy_backend_status", "gauge",

@@ -20,6 +20,14 @@ void TcpStream::start() {
   backend_ = frontend_.defaultBackend;
   if (!backend_) return close();
   countersOf(*backend_).sessions.add();
+  if (backend_->sniFromClient && tls() && !tlsHandshakeDone()) {
+    // A server is sent the client's SNI: connect once the client's handshake has named it
+    // (HAProxy finishes the handshake before the stream exists, so ssl_fc_sni is known).
+    awaitingHandshake_ = true;
+    armTimer(frontend_.config->timeouts.client);
+    wantClientRead(true);
+    return;
+  }
   startConnect();
 }
 
@@ -40,7 +48,10 @@ void TcpStream::onServerConnected() {
 void TcpStream::onServerWritable() {
   if (!serverConn_->connected()) {
     serverConn_->wantWrite(false);
-    if (serverConn_->transport().connectError() != 0) return retryOrGiveUp();
+    if (int error = serverConn_->transport().connectError()) {
+      noteConnectFailure(error);
+      return retryOrGiveUp();
+    }
     return onServerConnected();
   }
   flushToServer();
@@ -58,6 +69,11 @@ void TcpStream::onClientReadable() {
   }
   ssize_t n = readClient(*in_);
   if (n == Transport::kAgain) {
+    if (awaitingHandshake_ && tlsHandshakeDone()) {
+      awaitingHandshake_ = false;
+      startConnect();
+      if (dead()) return;
+    }
     if (tls()) updateInterest();  // the handshake may just have completed: see below
     return;
   }
@@ -66,6 +82,11 @@ void TcpStream::onClientReadable() {
     return close();
   }
   if (n > 0) bytesFromClient_ += static_cast<uint64_t>(n);
+  if (awaitingHandshake_ && tlsHandshakeDone() && n != 0) {
+    awaitingHandshake_ = false;
+    startConnect();  // what was read waits in in_ until the server connection is up
+    if (dead()) return;
+  }
   // A TLS client gone before its handshake finished can never be answered, and the server's
   // side is not read until then: end the session now (it would wait for `timeout client`,
   // holding a server connection, and hold up a stop).
@@ -176,7 +197,7 @@ void TcpStream::checkDone() {
 void TcpStream::updateInterest() {
   if (dead()) return;
   bool room = !in_ || in_->space() > 0 || in_->head > 0;
-  wantClientRead(connected_ && !clientEof_ && room);
+  wantClientRead((connected_ || awaitingHandshake_) && !clientEof_ && room);
   if (serverConn_ && serverConn_->connected()) {
     ServerConnection& sc = *serverConn_;
     bool sroom = !sc.input() || sc.input()->space() > 0 || sc.input()->head > 0;
@@ -191,6 +212,10 @@ void TcpStream::onTimeout() {
     leaveQueue();
     fail('s', 'Q');
     return close();  // timeout queue
+  }
+  if (awaitingHandshake_) {
+    fail('c', 'R');
+    return close();  // the client never finished its handshake
   }
   if (!connected_) {
     connectTimedOut_ = true;

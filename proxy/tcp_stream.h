@@ -47,6 +47,7 @@ class TcpStream final : public Session {
   bool connected_ = false;
   bool clientShut_ = false;  // we sent FIN to the client
   bool connectTimedOut_ = false;
+  bool awaitingHandshake_ = false;  // connecting waits for the client's TLS handshake (its SNI)
   Termination termination_;
   void countSession();  // the traffic counters of its backend and server, at the end
   uint64_t bytesFromClient_ = 0;

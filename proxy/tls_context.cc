@@ -93,7 +93,9 @@ std::unique_ptr<TlsContext> TlsContext::build(const Bind& bind, const TlsDefault
                                               Mode mode, std::string* error) {
   auto tls = std::unique_ptr<TlsContext>(new TlsContext());
   std::vector<std::string> alpn = bind.alpn;
-  if (alpn.empty() && mode == Mode::Http) alpn = {"http/1.1"};
+  if (alpn.empty() && mode == Mode::Http)
+    alpn = bind.proto == Bind::Proto::H2 ? std::vector<std::string>{"h2"}
+                                         : std::vector<std::string>{"http/1.1"};
   for (const auto& p : alpn) {
     if (p.empty() || p.size() > 255) continue;
     tls->alpn_.push_back(static_cast<unsigned char>(p.size()));

@@ -73,6 +73,17 @@ struct TrafficCounters {
   WorkerCounter responseErrors;  // server closed, reset or timed out before its response ended
   WorkerCounter retries;         // connection attempts after the first
   WorkerCounter redispatches;    // retries that went to another server
+  // HTTP/2 client connections (frontends), as HAProxy's h2 stats module counts them.
+  struct H2 {
+    WorkerCounter connections;       // h2_total_connections
+    WorkerCounter streams;           // h2_headers_rcvd: requests begun
+    WorkerCounter rstReceived;       // h2_rst_stream_rcvd: streams the client cancelled
+    WorkerCounter rstSent;           // h2_rst_stream_resp
+    WorkerCounter goawaySent;        // h2_goaway_resp
+    WorkerCounter streamErrors;      // h2_detected_strm_protocol_errors: malformed requests
+    WorkerCounter connectionErrors;  // h2_detected_conn_protocol_errors
+    WorkerCounter floods;  // connections ended for abuse (rapid reset, CONTINUATION flood...)
+  } h2;
   // Times of the requests that reached a server, milliseconds (HAProxy's qtime/ctime/rtime/
   // ttime), and a histogram of the total time.
   SlidingAverage queueMs, connectMs, responseMs, totalMs;
@@ -112,6 +123,10 @@ struct TrafficTotals {
   std::array<uint64_t, 6> responses{};
   uint64_t denied = 0, rateLimited = 0, requestErrors = 0, connectErrors = 0, responseErrors = 0;
   uint64_t retries = 0, redispatches = 0;
+  struct H2 {
+    uint64_t connections = 0, streams = 0, rstReceived = 0, rstSent = 0, goawaySent = 0,
+             streamErrors = 0, connectionErrors = 0, floods = 0;
+  } h2;
   // Sliding averages in milliseconds (0 with no sample), the workers' windows weighed by size.
   double queueMs = 0, connectMs = 0, responseMs = 0, totalMs = 0;
   std::array<uint64_t, kTimeBucketsSeconds.size() + 1> totalTimeBuckets{};
@@ -138,6 +153,14 @@ inline void TrafficTotals::add(const TrafficCounters& c) {
   responseErrors += c.responseErrors.get();
   retries += c.retries.get();
   redispatches += c.redispatches.get();
+  h2.connections += c.h2.connections.get();
+  h2.streams += c.h2.streams.get();
+  h2.rstReceived += c.h2.rstReceived.get();
+  h2.rstSent += c.h2.rstSent.get();
+  h2.goawaySent += c.h2.goawaySent.get();
+  h2.streamErrors += c.h2.streamErrors.get();
+  h2.connectionErrors += c.h2.connectionErrors.get();
+  h2.floods += c.h2.floods.get();
   const SlidingAverage* avgs[] = {&c.queueMs, &c.connectMs, &c.responseMs, &c.totalMs};
   for (size_t i = 0; i < 4; ++i) {
     auto [sum, weight] = avgs[i]->state();

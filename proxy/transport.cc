@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstring>
 #include <string>
 
 namespace tandem::proxy {
@@ -32,7 +33,10 @@ SocketTransport::SocketTransport(event_base* loop, UniqueFd fd) : fd_(std::move(
 }
 
 void SocketTransport::wantRead(bool on) {
-  if (on == reading_ || !fd_) return;
+  if (on == handlerReads_ || !fd_) return;
+  handlerReads_ = on;
+  bool own = false, ownWrite = false;
+  if (ownInterest(&own, &ownWrite)) return updateInterest();
   reading_ = on;
   if (on) {
     readEv_.add();
@@ -48,7 +52,33 @@ void SocketTransport::wantWrite(bool on) {
   updateWriteEvent();
 }
 
+void SocketTransport::updateInterest() {
+  bool read = handlerReads_, write = false;
+  bool own = ownInterest(&read, &write);
+  read = read && fd_;
+  if (read != reading_) {
+    reading_ = read;
+    if (read) {
+      readEv_.add();
+      if (!own && hasBufferedInput()) readEv_.activate(EV_READ);
+    } else {
+      readEv_.remove();
+    }
+  }
+  if (own) {
+    write = write && fd_;
+    if (write != writing_) {
+      writing_ = write;
+      write ? writeEv_.add() : writeEv_.remove();
+    }
+    return;
+  }
+  updateWriteEvent();
+}
+
 void SocketTransport::updateWriteEvent() {
+  bool ownRead = false, ownWrite = false;
+  if (ownInterest(&ownRead, &ownWrite)) return updateInterest();
   // A TLS handshake flight larger than the socket takes goes on when the socket drains, even
   // though the handler itself has nothing to send (it would otherwise stall until a timeout).
   bool on = fd_ && (handlerWrites_ || readNeedsWritable());
@@ -67,6 +97,7 @@ void SocketTransport::afterRead(ssize_t n) {
 }
 
 void SocketTransport::onEvent(short what) {
+  if (handlesEvent(what)) return;
   if (!handler_) return;
   // The handler may close, release or delete this transport inside its callback: one call,
   // and nothing touched after it. A writable socket that a waiting read needs goes to the read
@@ -82,7 +113,7 @@ void SocketTransport::onEvent(short what) {
 void SocketTransport::close(bool clean) {
   readEv_.remove();
   writeEv_.remove();
-  reading_ = writing_ = handlerWrites_ = false;
+  reading_ = writing_ = handlerReads_ = handlerWrites_ = false;
   if (!fd_) return;
   sayGoodbye(clean);
   fd_.reset();
@@ -137,8 +168,109 @@ std::unique_ptr<TlsTransport> TlsTransport::accept(event_base* loop, UniqueFd fd
   return std::unique_ptr<TlsTransport>(new TlsTransport(loop, std::move(fd), std::move(ssl)));
 }
 
+std::unique_ptr<TlsTransport> TlsTransport::connect(event_base* loop, UniqueFd fd, SslPtr ssl,
+                                                    std::string preface) {
+  auto t = std::unique_ptr<TlsTransport>(new TlsTransport(loop, std::move(fd), std::move(ssl)));
+  t->client_ = Client::TcpConnecting;
+  t->preface_ = std::move(preface);
+  return t;
+}
+
+int TlsTransport::connectError() const {
+  if (client_ == Client::Failed) return connectError_;
+  return client_ == Client::No ? SocketTransport::connectError() : 0;
+}
+
+bool TlsTransport::ownInterest(bool* read, bool* write) const {
+  switch (client_) {
+    case Client::TcpConnecting:  // writable: connected (or refused)
+      *read = false;
+      *write = true;
+      return true;
+    case Client::Handshaking:
+      *read = !handshakeWantsWrite_;
+      *write = handshakeWantsWrite_;
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool TlsTransport::handlesEvent(short) {
+  if (client_ != Client::TcpConnecting && client_ != Client::Handshaking) return false;
+  if (client_ == Client::TcpConnecting) {
+    if (int err = SocketTransport::connectError()) {
+      failure_ = std::string("connect: ") + std::strerror(err);
+      failHandshake(err);
+      return true;
+    }
+    // The PROXY header goes first and in the clear: the server reads it before any TLS.
+    if (!preface_.empty()) {
+      ssize_t n = ::send(fd_.get(), preface_.data(), preface_.size(), MSG_NOSIGNAL);
+      if (n != static_cast<ssize_t>(preface_.size())) {
+        failure_ = "the PROXY header did not fit a fresh connection";
+        failHandshake(EPROTO);
+        return true;
+      }
+      preface_.clear();
+    }
+    client_ = Client::Handshaking;
+  }
+  driveHandshake();
+  return true;
+}
+
+void TlsTransport::driveHandshake() {
+  ERR_clear_error();
+  int r = SSL_do_handshake(ssl_.get());
+  if (r == 1) {
+    client_ = Client::Ready;
+    updateInterest();  // the handler's interest from now on
+    announceWritable();
+    return;
+  }
+  switch (SSL_get_error(ssl_.get(), r)) {
+    case SSL_ERROR_WANT_READ:
+      handshakeWantsWrite_ = false;
+      return updateInterest();
+    case SSL_ERROR_WANT_WRITE:
+      handshakeWantsWrite_ = true;
+      return updateInterest();
+    default: {
+      long verdict = SSL_get_verify_result(ssl_.get());
+      if (verdict != X509_V_OK)
+        failure_ =
+            std::string("certificate verify failed: ") + X509_verify_cert_error_string(verdict);
+      else
+        failure_ = "handshake failed: " + opensslError();
+      ERR_clear_error();
+      failHandshake(EPROTO);
+    }
+  }
+}
+
+void TlsTransport::failHandshake(int error) {
+  client_ = Client::Failed;
+  connectError_ = error;
+  fatal_ = true;
+  updateInterest();
+  announceWritable();  // the handler reads connectError()
+}
+
 bool TlsTransport::handshakeDone() const {
   return SSL_is_init_finished(ssl_.get());
+}
+
+std::string_view TlsTransport::alpnProtocol() const {
+  const unsigned char* p = nullptr;
+  unsigned int length = 0;
+  SSL_get0_alpn_selected(ssl_.get(), &p, &length);
+  return p ? std::string_view(reinterpret_cast<const char*>(p), length) : std::string_view();
+}
+
+std::string_view TlsTransport::serverName() const {
+  const char* name = SSL_get_servername(ssl_.get(), TLSEXT_NAMETYPE_host_name);
+  return name ? std::string_view(name) : std::string_view();
 }
 
 PeerCertificate TlsTransport::peerCertificate() const {

@@ -9,6 +9,8 @@
 #include <sys/uio.h>
 
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "common/event.h"
 #include "common/fd.h"
@@ -58,8 +60,10 @@ class Transport {
   // after a failure, so a cut message cannot pass for a complete one).
   virtual void close(bool clean) = 0;
   // For a connection being opened (a server connection), once it turned writable: 0 when the
-  // connect succeeded, else its errno.
+  // connect succeeded, else its errno (EPROTO: a TLS handshake with the server failed).
   virtual int connectError() const { return 0; }
+  // Why a TLS handshake with a server failed, in words (empty otherwise).
+  virtual std::string_view failureReason() const { return {}; }
   // The local end's address (the one a client connected to); false when unknown.
   virtual bool localAddress(sockaddr_storage* out) const { return false; }
 
@@ -67,6 +71,10 @@ class Transport {
   // The client certificate of a TLS connection after its handshake (mutual TLS).
   virtual PeerCertificate peerCertificate() const { return {}; }
   virtual bool handshakeDone() const { return true; }
+  // The protocol the TLS handshake agreed on by ALPN ("h2", "http/1.1"), empty for none.
+  virtual std::string_view alpnProtocol() const { return {}; }
+  // The name the client sent in its TLS SNI, empty for none.
+  virtual std::string_view serverName() const { return {}; }
   // Output committed but not on the wire yet (a TLS record after WANT_WRITE): the next write
   // must offer the same bytes again, so the output can no longer be replaced, only aborted.
   virtual bool outputCommitted() const { return false; }
@@ -97,6 +105,17 @@ class SocketTransport : public Transport {
   virtual bool hasBufferedInput() const { return false; }
 
  protected:
+  // A transport that has work of its own before the handler hears anything (a TLS client's
+  // handshake): it takes the socket's readiness while this returns true, with the interest
+  // below instead of the handler's.
+  virtual bool handlesEvent(short what) { return false; }
+  virtual bool ownInterest(bool* read, bool* write) const { return false; }
+  // Applies the interest: the handler's, or the transport's own while it has one.
+  void updateInterest();
+  // The handler hears it was waiting to write (a TLS client: the connection is ready).
+  void announceWritable() {
+    if (handler_) handler_->onWritable();
+  }
   // After every read: input left in the transport is announced without a socket event, and a
   // read that now waits to write keeps write interest.
   void afterRead(ssize_t n);
@@ -109,8 +128,9 @@ class SocketTransport : public Transport {
   void updateWriteEvent();
   Event readEv_;
   Event writeEv_;
-  bool reading_ = false;
+  bool reading_ = false;        // readEv_ is registered
   bool writing_ = false;        // writeEv_ is registered
+  bool handlerReads_ = false;   // the handler wants input
   bool handlerWrites_ = false;  // the handler has output waiting
 };
 
@@ -130,6 +150,14 @@ class TlsTransport final : public SocketTransport {
   // OpenSSL cannot allocate the connection state.
   static std::unique_ptr<TlsTransport> accept(event_base* loop, UniqueFd fd,
                                               const TlsContext& context);
+  // Client side, to a server, on a connect in progress: once TCP is up, `preface` (a PROXY
+  // header) goes out as it is, then the handshake runs; the handler, waiting to write, hears
+  // onWritable() when it is done, or failed (connectError() says so, failureReason() why).
+  static std::unique_ptr<TlsTransport> connect(event_base* loop, UniqueFd fd, SslPtr ssl,
+                                               std::string preface);
+  int connectError() const override;
+  // Why the handshake with a server failed (the certificate check's verdict, or OpenSSL's).
+  std::string_view failureReason() const override { return failure_; }
 
   ssize_t read(IoBuffer& buf) override;
   ssize_t write(const iovec* iov, int count) override;
@@ -138,6 +166,8 @@ class TlsTransport final : public SocketTransport {
   bool secure() const override { return true; }
   PeerCertificate peerCertificate() const override;
   bool handshakeDone() const override;
+  std::string_view alpnProtocol() const override;
+  std::string_view serverName() const override;
   bool readNeedsWritable() const override { return readWantsWrite_; }
   bool hasBufferedInput() const override;
   bool outputCommitted() const override { return committed_ > 0; }
@@ -147,7 +177,18 @@ class TlsTransport final : public SocketTransport {
       : SocketTransport(loop, std::move(fd)), ssl_(std::move(ssl)) {}
   void sayGoodbye(bool clean) override;
   ssize_t readRecords(IoBuffer& buf);
+  bool handlesEvent(short what) override;
+  bool ownInterest(bool* read, bool* write) const override;
+  void driveHandshake();
+  void failHandshake(int error);
 
+  // A client's way to a usable connection.
+  enum class Client { No, TcpConnecting, Handshaking, Ready, Failed };
+  Client client_ = Client::No;
+  bool handshakeWantsWrite_ = false;
+  int connectError_ = 0;
+  std::string preface_;
+  std::string failure_;
   SslPtr ssl_;
   bool readWantsWrite_ = false;
   bool fatal_ = false;    // after a TLS failure: no close_notify

@@ -22,10 +22,19 @@ Worker::Worker(Runtime& runtime, int index)
       time_(std::make_unique<LoopTimeSource>(base_.get())),
       counters_(runtime.addWorkerCounters()),
       pool_(*this) {
-  connector_ = [loop = base_.get()](ServerRuntime& s, int* error) -> TransportPtr {
+  connector_ = [loop = base_.get()](ServerRuntime& s, const ConnectOptions& options,
+                                    int* error) -> TransportPtr {
     UniqueFd fd = connectNonBlocking(s.address, s.addressLength, error);
     if (!fd) return nullptr;
-    return std::make_unique<RawTransport>(loop, std::move(fd));
+    if (!s.tls) return std::make_unique<RawTransport>(loop, std::move(fd));
+    SslPtr ssl = s.tls->connect(fd.get(), options.sni);
+    if (!ssl) {
+      *error = ENOMEM;
+      return nullptr;
+    }
+    std::string preface;
+    if (options.preface) preface = std::exchange(*options.preface, std::string());
+    return TlsTransport::connect(loop, std::move(fd), std::move(ssl), std::move(preface));
   };
   for (auto& be : runtime_.backends()) balancers_.push_back(std::make_unique<LoadBalancer>(*be));
   queues_.resize(runtime_.backends().size());
@@ -102,6 +111,14 @@ void Worker::startHealthChecks(int workerCount, const std::vector<health::SavedS
       // (HAProxy needs check-send-proxy for that): LOCAL / UNKNOWN, the check speaks for itself.
       if (s->config->sendProxy == Server::SendProxy::V1) t.params.preface = "PROXY UNKNOWN\r\n";
       if (s->config->sendProxy == Server::SendProxy::V2) t.params.preface = encodeProxyV2Local();
+      // TLS checks speak to the server as requests do: its CAs, client certificate, fixed SNI.
+      if (t.params.ssl && s->tls) {
+        const Server::Tls& tls = s->config->tls;
+        std::string sni = tls.sniSource == Server::Tls::Sni::Fixed ? tls.sni : std::string();
+        t.params.tlsConnect = [ctx = s->tls.get(), sni](int fd) {
+          return ctx->connect(fd, sni).release();
+        };
+      }
       t.health = &s->health;
       t.weight = s->config->weight;
       t.configWeight = s->config->weight;

@@ -61,8 +61,17 @@ class Worker {
   TimeSource& time() { return *time_; }
   // Opens a connection to a server: a transport on a connecting socket (writable once the
   // connect is done; connectError() says how it went), or null with *error (an errno).
-  using ServerConnector = std::function<TransportPtr(ServerRuntime& server, int* error)>;
-  TransportPtr connectTo(ServerRuntime& server, int* error) { return connector_(server, error); }
+  // A TLS server's transport takes the PROXY header (`preface`, sent in the clear before its
+  // handshake) and leaves it empty; `sni` is the name its handshake sends.
+  struct ConnectOptions {
+    std::string_view sni;
+    std::string* preface = nullptr;
+  };
+  using ServerConnector =
+      std::function<TransportPtr(ServerRuntime& server, const ConnectOptions& options, int* error)>;
+  TransportPtr connectTo(ServerRuntime& server, const ConnectOptions& options, int* error) {
+    return connector_(server, options, error);
+  }
   // Unit tests run sessions on a manual clock and fake connections: set before the first one.
   void setTimeSource(std::unique_ptr<TimeSource> time) { time_ = std::move(time); }
   void setServerConnector(ServerConnector connector) { connector_ = std::move(connector); }

@@ -881,11 +881,27 @@ std::vector<proxy::Bind> readBinds(LoaderState& st, MapReader& parent, bool requ
         b.alpn = readStrings(st, a, m->pathOf("alpn"));
         // Offering a protocol the proxy does not speak would break every client that picks it.
         for (const auto& p : b.alpn)
-          if (mode == proxy::Mode::Http && p != "http/1.1" && p != "http/1.0")
+          if (mode == proxy::Mode::Http && p != "http/1.1" && p != "http/1.0" && p != "h2")
             st.yaml.error(a, m->pathOf("alpn"),
                           "'" + p +
-                              "': an HTTP frontend speaks HTTP/1.1 to its clients; offer "
-                              "http/1.1 (HTTP/2 is not supported)");
+                              "': an HTTP frontend speaks h2 and http/1.1 to its clients; "
+                              "offer those");
+      }
+      {
+        using P = proxy::Bind::Proto;
+        static const Choices<P> kProto = {{"auto", P::Auto}, {"h2", P::H2}};
+        m->choice("proto", &b.proto, kProto);
+        if (b.proto == P::H2 && mode != proxy::Mode::Http)
+          st.yaml.error(m->get("proto"), m->pathOf("proto"),
+                        "proto: h2 is for HTTP frontends (mode: http)");
+      }
+      {
+        int streams = static_cast<int>(b.maxConcurrentStreams);
+        m->integer("max_concurrent_streams", &streams, 1, 10000);
+        b.maxConcurrentStreams = static_cast<uint32_t>(streams);
+        if (mode != proxy::Mode::Http && m->has("max_concurrent_streams"))
+          st.yaml.error(m->get("max_concurrent_streams"), m->pathOf("max_concurrent_streams"),
+                        "max_concurrent_streams is for HTTP/2, in HTTP frontends (mode: http)");
       }
       m->integer("backlog", &b.backlog, 1, 65535);
       m->boolean("v6only", &b.v6only);
@@ -1164,6 +1180,66 @@ void readBackendCheck(LoaderState& st, MapReader& parent, proxy::Backend* be,
 
 // ---- servers --------------------------------------------------------------------------------
 
+// TLS to one server: ssl, verify, ca_file, sni, verifyhost, crt, alpn.
+void readServerTls(LoaderState& st, MapReader& m, proxy::Server::Tls* tls) {
+  m.boolean("ssl", &tls->enabled);
+  auto needsSsl = [&](const char* key) {
+    if (m.has(key) && !tls->enabled)
+      st.yaml.error(m.get(key), m.pathOf(key),
+                    std::string(key) + " is for TLS to the server: add 'ssl: true'");
+  };
+  {
+    static const Choices<bool> kVerify = {{"required", true}, {"none", false}};
+    m.choice("verify", &tls->verify, kVerify);
+    needsSsl("verify");
+  }
+  auto file = [&](const char* key, std::string* out) {
+    if (!m.has(key)) return;
+    m.string(key, out);
+    *out = st.resolvePath(*out);
+    needsSsl(key);
+    if (::access(out->c_str(), R_OK) != 0)
+      st.yaml.error(m.get(key), m.pathOf(key), "cannot read '" + *out + "'");
+  };
+  file("ca_file", &tls->caFile);
+  if (!tls->caFile.empty() && !tls->verify)
+    st.yaml.error(m.get("ca_file"), m.pathOf("ca_file"),
+                  "verify: none checks nothing: a ca_file here would only mislead; remove one");
+  file("crt", &tls->certificate);
+  if (m.has("sni")) {
+    m.string("sni", &tls->sni);
+    needsSsl("sni");
+    using S = proxy::Server::Tls::Sni;
+    if (tls->sni == "req.hdr(host)") {
+      tls->sniSource = S::FromHost;
+    } else if (tls->sni == "ssl_fc_sni") {
+      tls->sniSource = S::FromClientSni;
+    } else if (tls->sni.empty() || tls->sni.find_first_of(" ()%[]/") != std::string::npos) {
+      st.yaml.error(m.get("sni"), m.pathOf("sni"),
+                    "'" + tls->sni +
+                        "': a host name, or req.hdr(host) (the request's Host) or ssl_fc_sni "
+                        "(the client's SNI)");
+    } else {
+      tls->sniSource = S::Fixed;
+    }
+  }
+  if (m.has("verifyhost")) {
+    m.string("verifyhost", &tls->verifyHost);
+    needsSsl("verifyhost");
+    if (!tls->verify)
+      st.yaml.error(m.get("verifyhost"), m.pathOf("verifyhost"),
+                    "verify: none checks no name: remove verifyhost or verify: none");
+  }
+  if (m.has("alpn")) {
+    tls->alpn = readStrings(st, m.get("alpn"), m.pathOf("alpn"));
+    needsSsl("alpn");
+    for (const auto& p : tls->alpn)
+      if (p != "http/1.1" && p != "http/1.0")
+        st.yaml.error(m.get("alpn"), m.pathOf("alpn"),
+                      "'" + p + "': servers are spoken to in HTTP/1.1; offer http/1.1");
+  }
+}
+
 void readServers(LoaderState& st, MapReader& parent, proxy::Backend* be,
                  const health::ServerCheckParams& schedule) {
   YAML::Node n = parent.get("servers");
@@ -1222,6 +1298,8 @@ void readServers(LoaderState& st, MapReader& parent, proxy::Backend* be,
       static const Choices<SP> kSendProxy = {{"v1", SP::V1}, {"v2", SP::V2}, {"none", SP::None}};
       m.choice("send_proxy", &s.sendProxy, kSendProxy);
     }
+    readServerTls(st, m, &s.tls);
+    s.check.ssl = s.tls.enabled;  // checks speak TLS to a TLS server unless told otherwise
     if (YAML::Node c = m.get("check"); c.IsDefined()) {
       std::string cpath = m.pathOf("check");
       if (c.IsScalar()) {
@@ -1233,6 +1311,10 @@ void readServers(LoaderState& st, MapReader& parent, proxy::Backend* be,
         cm.duration("inter", &s.check.inter, DefaultUnit::Milliseconds, 10ms, 24h);
         cm.optionalDuration("fastinter", &s.check.fastinter, DefaultUnit::Milliseconds, 10ms, 24h);
         cm.optionalDuration("downinter", &s.check.downinter, DefaultUnit::Milliseconds, 10ms, 24h);
+        cm.boolean("ssl", &s.check.ssl);
+        if (s.check.ssl && !s.tls.enabled)
+          st.yaml.error(cm.get("ssl"), cm.pathOf("ssl"),
+                        "TLS checks use the server's TLS settings: add 'ssl: true' to the server");
         cm.integer("fall", &s.check.fall, 1, 1000);
         cm.integer("rise", &s.check.rise, 1, 1000);
         if (YAML::Node p = cm.get("port"); p.IsDefined())
@@ -1918,14 +2000,40 @@ const Part& proxyReference() {
           {.block = "bind",
            .key = "alpn",
            .type = "list of strings (a string for one)",
-           .defaultValue = "http/1.1 in mode http, none in mode tcp",
-           .example = "alpn: [ http/1.1 ]",
+           .defaultValue = "http/1.1 in mode http (h2 with proto: h2), none in mode tcp",
+           .example = "alpn: [ h2, http/1.1 ]",
            .equivalent = "HAProxy: bind ... alpn",
-           .doc = "Protocols offered in the TLS ALPN extension of a crt bind. An HTTP frontend may "
-                  "offer only http/1.1 and http/1.0 (HTTP/2 is not supported); a tcp one may offer "
-                  "any protocol its servers speak.",
+           .doc = "Protocols offered in the TLS ALPN extension of a crt bind, in preference order. "
+                  "An HTTP frontend may offer h2, http/1.1 and http/1.0: a client that picks h2 "
+                  "speaks HTTP/2 (every stream a request with the same rules, ACLs, logs and "
+                  "counters as HTTP/1.1), any other speaks HTTP/1.1. A tcp frontend may offer any "
+                  "protocol its servers speak.",
            .effectTest =
                "tests/proxy/proxy_keys_test.py::TlsKeysTest::test_bind_alpn_is_the_list_offered"},
+          {.block = "bind",
+           .key = "proto",
+           .type = "auto | h2",
+           .defaultValue = "auto",
+           .example = "proto: h2",
+           .equivalent = "HAProxy: bind ... proto h2",
+           .doc = "h2: every client of this bind speaks HTTP/2: with prior knowledge (h2c, the "
+                  "connection preface first) on a plain bind, and whatever ALPN says on a TLS one "
+                  "(which then offers h2 unless alpn says otherwise). auto: HTTP/1.1, or HTTP/2 "
+                  "when a TLS client picks h2 from alpn.",
+           .effectTest = "tests/proxy/h2_test.py::H2Test::test_prior_knowledge_on_a_plain_bind"},
+          {.block = "bind",
+           .key = "max_concurrent_streams",
+           .type = "integer 1-10000",
+           .defaultValue = "100",
+           .example = "max_concurrent_streams: 256",
+           .equivalent = "HAProxy: tune.h2.max-concurrent-streams",
+           .doc = "HTTP/2: how many streams (requests) one client connection may have open at "
+                  "once, announced in SETTINGS. A stream beyond it that the client opened before "
+                  "it saw the limit is refused with RST_STREAM REFUSED_STREAM (the client may "
+                  "retry it); one opened after the client acknowledged the limit ends the "
+                  "connection (GOAWAY PROTOCOL_ERROR).",
+           .effectTest =
+               "tests/proxy/h2_test.py::H2Test::test_streams_beyond_the_limit_are_refused"},
           {.block = "bind",
            .key = "backlog",
            .type = "integer 1-65535",
@@ -3546,6 +3654,88 @@ const Part& proxyReference() {
            .effectTest = "tests/proxy/proxy_protocol_test.py::ProxyProtocolTest::"
                          "test_haproxy_receives_v1_and_v2_with_the_client_address"},
           {.block = "server",
+           .key = "ssl",
+           .type = "boolean",
+           .defaultValue = "false",
+           .example = "ssl: true",
+           .equivalent = "HAProxy: server ... ssl",
+           .doc = "Speaks TLS to this server (re-encryption), in HTTP and TCP mode. The "
+                  "certificate is verified (verify) against ca_file or the system's CAs; a "
+                  "handshake that fails (an untrusted or misnamed certificate, no common "
+                  "protocol) is logged with its reason and the request gets 502, never a "
+                  "plaintext fallback. Sessions are resumed on new connections (one cached per "
+                  "server and SNI), and connections are pooled for reuse like plain ones.",
+           .effectTest = "tests/proxy/"
+                         "server_tls_test.py::ServerTlsTest::test_requests_reach_an_https_server"},
+          {.block = "server",
+           .key = "verify",
+           .type = "required or none",
+           .defaultValue = "required",
+           .example = "verify: none",
+           .equivalent = "HAProxy: server ... verify required|none",
+           .doc = "required: the server's certificate must chain to a trusted CA (ca_file, else "
+                  "the system's) and carry the name in verifyhost (or the SNI) when one is known; "
+                  "none: any certificate is taken (encryption without authentication).",
+           .effectTest = "tests/proxy/"
+                         "server_tls_test.py::ServerTlsTest::test_an_untrusted_certificate_gets_"
+                         "502_and_a_log_line"},
+          {.block = "server",
+           .key = "ca_file",
+           .type = "file path (PEM)",
+           .defaultValue = "the system's CAs (/etc/ssl/certs)",
+           .example = "ca_file: /etc/tandem/internal-ca.pem",
+           .equivalent = "HAProxy: server ... ca-file",
+           .doc = "The CAs a server certificate must chain to (verify: required).",
+           .effectTest = "tests/proxy/"
+                         "server_tls_test.py::ServerTlsTest::test_requests_reach_an_https_server"},
+          {.block = "server",
+           .key = "sni",
+           .type = "host name, req.hdr(host) or ssl_fc_sni",
+           .defaultValue = "none",
+           .example = "sni: req.hdr(host)",
+           .equivalent = "HAProxy: server ... sni",
+           .doc = "The name sent in the TLS SNI extension: a fixed name, the request's Host "
+                  "(req.hdr(host), without its port; a request without Host sends none) or the "
+                  "name the client sent in its own TLS handshake on a TLS bind (ssl_fc_sni, HTTP "
+                  "or TCP mode: a TCP session then connects once the client's handshake is "
+                  "done). A pooled connection is reused only for the same name, and a session "
+                  "is resumed only under it. With verify: required the certificate must carry "
+                  "it (unless verifyhost names another).",
+           .effectTest = "tests/proxy/"
+                         "server_tls_test.py::ServerTlsTest::test_sni_fixed_and_from_the_request"},
+          {.block = "server",
+           .key = "verifyhost",
+           .type = "host name",
+           .defaultValue = "the SNI, if any",
+           .example = "verifyhost: api.internal",
+           .equivalent = "HAProxy: server ... verifyhost",
+           .doc = "The name the server's certificate must carry (SAN or CN), checked with "
+                  "verify: required. Without it and without an SNI, only the chain is checked "
+                  "(as HAProxy does).",
+           .effectTest = "tests/proxy/"
+                         "server_tls_test.py::ServerTlsTest::test_verifyhost_refuses_a_certificate_"
+                         "for_another_name"},
+          {.block = "server",
+           .key = "crt",
+           .type = "file path (PEM: certificate chain and key)",
+           .defaultValue = "none",
+           .example = "crt: /etc/tandem/client.pem",
+           .equivalent = "HAProxy: server ... crt",
+           .doc = "A client certificate presented to servers that ask for one (mutual TLS "
+                  "toward the backend).",
+           .effectTest = "tests/proxy/"
+                         "server_tls_test.py::ServerTlsTest::test_client_certificate_is_presented"},
+          {.block = "server",
+           .key = "alpn",
+           .type = "list of strings",
+           .defaultValue = "none",
+           .example = "alpn: [ http/1.1 ]",
+           .equivalent = "HAProxy: server ... alpn",
+           .doc = "Protocols offered to the server by ALPN (for servers that insist on it); "
+                  "requests go to servers in HTTP/1.1.",
+           .effectTest =
+               "tests/proxy/server_tls_test.py::ServerTlsTest::test_alpn_is_offered_to_the_server"},
+          {.block = "server",
            .key = "check",
            .type = "boolean or mapping",
            .defaultValue = "true when the backend has a check mapping, else false",
@@ -3569,6 +3759,19 @@ const Part& proxyReference() {
            .effectTest =
                "tests/health/"
                "check_keys_test.py::CheckKeysTest::test_server_check_enabled_false_never_checked"},
+          {.block = "server.check",
+           .key = "ssl",
+           .type = "boolean",
+           .defaultValue = "the server's ssl",
+           .example = "check: { ssl: false, port: 8080 }",
+           .equivalent = "HAProxy: check-ssl / no-check-ssl",
+           .doc = "Whether health checks speak TLS (with the server's verify, ca_file, crt and "
+                  "fixed sni): on for a server with ssl: true, so an HTTP check reaches an HTTPS "
+                  "server; false for a plain check port beside it. A handshake that fails marks "
+                  "the check failed at layer 6 (\"Layer6 invalid response: SSL certificate verify "
+                  "failed: ...\").",
+           .effectTest = "tests/proxy/server_tls_test.py::ServerTlsTest::"
+                         "test_health_checks_speak_tls"},
           {.block = "server.check",
            .key = "inter",
            .type = "duration (10ms-24h)",

@@ -153,10 +153,34 @@ std::vector<BrokenCase> cases() {
        "frontends:\n  web:\n    bind: [{ address: \"*:443\", crt: " + kData +
            "mismatched.pem }]\n    default_backend: app\n" + kBackend,
        3, 37, "frontends.web.bind[0].crt", "does not match its certificate"},
-      {"alpn_h2_on_http",
-       "frontends:\n  web:\n    bind: [{ address: \"*:443\", alpn: [h2, http/1.1], crt: " + kData +
+      {"alpn_h3_on_http",
+       "frontends:\n  web:\n    bind: [{ address: \"*:443\", alpn: [h3, http/1.1], crt: " + kData +
            "good.pem }]\n    default_backend: app\n" + kBackend,
-       3, 38, "frontends.web.bind[0].alpn", "'h2': an HTTP frontend speaks HTTP/1.1"},
+       3, 38, "frontends.web.bind[0].alpn", "'h3': an HTTP frontend speaks h2 and http/1.1"},
+      {"server_verify_without_ssl",
+       kFrontend + "backends:\n  app:\n    servers:\n"
+                   "      - { name: s1, address: \"127.0.0.1:9001\", verify: none }\n",
+       8, 56, "backends.app.servers[0].verify", "is for TLS to the server: add 'ssl: true'"},
+      {"server_sni_expression",
+       kFrontend +
+           "backends:\n  app:\n    servers:\n"
+           "      - { name: s1, address: \"127.0.0.1:9001\", ssl: true, sni: \"req.hdr(x)\" }\n",
+       8, 64, "backends.app.servers[0].sni", "a host name, or req.hdr(host)"},
+      {"server_check_ssl_without_ssl",
+       kFrontend + "backends:\n  app:\n    servers:\n"
+                   "      - { name: s1, address: \"127.0.0.1:9001\", check: { ssl: true } }\n",
+       8, 62, "backends.app.servers[0].check.ssl", "add 'ssl: true' to the server"},
+      {"proto_h2_on_tcp",
+       "frontends:\n  db:\n    mode: tcp\n    bind: [{ address: \"*:3306\", proto: h2 }]\n"
+       "    default_backend: app\n" +
+           kBackend,
+       4, 40, "frontends.db.bind[0].proto", "proto: h2 is for HTTP frontends"},
+      {"streams_out_of_range",
+       "frontends:\n  web:\n    bind: [{ address: \"*:80\", proto: h2, max_concurrent_streams: 0 "
+       "}]\n"
+       "    default_backend: app\n" +
+           kBackend,
+       3, 66, "frontends.web.bind[0].max_concurrent_streams", "from 1 to 10000, got '0'"},
       // ---- references and routing
       {"default_backend_undefined", kFrontend + "backends:\n  ap:\n    servers: []\n", 4, 22,
        "frontends.web.default_backend", "undefined backend 'app' (did you mean 'ap'?)"},

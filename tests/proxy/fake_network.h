@@ -106,20 +106,21 @@ class FakeNetwork {
  public:
   // Server connections of `worker` open here from now on.
   void attach(Worker& worker) {
-    worker.setServerConnector([this](ServerRuntime& s, int* error) -> TransportPtr {
-      servers.push_back({s.config->name, std::make_shared<FakePeer>()});
-      if (refuseConnects > 0) {
-        --refuseConnects;
-        servers.back().peer->closed = true;
-        *error = ECONNREFUSED;
-        return nullptr;
-      }
-      if (hangConnects > 0) {
-        --hangConnects;
-        servers.back().peer->window = 0;  // never turns writable: the connect never completes
-      }
-      return std::make_unique<FakeTransport>(*this, servers.back().peer);
-    });
+    worker.setServerConnector(
+        [this](ServerRuntime& s, const Worker::ConnectOptions&, int* error) -> TransportPtr {
+          servers.push_back({s.config->name, std::make_shared<FakePeer>()});
+          if (refuseConnects > 0) {
+            --refuseConnects;
+            servers.back().peer->closed = true;
+            *error = ECONNREFUSED;
+            return nullptr;
+          }
+          if (hangConnects > 0) {
+            --hangConnects;
+            servers.back().peer->window = 0;  // never turns writable: the connect never completes
+          }
+          return std::make_unique<FakeTransport>(*this, servers.back().peer);
+        });
   }
 
   // A client connection: the test's end, and the transport for the session.
