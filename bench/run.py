@@ -103,9 +103,10 @@ class Proxies:
     """HAProxy (or the baseline Tandem) and Tandem with equivalent configs, HTTP and TCP
     frontends."""
 
-    def __init__(self, tmp, backend, threads, cpus, tandem):
+    def __init__(self, tmp, backend, threads, cpus, tandem, tls_backend):
         self.ports = {who: {"http": free_port(), "tcp": free_port(), "https": free_port(),
-                            "http_log": free_port(), "h2": free_port(), "h2c": free_port()}
+                            "http_log": free_port(), "h2": free_port(), "h2c": free_port(),
+                            "to_tls": free_port()}
                       for who in ("haproxy", "tandem")}
         pem, _ = make_cert(tmp, "bench", "bench.test")
         hp, tp = self.ports["haproxy"], self.ports["tandem"]
@@ -134,6 +135,13 @@ frontend fl
   option httplog
   log stderr format raw local0
   default_backend bh
+frontend fs
+  mode http
+  bind 127.0.0.1:{hp['to_tls']}
+  default_backend bs
+backend bs
+  mode http
+  server s1 {tls_backend} ssl verify none
 frontend ft
   mode tcp
   bind 127.0.0.1:{hp['tcp']}
@@ -153,6 +161,9 @@ frontends:
             {{ address: "127.0.0.1:{tp['h2']}", crt: {pem}, alpn: [ h2, http/1.1 ] }},
             {{ address: "127.0.0.1:{tp['h2c']}", proto: h2 }} ]
     default_backend: bh
+  fs:
+    bind: "127.0.0.1:{tp['to_tls']}"
+    default_backend: bs
   fl:
     bind: "127.0.0.1:{tp['http_log']}"
     default_backend: bh
@@ -164,6 +175,7 @@ listens:
     servers: [ {{ name: s1, address: "{backend}" }} ]
 backends:
   bh: {{ servers: [ {{ name: s1, address: "{backend}" }} ] }}
+  bs: {{ servers: [ {{ name: s1, address: "{tls_backend}", ssl: true, verify: none }} ] }}
 """)
         tcfg = os.path.join(tmp, f"tandem-{threads}.yaml")
         tandem_config(tcfg, tp)
@@ -345,20 +357,22 @@ def main():
     tmp = tempfile.mkdtemp(prefix="tandem-bench-")
     procs = []
     try:
-        nginx = Nginx(tmp)
+        nginx_pem, _ = make_cert(tmp, "nginx", "backend.test")
+        nginx = Nginx(tmp, tls_pem=nginx_pem)
+        tls_backend = f"127.0.0.1:{nginx.tls_port}"
         procs.append(nginx)
         subprocess.run(["taskset", "-pc", "1", str(nginx.pid)], capture_output=True)
         rows = []
         # Idle memory first, on fresh processes, so neither proxy reuses memory its pools kept
         # from the load scenarios.
-        fresh = Proxies(tmp, nginx.address, 1, "0", a.tandem)
+        fresh = Proxies(tmp, nginx.address, 1, "0", a.tandem, tls_backend)
         procs.append(fresh)
         idle = idle_memory(fresh, a.idle) if a.idle else None
         if idle:
             idle["count"] = a.idle
         fresh.stop()
         procs.remove(fresh)
-        one = Proxies(tmp, nginx.address, 1, "0", a.tandem)
+        one = Proxies(tmp, nginx.address, 1, "0", a.tandem, tls_backend)
         procs.append(one)
         for name, kind, conns, close in (("keep-alive, 50 conns, 1 thread", "http", 50, False),
                                          ("keep-alive, 500 conns, 1 thread", "http", 500, False),
@@ -369,6 +383,8 @@ def main():
                                          ("TLS keep-alive, 50 conns, 1 thread", "https", 50, False),
                                          ("TLS handshake per request, 50 conns, 1 thread", "https",
                                           50, True),
+                                         ("TLS to the server, keep-alive, 50 conns, 1 thread",
+                                          "to_tls", 50, False),
                                          # h2load: 10 connections × 10 streams each.
                                          ("h2 over TLS, 100 streams on 10 conns, 1 thread", "h2",
                                           10, 10),
@@ -380,7 +396,7 @@ def main():
             print(f"done: {name}: H {rows[-1]['haproxy']['runs']} T {rows[-1]['tandem']['runs']}", file=sys.stderr)
         one.stop()
         procs.remove(one)
-        two = Proxies(tmp, nginx.address, 2, "0-1", a.tandem)
+        two = Proxies(tmp, nginx.address, 2, "0-1", a.tandem, tls_backend)
         procs.append(two)
         subprocess.run(["taskset", "-pc", "0-1", str(nginx.pid)], capture_output=True)
         for name, kind, conns, close in (("keep-alive, 50 conns, 2 threads", "http", 50, False),

@@ -298,8 +298,17 @@ def curl(*args, timeout=60):
 class Nginx(Process):
     """Debian's nginx as a fast real backend: answers every request with a fixed 200."""
 
-    def __init__(self, tmpdir, name="nginx", body="hello from nginx"):
+    def __init__(self, tmpdir, name="nginx", body="hello from nginx", tls_pem=None):
+        """With `tls_pem` (certificate and key in one PEM) it answers HTTPS on `tls_port` too."""
         self.port = free_port()
+        self.tls_port = free_port() if tls_pem else None
+        tls = (f"""
+  server {{
+    listen 127.0.0.1:{self.tls_port} ssl backlog=4096;
+    ssl_certificate {tls_pem};
+    ssl_certificate_key {tls_pem};
+    location / {{ return 200 "{body}\\n"; }}
+  }}""" if tls_pem else "")
         conf = os.path.join(tmpdir, f"{name}.conf")
         with open(conf, "w") as f:
             f.write(f"""
@@ -320,11 +329,13 @@ http {{
   server {{
     listen 127.0.0.1:{self.port} backlog=4096;
     location / {{ return 200 "{body}\\n"; }}
-  }}
+  }}{tls}
 }}
 """)
         super().__init__(["nginx", "-e", "stderr", "-c", conf], os.path.join(tmpdir, f"{name}.log"))
         wait_port(self.port, proc=self.proc)
+        if self.tls_port:
+            wait_port(self.tls_port, proc=self.proc)
 
     @property
     def address(self):
