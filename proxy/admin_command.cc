@@ -43,6 +43,9 @@ AdminCommand parseAdminCommand(std::string_view line) {
              splitServer(w[2], &c)) {
     c.kind = K::SetState;
     c.state = w[0] == "disable" ? "maint" : "ready";
+  } else if (w.size() == 4 && w[0] == "set" && w[1] == "ssl" && w[2] == "ocsp-response") {
+    c.kind = K::SetOcspResponse;
+    c.payload = w[3];
   } else if (w.size() == 5 && w[0] == "set" && w[1] == "server" && splitServer(w[2], &c)) {
     if (w[3] == "state") {
       c.state = w[4];

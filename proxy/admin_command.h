@@ -13,8 +13,9 @@ struct AdminCommand {
     ShowServers,
     SetState,  // also `disable server` (maint) and `enable server` (ready)
     SetWeight,
-    BadState,   // `set server b/s state X` with X not ready|drain|maint
-    BadWeight,  // not a whole number 0-256
+    BadState,         // `set server b/s state X` with X not ready|drain|maint
+    BadWeight,        // not a whole number 0-256
+    SetOcspResponse,  // `set ssl ocsp-response <base64>`
     Unknown,
   };
   Kind kind = Kind::Unknown;
@@ -22,6 +23,7 @@ struct AdminCommand {
   std::string server;
   std::string state;  // ready | drain | maint
   int weight = 0;
+  std::string payload;  // the base64 OCSP response
 };
 
 AdminCommand parseAdminCommand(std::string_view line);

@@ -1,5 +1,7 @@
 #include "proxy/admin_socket.h"
 
+#include <openssl/evp.h>
+
 #include "proxy/admin_command.h"
 
 #include <sys/socket.h>
@@ -89,7 +91,8 @@ void AdminSocket::onClientReadable(Client* c, short what) {
   ssize_t n = ::recv(c->fd.get(), buf, sizeof(buf), 0);
   if (n > 0) c->in.append(buf, static_cast<size_t>(n));
   size_t nl = c->in.find('\n');
-  if (nl == std::string::npos && n > 0 && c->in.size() < 4096) return;
+  // A line may carry an OCSP response in base64 (a few KiB).
+  if (nl == std::string::npos && n > 0 && c->in.size() < 65536) return;
   if (c->in.empty()) return closeClient(c);
   std::string line = c->in.substr(0, nl);
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
@@ -133,7 +136,8 @@ std::string AdminSocket::execute(const std::string& line) {
       return "Commands:\n  show servers state\n  disable server <backend>/<server>\n"
              "  enable server <backend>/<server>\n"
              "  set server <backend>/<server> state ready|drain|maint\n"
-             "  set server <backend>/<server> weight <0-256>\n";
+             "  set server <backend>/<server> weight <0-256>\n"
+             "  set ssl ocsp-response <base64 DER response>\n";
     case AdminCommand::Kind::ShowServers:
       return showServers();
     case AdminCommand::Kind::SetState:
@@ -144,10 +148,41 @@ std::string AdminSocket::execute(const std::string& line) {
       return setWeight(c.backend, c.server, c.weight);
     case AdminCommand::Kind::BadWeight:
       return "Weight must be 0-256.\n";
+    case AdminCommand::Kind::SetOcspResponse:
+      return setOcspResponse(c.payload);
     case AdminCommand::Kind::Unknown:
       break;
   }
   return "Unknown command. Try 'help'.\n";
+}
+
+std::string AdminSocket::setOcspResponse(const std::string& base64) {
+  // HAProxy's `set ssl ocsp-response`: the response names its certificate; every bind
+  // stapling that certificate sends it from the next handshake on (until a reload reads the
+  // .ocsp file again).
+  std::string der(base64.size() * 3 / 4 + 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(der.data()),
+                          reinterpret_cast<const unsigned char*>(base64.data()),
+                          static_cast<int>(base64.size()));
+  if (n < 0 || base64.empty()) return "'set ssl ocsp-response' expects a base64 response.\n";
+  size_t padding = base64.size() >= 2 ? (base64.end()[-1] == '=') + (base64.end()[-2] == '=') : 0;
+  der.resize(static_cast<size_t>(n) - padding);
+  int updated = 0;
+  std::string why;
+  for (auto& fe : runtime_.frontends())
+    for (auto& [bind, tls] : fe->tls)
+      for (auto& staple : tls->staples()) {
+        auto error = staple->check(der);
+        if (!error) {
+          staple->set(der);
+          ++updated;
+        } else if (why.empty() || *error != "it is about another certificate") {
+          why = *error;
+        }
+      }
+  if (updated) return "OCSP Response updated!\n";
+  return "OCSP response refused: " + (why.empty() ? std::string("no certificate staples") : why) +
+         ".\n";
 }
 
 std::string AdminSocket::setState(const std::string& backend, const std::string& server,

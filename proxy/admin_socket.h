@@ -39,6 +39,7 @@ class AdminSocket {
   void onClientReadable(Client* c, short what);
   void onClientWritable(Client* c, short what);
   void closeClient(Client* c);
+  std::string setOcspResponse(const std::string& base64);
   std::string setState(const std::string& backend, const std::string& server,
                        const std::string& state);
   std::string setWeight(const std::string& backend, const std::string& server, int weight);

@@ -1,5 +1,7 @@
 #include "proxy/tls_certificate.h"
 
+#include "proxy/tls_ocsp.h"
+
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -45,7 +47,7 @@ std::optional<std::string> checkCertificateFile(const std::string& path) {
     ERR_clear_error();
     return "private key in '" + path + "' does not match its certificate";
   }
-  return std::nullopt;
+  return checkOcspFile(path);
 }
 
 std::optional<TlsDefaultsError> checkTlsDefaults(const TlsDefaults& tls) {

@@ -145,6 +145,16 @@ std::unique_ptr<TlsContext> TlsContext::build(const Bind& bind, const TlsDefault
     if (bind.verify != Bind::Verify::None && !requestClientCertificates(c, bind, error))
       return nullptr;
     SSL_CTX_set_client_hello_cb(c, onClientHello, tls.get());
+    // OCSP stapling from `<crt>.ocsp`, read now (start and every reload).
+    auto staple = OcspStaple::forCertificate(file, error);
+    if (staple) {
+      if (!staple->loadFile(error)) return nullptr;
+      staple->attach(c);
+      tls->staples_.push_back(std::move(staple));
+    } else {
+      error->clear();  // no issuer known: nothing can be stapled (and nothing was asked)
+      OcspStaple::enable(c);
+    }
     if (!tls->alpn_.empty()) SSL_CTX_set_alpn_select_cb(c, onAlpn, tls.get());
     for (const auto& name : certificateNames(SSL_CTX_get0_certificate(c))) {
       std::string n = lower(name);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "proxy/config.h"
+#include "proxy/tls_ocsp.h"
 
 namespace tandem::proxy {
 
@@ -36,6 +37,8 @@ class TlsContext {
                                            std::string* error);
   // A new server-side connection state on `fd` (the handshake runs inside the first reads).
   SslPtr accept(int fd) const;
+  // The certificates' OCSP staples (`set ssl ocsp-response` finds its certificate here).
+  const std::vector<std::unique_ptr<OcspStaple>>& staples() const { return staples_; }
 
  private:
   // The certificate is chosen from the hello's SNI before anything else is decided: the session
@@ -51,6 +54,7 @@ class TlsContext {
   static bool requestClientCertificates(SSL_CTX* c, const Bind& bind, std::string* error);
 
   std::vector<SslCtxPtr> contexts_;                          // [0] is the default certificate
+  std::vector<std::unique_ptr<OcspStaple>> staples_;         // one per certificate
   std::map<const SSL_CTX*, std::string> sessionIdContexts_;  // each certificate's SHA-256
   std::map<std::string, SSL_CTX*> exact_;                    // "www.example.com"
   std::map<std::string, SSL_CTX*> wildcard_;                 // "example.com" for "*.example.com"

@@ -535,7 +535,8 @@ const Part& nodeReference() {
            .defaultValue = "none (no admin socket)",
            .example = "admin_socket: { path: /run/tandem/admin.sock, mode: \"0660\" }",
            .equivalent = "HAProxy: stats socket ... level admin",
-           .doc = "Opens the proxy's runtime API on a unix socket (show servers state, set server "
+           .doc = "Opens the proxy's runtime API on a unix socket (show servers state, set ssl "
+                  "ocsp-response, set server "
                   "state/weight, enable/disable server); present but empty means the default path "
                   "and mode.",
            .effectTest =

@@ -1995,7 +1995,12 @@ const Part& proxyReference() {
            .doc = "Combined PEM files (certificate chain plus private key) that turn on TLS for "
                   "this socket; each is checked at load time and relative paths resolve against "
                   "the config file's folder. The certificate is picked by SNI (exact or wildcard "
-                  "name), the first one when the name is absent or unknown.",
+                  "name), the first one when the name is absent or unknown. A DER OCSP response "
+                  "beside a file (FILE.ocsp, as with HAProxy; the issuer is the next "
+                  "certificate in FILE or FILE.issuer) is checked (about this certificate, "
+                  "current, not revoked) and stapled for clients that ask; it is read again at "
+                  "every reload, and the admin socket's `set ssl ocsp-response <base64>` "
+                  "replaces it at run time.",
            .effectTest = "tests/proxy/tls_test.py::TlsTest::test_sni_picks_the_certificate"},
           {.block = "bind",
            .key = "alpn",

@@ -22,6 +22,10 @@ TEST(AdminCommand, HaproxyRuntimeApiSubset) {
   AdminCommand w = parseAdminCommand("set server app/web1 weight 256");
   EXPECT_EQ(w.kind, K::SetWeight);
   EXPECT_EQ(w.weight, 256);
+  AdminCommand o = parseAdminCommand("set ssl ocsp-response MIIB+w==");
+  EXPECT_EQ(o.kind, K::SetOcspResponse);
+  EXPECT_EQ(o.payload, "MIIB+w==");
+  EXPECT_EQ(parseAdminCommand("set ssl ocsp-response").kind, K::Unknown);
 }
 
 TEST(AdminCommand, BadArgumentsAreNamed) {
