@@ -780,14 +780,15 @@ prometheus:
 
 # ---- downgrade safety -----------------------------------------------------------------------
 
-class H2DowngradeTest(unittest.TestCase):
-    """Each malformed request on a fresh connection: RST_STREAM PROTOCOL_ERROR (or the
-    connection ended with GOAWAY PROTOCOL_ERROR), never a response; the recorder behind never
-    sees its marker; a good request on a new connection is served afterwards."""
+class RecordingProxyTest(unittest.TestCase):
+    """Tandem on an h2c prior-knowledge bind in front of a RecordingBackend (what reached the
+    server, byte for byte); the proxy must still be running after every test."""
+    PREFIX = "tandem-h2r-"
+    TIMEOUTS = "connect: 1s, client: 10s, server: 10s"
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="tandem-h2d-")
+        cls.tmp = tempfile.mkdtemp(prefix=cls.PREFIX)
         cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
         cls.backend = RecordingBackend()
         cls.addClassCleanup(cls.backend.stop)
@@ -795,7 +796,7 @@ class H2DowngradeTest(unittest.TestCase):
         cfg = f"""
 global: {{ log: {{ target: stderr, level: info }} }}
 defaults:
-  timeout: {{ connect: 1s, client: 10s, server: 10s }}
+  timeout: {{ {cls.TIMEOUTS} }}
 frontends:
   web:
     bind: [ {{ address: "127.0.0.1:{cls.port}", proto: h2 }} ]
@@ -809,6 +810,22 @@ backends:
 
     def tearDown(self):
         self.assertIsNone(self.proxy.proc.poll(), self.proxy.output()[-3000:])
+
+    def assert_serves(self):
+        """A good request on a new connection is answered and reaches the server once."""
+        t = token()
+        with RawH2(self.port) as c:
+            s = c.response(c.request(f"/after-{t}"))
+        self.assertEqual(s.status, 200, s.__dict__)
+        self.assertEqual(len(self.backend.find(f"/after-{t}")), 1)
+
+
+class H2DowngradeTest(RecordingProxyTest):
+    """Each malformed request on a fresh connection: RST_STREAM PROTOCOL_ERROR (or the
+    connection ended with GOAWAY PROTOCOL_ERROR), never a response; the recorder behind never
+    sees its marker; a good request on a new connection is served afterwards."""
+
+    PREFIX = "tandem-h2d-"
 
     def assert_serves(self):
         """A good request on a new connection reaches the server whole and is answered."""
@@ -963,38 +980,10 @@ backends:
 
 # ---- floods ---------------------------------------------------------------------------------
 
-class H2FloodTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="tandem-h2f-")
-        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
-        cls.backend = RecordingBackend()
-        cls.addClassCleanup(cls.backend.stop)
-        cls.port = free_port()
-        cfg = f"""
-global: {{ log: {{ target: stderr, level: info }} }}
-defaults:
-  timeout: {{ connect: 1s, client: 10s, server: 10s, http_request: 1s }}
-frontends:
-  web:
-    bind: [ {{ address: "127.0.0.1:{cls.port}", proto: h2 }} ]
-    default_backend: app
-backends:
-  app:
-    servers: [ {{ name: rec, address: "{cls.backend.address}" }} ]
-"""
-        cls.proxy = Tandem(cfg, cls.tmp, [cls.port])
-        cls.addClassCleanup(cls.proxy.stop)
+class H2FloodTest(RecordingProxyTest):
+    PREFIX = "tandem-h2f-"
+    TIMEOUTS = "connect: 1s, client: 10s, server: 10s, http_request: 1s"
 
-    def tearDown(self):
-        self.assertIsNone(self.proxy.proc.poll(), self.proxy.output()[-3000:])
-
-    def assert_serves(self):
-        t = token()
-        with RawH2(self.port) as c:
-            s = c.response(c.request(f"/after-{t}"))
-        self.assertEqual(s.status, 200, s.__dict__)
-        self.assertEqual(len(self.backend.find(f"/after-{t}")), 1)
 
     def test_rapid_reset_is_stopped(self):
         n = 3000
