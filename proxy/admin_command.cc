@@ -31,7 +31,7 @@ bool splitServer(const std::string& bs, AdminCommand* c) {
 
 }  // namespace
 
-AdminCommand parseAdminCommand(std::string_view line) {
+AdminCommand parseAdminCommand(std::string_view line, std::string_view payload) {
   AdminCommand c;
   std::vector<std::string> w = words(line);
   using K = AdminCommand::Kind;
@@ -43,6 +43,14 @@ AdminCommand parseAdminCommand(std::string_view line) {
              splitServer(w[2], &c)) {
     c.kind = K::SetState;
     c.state = w[0] == "disable" ? "maint" : "ready";
+  } else if (w.size() == 5 && w[0] == "set" && w[1] == "ssl" && w[2] == "cert" && w[4] == "<<") {
+    c.kind = K::SetSslCert;
+    c.file = w[3];
+    c.payload = payload;
+  } else if (w.size() == 4 && (w[0] == "commit" || w[0] == "abort") && w[1] == "ssl" &&
+             w[2] == "cert") {
+    c.kind = w[0] == "commit" ? K::CommitSslCert : K::AbortSslCert;
+    c.file = w[3];
   } else if (w.size() == 4 && w[0] == "set" && w[1] == "ssl" && w[2] == "ocsp-response") {
     c.kind = K::SetOcspResponse;
     c.payload = w[3];

@@ -16,6 +16,9 @@ struct AdminCommand {
     BadState,         // `set server b/s state X` with X not ready|drain|maint
     BadWeight,        // not a whole number 0-256
     SetOcspResponse,  // `set ssl ocsp-response <base64>`
+    SetSslCert,       // `set ssl cert <file> <<` + PEM lines: staged for `commit`
+    CommitSslCert,    // `commit ssl cert <file>`: new handshakes use it
+    AbortSslCert,     // `abort ssl cert <file>`
     Unknown,
   };
   Kind kind = Kind::Unknown;
@@ -23,9 +26,12 @@ struct AdminCommand {
   std::string server;
   std::string state;  // ready | drain | maint
   int weight = 0;
-  std::string payload;  // the base64 OCSP response
+  std::string payload;  // the base64 OCSP response; the PEM of `set ssl cert`
+  std::string file;     // the certificate file a `ssl cert` command is about
 };
 
-AdminCommand parseAdminCommand(std::string_view line);
+// `line` is the command's first line; `payload`, for a first line ending in "<<", the lines
+// after it up to an empty one (HAProxy's multi-line commands).
+AdminCommand parseAdminCommand(std::string_view line, std::string_view payload = {});
 
 }  // namespace tandem::proxy

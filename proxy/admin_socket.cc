@@ -91,12 +91,19 @@ void AdminSocket::onClientReadable(Client* c, short what) {
   ssize_t n = ::recv(c->fd.get(), buf, sizeof(buf), 0);
   if (n > 0) c->in.append(buf, static_cast<size_t>(n));
   size_t nl = c->in.find('\n');
-  // A line may carry an OCSP response in base64 (a few KiB).
+  // A line may carry an OCSP response in base64 (a few KiB); a certificate, several lines.
   if (nl == std::string::npos && n > 0 && c->in.size() < 65536) return;
   if (c->in.empty()) return closeClient(c);
   std::string line = c->in.substr(0, nl);
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-  c->out = execute(line);
+  std::string payload;
+  if (line.size() >= 2 && line.compare(line.size() - 2, 2, "<<") == 0 && nl != std::string::npos) {
+    // A multi-line command: its payload runs to an empty line (or the end of the input).
+    size_t end = c->in.find("\n\n", nl);
+    if (end == std::string::npos && n > 0 && c->in.size() < 65536) return;
+    payload = c->in.substr(nl + 1, end == std::string::npos ? std::string::npos : end - nl);
+  }
+  c->out = execute(line, payload);
   c->readEv.remove();
   c->writeEv.add(std::chrono::seconds(10));
 }
@@ -129,15 +136,17 @@ ServerRuntime* AdminSocket::find(const std::string& backend, const std::string& 
   return nullptr;
 }
 
-std::string AdminSocket::execute(const std::string& line) {
-  AdminCommand c = parseAdminCommand(line);
+std::string AdminSocket::execute(const std::string& line, const std::string& payload) {
+  AdminCommand c = parseAdminCommand(line, payload);
   switch (c.kind) {
     case AdminCommand::Kind::Help:
       return "Commands:\n  show servers state\n  disable server <backend>/<server>\n"
              "  enable server <backend>/<server>\n"
              "  set server <backend>/<server> state ready|drain|maint\n"
              "  set server <backend>/<server> weight <0-256>\n"
-             "  set ssl ocsp-response <base64 DER response>\n";
+             "  set ssl ocsp-response <base64 DER response>\n"
+             "  set ssl cert <file> <<  (then the PEM: certificate, chain, key; an empty line)\n"
+             "  commit ssl cert <file>\n  abort ssl cert <file>\n";
     case AdminCommand::Kind::ShowServers:
       return showServers();
     case AdminCommand::Kind::SetState:
@@ -150,10 +159,51 @@ std::string AdminSocket::execute(const std::string& line) {
       return "Weight must be 0-256.\n";
     case AdminCommand::Kind::SetOcspResponse:
       return setOcspResponse(c.payload);
+    case AdminCommand::Kind::SetSslCert:
+      return stageCertificate(c.file, c.payload);
+    case AdminCommand::Kind::CommitSslCert:
+      return commitCertificate(c.file);
+    case AdminCommand::Kind::AbortSslCert:
+      return staged_.erase(c.file) ? "Transaction aborted for certificate '" + c.file + "'!\n"
+                                   : "No ongoing transaction for '" + c.file + "'.\n";
     case AdminCommand::Kind::Unknown:
       break;
   }
   return "Unknown command. Try 'help'.\n";
+}
+
+std::string AdminSocket::stageCertificate(const std::string& file, const std::string& pem) {
+  // HAProxy's `set ssl cert`: the new certificate waits, checked, for `commit ssl cert`.
+  bool used = false;
+  for (auto& fe : runtime_.frontends())
+    for (auto& [bind, tls] : fe->tls) used = used || tls->serves(file);
+  if (!used) return "No certificate '" + file + "' is loaded (it must be a bind's crt).\n";
+  std::string error;
+  auto certificate = CertificateMaterial::parse(pem, &error);
+  if (!certificate) return "Certificate refused: " + error + ".\n";
+  staged_[file] = std::move(certificate);
+  return "Transaction created for certificate " + file + "!\n";
+}
+
+std::string AdminSocket::commitCertificate(const std::string& file) {
+  auto it = staged_.find(file);
+  if (it == staged_.end()) return "No ongoing transaction for '" + file + "'.\n";
+  int replaced = 0;
+  std::string error;
+  for (auto& fe : runtime_.frontends())
+    for (auto& [bind, tls] : fe->tls)
+      if (tls->serves(file)) {
+        if (!tls->replaceCertificate(file, *it->second, &error))
+          return "Commit failed: " + error + ".\n";
+        ++replaced;
+      }
+  staged_.erase(it);
+  logging::get(logging::Component::Proxy)
+      .info(
+          "certificate {} replaced from the admin socket ({} bind(s)); a reload reads the file "
+          "again",
+          file, replaced);
+  return "Committing " + file + "\nSuccess!\n";
 }
 
 std::string AdminSocket::setOcspResponse(const std::string& base64) {

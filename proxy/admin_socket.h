@@ -9,6 +9,7 @@
 
 #include <sys/stat.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,7 +32,8 @@ class AdminSocket {
   bool ok() const { return fd_.valid(); }
 
   // Executes one command line; returns the reply text. Public for tests.
-  std::string execute(const std::string& line);
+  // One command: its first line, and the payload of a multi-line one ("<<").
+  std::string execute(const std::string& line, const std::string& payload = {});
 
  private:
   struct Client;
@@ -40,6 +42,8 @@ class AdminSocket {
   void onClientWritable(Client* c, short what);
   void closeClient(Client* c);
   std::string setOcspResponse(const std::string& base64);
+  std::string stageCertificate(const std::string& file, const std::string& pem);
+  std::string commitCertificate(const std::string& file);
   std::string setState(const std::string& backend, const std::string& server,
                        const std::string& state);
   std::string setWeight(const std::string& backend, const std::string& server, int weight);
@@ -56,6 +60,8 @@ class AdminSocket {
   UniqueFd fd_;
   Event ev_;
   std::vector<std::unique_ptr<Client>> clients_;
+  // `set ssl cert` transactions waiting for their commit, by certificate file.
+  std::map<std::string, std::unique_ptr<CertificateMaterial>> staged_;
 };
 
 }  // namespace tandem::proxy

@@ -3,6 +3,7 @@
 #include "proxy/tls_ticket_keys.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <strings.h>
 
@@ -164,12 +165,14 @@ std::unique_ptr<TlsContext> TlsContext::build(const Bind& bind, const TlsDefault
         tls->exact_.emplace(n, c);
     }
     tls->contexts_.push_back(std::move(ctx));
+    tls->files_.push_back(file);
   }
   if (tls->contexts_.empty()) return *error = "a TLS bind needs a certificate", nullptr;
   return tls;
 }
 
 SslPtr TlsContext::accept(int fd) const {
+  std::shared_lock<std::shared_mutex> lock(lock_);
   SslPtr ssl(SSL_new(contexts_.front().get()));
   if (!ssl || SSL_set_fd(ssl.get(), fd) != 1) return nullptr;
   SSL_set_accept_state(ssl.get());
@@ -187,6 +190,7 @@ SSL_CTX* TlsContext::forName(const std::string& host) const {
 
 int TlsContext::onClientHello(SSL* ssl, int*, void* arg) {
   auto* self = static_cast<const TlsContext*>(arg);
+  std::shared_lock<std::shared_mutex> lock(self->lock_);
   // RFC 6066 §3: server_name_list (2-byte length) of entries type (1) + name (2-byte length);
   // the first host_name entry counts.
   const unsigned char* p = nullptr;
@@ -221,6 +225,7 @@ SSL_TICKET_RETURN TlsContext::onTicket(SSL* ssl, SSL_SESSION* session, const uns
   if (status != SSL_TICKET_SUCCESS && !renew)
     return SSL_TICKET_RETURN_IGNORE_RENEW;  // none, empty or unreadable: a new one
   auto* self = static_cast<const TlsContext*>(arg);
+  std::shared_lock<std::shared_mutex> lock(self->lock_);
   unsigned int length = 0;
   const unsigned char* id = SSL_SESSION_get0_id_context(session, &length);
   auto it = self->sessionIdContexts_.find(SSL_get_SSL_CTX(ssl));
@@ -228,6 +233,77 @@ SSL_TICKET_RETURN TlsContext::onTicket(SSL* ssl, SSL_SESSION* session, const uns
       std::string_view(reinterpret_cast<const char*>(id), length) != it->second)
     return SSL_TICKET_RETURN_IGNORE_RENEW;  // another certificate's session: a full handshake
   return renew ? SSL_TICKET_RETURN_USE_RENEW : SSL_TICKET_RETURN_USE;
+}
+
+bool TlsContext::serves(const std::string& file) const {
+  return std::find(files_.begin(), files_.end(), file) != files_.end();
+}
+
+bool TlsContext::replaceCertificate(const std::string& file, const CertificateMaterial& m,
+                                    std::string* error) {
+  auto at = std::find(files_.begin(), files_.end(), file);
+  if (at == files_.end()) return *error = "not a certificate of this bind", false;
+  SSL_CTX* c = contexts_[static_cast<size_t>(at - files_.begin())].get();
+  std::unique_lock<std::shared_mutex> lock(lock_);
+  // OpenSSL keeps a certificate per key type: one of another type would be served beside the
+  // old one, not instead of it.
+  if (EVP_PKEY* old = SSL_CTX_get0_privatekey(c);
+      old && EVP_PKEY_base_id(old) != EVP_PKEY_base_id(m.key))
+    return *error =
+               "the new key is of another type (RSA/EC) than the old one: change key "
+               "types with a reload",
+           false;
+  if (SSL_CTX_use_cert_and_key(c, m.certificate, m.key, m.chain, 1) != 1)
+    return *error = opensslError(), false;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digestLength = 0;
+  if (X509_digest(m.certificate, EVP_sha256(), digest, &digestLength) == 1) {
+    unsigned int n = std::min<unsigned int>(digestLength, SSL_MAX_SID_CTX_LENGTH);
+    SSL_CTX_set_session_id_context(c, digest, n);
+    sessionIdContexts_[c].assign(reinterpret_cast<const char*>(digest), n);
+  }
+  for (auto* names : {&exact_, &wildcard_})
+    std::erase_if(*names, [c](const auto& entry) { return entry.second == c; });
+  for (const auto& name : certificateNames(m.certificate)) {
+    std::string n = lower(name);
+    if (n.rfind("*.", 0) == 0)
+      wildcard_.emplace(n.substr(2), c);
+    else
+      exact_.emplace(n, c);
+  }
+  // The old certificate's OCSP response says nothing of the new one.
+  if (OcspStaple* staple = OcspStaple::of(c)) {
+    X509* issuer = m.chain && sk_X509_num(m.chain) > 0 ? sk_X509_value(m.chain, 0) : nullptr;
+    staple->rebind(m.certificate, issuer);
+  }
+  return true;
+}
+
+std::unique_ptr<CertificateMaterial> CertificateMaterial::parse(const std::string& pem,
+                                                                std::string* error) {
+  auto m = std::make_unique<CertificateMaterial>();
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+  if (!bio) return *error = opensslError(), nullptr;
+  m->certificate = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
+  if (!m->certificate) return ERR_clear_error(), *error = "no PEM certificate in it", nullptr;
+  m->chain = sk_X509_new_null();
+  while (X509* more = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr))
+    sk_X509_push(m->chain, more);
+  ERR_clear_error();
+  BIO_reset(bio.get());
+  m->key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+  if (!m->key)
+    return ERR_clear_error(), *error = "no private key in it (send the chain and the key)", nullptr;
+  if (X509_check_private_key(m->certificate, m->key) != 1)
+    return ERR_clear_error(), *error = "the private key does not match the certificate", nullptr;
+  return m;
+}
+
+CertificateMaterial::~CertificateMaterial() {
+  X509_free(certificate);
+  if (chain) sk_X509_pop_free(chain, X509_free);
+  EVP_PKEY_free(key);
 }
 
 int TlsContext::onAlpn(SSL*, const unsigned char** out, unsigned char* outlen,

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,16 @@ using SslPtr = std::unique_ptr<SSL, SslFree>;
 // The oldest error on OpenSSL's (thread-local) queue, in words; the queue is cleared.
 std::string opensslError();
 
+// A certificate, its chain and its key, parsed and checked (the key matches): what
+// `set ssl cert` stages and `commit ssl cert` puts in place.
+struct CertificateMaterial {
+  static std::unique_ptr<CertificateMaterial> parse(const std::string& pem, std::string* error);
+  ~CertificateMaterial();
+  X509* certificate = nullptr;
+  STACK_OF(X509) * chain = nullptr;
+  EVP_PKEY* key = nullptr;
+};
+
 class TlsContext {
  public:
   // nullptr + *error when a certificate or a setting does not load.
@@ -39,6 +50,13 @@ class TlsContext {
   SslPtr accept(int fd) const;
   // The certificates' OCSP staples (`set ssl ocsp-response` finds its certificate here).
   const std::vector<std::unique_ptr<OcspStaple>>& staples() const { return staples_; }
+  // Whether `file` is one of this bind's certificates.
+  bool serves(const std::string& file) const;
+  // Puts `material` in place of `file`'s certificate for the handshakes that start from now
+  // on (connections open keep theirs); its names replace the old ones for SNI, its sessions
+  // are its own, its OCSP staple starts empty.
+  bool replaceCertificate(const std::string& file, const CertificateMaterial& material,
+                          std::string* error);
 
  private:
   // The certificate is chosen from the hello's SNI before anything else is decided: the session
@@ -53,7 +71,11 @@ class TlsContext {
   // Mutual TLS on one certificate's context: ca_file, crl_file, verify.
   static bool requestClientCertificates(SSL_CTX* c, const Bind& bind, std::string* error);
 
-  std::vector<SslCtxPtr> contexts_;                          // [0] is the default certificate
+  std::vector<SslCtxPtr> contexts_;  // [0] is the default certificate
+  std::vector<std::string> files_;   // each context's crt file
+  // Readers (every handshake: SSL_new, the SNI choice, ticket checks) share it; replacing a
+  // certificate takes it alone (OpenSSL copies a context's certificate into each SSL).
+  mutable std::shared_mutex lock_;
   std::vector<std::unique_ptr<OcspStaple>> staples_;         // one per certificate
   std::map<const SSL_CTX*, std::string> sessionIdContexts_;  // each certificate's SHA-256
   std::map<std::string, SSL_CTX*> exact_;                    // "www.example.com"

@@ -80,6 +80,8 @@ OcspStaple::~OcspStaple() {
 }
 
 std::optional<std::string> OcspStaple::check(const std::string& der) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!id_) return "no issuer known for this certificate";
   const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
   std::unique_ptr<OCSP_RESPONSE, ResponseFree> resp(
       d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(der.size())));
@@ -100,6 +102,9 @@ std::optional<std::string> OcspStaple::check(const std::string& der) const {
   if (OCSP_resp_find_status(basic.get(), id_, &certStatus, &reason, nullptr, &thisUpdate,
                             &nextUpdate) != 1)
     return "it is about another certificate";
+  // As HAProxy: a response that can never go out of date, or that says nothing, is no use.
+  if (!nextUpdate) return "it has no nextUpdate (it could never be judged out of date)";
+  if (certStatus == V_OCSP_CERTSTATUS_UNKNOWN) return "the responder does not know the certificate";
   // Five minutes of clock skew either way, as OpenSSL's own tools allow.
   if (OCSP_check_validity(thisUpdate, nextUpdate, 300, -1) != 1) {
     ERR_clear_error();
@@ -110,6 +115,8 @@ std::optional<std::string> OcspStaple::check(const std::string& der) const {
 }
 
 void OcspStaple::set(std::string der) {
+  // (check() and set() each lock: a rebind between them leaves a response the next check
+  // would refuse; `set ssl ocsp-response` and `commit ssl cert` come one at a time.)
   auto next = std::make_shared<const std::string>(std::move(der));
   std::lock_guard<std::mutex> lock(mutex_);
   der_ = std::move(next);
@@ -141,6 +148,18 @@ int stapleIndex() {
 void OcspStaple::attach(SSL_CTX* ctx) {
   SSL_CTX_set_ex_data(ctx, stapleIndex(), this);
   enable(ctx);
+}
+
+OcspStaple* OcspStaple::of(SSL_CTX* ctx) {
+  return static_cast<OcspStaple*>(SSL_CTX_get_ex_data(ctx, stapleIndex()));
+}
+
+void OcspStaple::rebind(X509* certificate, X509* issuer) {
+  OCSP_CERTID* id = issuer ? OCSP_cert_to_id(nullptr, certificate, issuer) : nullptr;
+  std::lock_guard<std::mutex> lock(mutex_);
+  OCSP_CERTID_free(id_);
+  id_ = id;
+  der_.reset();
 }
 
 void OcspStaple::enable(SSL_CTX* ctx) {

@@ -38,6 +38,11 @@ class OcspStaple {
   // Every context of a bind answers status requests: OpenSSL asks the context a connection
   // started on (the default certificate's), whichever the SNI chose since.
   static void enable(SSL_CTX* ctx);
+  // The staple attached to `ctx`, if any.
+  static OcspStaple* of(SSL_CTX* ctx);
+  // The certificate changed (`commit ssl cert`): responses are judged against this one (and
+  // `issuer`, when known), and none is stapled until one comes.
+  void rebind(X509* certificate, X509* issuer);
 
  private:
   OcspStaple() = default;

@@ -26,6 +26,13 @@ TEST(AdminCommand, HaproxyRuntimeApiSubset) {
   EXPECT_EQ(o.kind, K::SetOcspResponse);
   EXPECT_EQ(o.payload, "MIIB+w==");
   EXPECT_EQ(parseAdminCommand("set ssl ocsp-response").kind, K::Unknown);
+  AdminCommand cert = parseAdminCommand("set ssl cert /etc/a.pem <<", "-----BEGIN...\n");
+  EXPECT_EQ(cert.kind, K::SetSslCert);
+  EXPECT_EQ(cert.file, "/etc/a.pem");
+  EXPECT_EQ(cert.payload, "-----BEGIN...\n");
+  EXPECT_EQ(parseAdminCommand("set ssl cert /etc/a.pem").kind, K::Unknown);  // no payload mark
+  EXPECT_EQ(parseAdminCommand("commit ssl cert /etc/a.pem").kind, K::CommitSslCert);
+  EXPECT_EQ(parseAdminCommand("abort ssl cert /etc/a.pem").file, "/etc/a.pem");
 }
 
 TEST(AdminCommand, BadArgumentsAreNamed) {
