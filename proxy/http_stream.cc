@@ -354,6 +354,7 @@ void HttpStream::onServerReadable() {
       if (clientEof_ && clientShut_) close();
       return;
     }
+    if (n < 0 && !sc.reused()) noteServerTlsError();  // a TLS 1.3 server refusing us late
     if (!txn_->responseHeadDone && respParsed_ == 0 && sc.input()->empty() &&
         txn_->clientHead.empty())
       return serverFailed(false);  // closed before answering (idle pool race) or reset

@@ -284,6 +284,10 @@ void Session::retryOrGiveUp(bool responseFailure) {
   onGiveUp();
 }
 
+void Session::noteServerTlsError() {
+  if (serverConn_ && !serverConn_->transport().failureReason().empty()) noteConnectFailure(EPROTO);
+}
+
 bool Session::noteConnectFailure(int error) {
   if (error != EPROTO || !serverConn_) return false;
   ServerRuntime& s = serverConn_->server();

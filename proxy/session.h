@@ -119,6 +119,9 @@ class Session : public ServerConnection::Owner, private Transport::Handler {
   // failed TLS handshake is logged with its reason here (once a second per server at most).
   // True when it was TLS: the request then gets 502, as for a server that answered wrongly.
   bool noteConnectFailure(int error);
+  // A TLS server connection failed on a read (a TLS 1.3 server sends its refusal of our
+  // certificate after the handshake): logged with OpenSSL's reason, like a failed handshake.
+  void noteServerTlsError();
   // After a failed attempt: another try (on another server with `redispatch`, on the same one
   // without) while `retries` allow, else onGiveUp().
   void retryOrGiveUp(bool responseFailure = false);

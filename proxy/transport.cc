@@ -323,6 +323,8 @@ ssize_t TlsTransport::readRecords(IoBuffer& buf) {
       return 0;
     default:  // a failed handshake, a bad record, a reset
       fatal_ = true;
+      // To a server, why it ended (its alert: "tlsv13 alert certificate required").
+      if (client_ != Client::No && ERR_peek_error() != 0) failure_ = opensslError();
       ERR_clear_error();
       return kError;
   }
