@@ -23,6 +23,8 @@ constexpr int32_t kConnectionWindow = 1 << 20;
 // The header block one request may carry, decoded (SETTINGS_MAX_HEADER_LIST_SIZE). The request
 // head as HTTP/1.1 has to fit the stream's 16 KiB buffer too; beyond either: 431.
 constexpr uint32_t kMaxHeaderList = 16 * 1024;
+// nghttp2's stream reset rate limit: this many resets at once, then 33 a second.
+constexpr uint64_t kRapidResetBurst = 1000;
 
 std::string_view view(const uint8_t* p, size_t n) {
   return {reinterpret_cast<const char*>(p), n};
@@ -392,6 +394,7 @@ struct H2Connection::Callbacks {
         return 0;
       case NGHTTP2_RST_STREAM:
         c.frontendCounters().h2.rstReceived.add();
+        ++c.resetsReceived_;
         return 0;
       default:
         return 0;
@@ -433,7 +436,10 @@ struct H2Connection::Callbacks {
       counters.goawaySent.add();
       uint32_t code = frame->goaway.error_code;
       if (code != NGHTTP2_NO_ERROR) c.goawayCounted_ = true;
-      if (code == NGHTTP2_ENHANCE_YOUR_CALM)
+      // nghttp2 ends a rapid-reset attack (CVE-2023-44487: its stream reset rate limit) with
+      // INTERNAL_ERROR; many resets before it tell that case apart.
+      if (code == NGHTTP2_ENHANCE_YOUR_CALM ||
+          (code == NGHTTP2_INTERNAL_ERROR && c.resetsReceived_ >= kRapidResetBurst))
         counters.floods.add();
       else if (code != NGHTTP2_NO_ERROR)
         counters.connectionErrors.add();
@@ -507,6 +513,8 @@ bool H2Connection::startSession() {
   nghttp2_option_new(&opt);
   // Request bodies are given back to the window as the streams read them (back-pressure).
   nghttp2_option_set_no_auto_window_update(opt, 1);
+  // Rapid reset (CVE-2023-44487): nghttp2's defaults, said here so the counter above agrees.
+  nghttp2_option_set_stream_reset_rate_limit(opt, kRapidResetBurst, 33);
   nghttp2_session* raw = nullptr;
   int rv = nghttp2_session_server_new2(&raw, cb, this, opt);
   nghttp2_option_del(opt);

@@ -90,6 +90,7 @@ class H2Connection final : public Session {
   bool dispatching_ = false;
   bool handedOver_ = false;
   bool goawayCounted_ = false;  // a GOAWAY with an error went out (counted there)
+  uint64_t resetsReceived_ = 0;
   // Runs dispatch() and flush() once at the end of this loop pass, for whatever the streams
   // did meanwhile: no socket event (and no epoll_ctl) just to get called back.
   Event flushEv_;

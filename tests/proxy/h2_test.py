@@ -792,9 +792,11 @@ class RecordingProxyTest(unittest.TestCase):
         cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
         cls.backend = RecordingBackend()
         cls.addClassCleanup(cls.backend.stop)
-        cls.port = free_port()
+        cls.port, cls.prom = free_port(), free_port()
         cfg = f"""
 global: {{ log: {{ target: stderr, level: info }} }}
+prometheus:
+  bind: "127.0.0.1:{cls.prom}"
 defaults:
   timeout: {{ {cls.TIMEOUTS} }}
 frontends:
@@ -805,11 +807,15 @@ backends:
   app:
     servers: [ {{ name: rec, address: "{cls.backend.address}" }} ]
 """
-        cls.proxy = Tandem(cfg, cls.tmp, [cls.port])
+        cls.proxy = Tandem(cfg, cls.tmp, [cls.port, cls.prom])
         cls.addClassCleanup(cls.proxy.stop)
 
     def tearDown(self):
         self.assertIsNone(self.proxy.proc.poll(), self.proxy.output()[-3000:])
+
+    def h2_counter(self, name):
+        """tandem_frontend_h2_NAME_total of the frontend (summed over the workers)."""
+        return metric(scrape(self.prom), f"tandem_frontend_h2_{name}_total", proxy="web") or 0
 
     def assert_serves(self):
         """A good request on a new connection is answered and reaches the server once."""
@@ -987,6 +993,7 @@ class H2FloodTest(RecordingProxyTest):
 
     def test_rapid_reset_is_stopped(self):
         n = 3000
+        floods_before = self.h2_counter("floods")
         t = token()
         with RawH2(self.port, timeout=10) as c:
             c.read_until(lambda: c.settings, what="the server's SETTINGS")
@@ -1009,11 +1016,15 @@ class H2FloodTest(RecordingProxyTest):
         # it ends the connection with INTERNAL_ERROR (others send ENHANCE_YOUR_CALM).
         self.assertIn(code, ("ENHANCE_YOUR_CALM", "INTERNAL_ERROR", "PROTOCOL_ERROR"))
         self.assertLess(last_taken, 1 + 2 * (n - 1), f"all {n} streams taken; sent to {last}")
+        # Counted: the resets, and the connection as a flood.
+        self.assertGreaterEqual(self.h2_counter("rst_stream_received"), 1000)
+        self.assertGreaterEqual(self.h2_counter("floods"), floods_before + 1)
         self.assertLessEqual(len(self.backend.find(f"rr-{t}")), last_taken // 2 + 1)
         self.assert_serves()
 
     def test_continuation_flood_is_stopped(self):
         n = 10000
+        floods_before = self.h2_counter("floods")
         with RawH2(self.port, timeout=10) as c:
             c.read_until(lambda: c.settings, what="the server's SETTINGS")
             sid = c.new_id()
@@ -1033,6 +1044,7 @@ class H2FloodTest(RecordingProxyTest):
             self.assertTrue(c.wait_closed(10), f"the connection survived {sent} CONTINUATIONs")
             self.assertIsNone(c.streams[sid].status)
         self.assertFalse(self.backend.find("/flood"))
+        self.assertGreaterEqual(self.h2_counter("floods"), floods_before + 1)
         self.assert_serves()
 
 
