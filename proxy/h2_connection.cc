@@ -38,9 +38,9 @@ bool connectionSpecific(std::string_view name) {
          iequals(name, "upgrade");
 }
 
-bool isTokenChar(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+// RFC 9113 §8.2.1: a field name is a token in lowercase.
+bool isFieldNameChar(unsigned char c) {
+  return isTokenChar(c) && !(c >= 'A' && c <= 'Z');
 }
 }  // namespace
 
@@ -250,7 +250,8 @@ class H2Connection::StreamTransport final : public Transport {
       std::string_view name = f.name.in(base);
       if (connectionSpecific(name)) continue;
       std::string lower(name);
-      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      for (char& c : lower)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
       names.push_back(std::move(lower));
     }
     size_t next = 0;
@@ -360,7 +361,7 @@ struct H2Connection::Callbacks {
     }
     if (n.empty()) return NGHTTP2_ERR_HTTP_HEADER;
     for (char ch : n)
-      if (!isTokenChar(static_cast<unsigned char>(ch))) return NGHTTP2_ERR_HTTP_HEADER;
+      if (!isFieldNameChar(static_cast<unsigned char>(ch))) return NGHTTP2_ERR_HTTP_HEADER;
     if (connectionSpecific(n)) return NGHTTP2_ERR_HTTP_HEADER;
     if (n == "te" && v != "trailers") return NGHTTP2_ERR_HTTP_HEADER;
     if (n == "host") {
@@ -682,7 +683,7 @@ void H2Connection::beginRequest(Stream& s, bool endStream) {
     if (static_cast<unsigned char>(ch) <= ' ' || ch == 0x7f) pathOk = false;
   bool methodOk = !s.method.empty();
   for (char ch : s.method)
-    if (!isTokenChar(static_cast<unsigned char>(ch)) && !(ch >= 'A' && ch <= 'Z')) methodOk = false;
+    if (!isTokenChar(static_cast<unsigned char>(ch))) methodOk = false;
   // §8.3.1: :authority, when present, names the target; a Host that disagrees is malformed.
   if (!pathOk || !methodOk || (!s.authority.empty() && !s.host.empty() && s.host != s.authority)) {
     nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, s.id, NGHTTP2_PROTOCOL_ERROR);

@@ -5,6 +5,7 @@
 // the message head was read into, which stays in place until the head is complete.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -58,6 +59,19 @@ bool isValidHostHeader(std::string_view value);
 
 // ASCII case-insensitive equality (header names, tokens): one helper for the proxy's HTTP code.
 bool iequals(std::string_view a, std::string_view b);
+
+// RFC 9110 §5.6.2: a tchar (what header names and methods are made of), by table: this runs
+// for every byte of every header name.
+inline bool isTokenChar(unsigned char c) {
+  static constexpr auto kTable = [] {
+    std::array<bool, 256> t{};
+    for (int ch = '0'; ch <= '9'; ++ch) t[ch] = true;
+    for (int ch = 'a'; ch <= 'z'; ++ch) t[ch] = t[ch - 'a' + 'A'] = true;
+    for (char ch : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(ch)] = true;
+    return t;
+  }();
+  return kTable[c];
+}
 
 class HttpParser {
  public:
