@@ -638,7 +638,8 @@ bool H2Connection::writePending() {
 }
 
 void H2Connection::maybeFinish() {
-  if (dead() || !session_) return;
+  // Frames still waiting for the socket (the last END_STREAM, the GOAWAY) go out first.
+  if (dead() || !session_ || outSent_ < out_.size()) return;
   bool codecDone =
       !nghttp2_session_want_read(session_.get()) && !nghttp2_session_want_write(session_.get());
   if (codecDone || (draining_ && streams_.empty()))
