@@ -14,12 +14,6 @@ int contextIndex() {
 // Sessions kept per server: one per SNI name, a bounded few (names come from requests).
 constexpr size_t kMaxSessions = 64;
 
-int protocolVersion(const std::string& name) {
-  if (name == "TLSv1.3") return TLS1_3_VERSION;
-  if (name == "TLSv1.1") return TLS1_1_VERSION;
-  if (name == "TLSv1") return TLS1_VERSION;
-  return TLS1_2_VERSION;
-}
 }  // namespace
 
 std::unique_ptr<TlsClientContext> TlsClientContext::build(const Server::Tls& tls,
@@ -33,7 +27,7 @@ std::unique_ptr<TlsClientContext> TlsClientContext::build(const Server::Tls& tls
     *error = "TLS: " + opensslError();
     return nullptr;
   }
-  SSL_CTX_set_min_proto_version(ctx, protocolVersion(defaults.minVersion));
+  SSL_CTX_set_min_proto_version(ctx, tlsVersionNumber(defaults.minVersion));
   if (SSL_CTX_set_cipher_list(ctx, defaults.ciphers.c_str()) != 1 ||
       SSL_CTX_set_ciphersuites(ctx, defaults.ciphersuites.c_str()) != 1) {
     *error = "TLS ciphers: " + opensslError();

@@ -20,14 +20,14 @@ std::string opensslError() {
   return buf;
 }
 
-namespace {
-
-int versionNumber(const std::string& v) {
+int tlsVersionNumber(const std::string& v) {
   if (v == "TLSv1.0") return TLS1_VERSION;
   if (v == "TLSv1.1") return TLS1_1_VERSION;
   if (v == "TLSv1.3") return TLS1_3_VERSION;
   return TLS1_2_VERSION;
 }
+
+namespace {
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -106,7 +106,7 @@ std::unique_ptr<TlsContext> TlsContext::build(const Bind& bind, const TlsDefault
     SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
     if (!ctx) return *error = opensslError(), nullptr;
     SSL_CTX* c = ctx.get();
-    SSL_CTX_set_min_proto_version(c, versionNumber(defaults.minVersion));
+    SSL_CTX_set_min_proto_version(c, tlsVersionNumber(defaults.minVersion));
     if (!defaults.ciphers.empty() && SSL_CTX_set_cipher_list(c, defaults.ciphers.c_str()) != 1)
       return *error = "global.tls.ciphers: " + opensslError(), nullptr;
     if (!defaults.ciphersuites.empty() &&

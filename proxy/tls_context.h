@@ -30,6 +30,8 @@ using SslPtr = std::unique_ptr<SSL, SslFree>;
 
 // The oldest error on OpenSSL's (thread-local) queue, in words; the queue is cleared.
 std::string opensslError();
+// global.tls.min_version ("TLSv1.0" ... "TLSv1.3") as OpenSSL's version number.
+int tlsVersionNumber(const std::string& name);
 
 // A certificate, its chain and its key, parsed and checked (the key matches): what
 // `set ssl cert` stages and `commit ssl cert` puts in place.
