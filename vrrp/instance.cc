@@ -39,7 +39,9 @@ VrrpInstance::VrrpInstance(event_base* base, const Instance& config, AddressMana
       machine_(machineParams(config)) {
   masterDownEv_.assign(base_, [this] {
     apply(machine_.onMasterDownTimer(),
-          "no advertisement from a master within Master_Down_Interval (RFC 5798 6.4.2)");
+          masterDownAfterResign_
+              ? "the master resigned (priority 0) and Skew_Time passed (RFC 5798 6.4.2)"
+              : "no advertisement from a master within Master_Down_Interval (RFC 5798 6.4.2)");
   });
   adverEv_.assign(base_, [this] { apply(machine_.onAdverTimer(), "advertisement timer"); });
   garpEv_.assign(base_, [this] { onGarp(); });
@@ -265,7 +267,10 @@ void VrrpInstance::apply(const Actions& a, const std::string& why) {
     log.info("VRRP_Instance({}) re-announced its addresses after seeing another master",
              config_.name);
   }
-  if (a.masterDownTimer) masterDownEv_.arm(*a.masterDownTimer);
+  if (a.masterDownTimer) {
+    masterDownAfterResign_ = false;
+    masterDownEv_.arm(*a.masterDownTimer);
+  }
   if (a.adverTimer) adverEv_.arm(*a.adverTimer);
   if (a.newState) {
     ++transitions_[std::string(toString(before)) + "->" + toString(*a.newState)];
@@ -343,11 +348,15 @@ void VrrpInstance::onReadable() {
           "VRRP_Instance({}) another MASTER seen: {} with priority {} (ours {}); resolving "
           "by RFC 5798 §6.4.3",
           config_.name, pkt->src.toString(), int(r->advert.priority), int(machine_.priority()));
-    apply(machine_.onAdvert(r->advert, pkt->src, now()),
-          r->advert.priority == 0 ? "the master " + pkt->src.toString() + " resigned (priority 0)"
-                                  : "advertisement from " + pkt->src.toString() +
-                                        " with priority " + std::to_string(r->advert.priority) +
-                                        " (ours " + std::to_string(machine_.priority()) + ")");
+    Actions actions = machine_.onAdvert(r->advert, pkt->src, now());
+    apply(actions, r->advert.priority == 0
+                       ? "the master " + pkt->src.toString() + " resigned (priority 0)"
+                       : "advertisement from " + pkt->src.toString() + " with priority " +
+                             std::to_string(r->advert.priority) + " (ours " +
+                             std::to_string(machine_.priority()) + ")");
+    // Only a priority-0 advert shortens Master_Down_Timer to Skew_Time; the takeover's log line
+    // says which of the two ran out.
+    if (actions.masterDownTimer && r->advert.priority == 0) masterDownAfterResign_ = true;
   }
 }
 

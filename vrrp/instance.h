@@ -75,7 +75,8 @@ class VrrpInstance {
   Timer masterDownEv_;
   Timer adverEv_;
   Timer garpEv_;
-  int garpBurstsLeft_ = 0;  // the delayed second burst
+  bool masterDownAfterResign_ = false;  // Master_Down_Timer armed at Skew_Time by priority 0
+  int garpBurstsLeft_ = 0;              // the delayed second burst
   int64_t lastReannounceUs_ = 0;
   bool started_ = false;
   std::map<Discard, uint64_t> discards_;
