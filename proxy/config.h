@@ -226,6 +226,10 @@ struct Server {
   // A PROXY protocol header before each new connection's first byte, naming the client.
   enum class SendProxy { None, V1, V2 };
   SendProxy sendProxy = SendProxy::None;
+  // The protocol requests go to the server in: HTTP/1.1, or HTTP/2 (`proto: h2`; h2c with
+  // prior knowledge, or over TLS with ALPN h2), on connections shared by many requests.
+  enum class Proto { Http1, H2 };
+  Proto proto = Proto::Http1;
   // TLS to the server (HAProxy's `server ... ssl verify required ca-file ... sni ...`).
   struct Tls {
     bool enabled = false;

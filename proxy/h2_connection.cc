@@ -74,6 +74,8 @@ struct H2Connection::Stream {
   bool endStreamSent = false;
   std::string body;  // for DATA frames
   size_t bodySent = 0;
+  // The chunked response's trailer section (grpc-status): a HEADERS frame after the DATA.
+  std::vector<std::pair<std::string, std::string>> responseTrailers;
   // Ends.
   bool reset = false;                    // RST_STREAM, or the connection is gone
   bool closedByCodec = false;            // nghttp2 is done with it
@@ -176,6 +178,13 @@ class H2Connection::StreamTransport final : public Transport {
   static void onBody(void* context, const char* data, size_t length) {
     static_cast<Stream*>(context)->body.append(data, length);
   }
+  static void onTrailer(void* context, std::string_view name, std::string_view value) {
+    if (connectionSpecific(name) || iequals(name, "te")) return;
+    std::string lower(name);
+    for (char& c : lower)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    static_cast<Stream*>(context)->responseTrailers.emplace_back(std::move(lower), value);
+  }
 
  private:
   // Parses response bytes: the head becomes HEADERS, the body (unframed) DATA.
@@ -276,8 +285,8 @@ class H2Connection::StreamTransport final : public Transport {
   }
 
  public:
-  static ssize_t readBody(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
-                          nghttp2_data_source* source, void*) {
+  static ssize_t readBody(nghttp2_session* session, int32_t id, uint8_t* buf, size_t length,
+                          uint32_t* flags, nghttp2_data_source* source, void*) {
     Stream& s = *static_cast<Stream*>(source->ptr);
     size_t n = std::min(length, s.bodyBuffered());
     std::memcpy(buf, s.body.data() + s.bodySent, n);
@@ -288,6 +297,16 @@ class H2Connection::StreamTransport final : public Transport {
     }
     if (s.bodyBuffered() == 0 && s.responseEnded) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (!s.responseTrailers.empty()) {
+        std::vector<nghttp2_nv> nva;
+        nva.reserve(s.responseTrailers.size());
+        for (auto& [name, value] : s.responseTrailers)
+          nva.push_back({reinterpret_cast<uint8_t*>(name.data()),
+                         reinterpret_cast<uint8_t*>(value.data()), name.size(), value.size(),
+                         NGHTTP2_NV_FLAG_NONE});
+        if (nghttp2_submit_trailer(session, id, nva.data(), nva.size()) == 0)
+          *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      }
     } else if (n == 0) {
       s.deferred = true;
       return NGHTTP2_ERR_DEFERRED;
@@ -708,6 +727,7 @@ void H2Connection::beginRequest(Stream& s, bool endStream) {
   s.headRequest = s.method == "HEAD";
   s.response.expectNoBody(s.headRequest);
   s.response.setBodySink(&StreamTransport::onBody, &s);
+  s.response.setTrailerSink(&StreamTransport::onTrailer, &s);
   auto transport = std::make_unique<StreamTransport>(*this, s, tls());
   s.transport = transport.get();
   auto stream = std::make_unique<HttpStream>(worker_, frontend_, std::move(transport), client_,

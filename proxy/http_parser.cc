@@ -99,6 +99,9 @@ struct ParserCallbacks {
     s->head_.clear();
     s->headDone_ = s->messageDone_ = false;
     s->inHeaderValue_ = false;
+    s->trailerName_.clear();
+    s->trailerValue_.clear();
+    s->trailerCount_ = 0;
     return 0;
   }
   static int onUrl(llhttp_t* p, const char* at, size_t len) {
@@ -113,8 +116,39 @@ struct ParserCallbacks {
     extend(self(p), &self(p)->head_.reason, at, len);
     return 0;
   }
+  // After the head: the trailer section of a chunked body (RFC 9112 §7.1.2), copied.
+  static int onTrailerField(HttpParser* s, const char* at, size_t len) {
+    if (s->inHeaderValue_) {
+      s->trailerName_.clear();
+      s->trailerValue_.clear();
+      s->inHeaderValue_ = false;
+    }
+    if (s->trailerName_.size() + len > 8192) return fail(s, "trailer field too large");
+    s->trailerName_.append(at, len);
+    return 0;
+  }
+  static int onTrailerFieldComplete(HttpParser* s) {
+    s->inHeaderValue_ = true;
+    if (++s->trailerCount_ > s->maxHeaders_) {
+      s->tooManyHeaders_ = true;
+      return HPE_USER;
+    }
+    if (s->trailerName_.empty()) return fail(s, "empty trailer name");
+    for (char c : s->trailerName_)
+      if (!isTokenChar(static_cast<unsigned char>(c))) return fail(s, "invalid trailer name");
+    return 0;
+  }
+  static int onTrailerValueComplete(HttpParser* s) {
+    std::string& v = s->trailerValue_;
+    if (v.find_first_of("\r\n") != std::string::npos)
+      return fail(s, "obsolete line folding in trailer value");
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
+    if (s->trailerSink_) s->trailerSink_(s->trailerContext_, s->trailerName_, v);
+    return 0;
+  }
   static int onHeaderField(llhttp_t* p, const char* at, size_t len) {
     HttpParser* s = self(p);
+    if (s->headDone_) return onTrailerField(s, at, len);
     auto& hs = s->head_.headers;
     if (s->inHeaderValue_ || hs.empty()) {
       if (hs.size() >= s->maxHeaders_) {
@@ -134,6 +168,7 @@ struct ParserCallbacks {
   }
   static int onHeaderFieldComplete(llhttp_t* p) {
     HttpParser* s = self(p);
+    if (s->headDone_) return onTrailerFieldComplete(s);
     s->inHeaderValue_ = true;
     // RFC 9110 §5.1: a field name is a token. A space or control character in it is how
     // smuggling payloads hide a second Transfer-Encoding: reject, never normalise.
@@ -144,6 +179,7 @@ struct ParserCallbacks {
   }
   static int onHeaderValueComplete(llhttp_t* p) {
     HttpParser* s = self(p);
+    if (s->headDone_) return onTrailerValueComplete(s);
     // RFC 9112 §5.2: obs-fold (a line starting with SP/HTAB continuing a value) is rejected.
     Span& value = s->head_.headers.back().value;
     for (char c : value.in(s->base_))
@@ -158,6 +194,11 @@ struct ParserCallbacks {
   }
   static int onHeaderValue(llhttp_t* p, const char* at, size_t len) {
     HttpParser* s = self(p);
+    if (s->headDone_) {
+      if (s->trailerValue_.size() + len > 65536) return fail(s, "trailer field too large");
+      s->trailerValue_.append(at, len);
+      return 0;
+    }
     if (s->head_.headers.empty()) return 0;
     extend(s, &s->head_.headers.back().value, at, len);
     return 0;

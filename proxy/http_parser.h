@@ -8,6 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -97,6 +98,13 @@ class HttpParser {
     bodySink_ = sink;
     bodyContext_ = context;
   }
+  // Where the fields of a chunked body's trailer section go, one at a time (copied: they may
+  // span reads). Without a sink they are checked and dropped from the head, which stays as it was.
+  using TrailerSink = void (*)(void* context, std::string_view name, std::string_view value);
+  void setTrailerSink(TrailerSink sink, void* context) {
+    trailerSink_ = sink;
+    trailerContext_ = context;
+  }
   // For a response: the request was HEAD (or similar) so the response has no body.
   void expectNoBody(bool noBody) { noBody_ = noBody; }
   const MessageHead& head() const { return head_; }
@@ -119,6 +127,11 @@ class HttpParser {
   const char* base_ = nullptr;
   BodySink bodySink_ = nullptr;
   void* bodyContext_ = nullptr;
+  TrailerSink trailerSink_ = nullptr;
+  void* trailerContext_ = nullptr;
+  std::string trailerName_;  // the trailer field being parsed
+  std::string trailerValue_;
+  size_t trailerCount_ = 0;
   MessageHead head_;
   Kind kind_;
   alignas(8) unsigned char impl_[96];  // llhttp_t, kept inline (no allocation per connection)

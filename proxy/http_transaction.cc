@@ -246,6 +246,16 @@ void HttpTransaction::buildServerHead(const MessageHead& h, const char* base) {
   bool forwardfor = backend_->config->forwardfor;
   for (const auto& f : h.headers) {
     std::string_view name = f.name.in(base);
+    // "TE: trailers" is the client saying it takes a trailer section (gRPC's grpc-status):
+    // true of the whole path, which passes trailers on, so the server hears it (other TE
+    // codings are this hop's).
+    if (iequals(name, "te")) {
+      std::string_view v = f.value.in(base);
+      bool trailers = false;
+      for (size_t i = 0; i + 8 <= v.size(); ++i) trailers |= iequals(v.substr(i, 8), "trailers");
+      if (trailers) o.append("te: trailers\r\n");
+      continue;
+    }
     if (isHopByHop(name) && !(upgrade_ && iequals(name, "upgrade"))) continue;
     if (forwardfor && iequals(name, "x-forwarded-proto")) continue;
     if (!requestEdits_.empty() && replacedByRule(name, requestEdits_)) continue;

@@ -179,6 +179,20 @@ Session::ConnectResult Session::connectServer(BackendRuntime& backend, const Pic
           : tls.sniSource == Sni::FromClientSni ? clientTransport_->serverName()
                                                 : std::string_view();
   }
+  if (s->config->proto == Server::Proto::H2) {
+    // One stream on a shared HTTP/2 connection, as if it were a connection of its own.
+    int err = 0;
+    TransportPtr stream = worker_.h2Upstream().openStream(*s, sni, &err);
+    if (!stream) {
+      lastFailed_ = s;
+      releaseServer(false);
+      return ConnectResult::Failed;
+    }
+    serverConn_ = std::make_unique<ServerConnection>(worker_, *s, std::move(stream));
+    serverConn_->setOwner(this);
+    serverConn_->wantWrite(true);  // writable = the connection is up (or failed)
+    return ConnectResult::Connecting;
+  }
   serverConn_ = worker_.connectionPool().take(*s, sni);
   if (serverConn_) {
     serverConn_->setOwner(this);
@@ -222,6 +236,8 @@ void Session::releaseServer(bool reusable) {
   // A connection opened with a PROXY header speaks for this client only.
   if (serverConn_ && serverConn_->server().config->sendProxy != Server::SendProxy::None)
     reusable = false;
+  // An HTTP/2 stream serves one request; its connection stays with the worker's H2Upstream.
+  if (serverConn_ && serverConn_->server().config->proto == Server::Proto::H2) reusable = false;
   if (serverConn_) {
     if (reusable) worker_.connectionPool().put(std::move(serverConn_));
     serverConn_.reset();

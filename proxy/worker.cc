@@ -21,7 +21,8 @@ Worker::Worker(Runtime& runtime, int index)
       base_(makeThreadSafeEventBase()),
       time_(std::make_unique<LoopTimeSource>(base_.get())),
       counters_(runtime.addWorkerCounters()),
-      pool_(*this) {
+      pool_(*this),
+      h2Upstream_(*this) {
   connector_ = [loop = base_.get()](ServerRuntime& s, const ConnectOptions& options,
                                     int* error) -> TransportPtr {
     UniqueFd fd = connectNonBlocking(s.address, s.addressLength, error);
@@ -64,6 +65,7 @@ Worker::~Worker() {
   retiredHeaders_.clear();
   listeners_.clear();
   pool_.closeAll();
+  h2Upstream_.closeAll();
   for (const Handoff& h : handoffs_) ::close(h.fd);
 }
 

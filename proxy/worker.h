@@ -16,6 +16,7 @@
 #include "common/duration.h"
 #include "common/event.h"
 #include "health/health_monitor.h"
+#include "proxy/h2_upstream.h"
 #include "proxy/http_parser.h"
 #include "proxy/io_buffer.h"
 #include "proxy/load_balancer.h"
@@ -79,6 +80,8 @@ class Worker {
   BufferPool& buffers() { return buffers_; }
   WorkerCounters& counters() { return counters_; }
   ConnectionPool& connectionPool() { return pool_; }
+  // HTTP/2 connections to `proto: h2` servers, shared by this worker's requests.
+  H2Upstream& h2Upstream() { return h2Upstream_; }
   LoadBalancer& balancer(const BackendRuntime& be) { return *balancers_[be.index]; }
   Duration idleServerTimeout() const { return std::chrono::seconds(5); }
   bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
@@ -159,6 +162,7 @@ class Worker {
   BufferPool buffers_;
   std::vector<std::unique_ptr<HttpParser>> parsers_;  // idle request parsers
   ConnectionPool pool_;
+  H2Upstream h2Upstream_;
   std::vector<std::unique_ptr<LoadBalancer>> balancers_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::list<std::unique_ptr<Session>> sessions_;

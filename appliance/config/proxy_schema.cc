@@ -1181,7 +1181,9 @@ void readBackendCheck(LoaderState& st, MapReader& parent, proxy::Backend* be,
 // ---- servers --------------------------------------------------------------------------------
 
 // TLS to one server: ssl, verify, ca_file, sni, verifyhost, crt, alpn.
-void readServerTls(LoaderState& st, MapReader& m, proxy::Server::Tls* tls) {
+void readServerTls(LoaderState& st, MapReader& m, proxy::Server::Tls* tls,
+                   proxy::Server::Proto proto) {
+  bool h2 = proto == proxy::Server::Proto::H2;
   m.boolean("ssl", &tls->enabled);
   auto needsSsl = [&](const char* key) {
     if (m.has(key) && !tls->enabled)
@@ -1233,10 +1235,18 @@ void readServerTls(LoaderState& st, MapReader& m, proxy::Server::Tls* tls) {
   if (m.has("alpn")) {
     tls->alpn = readStrings(st, m.get("alpn"), m.pathOf("alpn"));
     needsSsl("alpn");
-    for (const auto& p : tls->alpn)
-      if (p != "http/1.1" && p != "http/1.0")
+    for (const auto& p : tls->alpn) {
+      if (h2 && p != "h2")
         st.yaml.error(m.get("alpn"), m.pathOf("alpn"),
-                      "'" + p + "': servers are spoken to in HTTP/1.1; offer http/1.1");
+                      "'" + p + "': this server is spoken to in HTTP/2 (proto: h2); offer h2");
+      else if (!h2 && p != "http/1.1" && p != "http/1.0")
+        st.yaml.error(m.get("alpn"), m.pathOf("alpn"),
+                      "'" + p +
+                          "': servers are spoken to in HTTP/1.1 unless proto: h2; offer "
+                          "http/1.1");
+    }
+  } else if (h2 && tls->enabled) {
+    tls->alpn = {"h2"};  // an h2 server over TLS agrees on it by ALPN (RFC 9113 §3.2)
   }
 }
 
@@ -1298,7 +1308,19 @@ void readServers(LoaderState& st, MapReader& parent, proxy::Backend* be,
       static const Choices<SP> kSendProxy = {{"v1", SP::V1}, {"v2", SP::V2}, {"none", SP::None}};
       m.choice("send_proxy", &s.sendProxy, kSendProxy);
     }
-    readServerTls(st, m, &s.tls);
+    {
+      using P = proxy::Server::Proto;
+      static const Choices<P> kProto = {{"h2", P::H2}, {"http/1.1", P::Http1}};
+      m.choice("proto", &s.proto, kProto);
+      if (s.proto == P::H2 && be->mode == Mode::Tcp)
+        st.yaml.error(m.get("proto"), m.pathOf("proto"),
+                      "proto: h2 is for HTTP backends (mode http): a TCP backend forwards bytes");
+      if (s.proto == P::H2 && s.sendProxy != proxy::Server::SendProxy::None)
+        st.yaml.error(m.get("send_proxy"), m.pathOf("send_proxy"),
+                      "an HTTP/2 connection carries many clients' requests: one PROXY header "
+                      "cannot name them all; remove send_proxy or proto: h2");
+    }
+    readServerTls(st, m, &s.tls, s.proto);
     s.check.ssl = s.tls.enabled;  // checks speak TLS to a TLS server unless told otherwise
     if (YAML::Node c = m.get("check"); c.IsDefined()) {
       std::string cpath = m.pathOf("check");
@@ -3659,6 +3681,28 @@ const Part& proxyReference() {
            .effectTest = "tests/proxy/proxy_protocol_test.py::ProxyProtocolTest::"
                          "test_haproxy_receives_v1_and_v2_with_the_client_address"},
           {.block = "server",
+           .key = "proto",
+           .type = "h2 or http/1.1",
+           .defaultValue = "http/1.1",
+           .example = "proto: h2",
+           .equivalent = "HAProxy: server ... proto h2",
+           .doc = "The protocol requests go to this server in. h2: HTTP/2, with prior knowledge "
+                  "on a plain connection (h2c) or over TLS with ALPN h2 (ssl: true; alpn "
+                  "defaults to [h2]), so gRPC services and other h2-only servers work end to "
+                  "end: request and response trailers (grpc-status), streaming both ways at "
+                  "once, flow control toward a slow reader, and the request's te: trailers. "
+                  "Each worker shares one connection to the server among its requests (another "
+                  "when the server's SETTINGS_MAX_CONCURRENT_STREAMS is reached); a connection "
+                  "the server sends GOAWAY on takes no new streams, and an idle one closes after "
+                  "5 s. Every rule, ACL, log field and counter applies as for HTTP/1.1; a client "
+                  "that gives up resets only its stream (RST_STREAM CANCEL). HTTP/1.1 clients "
+                  "may use it too: a response of unknown length reaches them chunked, with its "
+                  "trailers. Refused: in mode tcp, with send_proxy (one PROXY header cannot "
+                  "name the many clients a shared connection carries); requests HTTP/2 cannot "
+                  "carry (CONNECT, an Upgrade) get 502. Health checks still speak HTTP/1.1: "
+                  "use a TCP check for a server that only speaks h2.",
+           .effectTest = "tests/proxy/grpc_test.py::GrpcTest::test_unary_calls_keep_their_bytes"},
+          {.block = "server",
            .key = "ssl",
            .type = "boolean",
            .defaultValue = "false",
@@ -3733,11 +3777,12 @@ const Part& proxyReference() {
           {.block = "server",
            .key = "alpn",
            .type = "list of strings",
-           .defaultValue = "none",
+           .defaultValue = "none; [h2] with proto: h2",
            .example = "alpn: [ http/1.1 ]",
            .equivalent = "HAProxy: server ... alpn",
-           .doc = "Protocols offered to the server by ALPN (for servers that insist on it); "
-                  "requests go to servers in HTTP/1.1.",
+           .doc = "Protocols offered to the server by ALPN (for servers that insist on it): "
+                  "http/1.1 (or http/1.0), or h2 for a proto: h2 server; anything else is "
+                  "refused, as the protocol spoken is the one proto says.",
            .effectTest =
                "tests/proxy/server_tls_test.py::ServerTlsTest::test_alpn_is_offered_to_the_server"},
           {.block = "server",

@@ -157,6 +157,28 @@ std::vector<BrokenCase> cases() {
        "frontends:\n  web:\n    bind: [{ address: \"*:443\", alpn: [h3, http/1.1], crt: " + kData +
            "good.pem }]\n    default_backend: app\n" + kBackend,
        3, 38, "frontends.web.bind[0].alpn", "'h3': an HTTP frontend speaks h2 and http/1.1"},
+      {"server_proto_h3",
+       kFrontend + "backends:\n  app:\n    servers:\n"
+                   "      - { name: s1, address: \"127.0.0.1:9001\", proto: h3 }\n",
+       8, 55, "backends.app.servers[0].proto", "expected one of"},
+      {"server_proto_h2_with_send_proxy",
+       kFrontend + "backends:\n  app:\n    servers:\n"
+                   "      - { name: s1, address: \"127.0.0.1:9001\", proto: h2, send_proxy: v2 }\n",
+       8, 71, "backends.app.servers[0].send_proxy", "one PROXY header cannot name them all"},
+      {"server_proto_h2_alpn_http11",
+       kFrontend + "backends:\n  app:\n    servers:\n"
+                   "      - { name: s1, address: \"127.0.0.1:9001\", proto: h2, ssl: true, "
+                   "alpn: [http/1.1] }\n",
+       8, 76, "backends.app.servers[0].alpn", "spoken to in HTTP/2 (proto: h2); offer h2"},
+      {"server_proto_h2_in_tcp_mode",
+       "frontends:\n  db:\n    mode: tcp\n    bind: \"*:3306\"\n    default_backend: db\n"
+       "backends:\n  db:\n    mode: tcp\n    servers:\n"
+       "      - { name: s1, address: \"127.0.0.1:9001\", proto: h2 }\n",
+       10, 55, "backends.db.servers[0].proto", "proto: h2 is for HTTP backends"},
+      {"server_alpn_h2_without_proto",
+       kFrontend + "backends:\n  app:\n    servers:\n"
+                   "      - { name: s1, address: \"127.0.0.1:9001\", ssl: true, alpn: [h2] }\n",
+       8, 65, "backends.app.servers[0].alpn", "HTTP/1.1 unless proto: h2"},
       {"server_verify_without_ssl",
        kFrontend + "backends:\n  app:\n    servers:\n"
                    "      - { name: s1, address: \"127.0.0.1:9001\", verify: none }\n",
