@@ -320,6 +320,9 @@ listens:
         proxy = Tandem(cfg, tmp, [port])
         self.addCleanup(proxy.stop)
         ctx = ssl.create_default_context(cafile=crt)
+        # Debian's Python 3.11.2 ignores an EOF without close_notify by default (3.11.3 undid
+        # that): this test is about telling the two apart.
+        ctx.options &= ~getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
         for reset in (False, True):
             with socket.create_connection(("127.0.0.1", port)) as raw:
                 with ctx.wrap_socket(raw, server_hostname="a.test",
@@ -332,9 +335,12 @@ listens:
                         continue
                     s.sendall(b"RESET\r\n")
                     # No close_notify after a server reset: an unclean EOF (or a reset).
-                    with self.assertRaises((ssl.SSLEOFError, ConnectionResetError)):
+                    # (3.11.2 names it an SSLError with reason UNEXPECTED_EOF_WHILE_READING.)
+                    with self.assertRaises((ssl.SSLError, ConnectionResetError)) as cm:
                         while s.recv(100):
                             pass
+                    if not isinstance(cm.exception, (ssl.SSLEOFError, ConnectionResetError)):
+                        self.assertIn("EOF", str(cm.exception))
         # A client that leaves before its handshake (a port scan, a health probe): the session
         # and its server connection end at once, not at `timeout client` (default 30 s) — the
         # proxy's descriptors come back to what they were.
