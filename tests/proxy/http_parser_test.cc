@@ -88,6 +88,37 @@ TEST(HttpParser, ChunkedBodyAndTrailers) {
   EXPECT_EQ(f.consumed + g.consumed, buf.size());
 }
 
+// Trailers go to the sink whole, even split across reads into other buffers, and leave the head
+// (whose spans point into the first buffer) as it was.
+TEST(HttpParser, TrailersGoToTheSinkAcrossReads) {
+  HttpParser p(HttpParser::Kind::Response);
+  std::vector<std::pair<std::string, std::string>> got;
+  p.setTrailerSink(
+      [](void* ctx, std::string_view n, std::string_view v) {
+        static_cast<std::vector<std::pair<std::string, std::string>>*>(ctx)->emplace_back(n, v);
+      },
+      &got);
+  std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+  Fed f = feed(p, head);
+  ASSERT_EQ(f.event, ParseEvent::HeadComplete);
+  std::string part1 = "2\r\nhi\r\n0\r\ngrpc-sta";
+  std::string part2 = "tus: 0 \r\ngrpc-message: fine\r\n\r\n";
+  EXPECT_EQ(feed(p, part1).event, ParseEvent::NeedMore);
+  EXPECT_EQ(feed(p, part2).event, ParseEvent::MessageComplete);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], std::make_pair(std::string("grpc-status"), std::string("0")));
+  EXPECT_EQ(got[1], std::make_pair(std::string("grpc-message"), std::string("fine")));
+  ASSERT_EQ(p.head().headers.size(), 1u);  // the trailers are not head fields
+  EXPECT_EQ(header(p, head, 0), "Transfer-Encoding: chunked");
+
+  // A malformed trailer name is an error, as in the head.
+  HttpParser q(HttpParser::Kind::Response);
+  std::string bad = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nBad Name: x\r\n\r\n";
+  Fed h = feed(q, bad);
+  ASSERT_EQ(h.event, ParseEvent::HeadComplete);
+  EXPECT_EQ(feed(q, bad, h.consumed).event, ParseEvent::Error);
+}
+
 // Request smuggling shapes and malformed heads are errors, never guesses.
 TEST(HttpParser, RejectsSmugglingShapes) {
   const char* bad[] = {
