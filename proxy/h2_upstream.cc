@@ -126,7 +126,12 @@ class H2UpstreamConnection final : private Transport::Handler {
   struct Callbacks;
 
  private:
-  enum class State { Connecting, Ready, Closed };
+  // Handshake: connected, our SETTINGS sent, the server's not yet received. Requests wait for
+  // them: before, nghttp2 would assume 100 streams, and a server that allows fewer refuses the
+  // rest (REFUSED_STREAM), which a request with a body could not be sent again after.
+  enum class State { Connecting, Handshake, Ready, Closed };
+  void onServerSettings();
+  bool open() const { return state_ == State::Handshake || state_ == State::Ready; }
   void onReadable() override;
   void onWritable() override;
   void onConnected();
@@ -183,6 +188,11 @@ class H2UpstreamTransport final : public Transport {
   std::string_view failureReason() const override { return failure_; }
   bool secure() const override { return secure_; }
   std::string_view alpnProtocol() const override { return "h2"; }
+  bool refusedUnprocessed() const override {
+    return stream_ && stream_->resetCode == NGHTTP2_REFUSED_STREAM &&
+           stream_->outAvailable() == 0 && !stream_->finalHead;
+  }
+  bool requestRejected() const override { return rejected_; }
 
   ssize_t read(IoBuffer& buf) override {
     if (!stream_) return kError;
@@ -327,6 +337,7 @@ class H2UpstreamTransport final : public Transport {
   // here, before anything of it reached the server.
   void rejectRequest() {
     UpStream& s = *stream_;
+    rejected_ = !s.submitted;
     if (s.id > 0 && !s.closedByCodec && !s.failed) {
       nghttp2_submit_rst_stream(connection_->session(), NGHTTP2_FLAG_NONE, s.id, NGHTTP2_CANCEL);
       connection_->scheduleFlush();
@@ -341,6 +352,7 @@ class H2UpstreamTransport final : public Transport {
   bool wantRead_ = false;
   bool wantWrite_ = false;
   bool announcedConnected_ = false;
+  bool rejected_ = false;
   int connectError_ = 0;
   std::string failure_;
 };
@@ -384,6 +396,10 @@ struct H2UpstreamConnection::Callbacks {
     H2UpstreamConnection& c = self(user);
     if (frame->hd.type == NGHTTP2_GOAWAY) {
       c.draining_ = true;  // streams above its last id are refused (closed by nghttp2)
+      return 0;
+    }
+    if (frame->hd.type == NGHTTP2_SETTINGS && !(frame->hd.flags & NGHTTP2_FLAG_ACK)) {
+      c.onServerSettings();
       return 0;
     }
     UpStream* s = find(session, frame->hd.stream_id);
@@ -501,7 +517,7 @@ H2UpstreamConnection::H2UpstreamConnection(H2Upstream& owner, Worker& worker, Se
   flushEv_.assign(worker_.base(), -1, 0, [this](short) {
     flushScheduled_ = false;
     dispatch();
-    if (state_ == State::Ready) flush();
+    if (open()) flush();
     maybeRetire();
   });
   idleTimer_.assign(worker_.base(), [this] {
@@ -560,21 +576,6 @@ bool H2UpstreamConnection::submitRequest(UpStream& s) {
         target.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
     path = slash == std::string::npos ? "/" : target.substr(slash);
   }
-  // Fields named in Connection are for this hop only (RFC 9110 §7.6.1).
-  std::vector<std::string_view> hopOnly;
-  for (const auto& f : h.headers) {
-    if (!iequals(f.name.in(base), "connection")) continue;
-    std::string_view v = f.value.in(base);
-    while (!v.empty()) {
-      size_t comma = v.find(',');
-      std::string_view tok = v.substr(0, comma);
-      while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) tok.remove_prefix(1);
-      while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) tok.remove_suffix(1);
-      if (!tok.empty()) hopOnly.push_back(tok);
-      if (comma == std::string_view::npos) break;
-      v.remove_prefix(comma + 1);
-    }
-  }
   std::vector<NameValue> fields;
   fields.reserve(h.headers.size() + 4);
   for (const auto& f : h.headers) {
@@ -583,10 +584,8 @@ bool H2UpstreamConnection::submitRequest(UpStream& s) {
       if (authority.empty()) authority = value;
       continue;
     }
+    // (Fields the client's Connection named are gone already: HttpTransaction drops them.)
     if (connectionSpecific(name)) continue;
-    if (std::any_of(hopOnly.begin(), hopOnly.end(),
-                    [&](std::string_view t) { return iequals(t, name); }))
-      continue;
     // RFC 9113 §8.2.2: TE only as "trailers" (what gRPC sends).
     if (iequals(name, "te")) {
       if (lowercase(value).find("trailers") != std::string::npos)
@@ -718,15 +717,21 @@ void H2UpstreamConnection::onConnected() {
                                        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kStreamWindow}};
   nghttp2_submit_settings(session_.get(), NGHTTP2_FLAG_NONE, settings, 2);
   nghttp2_session_set_local_window_size(session_.get(), NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
-  state_ = State::Ready;
+  state_ = State::Handshake;
   transport_->wantRead(true);
+}
+
+void H2UpstreamConnection::onServerSettings() {
+  if (state_ != State::Handshake) return;
+  state_ = State::Ready;
   for (auto& s : streams_) schedule(*s);  // their HttpStreams wait to hear "connected"
+  updateIdle();
 }
 
 void H2UpstreamConnection::onReadable() {
-  if (state_ != State::Ready) return;
+  if (!open()) return;
   if (!in_) in_ = worker_.buffers().acquire();
-  for (int round = 0; round < 8 && state_ == State::Ready; ++round) {
+  for (int round = 0; round < 8 && open(); ++round) {
     in_->head = in_->tail = 0;
     ssize_t n = transport_->read(*in_);
     if (n == Transport::kAgain) break;
@@ -747,12 +752,12 @@ void H2UpstreamConnection::onReadable() {
     }
   }
   worker_.buffers().release(in_);
-  if (state_ == State::Ready) flush();
+  if (open()) flush();
   maybeRetire();
 }
 
 void H2UpstreamConnection::flush() {
-  if (state_ != State::Ready || !session_) return;
+  if (!open() || !session_) return;
   for (;;) {
     while (out_.size() - outSent_ < kWriteBatch) {
       const uint8_t* data = nullptr;
@@ -781,7 +786,7 @@ void H2UpstreamConnection::flush() {
 
 void H2UpstreamConnection::close(int error) {
   if (state_ == State::Closed) return;
-  bool wasConnecting = state_ == State::Connecting;
+  bool wasConnecting = state_ == State::Connecting || state_ == State::Handshake;
   state_ = State::Closed;
   draining_ = true;
   idleTimer_.cancel();

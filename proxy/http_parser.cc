@@ -51,23 +51,7 @@ bool isValidHostHeader(std::string_view v) {
 
 static_assert(sizeof(llhttp_t) <= 96, "grow HttpParser::impl_");
 
-namespace {
-
-// Applies `f` to each comma-separated token of a header value, trimmed.
-template <class F>
-void forEachToken(std::string_view v, F f) {
-  while (!v.empty()) {
-    size_t comma = v.find(',');
-    std::string_view tok = v.substr(0, comma);
-    while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) tok.remove_prefix(1);
-    while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) tok.remove_suffix(1);
-    if (!tok.empty()) f(tok);
-    if (comma == std::string_view::npos) break;
-    v.remove_prefix(comma + 1);
-  }
-}
-
-}  // namespace
+namespace {}  // namespace
 
 void MessageHead::clear() {
   method = url = reason = {};

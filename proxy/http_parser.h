@@ -74,6 +74,20 @@ inline bool isTokenChar(unsigned char c) {
   return kTable[c];
 }
 
+// Applies `f` to each comma-separated token of a header value (Connection, TE), trimmed.
+template <class F>
+void forEachToken(std::string_view v, F f) {
+  while (!v.empty()) {
+    size_t comma = v.find(',');
+    std::string_view tok = v.substr(0, comma);
+    while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) tok.remove_prefix(1);
+    while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) tok.remove_suffix(1);
+    if (!tok.empty()) f(tok);
+    if (comma == std::string_view::npos) break;
+    v.remove_prefix(comma + 1);
+  }
+}
+
 class HttpParser {
  public:
   enum class Kind { Request, Response };

@@ -294,8 +294,10 @@ void HttpStream::onServerConnected() {
 
 void HttpStream::serverFailed(bool connectFailure) {
   txn_->serverHeadSent = 0;
-  // A pooled connection the server had closed: resend on a fresh one when that is safe.
-  if (serverConn_ && serverConn_->reused() && txn_->replayable() && attempts_ <= 8) {
+  // A pooled connection the server had closed, or an HTTP/2 stream the server refused
+  // unprocessed: resend on a fresh one when that is safe.
+  if (serverConn_ && (serverConn_->reused() || serverConn_->transport().refusedUnprocessed()) &&
+      txn_->replayable() && attempts_ <= 8) {
     releaseServer(false);
     --attempts_;
     lastFailed_ = nullptr;
@@ -475,6 +477,12 @@ bool HttpStream::flushToServer() {
   if (n < 0) {
     if (n == Transport::kAgain) {
       sc.wantWrite(true);
+      return false;
+    }
+    if (sc.transport().requestRejected()) {  // never sent: the server is not to blame
+      fail('P', 'H');
+      releaseServer(false);
+      sendLocal(502);
       return false;
     }
     if (!txn_->responseHeadDone && txn_->clientHead.empty() && phase_ != Phase::Tunnel) {

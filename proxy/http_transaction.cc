@@ -12,6 +12,26 @@ bool isHopByHop(std::string_view name) {
          iequals(name, "trailer");
 }
 
+// RFC 9110 §7.6.1: the fields a message's Connection header names are for that hop only too.
+// Empty (no allocation) for the usual message, whose Connection says only close/keep-alive.
+std::vector<std::string_view> namedInConnection(const MessageHead& h, const char* base) {
+  std::vector<std::string_view> names;
+  for (const auto& f : h.headers) {
+    if (!iequals(f.name.in(base), "connection")) continue;
+    forEachToken(f.value.in(base), [&](std::string_view tok) {
+      if (!iequals(tok, "close") && !iequals(tok, "keep-alive") && !isHopByHop(tok))
+        names.push_back(tok);
+    });
+  }
+  return names;
+}
+
+bool named(const std::vector<std::string_view>& names, std::string_view name) {
+  for (std::string_view n : names)
+    if (iequals(n, name)) return true;
+  return false;
+}
+
 // RFC 9110 §9.2.2: safe to send again when no response was received.
 bool idempotent(std::string_view m) {
   return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" || m == "TRACE";
@@ -244,8 +264,10 @@ void HttpTransaction::buildServerHead(const MessageHead& h, const char* base) {
   o.append(h.method.in(base)).append(" ").append(h.url.in(base));
   o.append(http10_ ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
   bool forwardfor = backend_->config->forwardfor;
+  std::vector<std::string_view> hopOnly = namedInConnection(h, base);
   for (const auto& f : h.headers) {
     std::string_view name = f.name.in(base);
+    if (!hopOnly.empty() && named(hopOnly, name)) continue;
     // "TE: trailers" is the client saying it takes a trailer section (gRPC's grpc-status):
     // true of the whole path, which passes trailers on, so the server hears it (other TE
     // codings are this hop's).
@@ -282,8 +304,10 @@ void HttpTransaction::onResponseHead(const HttpParser& response, const char* bas
   std::string& o = clientHead;
   o.append("HTTP/1.1 ").append(std::to_string(h.status)).append(" ");
   o.append(h.reason.in(base)).append("\r\n");
+  std::vector<std::string_view> hopOnly = namedInConnection(h, base);
   for (const auto& f : h.headers) {
     std::string_view name = f.name.in(base);
+    if (!hopOnly.empty() && named(hopOnly, name)) continue;
     if (isHopByHop(name) && !(switchingNow && iequals(name, "upgrade"))) continue;
     if (!responseEdits_.empty() && replacedByRule(name, responseEdits_)) continue;
     o.append(name).append(": ").append(f.value.in(base)).append("\r\n");

@@ -64,6 +64,12 @@ class Transport {
   virtual int connectError() const { return 0; }
   // Why a TLS handshake with a server failed, in words (empty otherwise).
   virtual std::string_view failureReason() const { return {}; }
+  // A stream to an HTTP/2 server: the server refused it unprocessed (REFUSED_STREAM, or above
+  // its GOAWAY's last stream), so the request may go again even where a retry would not.
+  virtual bool refusedUnprocessed() const { return false; }
+  // A stream to an HTTP/2 server: the request is one HTTP/2 cannot carry (an Upgrade), never
+  // sent. No other server of the kind would take it either: not a server failure.
+  virtual bool requestRejected() const { return false; }
   // The local end's address (the one a client connected to); false when unknown.
   virtual bool localAddress(sockaddr_storage* out) const { return false; }
 

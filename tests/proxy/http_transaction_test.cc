@@ -145,6 +145,11 @@ TEST(HttpTransaction, ForwardsToTheDefaultBackendWithARewrittenHead) {
             "GET /a?x=1 HTTP/1.1\r\nHost: example.test\r\nte: trailers\r\nX-Other: yes\r\n\r\n");
   EXPECT_TRUE(r.txn->replayable());
   EXPECT_TRUE(r.txn->clientKeepAlive());
+  // RFC 9110 §7.6.1: a field the Connection header names is this hop's as well.
+  auto named = f.request(
+      "GET / HTTP/1.1\r\nHost: example.test\r\nConnection: keep-alive, X-Hop\r\n"
+      "X-Hop: secret\r\nX-Other: yes\r\n\r\n");
+  EXPECT_EQ(named.txn->serverHead, "GET / HTTP/1.1\r\nHost: example.test\r\nX-Other: yes\r\n\r\n");
 }
 
 TEST(HttpTransaction, Http10KeepsItsServerConnectionAliveExplicitly) {
