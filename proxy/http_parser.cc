@@ -60,7 +60,7 @@ void MessageHead::clear() {
   headers.clear();
   chunked = hasContentLength = false;
   contentLength = 0;
-  connectionClose = connectionKeepAlive = connectionUpgrade = false;
+  connectionClose = connectionKeepAlive = connectionUpgrade = connectionNamesFields = false;
   expectContinue = isHead = isConnect = false;
 }
 
@@ -209,7 +209,10 @@ struct ParserCallbacks {
         forEachToken(value, [&](std::string_view t) {
           if (iequals(t, "close")) h.connectionClose = true;
           if (iequals(t, "keep-alive")) h.connectionKeepAlive = true;
-          if (iequals(t, "upgrade")) h.connectionUpgrade = true;
+          if (iequals(t, "upgrade"))
+            h.connectionUpgrade = true;
+          else if (!iequals(t, "close") && !iequals(t, "keep-alive"))
+            h.connectionNamesFields = true;
         });
       } else if (iequals(name, "expect") && iequals(value, "100-continue")) {
         h.expectContinue = true;

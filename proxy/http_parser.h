@@ -36,12 +36,13 @@ struct MessageHead {
   bool chunked = false;
   bool hasContentLength = false;
   uint64_t contentLength = 0;
-  bool connectionClose = false;      // Connection: close
-  bool connectionKeepAlive = false;  // Connection: keep-alive
-  bool connectionUpgrade = false;    // Connection: upgrade
-  bool expectContinue = false;       // Expect: 100-continue
-  bool isHead = false;               // request method HEAD
-  bool isConnect = false;            // request method CONNECT
+  bool connectionClose = false;        // Connection: close
+  bool connectionKeepAlive = false;    // Connection: keep-alive
+  bool connectionUpgrade = false;      // Connection: upgrade
+  bool connectionNamesFields = false;  // Connection names other fields (hop-by-hop too)
+  bool expectContinue = false;         // Expect: 100-continue
+  bool isHead = false;                 // request method HEAD
+  bool isConnect = false;              // request method CONNECT
 
   void clear();
 };

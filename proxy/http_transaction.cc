@@ -13,9 +13,10 @@ bool isHopByHop(std::string_view name) {
 }
 
 // RFC 9110 §7.6.1: the fields a message's Connection header names are for that hop only too.
-// Empty (no allocation) for the usual message, whose Connection says only close/keep-alive.
+// Looked for only when the parser saw such a name: the usual Connection says close/keep-alive.
 std::vector<std::string_view> namedInConnection(const MessageHead& h, const char* base) {
   std::vector<std::string_view> names;
+  if (!h.connectionNamesFields) return names;
   for (const auto& f : h.headers) {
     if (!iequals(f.name.in(base), "connection")) continue;
     forEachToken(f.value.in(base), [&](std::string_view tok) {
