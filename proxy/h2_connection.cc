@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "proxy/h2_body.h"
 #include "proxy/http_parser.h"
 #include "proxy/http_stream.h"
 #include "proxy/worker.h"
@@ -33,9 +34,7 @@ std::string_view view(const uint8_t* p, size_t n) {
 // RFC 9113 §8.2.2: fields only HTTP/1.1 connections have; nghttp2 refuses them too, this list
 // keeps them out of responses converted from HTTP/1.1.
 bool connectionSpecific(std::string_view name) {
-  return iequals(name, "connection") || iequals(name, "keep-alive") ||
-         iequals(name, "proxy-connection") || iequals(name, "transfer-encoding") ||
-         iequals(name, "upgrade");
+  return h2ConnectionSpecific(name);
 }
 
 // RFC 9113 §8.2.1: a field name is a token in lowercase.
@@ -70,12 +69,9 @@ struct H2Connection::Stream {
   bool headSubmitted = false;
   bool interim = false;  // in a 1xx head the client does not get
   bool responseEnded = false;
-  bool deferred = false;  // the data source waits for body bytes
   bool endStreamSent = false;
-  std::string body;  // for DATA frames
-  size_t bodySent = 0;
-  // The chunked response's trailer section (grpc-status): a HEADERS frame after the DATA.
-  std::vector<std::pair<std::string, std::string>> responseTrailers;
+  // The response body for DATA frames, then the chunked response's trailers (grpc-status).
+  H2OutgoingBody body;
   // Ends.
   bool reset = false;                    // RST_STREAM, or the connection is gone
   bool closedByCodec = false;            // nghttp2 is done with it
@@ -83,7 +79,7 @@ struct H2Connection::Stream {
   StreamTransport* transport = nullptr;  // while an HttpStream uses it
   Session* session = nullptr;
 
-  size_t bodyBuffered() const { return body.size() - bodySent; }
+  size_t bodyBuffered() const { return body.buffered(); }
 };
 
 // The transport an HttpStream reads its request from and writes its response to.
@@ -135,8 +131,8 @@ class H2Connection::StreamTransport final : public Transport {
       if (!take(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len)) return kError;
       taken += iov[i].iov_len;
     }
-    if (s.deferred && (s.bodyBuffered() > 0 || s.responseEnded)) {
-      s.deferred = false;
+    if (s.body.deferred && (s.bodyBuffered() > 0 || s.responseEnded)) {
+      s.body.deferred = false;
       nghttp2_session_resume_data(connection_->session_.get(), s.id);
     }
     connection_->scheduleFlush();
@@ -179,11 +175,7 @@ class H2Connection::StreamTransport final : public Transport {
     static_cast<Stream*>(context)->body.append(data, length);
   }
   static void onTrailer(void* context, std::string_view name, std::string_view value) {
-    if (connectionSpecific(name) || iequals(name, "te")) return;
-    std::string lower(name);
-    for (char& c : lower)
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    static_cast<Stream*>(context)->responseTrailers.emplace_back(std::move(lower), value);
+    static_cast<Stream*>(context)->body.addTrailer(name, value);
   }
 
  private:
@@ -258,10 +250,7 @@ class H2Connection::StreamTransport final : public Transport {
     for (const auto& f : h.headers) {
       std::string_view name = f.name.in(base);
       if (connectionSpecific(name)) continue;
-      std::string lower(name);
-      for (char& c : lower)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      names.push_back(std::move(lower));
+      names.push_back(asciiLowercase(name));
     }
     size_t next = 0;
     for (const auto& f : h.headers) {
@@ -288,29 +277,8 @@ class H2Connection::StreamTransport final : public Transport {
   static ssize_t readBody(nghttp2_session* session, int32_t id, uint8_t* buf, size_t length,
                           uint32_t* flags, nghttp2_data_source* source, void*) {
     Stream& s = *static_cast<Stream*>(source->ptr);
-    size_t n = std::min(length, s.bodyBuffered());
-    std::memcpy(buf, s.body.data() + s.bodySent, n);
-    s.bodySent += n;
-    if (s.bodySent == s.body.size()) {
-      s.body.clear();
-      s.bodySent = 0;
-    }
-    if (s.bodyBuffered() == 0 && s.responseEnded) {
-      *flags |= NGHTTP2_DATA_FLAG_EOF;
-      if (!s.responseTrailers.empty()) {
-        std::vector<nghttp2_nv> nva;
-        nva.reserve(s.responseTrailers.size());
-        for (auto& [name, value] : s.responseTrailers)
-          nva.push_back({reinterpret_cast<uint8_t*>(name.data()),
-                         reinterpret_cast<uint8_t*>(value.data()), name.size(), value.size(),
-                         NGHTTP2_NV_FLAG_NONE});
-        if (nghttp2_submit_trailer(session, id, nva.data(), nva.size()) == 0)
-          *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-      }
-    } else if (n == 0) {
-      s.deferred = true;
-      return NGHTTP2_ERR_DEFERRED;
-    }
+    ssize_t n = s.body.read(session, id, buf, length, flags, s.responseEnded);
+    if (n == NGHTTP2_ERR_DEFERRED) return n;
     // Room again: an HttpStream waiting to write hears it.
     if (s.transport && s.transport->wantWrite_ && s.bodyBuffered() < kStreamOutputLimit)
       s.transport->connection_->schedule(s);
@@ -778,8 +746,8 @@ void H2Connection::detach(Stream& s, bool clean) {
       if (s.endStreamSent && !s.requestEnded)
         nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, s.id, NGHTTP2_NO_ERROR);
     }
-    if (s.deferred) {
-      s.deferred = false;
+    if (s.body.deferred) {
+      s.body.deferred = false;
       nghttp2_session_resume_data(session_.get(), s.id);
     }
     scheduleFlush();

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "common/logging.h"
+#include "proxy/h2_body.h"
 #include "proxy/http_parser.h"
 #include "proxy/socket_util.h"
 #include "proxy/worker.h"
@@ -27,18 +28,9 @@ std::string_view view(const uint8_t* p, size_t n) {
   return {reinterpret_cast<const char*>(p), n};
 }
 
-// RFC 9113 §8.2.2: fields of an HTTP/1.1 connection, not of the message; never sent in HTTP/2.
+// RFC 9113 §8.2.2 (and Host, which becomes :authority).
 bool connectionSpecific(std::string_view name) {
-  return iequals(name, "connection") || iequals(name, "keep-alive") ||
-         iequals(name, "proxy-connection") || iequals(name, "transfer-encoding") ||
-         iequals(name, "upgrade") || iequals(name, "host");
-}
-
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
+  return h2ConnectionSpecific(name) || iequals(name, "host");
 }
 
 void appendHex(std::string& out, size_t n) {
@@ -73,10 +65,7 @@ struct UpStream {
   bool submitted = false;
   bool requestEnded = false;
   bool headRequest = false;
-  std::string body;  // for DATA frames
-  size_t bodySent = 0;
-  bool deferred = false;  // the data source waits for body bytes
-  std::vector<NameValue> requestTrailers;
+  H2OutgoingBody body;  // for DATA frames, then the request's trailers
   // The response, as HTTP/1.1 bytes for the HttpStream.
   int status = 0;
   std::string fieldLines;  // "name: value\r\n" of the header block being received
@@ -95,7 +84,7 @@ struct UpStream {
   bool queued = false;     // in the connection's ready list
   bool erased = false;     // done with; freed once the current dispatch is over
 
-  size_t bodyBuffered() const { return body.size() - bodySent; }
+  size_t bodyBuffered() const { return body.buffered(); }
   size_t outAvailable() const { return out.size() - outRead; }
 };
 
@@ -234,8 +223,8 @@ class H2UpstreamTransport final : public Transport {
       }
       taken += iov[i].iov_len;
     }
-    if (s.deferred && s.id > 0 && (s.bodyBuffered() > 0 || s.requestEnded)) {
-      s.deferred = false;
+    if (s.body.deferred && s.id > 0 && (s.bodyBuffered() > 0 || s.requestEnded)) {
+      s.body.deferred = false;
       nghttp2_session_resume_data(connection_->session(), s.id);
     }
     connection_->scheduleFlush();
@@ -288,9 +277,7 @@ class H2UpstreamTransport final : public Transport {
     static_cast<UpStream*>(context)->body.append(data, length);
   }
   static void onTrailer(void* context, std::string_view name, std::string_view value) {
-    if (connectionSpecific(name) || iequals(name, "te")) return;
-    static_cast<UpStream*>(context)->requestTrailers.push_back(
-        {lowercase(name), std::string(value)});
+    static_cast<UpStream*>(context)->body.addTrailer(name, value);
   }
 
  private:
@@ -481,25 +468,8 @@ struct H2UpstreamConnection::Callbacks {
   static ssize_t readBody(nghttp2_session* session, int32_t id, uint8_t* buf, size_t length,
                           uint32_t* flags, nghttp2_data_source* source, void* user) {
     UpStream& s = *static_cast<UpStream*>(source->ptr);
-    size_t n = std::min(length, s.bodyBuffered());
-    std::memcpy(buf, s.body.data() + s.bodySent, n);
-    s.bodySent += n;
-    if (s.bodySent == s.body.size()) {
-      s.body.clear();
-      s.bodySent = 0;
-    }
-    if (s.bodyBuffered() == 0 && s.requestEnded) {
-      *flags |= NGHTTP2_DATA_FLAG_EOF;
-      if (!s.requestTrailers.empty()) {
-        std::vector<nghttp2_nv> nva;
-        for (const auto& t : s.requestTrailers) nva.push_back(makeNv(t.name, t.value));
-        if (nghttp2_submit_trailer(session, id, nva.data(), nva.size()) == 0)
-          *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-      }
-    } else if (n == 0) {
-      s.deferred = true;
-      return NGHTTP2_ERR_DEFERRED;
-    }
+    ssize_t n = s.body.read(session, id, buf, length, flags, s.requestEnded);
+    if (n == NGHTTP2_ERR_DEFERRED) return n;
     if (s.transport) self(user).schedule(s);  // room again for an HttpStream waiting to write
     return static_cast<ssize_t>(n);
   }
@@ -588,11 +558,11 @@ bool H2UpstreamConnection::submitRequest(UpStream& s) {
     if (connectionSpecific(name)) continue;
     // RFC 9113 §8.2.2: TE only as "trailers" (what gRPC sends).
     if (iequals(name, "te")) {
-      if (lowercase(value).find("trailers") != std::string::npos)
+      if (asciiLowercase(value).find("trailers") != std::string::npos)
         fields.push_back({"te", "trailers"});
       continue;
     }
-    fields.push_back({lowercase(name), std::string(value)});
+    fields.push_back({asciiLowercase(name), std::string(value)});
   }
   if (authority.empty()) {  // HTTP/1.0 without Host: the server's own address
     IpAddress a = peerAddress(server_.address);

@@ -49,23 +49,6 @@ std::string_view pathOf(std::string_view url) {
   return url.substr(0, url.find('?'));
 }
 
-const char* redirectReason(int code) {
-  switch (code) {
-    case 301:
-      return "Moved Permanently";
-    case 302:
-      return "Found";
-    case 303:
-      return "See Other";
-    case 307:
-      return "Temporary Redirect";
-    case 308:
-      return "Permanent Redirect";
-    default:
-      return "Redirect";
-  }
-}
-
 // Header rules apply in order: a set replaces every earlier field of its name (from the message
 // or an earlier rule, of the frontend or the backend), a del removes them, an add appends one.
 // So a field of the message survives unless some set/del names it ...
@@ -222,7 +205,7 @@ bool HttpTransaction::runRequestRules(const HttpRules& rules, const RequestView&
         else
           location = r.redirectLocation;
         *answer = Decision{Decision::Kind::Answer,
-                           "HTTP/1.1 " + std::to_string(r.status) + " " + redirectReason(r.status) +
+                           "HTTP/1.1 " + std::to_string(r.status) + " " + reasonPhrase(r.status) +
                                "\r\ncontent-length: 0\r\nlocation: " + location +
                                "\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n",
                            true};
