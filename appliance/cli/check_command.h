@@ -12,6 +12,7 @@ struct CheckOptions {
   bool dump = false;       // print an outline of the loaded configuration
   std::string explain;     // print the reference entry of this key path instead
   bool reference = false;  // print the whole configuration reference (docs/configuration.md)
+  std::string node;        // a `nodes:` file: check this node only (default: every node)
 };
 
 // Returns kExitOk when valid, kExitInvalid otherwise.

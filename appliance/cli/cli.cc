@@ -31,8 +31,8 @@ namespace {
 
 // The file, or (a child of `tandem run`) the snapshot its supervisor validated, named as the
 // file so messages and relative paths read the same.
-LoadResult loadForCommand(const std::string& path, int snapshotFd) {
-  if (snapshotFd < 0) return loadConfigFile(path);
+LoadResult loadForCommand(const std::string& path, int snapshotFd, const NodeChoice& node) {
+  if (snapshotFd < 0) return loadConfigFile(path, nullptr, node);
   std::string error;
   std::optional<std::string> text = readConfigSnapshot(snapshotFd, &error);
   if (!text) {
@@ -40,12 +40,12 @@ LoadResult loadForCommand(const std::string& path, int snapshotFd) {
     r.diagnostics.error({path, 0, 0}, "", error);
     return r;
   }
-  return loadConfigText(*text, path);
+  return loadConfigText(*text, path, nullptr, node);
 }
 
 // Loads and validates like `tandem check`; an invalid file never starts a worker.
-int runProxyCommand(const std::string& path, int masterFd, int snapshotFd) {
-  LoadResult r = loadForCommand(path, UniqueFd(snapshotFd).get());  // closed once read
+int runProxyCommand(const std::string& path, const NodeChoice& node, int masterFd, int snapshotFd) {
+  LoadResult r = loadForCommand(path, UniqueFd(snapshotFd).get(), node);  // closed once read
   for (const auto& d : r.diagnostics.sorted()) std::cerr << d.format() << "\n";
   if (!r.config) return kExitInvalid;
   logging::setup(r.config->log);
@@ -62,22 +62,23 @@ int runProxyCommand(const std::string& path, int masterFd, int snapshotFd) {
   });
 }
 
-int runVrrpCommand(const std::string& path, bool supervised, int snapshotFd, int statusFd) {
+int runVrrpCommand(const std::string& path, const NodeChoice& node, bool supervised, int snapshotFd,
+                   int statusFd) {
   UniqueFd status(statusFd);
   // Notify hooks and track scripts must not inherit the supervisor's status socket.
   if (status) ::fcntl(status.get(), F_SETFD, FD_CLOEXEC);
   // Whatever happens next (a reload brings its own), SIGHUP must not kill the agent by its
   // default action before the event loop installs the handler.
   ::signal(SIGHUP, SIG_IGN);
-  LoadResult r = loadForCommand(path, UniqueFd(snapshotFd).get());
+  LoadResult r = loadForCommand(path, UniqueFd(snapshotFd).get(), node);
   for (const auto& d : r.diagnostics.sorted()) std::cerr << d.format() << "\n";
   if (!r.config) return kExitInvalid;
   logging::setup(r.config->log);
   vrrp::AgentOptions options;
   options.proxyInitiallyUp = !supervised;
   options.statusFd = status.get();
-  options.reload = [path](int snapshotFd) -> std::optional<vrrp::Config> {
-    LoadResult next = loadForCommand(path, snapshotFd);
+  options.reload = [path, node](int snapshotFd) -> std::optional<vrrp::Config> {
+    LoadResult next = loadForCommand(path, snapshotFd, node);
     for (const auto& d : next.diagnostics.sorted())
       logging::get(logging::Component::Config).warn("{}", d.format());
     if (!next.config) return std::nullopt;
@@ -87,12 +88,13 @@ int runVrrpCommand(const std::string& path, bool supervised, int snapshotFd, int
   return vrrp::runAgent(r.config->vrrp, std::move(options));
 }
 
-int runRunCommand(const std::string& path) {
-  LoadResult r = loadConfigFile(path);
+int runRunCommand(const std::string& path, const NodeChoice& node) {
+  LoadResult r = loadConfigFile(path, nullptr, node);
   for (const auto& d : r.diagnostics.sorted()) std::cerr << d.format() << "\n";
   if (!r.config) return kExitInvalid;
   logging::setup(r.config->log);
-  return runSupervisor(path, std::move(*r.config), std::move(r.source));
+  // The node's name goes to the children and to every reload (a `nodes:` file; empty else).
+  return runSupervisor(path, r.node, std::move(*r.config), std::move(r.source));
 }
 
 }  // namespace
@@ -119,6 +121,10 @@ int runCli(int argc, char** argv) {
       throw CLI::RequiredError("--config");
   });
   checkCmd->add_flag("-q,--quiet", check.quiet, "Print errors only");
+  checkCmd
+      ->add_option("--node", check.node,
+                   "A file with nodes: check this node only (default: every node it lists)")
+      ->option_text("NAME");
   checkCmd->add_flag("--dump", check.dump, "Print an outline of the loaded configuration");
 
   std::string runConfig = "/etc/tandem/tandem.yaml";
@@ -127,6 +133,9 @@ int runCli(int argc, char** argv) {
   runCmd->add_option("-c,--config", runConfig, "Configuration file")
       ->capture_default_str()
       ->option_text("FILE");
+  NodeChoice node;
+  const char* nodeHelp = "A file with nodes: run as this node (default: the host name)";
+  runCmd->add_option("--node", node.name, nodeHelp)->option_text("NAME");
 
   ControlOptions control;
   auto* statusCmd = app.add_subcommand(
@@ -141,6 +150,8 @@ int runCli(int argc, char** argv) {
                     "Configuration file whose supervisor.control_socket to use")
         ->option_text("FILE");
     cmd->add_flag("--json", control.json, "Print the supervisor's JSON reply");
+    cmd->add_option("--node", control.node, "With -c and a nodes: file: this node's socket")
+        ->option_text("NAME");
   }
 
   LabOptions lab;
@@ -189,6 +200,7 @@ int runCli(int argc, char** argv) {
       ->required()
       ->option_text("FILE");
   proxyCmd->add_option("--master-fd", masterFd, "")->group("");  // set by `tandem run`
+  proxyCmd->add_option("--node", node.name, nodeHelp)->option_text("NAME");
   int proxySnapshotFd = -1;
   proxyCmd->add_option("--config-fd", proxySnapshotFd, "")->group("");  // set by `tandem run`
 
@@ -199,6 +211,7 @@ int runCli(int argc, char** argv) {
       ->required()
       ->option_text("FILE");
   vrrpCmd->add_flag("--supervised", supervised, "")->group("");  // set by `tandem run`
+  vrrpCmd->add_option("--node", node.name, nodeHelp)->option_text("NAME");
   int vrrpSnapshotFd = -1;
   vrrpCmd->add_option("--config-fd", vrrpSnapshotFd, "")->group("");  // set by `tandem run`
   int vrrpStatusFd = -1;
@@ -217,7 +230,7 @@ int runCli(int argc, char** argv) {
     return kExitUsage;
   }
   if (checkCmd->parsed()) return runCheck(check, std::cout, std::cerr);
-  if (runCmd->parsed()) return runRunCommand(runConfig);
+  if (runCmd->parsed()) return runRunCommand(runConfig, node);
   if (labUp->parsed()) return runLabUp(lab, std::cout, std::cerr);
   if (labDown->parsed()) return runLabDown(lab, std::cout, std::cerr);
   if (labStatus->parsed()) return runLabStatus(lab, std::cout, std::cerr);
@@ -225,9 +238,9 @@ int runCli(int argc, char** argv) {
   if (drillCmd->parsed()) return runDrill(drill, std::cout, std::cerr);
   if (statusCmd->parsed()) return runStatus(control, std::cout, std::cerr);
   if (reloadCmd->parsed()) return runReload(control, std::cout, std::cerr);
-  if (proxyCmd->parsed()) return runProxyCommand(proxyConfig, masterFd, proxySnapshotFd);
+  if (proxyCmd->parsed()) return runProxyCommand(proxyConfig, node, masterFd, proxySnapshotFd);
   if (vrrpCmd->parsed())
-    return runVrrpCommand(vrrpConfig, supervised, vrrpSnapshotFd, vrrpStatusFd);
+    return runVrrpCommand(vrrpConfig, node, supervised, vrrpSnapshotFd, vrrpStatusFd);
   return kExitUsage;
 }
 

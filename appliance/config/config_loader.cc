@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -212,6 +213,7 @@ void loadNode(const YAML::Node& root, YamlContext& yaml, const std::string& base
   }
   MapReader top(yaml, root, "", "root");
   if (!top.valid()) return;
+  top.get("nodes");  // taken apart before (selectNode): this node's part is laid over the rest
   // Order matters: global and defaults first (they seed the others), backends before the
   // cross-checks that need every name.
   if (YAML::Node n = top.get("global"); n.IsDefined()) schema::readGlobal(st, n, &cfg);
@@ -232,8 +234,85 @@ void loadNode(const YAML::Node& root, YamlContext& yaml, const std::string& base
   if (result->diagnostics.errorCount() == 0) result->config = std::move(cfg);
 }
 
+// ---- one file for the pair ------------------------------------------------------------------
+
+// Lays `over` on `base`: mappings merge key by key, all the way down; anything else (a scalar,
+// a list such as a frontend's binds) replaces what the shared part says. Values keep the marks
+// of where they were written, so an error points at the node's own line.
+void overlay(YAML::Node base, const YAML::Node& over) {
+  for (auto it = over.begin(); it != over.end(); ++it) {
+    if (!it->first.IsScalar()) continue;  // the reader reports the bad key after the merge
+    const std::string key = it->first.Scalar();
+    const YAML::Node& constBase = base;
+    YAML::Node current = constBase[key];
+    if (current.IsDefined() && current.IsMap() && it->second.IsMap()) {
+      overlay(current, it->second);
+    } else {
+      base[key] = it->second;
+    }
+  }
+}
+
+// A file with `nodes:`: picks this node's part and lays it over the shared part, so the rest of
+// the loader reads a one-node file. False (with an error) when the node is not there.
+bool selectNode(YAML::Node& root, YamlContext& yaml, const NodeChoice& choice, LoadResult* result) {
+  if (!root.IsMap()) return true;
+  const YAML::Node& constRoot = root;
+  YAML::Node nodes = constRoot["nodes"];
+  if (!nodes.IsDefined()) return true;
+  if (!nodes.IsMap() || nodes.size() == 0) {
+    yaml.error(nodes, "nodes",
+               "expected a mapping of node name to what differs on that node, e.g. "
+               "nodes: { lb1: { vrrp: ... }, lb2: { vrrp: ... } }");
+    return false;
+  }
+  YAML::Node mine;  // (a default Node is a defined null: `found` says whether it is set)
+  bool found = false;
+  std::string wanted = choice.name.empty() ? localNodeName() : choice.name;
+  bool ok = true;
+  for (auto it = nodes.begin(); it != nodes.end(); ++it) {
+    std::string name = it->first.IsScalar() ? it->first.Scalar() : std::string();
+    std::string path = "nodes." + name;
+    if (!schema::validName(name)) {
+      yaml.error(it->first, "nodes", "invalid node name '" + name + "' (letters, digits, _ - . :)");
+      ok = false;
+      continue;
+    }
+    if (!it->second.IsMap()) {
+      yaml.error(it->second, path,
+                 "expected a mapping of what differs on this node (the file's own sections)");
+      ok = false;
+      continue;
+    }
+    const YAML::Node& part = it->second;
+    if (YAML::Node inner = part["nodes"]; inner.IsDefined()) {
+      yaml.error(inner, path + ".nodes", "a node's part cannot list nodes itself");
+      ok = false;
+    }
+    result->nodes.push_back(name);
+    if (name == wanted) {
+      mine = it->second;
+      found = true;
+    }
+  }
+  if (!ok) return false;
+  if (!found) {
+    std::string listed;
+    for (const auto& n : result->nodes) listed += (listed.empty() ? "" : ", ") + n;
+    yaml.error(nodes, "nodes",
+               "this node is '" + wanted + "' (" +
+                   (choice.name.empty() ? "the host name" : "--node") +
+                   "), which nodes: does not list (" + listed + "); run with --node NAME");
+    return false;
+  }
+  root.remove("nodes");
+  overlay(root, mine);
+  result->node = wanted;
+  return true;
+}
+
 LoadResult loadImpl(const std::string& text, const std::string& name, const std::string& baseDir,
-                    DeclaredKeys* declared) {
+                    DeclaredKeys* declared, const NodeChoice& node) {
   LoadResult result;
   YamlContext yaml(name, result.diagnostics);
   yaml.recordKeysInto(declared);
@@ -249,6 +328,7 @@ LoadResult loadImpl(const std::string& text, const std::string& name, const std:
     return result;
   }
   try {
+    if (!selectNode(root, yaml, node, &result)) return result;
     loadNode(root, yaml, baseDir, &result);
   } catch (const YAML::Exception& e) {
     // yaml-cpp throws on some malformed trees (e.g. aliases); never crash `check`.
@@ -261,7 +341,30 @@ LoadResult loadImpl(const std::string& text, const std::string& name, const std:
 
 }  // namespace
 
-LoadResult loadConfigFile(const std::string& path, DeclaredKeys* declared) {
+std::string localNodeName() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) return {};
+  std::string name(host);
+  return name.substr(0, name.find('.'));
+}
+
+std::vector<std::string> nodeNames(const std::string& path) {
+  std::vector<std::string> names;
+  try {
+    YAML::Node root = YAML::LoadFile(path);
+    if (!root.IsMap()) return names;
+    const YAML::Node& constRoot = root;
+    YAML::Node nodes = constRoot["nodes"];
+    if (!nodes.IsMap()) return names;
+    for (auto it = nodes.begin(); it != nodes.end(); ++it)
+      if (it->first.IsScalar()) names.push_back(it->first.Scalar());
+  } catch (const YAML::Exception&) {
+    names.clear();  // the loader reports what is wrong
+  }
+  return names;
+}
+
+LoadResult loadConfigFile(const std::string& path, DeclaredKeys* declared, const NodeChoice& node) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     LoadResult r;
@@ -271,20 +374,20 @@ LoadResult loadConfigFile(const std::string& path, DeclaredKeys* declared) {
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  return loadConfigText(ss.str(), path, declared);
+  return loadConfigText(ss.str(), path, declared, node);
 }
 
-LoadResult loadConfigText(const std::string& text, const std::string& path,
-                          DeclaredKeys* declared) {
+LoadResult loadConfigText(const std::string& text, const std::string& path, DeclaredKeys* declared,
+                          const NodeChoice& node) {
   std::string dir = std::filesystem::absolute(path).parent_path().string();
-  LoadResult r = loadImpl(text, path, dir, declared);
+  LoadResult r = loadImpl(text, path, dir, declared, node);
   r.source = text;
   return r;
 }
 
 LoadResult loadConfigString(const std::string& yaml, const std::string& name) {
   std::string dir = std::filesystem::current_path().string();
-  return loadImpl(yaml, name, dir, nullptr);
+  return loadImpl(yaml, name, dir, nullptr, {});
 }
 
 }  // namespace tandem::appliance
@@ -332,6 +435,25 @@ const Part& nodeReference() {
                   "the loader always reads it first."},
       },
       {
+          {.block = "root",
+           .key = "nodes",
+           .type = "map of NODE -> the file's sections, as they differ on that node",
+           .defaultValue = "none (the file is one node's)",
+           .example = "nodes: { lb1: { vrrp: { instances: { VI_1: { priority: 150 } } } }, lb2: "
+                      "{ vrrp: { instances: { VI_1: { priority: 100 } } } } }",
+           .equivalent = "none (keepalived and HAProxy keep one file per node)",
+           .doc = "One file for both nodes of the pair. Everything outside nodes: is shared; a "
+                  "node's part is laid over it, mapping by mapping (a value or a list there, such "
+                  "as a frontend's bind, replaces the shared one). The node is chosen by --node "
+                  "NAME on run, check, proxy, vrrp, status and reload, else by the host name up "
+                  "to its first dot; a node the file does not list is an error. `tandem run` "
+                  "hands its node to the proxy worker, the VRRP agent and every reload. `tandem "
+                  "check` without --node checks the file as every node will load it: an error "
+                  "in a node's part is reported at that line with the node's name, one in the "
+                  "shared part once.",
+           .effectTest = "tests/appliance/"
+                         "nodes_test.py::NodesRunTest::test_run_node_runs_its_own_part_and_"
+                         "reloads_as_it"},
           {.block = "root",
            .key = "global",
            .type = "mapping",

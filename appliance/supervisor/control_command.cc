@@ -17,7 +17,7 @@ using json = nlohmann::json;
 std::string socketPath(const ControlOptions& o, std::ostream& err) {
   if (!o.socket.empty()) return o.socket;
   if (!o.configPath.empty()) {
-    LoadResult r = loadConfigFile(o.configPath);
+    LoadResult r = loadConfigFile(o.configPath, nullptr, NodeChoice{o.node});
     if (r.config) return r.config->supervisor.controlSocket;
     err << "warning: " << o.configPath << " does not load; using the default control socket\n";
   }
@@ -61,7 +61,9 @@ int runStatus(const ControlOptions& o, std::ostream& out, std::ostream& err) {
     return 0;
   }
   out << "node: " << j->value("state", "?") << ", configuration generation "
-      << j->value("generation", 0) << " (" << j->value("config", "") << ")\n";
+      << j->value("generation", 0) << " (" << j->value("config", "");
+  if (j->contains("node")) out << ", as node " << j->value("node", "");
+  out << ")\n";
   const json& p = (*j)["proxy"];
   if (j->contains("last_reload")) {
     const json& r = (*j)["last_reload"];

@@ -9,6 +9,7 @@ namespace tandem::appliance {
 struct ControlOptions {
   std::string socket;      // explicit control socket path
   std::string configPath;  // else: this file's supervisor.control_socket
+  std::string node;        // ... as this node loads it (a `nodes:` file)
   bool json = false;       // print the JSON reply as it came
 };
 

@@ -106,8 +106,9 @@ std::optional<Endpoint> probeTarget(const Config& c, ProbeConfig* resolved = nul
 
 class Supervisor {
  public:
-  Supervisor(std::string configPath, Config config, std::string configText)
+  Supervisor(std::string configPath, std::string node, Config config, std::string configText)
       : configPath_(std::move(configPath)),
+        node_(std::move(node)),
         config_(std::move(config)),
         configText_(std::move(configText)),
         exe_(Child::selfExecutable()),
@@ -116,6 +117,11 @@ class Supervisor {
         log_(logging::get(logging::Component::Supervisor)) {}
 
   int run();
+  // A child's command line, told which node to load (a `nodes:` file).
+  std::vector<std::string> withNode(std::vector<std::string> argv) const {
+    if (!node_.empty()) argv.insert(argv.end(), {"--node", node_});
+    return argv;
+  }
 
  private:
   // One proxy worker process and its channel.
@@ -204,6 +210,7 @@ class Supervisor {
   json status() const;
 
   std::string configPath_;
+  std::string node_;  // of a `nodes:` file: the children and every reload load it as this node
   Config config_;
   std::string configText_;  // what config_ was loaded from; children restart on it
   std::string exe_;
@@ -308,8 +315,9 @@ std::unique_ptr<Supervisor::Worker> Supervisor::spawnWorker(const Config& cfg,
   Worker* raw = w.get();
   w->child = std::make_unique<Child>(
       base_.get(), "proxy", [this, raw](Child&, const siginfo_t& s) { onWorkerExit(raw, s); });
-  if (!w->child->start({exe_, "proxy", "-c", configPath_, "--master-fd", "3", "--config-fd", "4"},
-                       {theirs.get(), snapshot.get()}, error))
+  if (!w->child->start(
+          withNode({exe_, "proxy", "-c", configPath_, "--master-fd", "3", "--config-fd", "4"}),
+          {theirs.get(), snapshot.get()}, error))
     return nullptr;
   theirs.reset();
   // The handover: the worker reads it once its configuration is loaded, which may take a
@@ -561,8 +569,8 @@ void Supervisor::startAgent() {
     snapshot.reset();
   }
   UniqueFd ours(sp[0]), theirs(sp[1]);
-  if (!snapshot || !agent_->start({exe_, "vrrp", "-c", configPath_, "--supervised", "--config-fd",
-                                   "3", "--status-fd", "4"},
+  if (!snapshot || !agent_->start(withNode({exe_, "vrrp", "-c", configPath_, "--supervised",
+                                            "--config-fd", "3", "--status-fd", "4"}),
                                   {snapshot.get(), theirs.get()}, &error)) {
     log_.error("cannot start the VRRP agent: {}", error);
     return scheduleAgentRestart(agentRestart_.onStartFailure());
@@ -853,7 +861,7 @@ void Supervisor::reload(ControlServer::Reply reply, bool onlyIfChanged) {
   if (reply) reloadReplies_.push_back(std::move(reply));
   notifier_.reloading();
   log_.info("reloading {}", configPath_);
-  LoadResult r = loadConfigFile(configPath_);
+  LoadResult r = loadConfigFile(configPath_, nullptr, NodeChoice{node_});
   json errors = json::array();
   for (const auto& d : r.diagnostics.sorted()) {
     if (d.severity == Severity::Error) {
@@ -1108,6 +1116,7 @@ json Supervisor::status() const {
   json j;
   j["generation"] = generation_;
   j["config"] = configPath_;
+  if (!node_.empty()) j["node"] = node_;
   j["uptime_s"] = secondsSince(started_);
   j["state"] = stopping_ ? "stopping" : (pending_ ? "reloading" : "running");
   json children = json::array();
@@ -1347,8 +1356,9 @@ int Supervisor::run() {
 
 }  // namespace
 
-int runSupervisor(const std::string& configPath, Config config, std::string configText) {
-  return Supervisor(configPath, std::move(config), std::move(configText)).run();
+int runSupervisor(const std::string& configPath, const std::string& node, Config config,
+                  std::string configText) {
+  return Supervisor(configPath, node, std::move(config), std::move(configText)).run();
 }
 
 }  // namespace tandem::appliance

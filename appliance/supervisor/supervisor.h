@@ -20,6 +20,8 @@ namespace tandem::appliance {
 // Returns the exit code. `configPath` is re-read on every reload.
 // `configText` is what `config` was loaded from (children run that text, not the file's current
 // contents, until a reload validates a new one).
-int runSupervisor(const std::string& configPath, Config config, std::string configText);
+// `node`: which node of a `nodes:` file this is (empty for a one-node file).
+int runSupervisor(const std::string& configPath, const std::string& node, Config config,
+                  std::string configText);
 
 }  // namespace tandem::appliance

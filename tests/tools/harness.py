@@ -346,12 +346,13 @@ class Node(Process):
     """`tandem run` (the supervisor) on a YAML config; `status()` and `reload()` use its control
     socket through the real `tandem status` / `tandem reload` commands."""
 
-    def __init__(self, yaml_text, tmpdir, name="node", env=None, wait_ready=True, netns=None):
+    def __init__(self, yaml_text, tmpdir, name="node", env=None, wait_ready=True, netns=None,
+                 extra_args=()):
         self.tmpdir = tmpdir
         self.config = os.path.join(tmpdir, f"{name}.yaml")
         self.socket = os.path.join(tmpdir, f"{name}.sock")
         self.write_config(yaml_text)
-        args = [TANDEM, "run", "-c", self.config]
+        args = [TANDEM, "run", "-c", self.config, *extra_args]
         if netns:
             args = ["ip", "netns", "exec", netns] + args
         super().__init__(args, os.path.join(tmpdir, f"{name}.log"), env=env)
