@@ -284,7 +284,7 @@ bool selectNode(YAML::Node& root, YamlContext& yaml, const NodeChoice& choice, L
       ok = false;
       continue;
     }
-    const YAML::Node& part = it->second;
+    YAML::Node part = it->second;  // a handle: it->second is a temporary's member
     if (YAML::Node inner = part["nodes"]; inner.IsDefined()) {
       yaml.error(inner, path + ".nodes", "a node's part cannot list nodes itself");
       ok = false;
