@@ -22,6 +22,12 @@ std::string asciiLowercase(std::string_view s) {
   return out;
 }
 
+nghttp2_nv h2Field(std::string_view name, std::string_view value) {
+  return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+          reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
+          NGHTTP2_NV_FLAG_NONE};
+}
+
 void H2OutgoingBody::addTrailer(std::string_view name, std::string_view value) {
   if (h2ConnectionSpecific(name) || iequals(name, "te")) return;
   trailers.emplace_back(asciiLowercase(name), value);
@@ -41,10 +47,7 @@ ssize_t H2OutgoingBody::read(nghttp2_session* session, int32_t streamId, uint8_t
     if (!trailers.empty()) {
       std::vector<nghttp2_nv> nva;
       nva.reserve(trailers.size());
-      for (auto& [name, value] : trailers)
-        nva.push_back({reinterpret_cast<uint8_t*>(name.data()),
-                       reinterpret_cast<uint8_t*>(value.data()), name.size(), value.size(),
-                       NGHTTP2_NV_FLAG_NONE});
+      for (auto& [name, value] : trailers) nva.push_back(h2Field(name, value));
       if (nghttp2_submit_trailer(session, streamId, nva.data(), nva.size()) == 0)
         *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
     }

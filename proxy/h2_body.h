@@ -3,6 +3,7 @@
 // response this way, the server side (h2_upstream) a request.
 #pragma once
 
+#include <nghttp2/nghttp2.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -11,14 +12,14 @@
 #include <utility>
 #include <vector>
 
-struct nghttp2_session;
-
 namespace tandem::proxy {
 
 // RFC 9113 §8.2.2: fields of an HTTP/1.1 connection, not of the message: never in HTTP/2.
 bool h2ConnectionSpecific(std::string_view name);
 // RFC 9113 §8.2.1: field names are sent in lowercase.
 std::string asciiLowercase(std::string_view s);
+// A field for nghttp2 (which copies it when the frame is submitted).
+nghttp2_nv h2Field(std::string_view name, std::string_view value);
 
 struct H2OutgoingBody {
   std::string data;

@@ -31,12 +31,6 @@ std::string_view view(const uint8_t* p, size_t n) {
   return {reinterpret_cast<const char*>(p), n};
 }
 
-// RFC 9113 §8.2.2: fields only HTTP/1.1 connections have; nghttp2 refuses them too, this list
-// keeps them out of responses converted from HTTP/1.1.
-bool connectionSpecific(std::string_view name) {
-  return h2ConnectionSpecific(name);
-}
-
 // RFC 9113 §8.2.1: a field name is a token in lowercase.
 bool isFieldNameChar(unsigned char c) {
   return isTokenChar(c) && !(c >= 'A' && c <= 'Z');
@@ -242,19 +236,17 @@ class H2Connection::StreamTransport final : public Transport {
     std::vector<nghttp2_nv> nva;
     nva.reserve(h.headers.size() + 1);
     auto add = [&](std::string_view name, std::string_view value) {
-      nva.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-                     reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                     value.size(), NGHTTP2_NV_FLAG_NONE});
+      nva.push_back(h2Field(name, value));
     };
     add(":status", status);
     for (const auto& f : h.headers) {
       std::string_view name = f.name.in(base);
-      if (connectionSpecific(name)) continue;
+      if (h2ConnectionSpecific(name)) continue;
       names.push_back(asciiLowercase(name));
     }
     size_t next = 0;
     for (const auto& f : h.headers) {
-      if (connectionSpecific(f.name.in(base))) continue;
+      if (h2ConnectionSpecific(f.name.in(base))) continue;
       add(names[next++], f.value.in(base));
     }
     bool bodyless = h.status == 204 || h.status == 304 || s.headRequest ||
@@ -349,7 +341,7 @@ struct H2Connection::Callbacks {
     if (n.empty()) return NGHTTP2_ERR_HTTP_HEADER;
     for (char ch : n)
       if (!isFieldNameChar(static_cast<unsigned char>(ch))) return NGHTTP2_ERR_HTTP_HEADER;
-    if (connectionSpecific(n)) return NGHTTP2_ERR_HTTP_HEADER;
+    if (h2ConnectionSpecific(n)) return NGHTTP2_ERR_HTTP_HEADER;
     if (n == "te" && v != "trailers") return NGHTTP2_ERR_HTTP_HEADER;
     if (n == "host") {
       if (!s->host.empty()) return NGHTTP2_ERR_HTTP_HEADER;

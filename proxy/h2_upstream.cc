@@ -44,11 +44,6 @@ struct NameValue {
   std::string value;
 };
 
-nghttp2_nv makeNv(const std::string& name, const std::string& value) {
-  return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-          reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
-          NGHTTP2_NV_FLAG_NONE};
-}
 }  // namespace
 
 class H2UpstreamTransport;
@@ -575,8 +570,8 @@ bool H2UpstreamConnection::submitRequest(UpStream& s) {
       {":method", method}, {":scheme", scheme}, {":authority", authority}, {":path", path}};
   std::vector<nghttp2_nv> nva;
   nva.reserve(pseudo.size() + fields.size());
-  for (const auto& p : pseudo) nva.push_back(makeNv(p.name, p.value));
-  for (const auto& f : fields) nva.push_back(makeNv(f.name, f.value));
+  for (const auto& p : pseudo) nva.push_back(h2Field(p.name, p.value));
+  for (const auto& f : fields) nva.push_back(h2Field(f.name, f.value));
   s.headRequest = h.isHead;
   bool hasBody = h.chunked || (h.hasContentLength && h.contentLength > 0);
   nghttp2_data_provider provider{};
