@@ -12,7 +12,7 @@ CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 30
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build test demo deb image image-drill bench bench-failover bench-drills fuzz fuzz-smoke sanitize asan soak soak-smoke clean format reference
+.PHONY: all deps build test demo deb image image-drill bench bench-count bench-failover bench-drills fuzz fuzz-smoke sanitize asan soak soak-smoke clean format reference
 
 all: build
 
@@ -76,6 +76,14 @@ soak-smoke: build
 	  --sample-every 5 --out $(BUILD_DIR)/soak-smoke.md
 
 # Every failover drill on the Tandem lab and on a keepalived + HAProxy pair, side by side.
+# Instructions and read/write system calls per request, both proxies under callgrind: figures
+# that repeat on a busy machine, for A/B runs (BENCH_BASELINE=path/to/other/tandem) and
+# profiles (bench/README.md, "Counting instead of timing").
+BENCH_BASELINE ?=
+bench-count: build
+	@python3 bench/run.py --count --tandem $(BUILD_DIR)/tandem --rounds 3 --seconds 3 \
+	  $(if $(BENCH_BASELINE),--baseline $(BENCH_BASELINE)) --out $(BUILD_DIR)/bench-count.md
+
 bench-drills: build
 	@DRILL_ROUNDS=$(DRILL_ROUNDS) python3 bench/drills.py --tandem $(BUILD_DIR)/tandem \
 	  --out $(BUILD_DIR)/bench-drills.md

@@ -96,7 +96,49 @@ def h2load(port, conns, streams, seconds, cpus, tls):
 
 # The proxy in the first column: HAProxy, or with --baseline another Tandem build (an A/B of
 # two commits in the same rounds).
-FIRST = {"label": "HAProxy", "baseline": None}
+FIRST = {"label": "HAProxy", "baseline": None, "older": False}
+
+# --count: both proxies run under callgrind, and a scenario's figure is the instructions each
+# executed per request (user space, its libraries included) and its read/write system calls per
+# request. Unlike CPU time these repeat from run to run on a busy shared machine, so an A/B of
+# two builds can resolve a few per cent.
+COUNT = {"on": False, "dir": None}
+
+
+def count_prefix(who):
+    if not COUNT["on"]:
+        return []
+    # BENCH_CALLGRIND_OPTIONS: e.g. "--cache-sim=yes --branch-sim=yes" for simulated cache
+    # misses and mispredicted branches in the kept dumps (--keep).
+    return ["valgrind", "--tool=callgrind", "--dump-instr=no", "--compress-strings=no",
+            *os.environ.get("BENCH_CALLGRIND_OPTIONS", "").split(),
+            f"--callgrind-out-file={COUNT['dir']}/callgrind-{who}.%p"]
+
+
+def callgrind(pid, command):
+    """Zero (-z) or dump (-d) a callgrind-run process's counters; a dump returns the
+    instructions since the last zero."""
+    before = set(os.listdir(COUNT["dir"]))
+    subprocess.run(["callgrind_control", command, str(pid)], capture_output=True, timeout=60,
+                   check=True)
+    if command != "-d":
+        return 0
+    for _ in range(100):
+        new = [f for f in set(os.listdir(COUNT["dir"])) - before if f".{pid}." in f]
+        if new:
+            with open(os.path.join(COUNT["dir"], new[0])) as f:
+                m = re.search(r"^summary: (\d+)", f.read(), re.M)
+            if m:
+                return int(m.group(1))
+        time.sleep(0.1)
+    raise RuntimeError(f"callgrind wrote no dump for {pid}")
+
+
+def io_syscalls(pid):
+    """read- and write-like system calls the process has made (/proc/PID/io)."""
+    with open(f"/proc/{pid}/io") as f:
+        fields = dict(line.split(": ") for line in f.read().splitlines())
+    return int(fields["syscr"]) + int(fields["syscw"])
 
 
 class Proxies:
@@ -151,8 +193,24 @@ backend bt
   server s1 {backend}
 """)
 
-        def tandem_config(path, tp):
+        def tandem_config(path, tp, older=False):
             with open(path, "w") as f:
+                if older:  # a build from before access logs, HTTP/2 and TLS to servers
+                    f.write(f"""global: {{ threads: {threads}, maxconn: 9500 }}
+defaults: {{ timeout: {{ connect: 5s, client: 50s, server: 50s }} }}
+frontends:
+  fh:
+    bind: [ "127.0.0.1:{tp['http']}", {{ address: "127.0.0.1:{tp['https']}", crt: {pem} }} ]
+    default_backend: bh
+listens:
+  lt:
+    mode: tcp
+    bind: "127.0.0.1:{tp['tcp']}"
+    servers: [ {{ name: s1, address: "{backend}" }} ]
+backends:
+  bh: {{ servers: [ {{ name: s1, address: "{backend}" }} ] }}
+""")
+                    return
                 f.write(f"""global: {{ threads: {threads}, maxconn: 9500, log: {{ target: stderr, level: warning }} }}
 defaults: {{ timeout: {{ connect: 5s, client: 50s, server: 50s }} }}
 frontends:
@@ -179,20 +237,23 @@ backends:
 """)
         tcfg = os.path.join(tmp, f"tandem-{threads}.yaml")
         tandem_config(tcfg, tp)
-        first = ["haproxy", "-f", hcfg]
+        first = count_prefix("haproxy") + ["haproxy", "-f", hcfg]
         if FIRST["baseline"]:
             bcfg = os.path.join(tmp, f"baseline-{threads}.yaml")
-            tandem_config(bcfg, hp)
-            first = [FIRST["baseline"], "proxy", "-c", bcfg]
+            tandem_config(bcfg, hp, FIRST["older"])
+            if FIRST["older"]:
+                self.ports["haproxy"] = {k: v for k, v in hp.items() if k in ("http", "https", "tcp")}
+            first = count_prefix("baseline") + [FIRST["baseline"], "proxy", "-c", bcfg]
         self.procs = {
             "haproxy": Process(["taskset", "-c", cpus] + first,
                                os.path.join(tmp, f"haproxy-{threads}.log")),
-            "tandem": Process(["taskset", "-c", cpus, tandem, "proxy", "-c", tcfg],
+            "tandem": Process(["taskset", "-c", cpus] + count_prefix("tandem") +
+                              [tandem, "proxy", "-c", tcfg],
                               os.path.join(tmp, f"tandem-{threads}.log")),
         }
         for name, p in self.procs.items():
             for port in self.ports[name].values():
-                wait_port(port, proc=p.proc)
+                wait_port(port, proc=p.proc, timeout=60 if COUNT["on"] else 10)
 
     def stop(self):
         for p in self.procs.values():
@@ -206,6 +267,9 @@ def run_scenario(proxies, name, kind, conns, close, rounds, seconds, wrk_cpus):
         # A B, then B A: whatever favours going first or second cancels out over the rounds.
         for who in (("haproxy", "tandem") if r % 2 == 0 else ("tandem", "haproxy")):
             pid = proxies.procs[who].pid
+            if COUNT["on"]:
+                callgrind(pid, "-z")
+                io0 = io_syscalls(pid)
             u0, s0 = cpu_split(pid)
             if kind in ("h2", "h2c"):  # conns × close: connections × streams each
                 w = h2load(proxies.ports[who][kind], conns, close, seconds, wrk_cpus, kind == "h2")
@@ -214,12 +278,23 @@ def run_scenario(proxies, name, kind, conns, close, rounds, seconds, wrk_cpus):
             u1, s1 = cpu_split(pid)
             n = max(1, w["requests"])
             w["cpu_us_per_req"] = ((u1 - u0) + (s1 - s0)) * 1e6 / n
+            if COUNT["on"]:
+                w["instr_per_req"] = callgrind(pid, "-d") / n
+                w["syscalls_per_req"] = (io_syscalls(pid) - io0) / n
             w["user_us_per_req"] = (u1 - u0) * 1e6 / n
             w["rps"] = w["requests"] / w["seconds"]
             w["rss_peak_kib"] = status_kib(pid, "VmHWM")
             results[who].append(w)
             time.sleep(0.5)
     row = {"scenario": name}
+    if COUNT["on"]:
+        for who in ("haproxy", "tandem"):
+            rs = results[who]
+            row[who] = {k: statistics.median(x[k] for x in rs)
+                        for k in ("instr_per_req", "syscalls_per_req", "requests")}
+            row[who]["runs"] = [round(x["instr_per_req"]) for x in rs]
+            row[who]["errors"] = sum(x["errors"] for x in rs)
+        return row
     for who in ("haproxy", "tandem"):
         rs = results[who]
         row[who] = {k: statistics.median(x[k] for x in rs)
@@ -307,6 +382,22 @@ def health_overhead(tmp, backend, tandem, rounds, seconds, servers=1000):
             p.stop()
 
 
+def fmt_count_table(rows, note):
+    lines = [f"| scenario | instructions/req {FIRST['label']} | instructions/req Tandem | ratio "
+             f"| runs T | read+write syscalls/req {FIRST['label']} / Tandem | requests H / T | errors H/T |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        h, t = r["haproxy"], r["tandem"]
+        lines.append(
+            f"| {r['scenario']} | {h['instr_per_req']:.0f} | {t['instr_per_req']:.0f} | "
+            f"**{t['instr_per_req'] / h['instr_per_req']:.3f}** | {t['runs']} | "
+            f"{h['syscalls_per_req']:.2f} / {t['syscalls_per_req']:.2f} | "
+            f"{h['requests']:.0f} / {t['requests']:.0f} | {h['errors']}/{t['errors']} |")
+    lines.append("")
+    lines.append(note)
+    return "\n".join(lines)
+
+
 def fmt_table(rows, idle, threads_note):
     lines = [f"| scenario | CPU/req {FIRST['label']} | CPU/req Tandem | ratio | ratio per round (min–max) | user CPU/req H / T (ratio) "
              "| req/s H | req/s T | p50 H | p50 T | p99 H | p99 T | p99 ratio | peak RSS H | peak RSS T "
@@ -348,13 +439,25 @@ def main():
     ap.add_argument("--only", action="append", default=[],
                     help="run only the scenarios whose name contains this text (repeatable); "
                          "skips idle memory and health checks")
+    ap.add_argument("--count", action="store_true",
+                    help="run both proxies under callgrind and report instructions and read/write "
+                         "system calls per request (repeatable figures for an A/B on a busy "
+                         "machine); skips idle memory, 2-thread scenarios and health checks")
+    ap.add_argument("--older-baseline", action="store_true",
+                    help="the baseline predates access logs, HTTP/2 and TLS to servers: it gets "
+                         "only the plain, TLS and TCP frontends (run with --only on those)")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the scratch folder (logs, configs, callgrind dumps) and print its name")
     a = ap.parse_args()
     if a.baseline:
-        FIRST.update(label="baseline", baseline=os.path.abspath(a.baseline))
+        FIRST.update(label="baseline", baseline=os.path.abspath(a.baseline),
+                     older=a.older_baseline)
     wanted = lambda name: not a.only or any(o in name for o in a.only)  # noqa: E731
-    if a.only:
+    if a.only or a.count:
         a.idle = 0
     tmp = tempfile.mkdtemp(prefix="tandem-bench-")
+    if a.count:
+        COUNT.update(on=True, dir=tmp)
     procs = []
     try:
         nginx_pem, _ = make_cert(tmp, "nginx", "backend.test")
@@ -390,12 +493,22 @@ def main():
                                           10, 10),
                                          ("h2c prior knowledge, 100 streams on 10 conns, 1 thread",
                                           "h2c", 10, 10)):
-            if not wanted(name):
+            if not wanted(name) or kind not in one.ports["haproxy"]:
                 continue
             rows.append(run_scenario(one, name, kind, conns, close, a.rounds, a.seconds, "1"))
             print(f"done: {name}: H {rows[-1]['haproxy']['runs']} T {rows[-1]['tandem']['runs']}", file=sys.stderr)
         one.stop()
         procs.remove(one)
+        if a.count:
+            note = (f"Instructions (callgrind) and read/write system calls (/proc/PID/io) per request, "
+                    f"median of {a.rounds} rounds of {a.seconds} s, both proxies under valgrind; "
+                    f"ratio = Tandem/{FIRST['label']} (lower is better).")
+            table = fmt_count_table(rows, note)
+            print(table)
+            if a.out:
+                with open(a.out, "w") as f:
+                    f.write(table + "\n")
+            return
         two = Proxies(tmp, nginx.address, 2, "0-1", a.tandem, tls_backend)
         procs.append(two)
         subprocess.run(["taskset", "-pc", "0-1", str(nginx.pid)], capture_output=True)
@@ -429,7 +542,10 @@ def main():
     finally:
         for p in reversed(procs):
             p.stop()
-        shutil.rmtree(tmp, True)
+        if a.keep:
+            print(f"kept: {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, True)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ TEST_PKGS=(
   curl openssl iproute2 iputils-ping procps psmisc socat python3 tcpdump tshark
   haproxy keepalived nginx-light wrk redis-server mariadb-server mariadb-client
   systemd prometheus chromium chromium-driver python3-selenium
-  nghttp2-client python3-grpcio python3-h2 testssl.sh
+  nghttp2-client python3-grpcio python3-h2 testssl.sh valgrind
 )
 # Packaging and the appliance image: `make deb` (help2man, lintian) and its install test in a
 # fresh Debian root booted with systemd-nspawn; `make image` (mke2fs -d, mtools, syslinux,

@@ -63,6 +63,13 @@ void Event::dispatch(evutil_socket_t, short what, void* self) {
   // The callback may end its owner and so this event (a server connection released inside its
   // own callback): nothing here touches the event after it returns. Owners with more to do
   // after a callback defer their deletion instead (Worker::retire).
+  LoopCallbackContext& context = LoopCallbackContext::current();
+  ++context.callback;
+  ++context.depth;
+  struct Leave {
+    LoopCallbackContext& context;
+    ~Leave() { --context.depth; }
+  } leave{context};
   static_cast<Event*>(self)->callback_(what);
 }
 

@@ -8,6 +8,7 @@
 #include <event2/event_struct.h>
 #include <sys/time.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 
@@ -26,6 +27,18 @@ using EventBasePtr = std::unique_ptr<event_base, EventBaseFree>;
 // A loop that other threads may wake (Event::activate from another thread): libevent's pthread
 // locking is switched on, once per process, before the base is made.
 EventBasePtr makeThreadSafeEventBase();
+
+// The named per-thread context of a loop thread: which event callback runs now. Clocks read
+// during one callback may reuse one reading (LoopTimeSource); a reading taken outside any
+// callback is never reused.
+struct LoopCallbackContext {
+  uint64_t callback = 0;  // bumped as each callback starts
+  int depth = 0;          // > 0 while one runs
+  static LoopCallbackContext& current() {
+    static thread_local LoopCallbackContext context;
+    return context;
+  }
+};
 
 class Event {
  public:

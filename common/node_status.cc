@@ -95,7 +95,11 @@ std::string encodeNodeStatus(const NodeStatus& n) {
               {"restarts", n.restarts},
               {"vrrp_configured", n.vrrpConfigured},
               {"vrrp_agent_running", n.vrrpAgentRunning},
-              {"vrrp", toJson(n.vrrp)}}
+              {"vrrp", toJson(n.vrrp)},
+              {"pair_configured", n.pairConfigured},
+              {"pair_peer_up", n.pairPeerUp},
+              {"pair_config_drift", n.pairConfigDrift},
+              {"pair_rejected", n.pairRejected}}
       .dump();
 }
 
@@ -117,6 +121,10 @@ std::optional<NodeStatus> decodeNodeStatus(std::string_view text) {
     const json& v = j.at("vrrp");
     if (!v.is_array()) return std::nullopt;
     n.vrrp = vrrpListFromJson(v);
+    n.pairConfigured = j.at("pair_configured").get<bool>();
+    n.pairPeerUp = j.at("pair_peer_up").get<bool>();
+    n.pairConfigDrift = j.at("pair_config_drift").get<bool>();
+    n.pairRejected = j.at("pair_rejected").get<uint64_t>();
     return n;
   } catch (const json::exception&) {
     return std::nullopt;

@@ -74,6 +74,12 @@ struct NodeStatus {
   bool vrrpConfigured = false;
   bool vrrpAgentRunning = false;
   std::vector<VrrpInstanceStatus> vrrp;
+  // The pair channel (`pair:`): the peer heard within dead_after, its configuration differing
+  // from this node's (one `nodes:` file), connections refused for want of the pair key.
+  bool pairConfigured = false;
+  bool pairPeerUp = false;
+  bool pairConfigDrift = false;
+  uint64_t pairRejected = 0;
   bool operator==(const NodeStatus&) const = default;
 };
 

@@ -231,23 +231,21 @@ class H2Connection::StreamTransport final : public Transport {
     Stream& s = *stream_;
     const MessageHead& h = s.response.head();
     std::string status = std::to_string(h.status);
-    std::vector<std::string> names;
-    names.reserve(h.headers.size());
+    // Every name lowercased into one buffer, reserved whole so the views into it stay put.
+    std::string lowered;
+    size_t nameBytes = 0;
+    for (const auto& f : h.headers) nameBytes += f.name.length;
+    lowered.reserve(nameBytes);
     std::vector<nghttp2_nv> nva;
     nva.reserve(h.headers.size() + 1);
-    auto add = [&](std::string_view name, std::string_view value) {
-      nva.push_back(h2Field(name, value));
-    };
-    add(":status", status);
+    nva.push_back(h2Field(":status", status));
     for (const auto& f : h.headers) {
       std::string_view name = f.name.in(base);
       if (h2ConnectionSpecific(name)) continue;
-      names.push_back(asciiLowercase(name));
-    }
-    size_t next = 0;
-    for (const auto& f : h.headers) {
-      if (h2ConnectionSpecific(f.name.in(base))) continue;
-      add(names[next++], f.value.in(base));
+      size_t at = lowered.size();
+      for (char c : name)
+        lowered.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+      nva.push_back(h2Field(std::string_view(lowered).substr(at, name.size()), f.value.in(base)));
     }
     bool bodyless = h.status == 204 || h.status == 304 || s.headRequest ||
                     (h.hasContentLength && h.contentLength == 0 && !h.chunked);
@@ -680,9 +678,11 @@ void H2Connection::beginRequest(Stream& s, bool endStream) {
   if (!s.cookies.empty()) head.append("cookie: ").append(s.cookies).append("\r\n");
   if (s.chunked) head.append("transfer-encoding: chunked\r\n");
   head.append("\r\n");
-  s.requestBytes.insert(0, head);
-  s.headerLines.clear();
-  s.headerLines.shrink_to_fit();
+  if (s.requestBytes.empty())
+    s.requestBytes = std::move(head);
+  else
+    s.requestBytes.insert(0, head);
+  s.headerLines = std::string();
   s.requestEnded = endStream;
   s.headRequest = s.method == "HEAD";
   s.response.expectNoBody(s.headRequest);

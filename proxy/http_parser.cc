@@ -8,10 +8,6 @@
 
 namespace tandem::proxy {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
 bool isValidHostHeader(std::string_view v) {
   if (v.empty()) return true;  // allowed when the target has no authority (RFC 9110 §7.2)
   std::string_view host = v, port;
@@ -166,8 +162,9 @@ struct ParserCallbacks {
     if (s->headDone_) return onTrailerValueComplete(s);
     // RFC 9112 §5.2: obs-fold (a line starting with SP/HTAB continuing a value) is rejected.
     Span& value = s->head_.headers.back().value;
-    for (char c : value.in(s->base_))
-      if (c == '\r' || c == '\n') return fail(s, "obsolete line folding in header value");
+    std::string_view text = value.in(s->base_);
+    if (std::memchr(text.data(), '\n', text.size()) || std::memchr(text.data(), '\r', text.size()))
+      return fail(s, "obsolete line folding in header value");
     // RFC 9110 §5.5: OWS after the value is not part of it (llhttp drops only leading OWS).
     while (value.length > 0) {
       char last = s->base_[value.offset + value.length - 1];

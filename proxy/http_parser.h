@@ -5,6 +5,8 @@
 // the message head was read into, which stays in place until the head is complete.
 #pragma once
 
+#include <strings.h>
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -60,7 +62,10 @@ enum class ParseEvent {
 bool isValidHostHeader(std::string_view value);
 
 // ASCII case-insensitive equality (header names, tokens): one helper for the proxy's HTTP code.
-bool iequals(std::string_view a, std::string_view b);
+// Inline: most comparisons end at the length, and a request makes dozens.
+inline bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
 
 // RFC 9110 §5.6.2: a tchar (what header names and methods are made of), by table: this runs
 // for every byte of every header name.

@@ -12,6 +12,16 @@ bool isHopByHop(std::string_view name) {
          iequals(name, "trailer");
 }
 
+// Room for a head as it is rewritten: what came in, the fields rules add, and the few this
+// proxy adds, so it is built in one allocation rather than grown by doubling.
+template <typename Rule>
+size_t rewrittenHeadSize(const MessageHead& h, const std::vector<const Rule*>& edits) {
+  size_t n = 128 + h.method.length + h.url.length + h.reason.length;
+  for (const auto& f : h.headers) n += f.name.length + f.value.length + 4;
+  for (const Rule* e : edits) n += e->name.size() + e->value.size() + 4;
+  return n;
+}
+
 // RFC 9110 §7.6.1: the fields a message's Connection header names are for that hop only too.
 // Looked for only when the parser saw such a name: the usual Connection says close/keep-alive.
 std::vector<std::string_view> namedInConnection(const MessageHead& h, const char* base) {
@@ -245,6 +255,7 @@ bool HttpTransaction::runRequestRules(const HttpRules& rules, const RequestView&
 void HttpTransaction::buildServerHead(const MessageHead& h, const char* base) {
   std::string& o = serverHead;
   o.clear();
+  o.reserve(rewrittenHeadSize(h, requestEdits_));
   o.append(h.method.in(base)).append(" ").append(h.url.in(base));
   o.append(http10_ ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
   bool forwardfor = backend_->config->forwardfor;
@@ -286,6 +297,7 @@ void HttpTransaction::onResponseHead(const HttpParser& response, const char* bas
   if (response.bodyDelimitedByEof()) clientKeepAlive_ = false;  // only close can end it
   if (!requestDone && !switchingNow) clientKeepAlive_ = false;  // answered early
   std::string& o = clientHead;
+  o.reserve(o.size() + rewrittenHeadSize(h, responseEdits_));
   o.append("HTTP/1.1 ").append(std::to_string(h.status)).append(" ");
   o.append(h.reason.in(base)).append("\r\n");
   std::vector<std::string_view> hopOnly = namedInConnection(h, base);

@@ -89,6 +89,18 @@ void appendNodeMetrics(Exposition& e, const NodeStatus& n, int64_t nowMs) {
              "1 when the supervisor's liveness probe of the local proxy passes.");
     e.sample("", n.probeUp ? 1 : 0);
   }
+  if (n.pairConfigured) {
+    e.family("tandem_pair_peer_up", "gauge",
+             "1 when the other node's heartbeat came over the pair channel within dead_after.");
+    e.sample("", n.pairPeerUp ? 1 : 0);
+    e.family("tandem_pair_config_drift", "gauge",
+             "1 when the other node of a one-file pair (nodes:) runs a configuration whose hash "
+             "differs from this node's.");
+    e.sample("", n.pairConfigDrift ? 1 : 0);
+    e.family("tandem_pair_rejected_connections_total", "counter",
+             "Connections to the pair channel refused because they did not prove the pair key.");
+    e.sample("", n.pairRejected);
+  }
   if (!n.vrrpConfigured) return;
   e.family("tandem_vrrp_agent_up", "gauge", "1 when the VRRP agent runs and reports.");
   e.sample("", n.vrrpAgentRunning ? 1 : 0);

@@ -37,12 +37,12 @@ int64_t LoopTimeSource::wallUs() const {
 }
 
 int64_t LoopTimeSource::nowUs() const {
-  int64_t wall = wallUs();
-  if (wall != seenWallUs_) {
-    seenWallUs_ = wall;
+  const LoopCallbackContext& context = LoopCallbackContext::current();
+  if (context.depth == 0 || context.callback != readInCallback_) {
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     monotonicUs_ = static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+    readInCallback_ = context.depth > 0 ? context.callback : 0;
   }
   return monotonicUs_;
 }
@@ -53,12 +53,12 @@ DeadlineTimerPtr LoopTimeSource::makeTimer(std::function<void()> callback) {
 
 const timeval* LoopTimeSource::commonTimeout(Duration d) {
   int64_t us = d.count();
-  auto it = common_.find(us);
-  if (it != common_.end()) return it->second;
+  for (const auto& [duration, queue] : common_)
+    if (duration == us) return queue;
   if (common_.size() >= kMaxCommonTimeouts) return nullptr;
   timeval tv = toTimeval(d);
   const timeval* common = event_base_init_common_timeout(loop_, &tv);
-  if (common) common_[us] = common;
+  if (common) common_.emplace_back(us, common);
   return common;
 }
 

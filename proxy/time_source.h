@@ -7,8 +7,9 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "common/duration.h"
 #include "common/event.h"
@@ -55,10 +56,12 @@ class LoopTimeSource final : public TimeSource {
 
  private:
   event_base* loop_;
-  std::map<int64_t, const timeval*> common_;
-  // libevent caches the wall clock once per pass; the monotonic clock is read again only when
-  // that cache changed (a new pass), so a pass costs one clock read however often it asks.
-  mutable int64_t seenWallUs_ = -1;
+  // A session arms timers of a handful of durations (its timeouts): a short list, scanned.
+  std::vector<std::pair<int64_t, const timeval*>> common_;
+  // The monotonic clock is read once per event callback, however often the callback asks
+  // (a request asks a dozen times). libevent's own cached clock would do as much, but takes the
+  // loop's lock on every read.
+  mutable uint64_t readInCallback_ = 0;  // the callback of the last reading; 0: none
   mutable int64_t monotonicUs_ = 0;
 };
 

@@ -14,6 +14,7 @@
 #include "appliance/lab/demo_backend.h"
 #include "appliance/lab/drill.h"
 #include "appliance/lab/lab.h"
+#include "appliance/pair/pair_key.h"
 #include "appliance/supervisor/control_command.h"
 #include "appliance/supervisor/privileges.h"
 #include "appliance/supervisor/supervisor.h"
@@ -98,6 +99,22 @@ int runRunCommand(const std::string& path, const NodeChoice& node) {
 }
 
 }  // namespace
+
+int runPairKeygen(const std::string& path, std::ostream& out, std::ostream& err) {
+  auto key = pair::generatePairKey();
+  if (!key) {
+    err << "tandem pair keygen: the system gave no random bytes\n";
+    return 1;
+  }
+  std::string error;
+  if (!pair::writePairKeyFile(path, *key, &error)) {
+    err << "tandem pair keygen: " << error << "\n";
+    return 1;
+  }
+  out << "wrote a new pair key to " << path << " (fingerprint " << pair::pairKeyFingerprint(*key)
+      << "): copy it to the other node and name it in pair.key_file on both\n";
+  return 0;
+}
 
 int runCli(int argc, char** argv) {
   CLI::App app{"Tandem: an active/passive load-balancer appliance (proxy + VRRP)", "tandem"};
@@ -217,6 +234,15 @@ int runCli(int argc, char** argv) {
   int vrrpStatusFd = -1;
   vrrpCmd->add_option("--status-fd", vrrpStatusFd, "")->group("");  // set by `tandem run`
 
+  std::string keyOut;
+  auto* pairCmd = app.add_subcommand("pair", "The pair channel between the two nodes");
+  pairCmd->require_subcommand(1);
+  auto* pairKeygen = pairCmd->add_subcommand(
+      "keygen", "Make a new pair key (copy the file to both nodes; `pair.key_file` names it)");
+  pairKeygen->add_option("-o,--out", keyOut, "Where to write the key (mode 0600; never replaced)")
+      ->required()
+      ->option_text("FILE");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -237,6 +263,7 @@ int runCli(int argc, char** argv) {
   if (labServe->parsed()) return runDemoBackend(serveName, servePort, serveDown);
   if (drillCmd->parsed()) return runDrill(drill, std::cout, std::cerr);
   if (statusCmd->parsed()) return runStatus(control, std::cout, std::cerr);
+  if (pairKeygen->parsed()) return runPairKeygen(keyOut, std::cout, std::cerr);
   if (reloadCmd->parsed()) return runReload(control, std::cout, std::cerr);
   if (proxyCmd->parsed()) return runProxyCommand(proxyConfig, node, masterFd, proxySnapshotFd);
   if (vrrpCmd->parsed())

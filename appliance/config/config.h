@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "appliance/pair/pair_channel.h"
 #include "common/logging.h"
 #include "proxy/config.h"
 #include "vrrp/config.h"
@@ -49,12 +50,23 @@ struct SupervisorConfig {
   Duration reloadTimeout = std::chrono::seconds(15);       // a new worker must be ready by then
 };
 
+// `pair:`: the authenticated channel between the two supervisors of a pair
+// (appliance/pair/pair_channel.h).
+struct PairConfig {
+  bool enabled = false;  // the section is there
+  std::string keyFile;
+  pair::ChannelSettings channel;  // address, peer, the key read from keyFile, timers
+
+  bool operator==(const PairConfig&) const = default;
+};
+
 struct Config {
   std::string sourcePath;  // the file it was loaded from
   logging::Config log;
   RunAs runAs;
   AdminSocket admin;
   SupervisorConfig supervisor;
+  PairConfig pair;
   proxy::Config proxy;
   vrrp::Config vrrp;
 };

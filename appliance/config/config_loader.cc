@@ -227,6 +227,7 @@ void loadNode(const YAML::Node& root, YamlContext& yaml, const std::string& base
   if (YAML::Node n = top.get("vrrp"); n.IsDefined()) schema::readVrrp(st, n, &cfg.vrrp);
   if (YAML::Node n = top.get("supervisor"); n.IsDefined())
     schema::readSupervisor(st, n, &cfg.supervisor);
+  if (YAML::Node n = top.get("pair"); n.IsDefined()) schema::readPair(st, n, &cfg.pair);
   top.finish();
   schema::crossCheckProxy(st, cfg.proxy);
   if (cfg.proxy.frontends.empty() && cfg.vrrp.instances.empty())

@@ -10,7 +10,8 @@ namespace {
 
 const std::vector<const Part*>& parts() {
   static const std::vector<const Part*> all = {&nodeReference(), &proxyReference(),
-                                               &vrrpReference(), &supervisorReference()};
+                                               &vrrpReference(), &supervisorReference(),
+                                               &pairReference()};
   return all;
 }
 

@@ -43,6 +43,7 @@ const Part& nodeReference();        // config_loader.cc: top level, global, defa
 const Part& proxyReference();       // proxy_schema.cc: frontends, backends, listens, stats
 const Part& vrrpReference();        // vrrp_schema.cc
 const Part& supervisorReference();  // supervisor_schema.cc
+const Part& pairReference();        // pair_schema.cc
 
 std::vector<const BlockDoc*> allBlocks();
 std::vector<const KeyDoc*> allKeys();

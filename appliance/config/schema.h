@@ -70,6 +70,7 @@ void readStats(LoaderState& st, const YAML::Node& node, proxy::Config* out);
 void readPrometheus(LoaderState& st, const YAML::Node& node, proxy::Config* out);
 void readVrrp(LoaderState& st, const YAML::Node& node, vrrp::Config* out);
 void readSupervisor(LoaderState& st, const YAML::Node& node, SupervisorConfig* out);
+void readPair(LoaderState& st, const YAML::Node& node, PairConfig* out);
 // An octal file mode such as "0660" at key `key` of `m`.
 void readFileMode(LoaderState& st, MapReader& m, std::string_view key, unsigned* out);
 void crossCheckProxy(LoaderState& st, const proxy::Config& cfg);

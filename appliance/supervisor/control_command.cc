@@ -70,6 +70,29 @@ int runStatus(const ControlOptions& o, std::ostream& out, std::ostream& err) {
     out << "last reload: " << r.value("time", "") << ", "
         << (r.value("ok", false) ? "ok" : "FAILED: " + r.value("error", "")) << "\n";
   }
+  if (j->contains("pair")) {
+    const json& pr = (*j)["pair"];
+    out << "pair: peer " << pr.value("peer_address", "") << " ";
+    if (pr.value("peer_up", false) && pr.contains("peer")) {
+      const json& peer = pr["peer"];
+      out << "UP: node '" << peer.value("node", "") << "', version " << peer.value("version", "")
+          << ", generation " << peer.value("generation", 0) << ", config "
+          << peer.value("config_hash", "")
+          << (pr.value("config_drift", false)
+                  ? " (CONFIGURATION DRIFT: this node runs " + j->value("config_hash", "") + ")"
+              : peer.value("config_hash", "") == j->value("config_hash", "")
+                  ? " (same as here)"
+                  : " (a file of its own)");
+      for (const auto& r : peer["roles"])
+        out << ", " << r.value("instance", "") << " " << r.value("state", "");
+      out << ", heard " << peer.value("heard_ms_ago", 0) << " ms ago";
+    } else {
+      out << "DOWN";
+    }
+    out << " (key " << pr.value("key", "") << ")\n";
+    if (pr.contains("last_error"))
+      out << "  last pair error: " << pr.value("last_error", "") << "\n";
+  }
   out << "proxy: " << (p.value("live", false) ? "serving" : "NOT serving");
   if (p.contains("probe"))
     out << " (probe " << p.value("probe", "") << ": "

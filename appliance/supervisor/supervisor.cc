@@ -28,6 +28,7 @@
 
 #include "appliance/config/config_loader.h"
 #include "appliance/config/config_snapshot.h"
+#include "appliance/pair/pair_channel.h"
 #include "appliance/supervisor/child.h"
 #include "appliance/supervisor/control_server.h"
 #include "appliance/supervisor/proxy_probe.h"
@@ -223,6 +224,16 @@ class Supervisor {
                                .count();
   int generation_ = 1;
   bool announcedReady_ = false;
+
+  // The channel to the other node (`pair:`), after base_: it goes first.
+  std::unique_ptr<pair::PairChannel> pair_;
+  bool configDrift_ = false;
+  bool startPair(std::string* error);
+  // The peer changed (up, down, its configuration) or this node reloaded: compares the two
+  // configurations, logs a drift as it starts and ends, and tells the worker (metrics).
+  void onPairChange();
+  pair::LocalState pairState() const;
+  json vrrpRoles() const;
 
   std::map<std::string, UniqueFd> sockets_;
 
@@ -736,6 +747,10 @@ NodeStatus Supervisor::nodeStatus() const {
   n.vrrpConfigured = !config_.vrrp.instances.empty();
   n.vrrpAgentRunning = agent_ && agent_->running();
   n.vrrp = vrrpStatus_;
+  n.pairConfigured = pair_ != nullptr;
+  n.pairPeerUp = pair_ && pair_->peerUp();
+  n.pairConfigDrift = configDrift_;
+  n.pairRejected = pair_ ? pair_->rejectedConnections() : 0;
   return n;
 }
 
@@ -927,10 +942,81 @@ void Supervisor::replyReload(const json& j) {
   reload(nullptr, true);
 }
 
+bool Supervisor::startPair(std::string* error) {
+  pair_.reset();
+  if (!config_.pair.enabled) return true;
+  pair_ = std::make_unique<pair::PairChannel>(
+      base_.get(), config_.pair.channel, [this] { return pairState(); }, log_);
+  pair_->onChange([this] { onPairChange(); });
+  if (pair_->start(error)) return true;
+  pair_.reset();
+  return false;
+}
+
+void Supervisor::onPairChange() {
+  // Only a one-file pair (nodes:) is meant to hash alike; nodes with files of their own differ
+  // by design and are not compared.
+  std::string mine = pair::configHash(configText_);
+  std::string theirs = pair_ ? pair_->peerConfigHash() : "";
+  bool drift = pair_ && !node_.empty() && pair_->peerUp() && !theirs.empty() && theirs != mine;
+  if (drift && !configDrift_) {
+    log_.warn(
+        "pair: CONFIGURATION DRIFT: this node runs generation {} of its file (hash {}), the peer "
+        "runs a different one (hash {}): the two nodes no longer load the same file",
+        generation_, mine, theirs);
+    recordEvent("pair configuration", "same", "DRIFT", "the peer's hash is " + theirs);
+  } else if (!drift && configDrift_) {
+    bool up = pair_ && pair_->peerUp();
+    log_.info("pair: the configuration drift ended: {}",
+              up ? "both nodes run hash " + mine : std::string("the peer is down"));
+    recordEvent("pair configuration", "DRIFT", up ? "same" : "peer down", "");
+  }
+  configDrift_ = drift;
+  pushNodeStatus();
+}
+
+json Supervisor::vrrpRoles() const {
+  json roles = json::array();
+  for (const auto& inst : config_.vrrp.instances) {
+    std::ifstream f(config_.vrrp.stateDir + "/vrrp-" + inst.name + ".state");
+    std::string state;
+    roles.push_back(
+        {{"instance", inst.name},
+         {"state", (agent_ && agent_->running() && std::getline(f, state)) ? state : "UNKNOWN"}});
+  }
+  return roles;
+}
+
+pair::LocalState Supervisor::pairState() const {
+  pair::LocalState s;
+  s.node = node_;
+  if (s.node.empty()) {  // a one-node file: the host's name stands for the node
+    char host[256] = "";
+    ::gethostname(host, sizeof host - 1);
+    s.node = host;
+  }
+  s.version = TANDEM_VERSION;
+  s.generation = generation_;
+  s.configHash = pair::configHash(configText_);
+  s.roles = vrrpRoles();
+  return s;
+}
+
 void Supervisor::applyOwnSettings(const Config& previous) {
   if (!(previous.log == config_.log)) {
     logging::setup(config_.log);
     log_.info("log settings of the new configuration applied");
+  }
+  if (!(previous.pair == config_.pair)) {
+    std::string error;
+    if (!startPair(&error)) {
+      // The file was checked, but the address may be taken: the old channel comes back.
+      log_.error("{}; the pair channel keeps its previous settings", error);
+      config_.pair = previous.pair;
+      if (!startPair(&error)) log_.error("{}: no pair channel until the next reload", error);
+    } else if (pair_) {
+      log_.info("pair channel settings of the new configuration applied");
+    }
   }
   const SupervisorConfig& was = previous.supervisor;
   const SupervisorConfig& now = config_.supervisor;
@@ -993,6 +1079,7 @@ void Supervisor::finishReload() {
   closeUnused();
   log_.info("reload done: generation {} serves (worker {})", generation_, current_->child->pid());
   applyOwnSettings(previous);
+  if (pair_) onPairChange();
   // The probe keeps its verdict across the reload unless its target changed.
   bool wasUp = probe_ && probe_->up();
   if (probeTarget(previous) != probeTarget(config_) ||
@@ -1116,6 +1203,11 @@ json Supervisor::status() const {
   json j;
   j["generation"] = generation_;
   j["config"] = configPath_;
+  j["config_hash"] = pair::configHash(configText_);
+  if (pair_) {
+    j["pair"] = pair_->status();
+    j["pair"]["config_drift"] = configDrift_;
+  }
   if (!node_.empty()) j["node"] = node_;
   j["uptime_s"] = secondsSince(started_);
   j["state"] = stopping_ ? "stopping" : (pending_ ? "reloading" : "running");
@@ -1338,6 +1430,10 @@ int Supervisor::run() {
 
   control_ = makeControl(&error);
   if (!control_->ok()) log_.warn("{} (`tandem status` and `tandem reload` unavailable)", error);
+  if (!startPair(&error)) {
+    log_.error("cannot start: {}", error);
+    return 1;
+  }
 
   // A crashed earlier agent may have left addresses behind; the agent also checks at start.
   if (!config_.vrrp.instances.empty()) removeVips("left over from an earlier run");
@@ -1351,6 +1447,7 @@ int Supervisor::run() {
   startAgent();
   event_base_dispatch(base_.get());
   control_.reset();
+  pair_.reset();
   return 0;
 }
 

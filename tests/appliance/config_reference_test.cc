@@ -4,6 +4,7 @@
 #include "appliance/config/config_reference.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include <string>
 
 #include "appliance/config/config_loader.h"
+#include "appliance/pair/pair_key.h"
 
 namespace tandem::appliance::reference {
 namespace {
@@ -35,6 +37,26 @@ DeclaredKeys declaredByTheLoader() {
     for (const auto& d : r.diagnostics.sorted())
       if (d.severity == Severity::Error) ADD_FAILURE() << d.format();
   }
+  // `pair:` names a key file that must be private (mode 0600), which a checkout does not
+  // keep: the file and its key are made here.
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("tandem-reference-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string error;
+  auto key = pair::generatePairKey();
+  EXPECT_TRUE(key && pair::writePairKeyFile((dir / "pair.key").string(), *key, &error)) << error;
+  {
+    std::ofstream y(dir / "pair.yaml");
+    y << "frontends: { f: { bind: \"127.0.0.1:8080\", default_backend: b } }\n"
+         "backends: { b: { servers: [ { name: s, address: \"127.0.0.1:9\" } ] } }\n"
+         "pair: { address: \"127.0.0.1:7400\", peer: \"127.0.0.1:7401\", key_file: "
+      << (dir / "pair.key").string() << ", heartbeat: 1s, dead_after: 3s }\n";
+  }
+  LoadResult r = loadConfigFile((dir / "pair.yaml").string(), &declared);
+  EXPECT_EQ(r.diagnostics.errorCount(), 0u) << "pair.yaml";
+  for (const auto& d : r.diagnostics.sorted())
+    if (d.severity == Severity::Error) ADD_FAILURE() << d.format();
+  std::filesystem::remove_all(dir);
   return declared;
 }
 

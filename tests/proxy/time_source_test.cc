@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
 #include <vector>
 
 namespace tandem::proxy {
@@ -41,6 +43,34 @@ TEST(LoopTimeSource, ACancelledTimerDoesNotFire) {
   after.arm(std::chrono::milliseconds(5));
   event_base_dispatch(loop.get());
   EXPECT_FALSE(fired);
+}
+
+// One reading per callback: a callback sees one instant however often it asks, the next
+// callback a later one, and code outside any callback always a fresh reading.
+TEST(LoopTimeSource, TheClockIsReadOncePerCallback) {
+  EventBasePtr loop(event_base_new());
+  LoopTimeSource time(loop.get());
+  auto pause = [] { std::this_thread::sleep_for(std::chrono::milliseconds(2)); };
+  int64_t outside1 = time.nowUs();
+  pause();
+  int64_t outside2 = time.nowUs();
+  EXPECT_GE(outside2 - outside1, 2000);
+  std::vector<int64_t> first, second;
+  Timer b(loop.get(), [&] { second = {time.nowUs()}; });
+  Timer a(loop.get(), [&] {
+    first.push_back(time.nowUs());
+    pause();
+    first.push_back(time.nowUs());
+    b.arm(std::chrono::milliseconds(1));
+  });
+  a.arm(std::chrono::milliseconds(1));
+  event_base_dispatch(loop.get());
+  ASSERT_EQ(first.size(), 2u);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(first[0], first[1]);
+  EXPECT_GE(second[0] - first[0], 2000);
+  pause();
+  EXPECT_GE(time.nowUs() - second[0], 2000);
 }
 
 }  // namespace
