@@ -449,6 +449,7 @@ json PairChannel::status() const {
          {"rejected_connections", rejected_}};
   if (peerHeardMs_ > 0) {
     json p{{"node", peer_.value("node", "")},
+           {"address", peer_.value("address", "")},
            {"version", peer_.value("version", "")},
            {"generation", peer_.value("generation", 0)},
            {"config_hash", peer_.value("config_hash", "")},

@@ -26,6 +26,7 @@ CTEST_TIMEOUT = 240
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 from harness import TANDEM, Backend, Node, free_port, get  # noqa: E402
+from netns import Lab  # noqa: E402
 
 
 def keygen(path):
@@ -284,6 +285,70 @@ class PairChannelTest(unittest.TestCase):
         self.assertGreaterEqual(s["pair"]["peer"]["heard_ms_ago"], 1000)
         lb1.wait_output("is DOWN: no heartbeat for 1s")
         self.assertIn("DOWN", lb1.ctl("status").stdout)
+
+
+class PairNetnsTest(unittest.TestCase):
+    """Two supervisors in their own network namespaces (198.18.0.1 and .2 on one bridge), each
+    running VRRP and the pair channel from one `nodes:` file: each sees the other's role."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="tandem-pairns-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.lab = Lab()
+        self.addCleanup(self.lab.close)
+        self.addr = {"lb1": "198.18.0.1", "lb2": "198.18.0.2"}
+        for name, ip in self.addr.items():
+            self.lab.add_host(name, ip)
+        self.key = os.path.join(self.tmp, "pair.key")
+        keygen(self.key)
+
+    def test_each_node_sees_the_peers_vrrp_role_over_the_channel(self):
+        parts = ""
+        for name, prio in (("lb1", 150), ("lb2", 100)):
+            peer = self.addr["lb2" if name == "lb1" else "lb1"]
+            parts += f"""  {name}:
+    supervisor: {{ control_socket: {self.tmp}/{name}.sock }}
+    vrrp:
+      control_socket: {self.tmp}/{name}-vrrp.sock
+      state_dir: {self.tmp}/{name}-state
+      instances: {{ VI_1: {{ priority: {prio} }} }}
+    pair: {{ address: "{self.addr[name]}:7400", peer: "{peer}:7400" }}
+"""
+        text = f"""global: {{ threads: 1, log: {{ target: stderr, level: info }} }}
+frontends:
+  web: {{ bind: "127.0.0.1:8080", default_backend: app }}
+backends:
+  app: {{ servers: [ {{ name: s1, address: "127.0.0.1:9" }} ] }}
+vrrp:
+  instances:
+    VI_1: {{ interface: eth0, virtual_router_id: 51, version: 3, advert_int: 100ms,
+             virtual_ipaddress: [198.18.0.100/24], track_proxy: false }}
+pair: {{ key_file: {self.key}, heartbeat: 200ms, dead_after: 1s }}
+nodes:
+""" + parts
+        nodes = {}
+        for name in ("lb1", "lb2"):
+            nodes[name] = Node(text, self.tmp, name=name, netns=self.lab.ns(name),
+                               extra_args=("--node", name))
+            self.addCleanup(nodes[name].stop)
+
+        def peer_role(name, role):
+            def ok(s):
+                peer = s["pair"].get("peer")
+                return (s["pair"]["peer_up"] and peer is not None and
+                        peer["roles"] == [{"instance": "VI_1", "state": role}])
+            return ok
+        s1 = nodes["lb1"].wait(peer_role("lb1", "BACKUP"), "lb1 to see lb2 as BACKUP")
+        s2 = nodes["lb2"].wait(peer_role("lb2", "MASTER"), "lb2 to see lb1 as MASTER")
+        self.assertEqual(s1["pair"]["peer"]["node"], "lb2")
+        self.assertEqual(s2["pair"]["peer"]["node"], "lb1")
+        self.assertEqual(s2["pair"]["peer"]["address"].split(":")[0], "198.18.0.1")
+        self.assertIn("VI_1 MASTER", nodes["lb2"].ctl("status").stdout)
+        # The master stops: lb2 takes over, and lb2 sees its peer go down.
+        nodes["lb1"].stop()
+        s2 = nodes["lb2"].wait(lambda s: not s["pair"]["peer_up"] and
+                               s["vrrp"][0]["state"] == "MASTER", "lb2 to be master alone")
+        self.assertEqual(s2["pair"]["peer"]["roles"][0]["state"], "MASTER")  # as last heard
 
 
 if __name__ == "__main__":
