@@ -24,9 +24,11 @@ namespace {
 constexpr char kIdentity[] = "tandem-pair-v1";
 // A message larger than this is not from a well-behaved peer: the link is closed.
 constexpr uint32_t kMaxMessage = 16 * 1024 * 1024;
-// A connection must finish its handshake (and the peer keep talking) within this, or it is
-// closed: a silent connection holds no slot for long.
-constexpr int kIdleSeconds = 10;
+// A connection must finish its handshake within this, or it is closed: a silent connection
+// holds no slot for long. After the handshake, an accepted connection must bring a heartbeat
+// within twice dead_after; the connection a node opened only sends, and times out only on a
+// write the peer does not take.
+constexpr int kHandshakeSeconds = 10;
 // At most this many accepted connections at once (the peer needs one).
 constexpr size_t kMaxInbound = 4;
 
@@ -233,8 +235,8 @@ PairChannel::Link* PairChannel::addLink(bufferevent* bev, bool outbound, std::st
   link->remote = std::move(remote);
   bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
   bufferevent_setcb(bev, &Link::onRead, nullptr, &Link::onEvent, link.get());
-  timeval idle{kIdleSeconds, 0};
-  bufferevent_set_timeouts(bev, &idle, &idle);
+  timeval handshake{kHandshakeSeconds, 0};
+  bufferevent_set_timeouts(bev, &handshake, &handshake);
   bufferevent_enable(bev, EV_READ | EV_WRITE);
   links_.push_back(std::move(link));
   return links_.back().get();
@@ -317,15 +319,21 @@ void PairChannel::onLinkEvent(Link& link, short what) {
   if (what & BEV_EVENT_CONNECTED) {
     link.authenticated = true;
     connectFailedLogged_ = false;
+    timeval write{kHandshakeSeconds, 0};
+    timeval read = toTimeval(2 * settings_.deadAfter);
+    bufferevent_set_timeouts(link.bev, link.outbound ? nullptr : &read, &write);
     if (link.outbound) {
       log_.info("pair: connected to the peer at {}, both ends proved the pair key", link.remote);
       sendHeartbeat();
     }
     return;
   }
-  std::string why = (what & BEV_EVENT_TIMEOUT)
-                        ? "no traffic for " + std::to_string(kIdleSeconds) + "s"
-                        : link.failure(link.savedErrno);
+  std::string why = !(what & BEV_EVENT_TIMEOUT) ? link.failure(link.savedErrno)
+                    : !link.authenticated
+                        ? "no handshake within " + std::to_string(kHandshakeSeconds) + "s"
+                    : (what & BEV_EVENT_READING)
+                        ? "no heartbeat for " + formatDuration(2 * settings_.deadAfter)
+                        : "the peer took no data for " + std::to_string(kHandshakeSeconds) + "s";
   if (!link.authenticated) {
     if (link.outbound) {
       bool refused = what & BEV_EVENT_ERROR && why.find("alert") != std::string::npos;

@@ -271,6 +271,20 @@ class PairChannelTest(unittest.TestCase):
             time.sleep(0.1)
         self.assertEqual(self.metric(0, "tandem_pair_config_drift"), 0)
 
+    def test_the_connections_stay_up_while_the_pair_is_quiet(self):
+        # Each node only sends on the connection it opened: no read timeout may close it. The
+        # first version closed it after 10 s of nothing to read and connected again.
+        nodes = self.start([self.key, self.key], timers=", heartbeat: 200ms, dead_after: 1s")
+        for n in nodes.values():
+            n.wait(lambda s: s["pair"]["peer_up"] and s["pair"]["connected"], "the peer")
+        time.sleep(12)
+        for n in nodes.values():
+            s = n.status()
+            self.assertTrue(s["pair"]["peer_up"] and s["pair"]["connected"], s["pair"])
+            log = n.output()
+            self.assertEqual(log.count("pair: connected to the peer"), 1, log)
+            self.assertNotIn("ended", log)
+
     def test_heartbeat_and_dead_after_time_the_peer(self):
         nodes = self.start([self.key, self.key], timers=", heartbeat: 200ms, dead_after: 1s")
         lb1 = nodes["lb1"]
