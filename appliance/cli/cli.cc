@@ -193,7 +193,8 @@ int runCli(int argc, char** argv) {
   auto* drillCmd = app.add_subcommand(
       "drill",
       "Run a failover drill on the lab under client load and report (kill-proxy, "
-      "kill-agent, kill-node, link-down, reload, preempt)");
+      "kill-agent, kill-node, link-down, reload, preempt; config-drift: one node's file "
+      "edited behind the other's back)");
   drillCmd->add_option("scenario", drill.scenario, "Scenario")
       ->required()
       ->check(CLI::IsMember(drillScenarios()));

@@ -323,8 +323,8 @@ bool waitFor(const std::function<bool()>& cond, std::chrono::milliseconds limit)
 }  // namespace
 
 const std::vector<std::string>& drillScenarios() {
-  static const std::vector<std::string> s = {"kill-proxy", "kill-agent", "kill-node",
-                                             "link-down",  "reload",     "preempt"};
+  static const std::vector<std::string> s = {"kill-proxy", "kill-agent", "kill-node",   "link-down",
+                                             "reload",     "preempt",    "config-drift"};
   return s;
 }
 
@@ -332,9 +332,10 @@ int runDrill(const DrillOptions& o, std::ostream& out, std::ostream& err) {
   const auto& all = drillScenarios();
   if (std::find(all.begin(), all.end(), o.scenario) == all.end()) {
     err << "tandem drill: unknown scenario '" << o.scenario
-        << "' (kill-proxy, kill-agent, kill-node, link-down, reload, preempt)\n";
+        << "' (kill-proxy, kill-agent, kill-node, link-down, reload, preempt, config-drift)\n";
     return 2;
   }
+  if (o.scenario == "config-drift") return runConfigDriftDrill(o, out, err);
   std::string error;
   std::unique_ptr<DrillPair> pair =
       o.pairFile.empty() ? labPair(o.lab, &error) : commandPair(o.pairFile, &error);

@@ -33,5 +33,9 @@ struct DrillOptions {
 
 const std::vector<std::string>& drillScenarios();
 int runDrill(const DrillOptions& options, std::ostream& out, std::ostream& err);
+// `tandem drill config-drift` (drill_config_drift.cc): one node's copy of the pair's file is
+// edited and reloaded behind the other's back; both nodes must report the drift, and stop
+// reporting it once the copies match again.
+int runConfigDriftDrill(const DrillOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace tandem::appliance

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "appliance/lab/netns.h"
+#include "appliance/pair/pair_key.h"
 #include "appliance/supervisor/child.h"
 #include "appliance/supervisor/control_command.h"
 #include "appliance/supervisor/control_server.h"
@@ -46,7 +47,9 @@ bool ip(const std::vector<std::string>& args, std::string* error) {
   return false;
 }
 
-std::optional<json> nodeStatus(const LabNode& n) {
+}  // namespace
+
+std::optional<json> labNodeStatus(const LabNode& n) {
   std::string error;
   auto reply = controlRequest(n.socket, "status", 2000, &error);
   if (!reply) return std::nullopt;
@@ -57,6 +60,8 @@ std::optional<json> nodeStatus(const LabNode& n) {
   }
 }
 
+namespace {
+auto nodeStatus = labNodeStatus;
 }  // namespace
 
 bool Lab::validName(const std::string& name, std::string* error) {
@@ -104,16 +109,17 @@ std::chrono::microseconds Lab::masterDownInterval() const {
   return std::chrono::microseconds(3 * advUs + (256 - lowest) * advUs / 256);
 }
 
-std::string Lab::nodeConfig(size_t i) const {
-  const LabNode& n = nodes[i];
+// One file for both nodes (`nodes:`), as a real pair runs it: each node gets a copy, as if on
+// its own machine, and runs it with --node. The two supervisors talk over the pair channel.
+std::string Lab::nodeConfig(size_t) const {
   std::ostringstream y;
-  y << "# Lab node " << n.name << " of lab '" << name << "' (written by `tandem lab up`).\n"
+  y << "# The pair of lab '" << name << "' (written by `tandem lab up`), one file for both "
+    << "nodes.\n"
     << "global:\n"
     << "  threads: 1\n"
     << "  hard_stop_after: 5s\n"
     << "  log: { target: stderr, level: info }\n"
     << "supervisor:\n"
-    << "  control_socket: " << n.socket << "\n"
     << "  probe: { interval: 100ms, timeout: 100ms, fall: 2, rise: 2 }\n"
     << "  restart_delay: { initial: 100ms, max: 5s }\n"
     << "defaults:\n"
@@ -130,28 +136,50 @@ std::string Lab::nodeConfig(size_t i) const {
   for (const auto& b : backends)
     y << "      - { name: " << b.name << ", address: \"" << b.address << ":80\" }\n";
   y << "vrrp:\n"
-    << "  state_dir: " << dir << "/" << n.name << "\n"
-    << "  control_socket: " << dir << "/" << n.name << "-vrrp.sock\n"
     << "  instances:\n"
     << "    VI_1:\n"
     << "      interface: eth0\n"
     << "      virtual_router_id: " << vrid << "\n"
     << "      version: 3\n"
-    << "      priority: " << n.priority << "\n"
     << "      advert_int: " << advertMs << "ms\n"
     << "      preempt: true\n"
     << "      virtual_ipaddress: [" << vip << "/" << prefix << "]\n"
     << "      track_proxy: { weight: 0 }\n"
-    << "      garp: { master_delay: 1s, master_repeat: 3, master_refresh: 10s }\n";
+    << "      garp: { master_delay: 1s, master_repeat: 3, master_refresh: 10s }\n"
+    << "pair: { key_file: " << keyFile() << ", heartbeat: 200ms, dead_after: 1s }\n"
+    << "nodes:\n";
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const LabNode& n = nodes[i];
+    const LabNode& peer = nodes[1 - i];
+    y << "  " << n.name << ":\n"
+      << "    supervisor: { control_socket: " << n.socket << " }\n"
+      << "    vrrp:\n"
+      << "      state_dir: " << dir << "/" << n.name << "\n"
+      << "      control_socket: " << dir << "/" << n.name << "-vrrp.sock\n"
+      << "      instances: { VI_1: { priority: " << n.priority << " } }\n"
+      << "    pair: { address: \"" << n.address << ":" << kPairPort << "\", peer: \""
+      << peer.address << ":" << kPairPort << "\" }\n";
+  }
   return y.str();
+}
+
+std::string Lab::keyFile() const {
+  return dir + "/pair.key";
 }
 
 bool Lab::startNode(size_t i, std::string* error) const {
   const LabNode& n = nodes[i];
   if (readPid(n.pidFile) > 0) return true;
   std::filesystem::create_directories(dir + "/" + n.name);
+  if (!std::filesystem::exists(keyFile())) {
+    auto key = pair::generatePairKey();
+    if (!key || !pair::writePairKeyFile(keyFile(), *key, error)) {
+      if (!key) *error = "no random bytes for the pair key";
+      return false;
+    }
+  }
   std::ofstream(n.config) << nodeConfig(i);
-  pid_t pid = spawnDetached(n.netns, {exe, "run", "-c", n.config}, n.log);
+  pid_t pid = spawnDetached(n.netns, {exe, "run", "-c", n.config, "--node", n.name}, n.log);
   if (pid < 0) {
     *error = "cannot start node " + n.name;
     return false;

@@ -15,6 +15,8 @@
 
 #include <chrono>
 #include <iosfwd>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,7 +59,10 @@ struct Lab {
   static bool validName(const std::string& name, std::string* error);
   bool isUp() const;
 
+  // The pair's one file (`nodes:` n1, n2, with the pair channel); node i gets a copy.
   std::string nodeConfig(size_t i) const;
+  std::string keyFile() const;  // the pair key, made at the first start
+  static constexpr int kPairPort = 7400;
   // Starts node i's supervisor in its namespace (detached); false + *error.
   bool startNode(size_t i, std::string* error) const;
   pid_t nodePid(size_t i) const;  // -1 when not running
@@ -77,5 +82,8 @@ int runLabStatus(const LabOptions& o, std::ostream& out, std::ostream& err);
 // Which node of the lab holds the VIP right now (indexes), by asking the kernel in each node's
 // namespace.
 std::vector<size_t> labVipHolders(const Lab& lab);
+
+// A lab node's `tandem status` (JSON), or nullopt when its supervisor does not answer.
+std::optional<nlohmann::json> labNodeStatus(const LabNode& node);
 
 }  // namespace tandem::appliance

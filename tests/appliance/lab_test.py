@@ -70,6 +70,23 @@ class LabTest(unittest.TestCase):
             self.assertEqual(node["status"]["backends"][0]["up"], 3)
         roles = [n["status"]["vrrp"][0]["state"] for n in s["nodes"]]
         self.assertEqual(roles, ["MASTER", "BACKUP"])
+        # One file for the pair, and the two supervisors hear each other over the pair channel
+        # (each with the other's role).
+        for me, other, role in (("n1", "n2", "BACKUP"), ("n2", "n1", "MASTER")):
+            deadline = time.monotonic() + 10
+            while True:
+                st = json.loads(tandem("status", "-s", f"{self.dir}/{me}.sock", "--json").stdout)
+                peer = st.get("pair", {}).get("peer", {})
+                if (st.get("pair", {}).get("peer_up") and
+                        peer.get("roles") == [{"instance": "VI_1", "state": role}]):
+                    break
+                self.assertLess(time.monotonic(), deadline, st.get("pair"))
+                time.sleep(0.1)
+            self.assertEqual(peer["node"], other)
+            self.assertFalse(st["pair"]["config_drift"])
+            self.assertEqual(peer["config_hash"], st["config_hash"])
+        with open(f"{self.dir}/n1.yaml") as f:
+            self.assertIn("nodes:", f.read())
 
     def test_b_traffic_through_the_vip_is_balanced(self):
         # Nine requests from one curl, back to back (a few milliseconds): the supervisors' own
@@ -139,12 +156,15 @@ class LabTest(unittest.TestCase):
         try:
             # Also move the agent's control socket: the agent follows at once (the supervisor's
             # liveness reports go to the new path from this generation on).
+            # The lab's file is one for both nodes: VI_2 goes into the shared VRRP part of n1's
+            # copy (n2 keeps its copy, and so never runs VI_2).
+            anchor = "\nvrrp:\n  instances:\n"
+            self.assertIn(anchor, original)
             with open(cfg, "w") as f:
-                f.write(original.replace(old_ctl, new_ctl))
-            with open(cfg, "a") as f:
-                f.write("    VI_2:\n      interface: eth0\n      virtual_router_id: 52\n"
-                        "      priority: 150\n      advert_int: 100ms\n"
-                        "      virtual_ipaddress: [198.18.0.101/24]\n")
+                f.write(original.replace(old_ctl, new_ctl).replace(
+                    anchor, anchor + "    VI_2:\n      interface: eth0\n"
+                    "      virtual_router_id: 52\n      priority: 150\n      advert_int: 100ms\n"
+                    "      virtual_ipaddress: [198.18.0.101/24]\n", 1))
             before = os.path.getsize(log_path)
             r = tandem("reload", "-s", sock, "--json")
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -227,6 +247,20 @@ class LabTest(unittest.TestCase):
         self.assertTrue(any("proxy" in t["reason"] or "advertisement" in t["reason"]
                             for t in left), left)
         self.assertIn("last changes (UTC):", tandem("status", "-s", sock).stdout)
+
+    def test_k_drill_config_drift(self):
+        r = tandem("drill", "config-drift", "--lab", NAME, "--json")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        report = json.loads(r.stdout)
+        self.assertTrue(report["pass"], report)
+        for node in ("n1", "n2"):
+            self.assertIsNotNone(report["drift_seen_ms"][node])
+            self.assertIsNotNone(report["drift_cleared_ms"][node])
+        print(f"\nconfig-drift: seen after {report['drift_seen_ms']} ms, cleared after "
+              f"{report['drift_cleared_ms']} ms", file=sys.stderr)
+        r = tandem("drill", "config-drift", "--lab", NAME)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("result: PASS", r.stdout)
 
     def test_z_lab_down_removes_everything(self):
         r = tandem("lab", "down", "--name", NAME)
