@@ -99,6 +99,7 @@ std::string encodeNodeStatus(const NodeStatus& n) {
               {"pair_configured", n.pairConfigured},
               {"pair_peer_up", n.pairPeerUp},
               {"pair_config_drift", n.pairConfigDrift},
+              {"pair_version_mismatch", n.pairVersionMismatch},
               {"pair_rejected", n.pairRejected}}
       .dump();
 }
@@ -124,6 +125,7 @@ std::optional<NodeStatus> decodeNodeStatus(std::string_view text) {
     n.pairConfigured = j.at("pair_configured").get<bool>();
     n.pairPeerUp = j.at("pair_peer_up").get<bool>();
     n.pairConfigDrift = j.at("pair_config_drift").get<bool>();
+    n.pairVersionMismatch = j.at("pair_version_mismatch").get<bool>();
     n.pairRejected = j.at("pair_rejected").get<uint64_t>();
     return n;
   } catch (const json::exception&) {

@@ -79,6 +79,7 @@ struct NodeStatus {
   bool pairConfigured = false;
   bool pairPeerUp = false;
   bool pairConfigDrift = false;
+  bool pairVersionMismatch = false;
   uint64_t pairRejected = 0;
   bool operator==(const NodeStatus&) const = default;
 };

@@ -97,6 +97,9 @@ void appendNodeMetrics(Exposition& e, const NodeStatus& n, int64_t nowMs) {
              "1 when the other node of a one-file pair (nodes:) runs a configuration whose hash "
              "differs from this node's.");
     e.sample("", n.pairConfigDrift ? 1 : 0);
+    e.family("tandem_pair_version_mismatch", "gauge",
+             "1 when the other node runs another Tandem version than this one.");
+    e.sample("", n.pairVersionMismatch ? 1 : 0);
     e.family("tandem_pair_rejected_connections_total", "counter",
              "Connections to the pair channel refused because they did not prove the pair key.");
     e.sample("", n.pairRejected);

@@ -188,7 +188,8 @@ bool PairChannel::start(std::string* error) {
   clientCtx_.reset(makeContext(false, &settings_.key));
   serverCtx_.reset(makeContext(true, &settings_.key));
   if (!clientCtx_ || !serverCtx_) {
-    *error = "pair: cannot set up TLS: " + std::string(ERR_reason_error_string(ERR_get_error()));
+    const char* why = ERR_reason_error_string(ERR_get_error());
+    *error = std::string("pair: cannot set up TLS: ") + (why ? why : "unknown OpenSSL error");
     return false;
   }
   sockaddr_storage ss{};
@@ -406,7 +407,8 @@ void PairChannel::handleMessage(Link& link, const json& m) {
   }
   bool wasUp = peerUp();
   bool configChanged = peer_.value("config_hash", "") != m.value("config_hash", "") ||
-                       peer_.value("generation", 0) != m.value("generation", 0);
+                       peer_.value("generation", 0) != m.value("generation", 0) ||
+                       peer_.value("version", "") != m.value("version", "");
   peer_ = m;
   peer_["address"] = link.remote;
   peerHeardMs_ = nowMs();

@@ -74,6 +74,7 @@ class PairChannel {
   bool peerUp() const;
   // The peer's configuration hash as last heard ("" before its first heartbeat).
   std::string peerConfigHash() const { return peer_.value("config_hash", ""); }
+  std::string peerVersion() const { return peer_.value("version", ""); }
   uint64_t rejectedConnections() const { return rejected_; }
   // Called (from the loop) when the peer comes up or goes down, when what it reports of its
   // configuration changes, and when a connection is rejected.

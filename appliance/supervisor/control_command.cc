@@ -90,6 +90,9 @@ int runStatus(const ControlOptions& o, std::ostream& out, std::ostream& err) {
       out << "DOWN";
     }
     out << " (key " << pr.value("key", "") << ")\n";
+    if (pr.value("version_mismatch", false))
+      out << "  VERSION MISMATCH: the peer runs " << pr["peer"].value("version", "")
+          << ", this node another\n";
     if (pr.contains("last_error"))
       out << "  last pair error: " << pr.value("last_error", "") << "\n";
   }

@@ -228,11 +228,14 @@ class Supervisor {
   // The channel to the other node (`pair:`), after base_: it goes first.
   std::unique_ptr<pair::PairChannel> pair_;
   bool configDrift_ = false;
+  std::string peerVersionSeen_;  // the peer's version while it differs from ours, else ""
   bool startPair(std::string* error);
   // The peer changed (up, down, its configuration) or this node reloaded: compares the two
   // configurations, logs a drift as it starts and ends, and tells the worker (metrics).
   void onPairChange();
   pair::LocalState pairState() const;
+  // An instance's role as the agent last wrote it to its state file (UNKNOWN without an agent).
+  std::string instanceState(const std::string& instance) const;
   json vrrpRoles() const;
 
   std::map<std::string, UniqueFd> sockets_;
@@ -750,6 +753,7 @@ NodeStatus Supervisor::nodeStatus() const {
   n.pairConfigured = pair_ != nullptr;
   n.pairPeerUp = pair_ && pair_->peerUp();
   n.pairConfigDrift = configDrift_;
+  n.pairVersionMismatch = !peerVersionSeen_.empty();
   n.pairRejected = pair_ ? pair_->rejectedConnections() : 0;
   return n;
 }
@@ -972,18 +976,30 @@ void Supervisor::onPairChange() {
     recordEvent("pair configuration", "DRIFT", up ? "same" : "peer down", "");
   }
   configDrift_ = drift;
+  // An old version on the other node is drift too: a failover would change the software.
+  std::string theirVersion = pair_ && pair_->peerUp() ? pair_->peerVersion() : "";
+  std::string differing = theirVersion != TANDEM_VERSION ? theirVersion : "";
+  if (!differing.empty() && differing != peerVersionSeen_) {
+    log_.warn("pair: VERSION MISMATCH: the peer runs tandem {}, this node {}", differing,
+              TANDEM_VERSION);
+    recordEvent("pair version", TANDEM_VERSION, differing, "the peer's version differs");
+  } else if (differing.empty() && !peerVersionSeen_.empty() && !theirVersion.empty()) {
+    log_.info("pair: the peer runs this node's version ({}) again", TANDEM_VERSION);
+  }
+  if (!theirVersion.empty() || !pair_) peerVersionSeen_ = differing;
   pushNodeStatus();
+}
+
+std::string Supervisor::instanceState(const std::string& instance) const {
+  std::ifstream f(config_.vrrp.stateDir + "/vrrp-" + instance + ".state");
+  std::string state;
+  return (agent_ && agent_->running() && std::getline(f, state)) ? state : "UNKNOWN";
 }
 
 json Supervisor::vrrpRoles() const {
   json roles = json::array();
-  for (const auto& inst : config_.vrrp.instances) {
-    std::ifstream f(config_.vrrp.stateDir + "/vrrp-" + inst.name + ".state");
-    std::string state;
-    roles.push_back(
-        {{"instance", inst.name},
-         {"state", (agent_ && agent_->running() && std::getline(f, state)) ? state : "UNKNOWN"}});
-  }
+  for (const auto& inst : config_.vrrp.instances)
+    roles.push_back({{"instance", inst.name}, {"state", instanceState(inst.name)}});
   return roles;
 }
 
@@ -1207,6 +1223,7 @@ json Supervisor::status() const {
   if (pair_) {
     j["pair"] = pair_->status();
     j["pair"]["config_drift"] = configDrift_;
+    j["pair"]["version_mismatch"] = !peerVersionSeen_.empty();
   }
   if (!node_.empty()) j["node"] = node_;
   j["uptime_s"] = secondsSince(started_);
@@ -1254,9 +1271,7 @@ json Supervisor::status() const {
   vrrp::AddressManager addrs;
   for (const auto& inst : config_.vrrp.instances) {
     json i{{"instance", inst.name}, {"interface", inst.interface}, {"vrid", inst.virtualRouterId}};
-    std::ifstream f(config_.vrrp.stateDir + "/vrrp-" + inst.name + ".state");
-    std::string state;
-    i["state"] = (agent_ && agent_->running() && std::getline(f, state)) ? state : "UNKNOWN";
+    i["state"] = instanceState(inst.name);
     json held = json::array(), vips = json::array();
     for (const auto& vip : inst.virtualIps) {
       vips.push_back(vip.address.toString());

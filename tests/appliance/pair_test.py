@@ -285,6 +285,33 @@ class PairChannelTest(unittest.TestCase):
             self.assertEqual(log.count("pair: connected to the peer"), 1, log)
             self.assertNotIn("ended", log)
 
+    def test_a_peer_on_another_version_is_a_mismatch(self):
+        # A peer that holds the key but runs another version, played by stock OpenSSL with the
+        # pair key as its TLS 1.3 external PSK (which also shows the channel is plain RFC 8446).
+        nodes = self.start([self.key, self.key], timers=", heartbeat: 200ms, dead_after: 3s",
+                           nodes=("lb1",))
+        lb1 = nodes["lb1"]
+        lb1.wait(lambda s: "pair" in s, "the pair channel")
+        with open(self.key) as f:
+            hexkey = [line.split()[1] for line in f if line.startswith("tandem-pair-key-v1")][0]
+        status = lb1.status()
+        beat = json.dumps({"type": "heartbeat", "node": "lb2", "version": "0.0.1",
+                           "generation": 1, "config_hash": status["config_hash"], "roles": [],
+                           "instance": "openssl"}).encode()
+        r = subprocess.run(["openssl", "s_client", "-quiet", "-tls1_3", "-psk", hexkey,
+                            "-psk_identity", "tandem-pair-v1", "-ciphersuites",
+                            "TLS_AES_128_GCM_SHA256", "-connect",
+                            f"127.0.0.1:{self.ports['pair'][0]}"],
+                           input=struct.pack(">I", len(beat)) + beat, capture_output=True,
+                           timeout=30)
+        s = lb1.wait(lambda s: s["pair"].get("peer", {}).get("version") == "0.0.1",
+                     "lb1 to hear the heartbeat", timeout=10)
+        self.assertTrue(s["pair"]["version_mismatch"], (s["pair"], r.stderr))
+        self.assertFalse(s["pair"]["config_drift"])  # same file, another version
+        lb1.wait_output("VERSION MISMATCH: the peer runs tandem 0.0.1")
+        self.assertIn("VERSION MISMATCH", lb1.ctl("status").stdout)
+        self.assertEqual(s["pair"]["rejected_connections"], 0)
+
     def test_heartbeat_and_dead_after_time_the_peer(self):
         nodes = self.start([self.key, self.key], timers=", heartbeat: 200ms, dead_after: 1s")
         lb1 = nodes["lb1"]
