@@ -508,12 +508,8 @@ int runDrill(const DrillOptions& o, std::ostream& out, std::ostream& err) {
   report["notes"] = notes;
 
   // Targets (issue: VRRPv3 at 100 ms adverts).
-  json targets = json::array();
-  bool pass = true;
-  auto target = [&](const std::string& what, bool ok) {
-    targets.push_back({{"target", what}, {"met", ok}});
-    pass = pass && ok;
-  };
+  DrillTargets targets;
+  auto target = [&](const std::string& what, bool ok) { targets.add(what, ok); };
   if (targetMovedUs && expectMove)
     target(
         "VIP answers from the other node within " + std::to_string(*targetMovedUs / 1000) + " ms",
@@ -529,13 +525,7 @@ int runDrill(const DrillOptions& o, std::ostream& out, std::ostream& err) {
   if (o.scenario == "preempt") target("the returning master answers", movedUs.has_value());
   target("the pair returns to its initial state", returned);
   target("notes are empty (every step of the drill worked)", notes.empty());
-  report["targets"] = targets;
-  report["pass"] = pass;
-
-  if (o.json) {
-    out << report.dump(2) << "\n";
-    return pass ? 0 : 1;
-  }
+  if (o.json) return targets.finishJson(out, report);
   auto ms = [](const json& v) {
     if (v.is_null()) return std::string("-");
     std::ostringstream s;
@@ -556,12 +546,32 @@ int runDrill(const DrillOptions& o, std::ostream& out, std::ostream& err) {
       << "  returned to initial state       "
       << (returned ? "yes, " + ms(report["return_ms"]) + " after the fault" : std::string("NO"))
       << "\n";
+  return targets.finishText(out, notes);
+}
+
+void DrillTargets::add(const std::string& what, bool met) {
+  targets_.push_back({{"target", what}, {"met", met}});
+  pass_ = pass_ && met;
+}
+
+void DrillTargets::attach(json& report) const {
+  report["targets"] = targets_;
+  report["pass"] = pass_;
+}
+
+int DrillTargets::finishJson(std::ostream& out, json& report) const {
+  attach(report);
+  out << report.dump(2) << "\n";
+  return pass_ ? 0 : 1;
+}
+
+int DrillTargets::finishText(std::ostream& out, const std::vector<std::string>& notes) const {
   for (const auto& n : notes) out << "  note: " << n << "\n";
-  for (const auto& t : targets)
+  for (const auto& t : targets_)
     out << "  [" << (t["met"].get<bool>() ? "ok" : "MISSED") << "] "
         << t["target"].get<std::string>() << "\n";
-  out << "result: " << (pass ? "PASS" : "FAIL") << "\n";
-  return pass ? 0 : 1;
+  out << "result: " << (pass_ ? "PASS" : "FAIL") << "\n";
+  return pass_ ? 0 : 1;
 }
 
 }  // namespace tandem::appliance

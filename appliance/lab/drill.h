@@ -13,13 +13,33 @@
 //   reload      three reloads of the master under load   target: 0 failed requests
 //   preempt     the master stops, then returns and takes  target: both held <= 1 advert
 //               the VIP back
+//   config-drift  one node's copy of the pair's file     target: both nodes report it <= 5 s
+//               edited and reloaded alone (no load)
 #pragma once
 
 #include <iosfwd>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 namespace tandem::appliance {
+
+// A drill's targets, each met or missed, and how every drill ends its report with them.
+class DrillTargets {
+ public:
+  void add(const std::string& what, bool met);
+  bool pass() const { return pass_; }
+  // Puts the targets and the verdict into the JSON report.
+  void attach(nlohmann::json& report) const;
+  // The text report's end: notes, each target, the result line. Returns the exit code.
+  int finishText(std::ostream& out, const std::vector<std::string>& notes) const;
+  // The JSON report, whole. Returns the exit code.
+  int finishJson(std::ostream& out, nlohmann::json& report) const;
+
+ private:
+  nlohmann::json targets_ = nlohmann::json::array();
+  bool pass_ = true;
+};
 
 struct DrillOptions {
   std::string scenario;

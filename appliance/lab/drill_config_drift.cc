@@ -137,12 +137,8 @@ int runConfigDriftDrill(const DrillOptions& o, std::ostream& out, std::ostream& 
   report["drift_seen_ms"] = seenJ;
   report["drift_cleared_ms"] = clearedJ;
   report["notes"] = notes;
-  json targets = json::array();
-  bool pass = true;
-  auto target = [&](const std::string& what, bool ok) {
-    targets.push_back({{"target", what}, {"met", ok}});
-    pass = pass && ok;
-  };
+  DrillTargets targets;
+  auto target = [&](const std::string& what, bool ok) { targets.add(what, ok); };
   bool allSeen = std::all_of(seen.begin(), seen.end(), [](int64_t v) { return v >= 0; });
   bool allCleared = std::all_of(cleared.begin(), cleared.end(), [](int64_t v) { return v >= 0; });
   int64_t slowest = 0;
@@ -152,12 +148,7 @@ int runConfigDriftDrill(const DrillOptions& o, std::ostream& out, std::ostream& 
   target("both nodes log it", std::all_of(logged.begin(), logged.end(), [](bool b) { return b; }));
   target("both stop reporting it once the copies match", allCleared);
   target("notes are empty (every step of the drill worked)", notes.empty());
-  report["targets"] = targets;
-  report["pass"] = pass;
-  if (o.json) {
-    out << report.dump(2) << "\n";
-    return pass ? 0 : 1;
-  }
+  if (o.json) return targets.finishJson(out, report);
   auto ms = [](int64_t v) { return v < 0 ? std::string("-") : std::to_string(v) + " ms"; };
   out << "drill config-drift on lab '" << lab.name << "'\n"
       << "  fault                    " << report["fault"].get<std::string>() << "\n"
@@ -165,12 +156,7 @@ int runConfigDriftDrill(const DrillOptions& o, std::ostream& out, std::ostream& 
   for (size_t i = 0; i < lab.nodes.size(); ++i)
     out << "  " << lab.nodes[i].name << ": drift seen after " << ms(seen[i]) << ", cleared after "
         << ms(cleared[i]) << "\n";
-  for (const auto& n : notes) out << "  note: " << n << "\n";
-  for (const auto& t : targets)
-    out << "  [" << (t["met"].get<bool>() ? "ok" : "MISSED") << "] "
-        << t["target"].get<std::string>() << "\n";
-  out << "result: " << (pass ? "PASS" : "FAIL") << "\n";
-  return pass ? 0 : 1;
+  return targets.finishText(out, notes);
 }
 
 }  // namespace tandem::appliance
