@@ -143,11 +143,26 @@ class TlsServer:
                         return
                     line += c
                 proxy_line = line.decode("latin-1").rstrip("\r\n")
+            # Takes sock's descriptor.
+            tls = self.ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
             try:
-                tls = self.ctx.wrap_socket(sock, server_side=True)  # takes sock's descriptor
+                tls.do_handshake()
             except (ssl.SSLError, OSError):
                 with self.lock:
                     self.failed += 1
+                    self.open.discard(sock)
+                # The alert is out. Read what the client sent meanwhile (a TLS 1.3 client may
+                # already have written its request) before closing: closing over unread bytes
+                # resets the connection, and the reset can reach the client before it reads
+                # the alert.
+                try:
+                    socket.socket.shutdown(tls, socket.SHUT_WR)
+                    tls.settimeout(1)
+                    while socket.socket.recv(tls, 65536):
+                        pass
+                except OSError:
+                    pass
+                conn = tls
                 return
             with self.lock:
                 self.open.discard(sock)
@@ -301,7 +316,9 @@ backends:
             if any(all(t in l for t in texts) for l in lines):
                 return
             time.sleep(0.05)
-        self.fail(f"no log line with {prefix!r} and {texts}; those about it: {lines}")
+        about = [l for l in self.tandem.output().splitlines() if backend in l]
+        self.fail(f"no log line with {prefix!r} and {texts}; those about it: {lines}; "
+                  f"every line naming {backend}: {about}")
 
     def test_requests_reach_an_https_server(self):
         status, seen = self.request("ok", "/echo?q=1")
